@@ -1,0 +1,524 @@
+"""Structural pass: rule files (YAML) → typed dataclasses, every shape problem collected.
+
+This pass checks what can be checked inside one mapping: allowed and required keys, types,
+name patterns, enum values, and per-finding rules (remedy steps present, ``verify`` unless the
+severity is ``unknown``, ``look_at`` when it is). Anything that needs to look across mappings
+or files (references, reachability, coverage) is :mod:`.validate`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from clu_doctor.engine.model import (
+    END,
+    FINDING_ID,
+    FINDING_PREFIX,
+    NODE_NAME,
+    TREE_ID,
+    Case,
+    Finding,
+    Layer,
+    Node,
+    NumberRange,
+    Severity,
+    Target,
+    TargetKind,
+    Tree,
+)
+from clu_doctor.engine.observations import (
+    _UNKNOWN_WORDS,
+    ObservationSpec,
+    ProbeSpec,
+    SpecSource,
+    ValueKind,
+    ValueSpec,
+    Vocabulary,
+    normalise_word,
+)
+from clu_doctor.engine.schema import Reader, Where
+from clu_doctor.errors import FileProblemError, Problem
+from clu_doctor.yamlio import YamlList, YamlMap, describe_type, load_yaml_file
+
+OBSERVATION_KEY = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+VALUE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+_KEY_SHAPE = "dotted lower-case words, e.g. clu.power_led"
+_VALUE_SHAPE = "lower-case letters, digits and '-', e.g. flashing"
+_FINDING_SHAPE = "upper-case words and a two-digit number, e.g. CLU-PWR-01"
+_NODE_SHAPE = "lower-case letters, digits and '_', e.g. red_led"
+_TARGET_SHAPE = f"a node name, '{FINDING_PREFIX}ID' or '{END}'"
+
+
+def _choices(enum: type[Severity] | type[Layer] | type[ValueKind] | type[SpecSource]) -> str:
+    return "one of: " + ", ".join(member.value for member in enum)
+
+
+def _read_file(path: Path, reader: Reader) -> YamlMap | None:
+    """Parse ``path``; YAML errors become problems, the top level must be a mapping."""
+    try:
+        data = load_yaml_file(path)
+    except FileProblemError as error:
+        reader.problems.extend(error.problems)
+        return None
+    return reader.mapping(data, getattr(data, "line", 0), "the file")
+
+
+# ---------------------------------------------------------------------------- vocabulary
+
+
+def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
+    """Read ``observations.yaml``; the vocabulary is ``None`` when the file has problems."""
+    reader = Reader(str(path))
+    top = _read_file(path, reader)
+    if top is None:
+        return None, reader.problems
+    reader.keys(top, "the vocabulary file", required=["observations"], optional=["probes"])
+    specs: dict[str, ObservationSpec] = {}
+    entries = reader.mapping(top.get("observations"), top.line_of("observations"), "observations")
+    for key, body in (entries or {}).items():
+        line = entries.line_of(key) if entries is not None else 0
+        if not reader.name(key, line, "observation", OBSERVATION_KEY, _KEY_SHAPE):
+            continue
+        spec = _read_spec(reader, key, body, line)
+        if spec is not None:
+            specs[key] = spec
+    probes: dict[str, ProbeSpec] = {}
+    if "probes" in top:
+        declared = reader.mapping(top["probes"], top.line_of("probes"), "probes")
+        for name, body in (declared or {}).items():
+            line = declared.line_of(name) if declared is not None else 0
+            entry = reader.mapping(body, line, f"probe {name!r}")
+            if not reader.name(name, line, "probe", OBSERVATION_KEY, _KEY_SHAPE) or not entry:
+                continue
+            reader.keys(entry, f"probe {name!r}", required=["help"], line=line)
+            probes[name] = ProbeSpec(name, reader.text(entry, "help", f"probe {name!r}") or "")
+    if reader.problems:
+        return None, reader.problems
+    return Vocabulary(specs, probes), []
+
+
+def _read_spec(reader: Reader, key: str, body: Any, line: int) -> ObservationSpec | None:
+    what = f"observation {key!r}"
+    node = reader.mapping(body, line, what)
+    if node is None:
+        return None
+    common = ["question", "help"]
+    kind_text = node.get("type")
+    try:
+        kind = ValueKind(kind_text)
+    except ValueError:
+        reader.report(
+            node.value_line_of("type") if "type" in node else line,
+            f"{what} has no valid 'type' ({kind_text!r})",
+            expected=_choices(ValueKind),
+        )
+        reader.keys(
+            node, what, optional=["type", "source", *common, "values", "aliases", "unit", "min"]
+        )
+        return None
+    if kind is ValueKind.CHOICE:
+        reader.keys(node, what, ["type", *common, "values"], ["source", "aliases"], line=line)
+    else:
+        reader.keys(node, what, ["type", *common], ["source", "unit", "min"], line=line)
+    source = SpecSource.ASK
+    if "source" in node:
+        try:
+            source = SpecSource(node["source"])
+        except ValueError:
+            reader.report(
+                node.value_line_of("source"),
+                f"'source' of {what} is {node['source']!r}",
+                expected=_choices(SpecSource),
+            )
+    question = reader.text(node, "question", what)
+    help_text = reader.text(node, "help", what)
+    values = _read_values(reader, node, what) if kind is ValueKind.CHOICE else ()
+    aliases = _read_aliases(reader, node, what, values)
+    unit = reader.text(node, "unit", what)
+    minimum = reader.number(node, "min", what)
+    return ObservationSpec(
+        key=key,
+        kind=kind,
+        source=source,
+        question=question or "",
+        help=help_text or "",
+        values=values,
+        aliases=aliases,
+        unit=unit,
+        minimum=minimum,
+        location=reader.where(node, line).at(),
+    )
+
+
+def _read_values(reader: Reader, node: YamlMap, what: str) -> tuple[ValueSpec, ...]:
+    table = reader.mapping(node.get("values"), node.value_line_of("values"), f"'values' of {what}")
+    if table is None:
+        return ()
+    values = []
+    for name, help_text in table.items():
+        line = table.line_of(name)
+        if not reader.name(name, line, f"value of {what}", VALUE_NAME, _VALUE_SHAPE):
+            continue
+        if name in _UNKNOWN_WORDS:
+            reader.report(
+                line,
+                f"{what} declares {name!r}: 'unknown' is always allowed and must not be declared",
+            )
+            continue
+        if not isinstance(help_text, str) or not help_text.strip():
+            reader.report(line, f"value {name!r} of {what} needs a help text")
+            continue
+        values.append(ValueSpec(name, help_text.strip()))
+    if not values and not reader.problems:
+        reader.report(table.line, f"{what} declares no values")
+    return tuple(values)
+
+
+def _read_aliases(
+    reader: Reader, node: YamlMap, what: str, values: tuple[ValueSpec, ...]
+) -> dict[str, str]:
+    if "aliases" not in node:
+        return {}
+    table = reader.mapping(node["aliases"], node.value_line_of("aliases"), f"'aliases' of {what}")
+    if table is None:
+        return {}
+    names = [v.name for v in values]
+    aliases: dict[str, str] = {}
+    for alias, target in table.items():
+        line = table.line_of(alias)
+        word = normalise_word(str(alias))
+        if target not in names:
+            reader.report(
+                line,
+                f"alias {alias!r} of {what} points at {target!r}",
+                expected="one of: " + ", ".join(names),
+            )
+        elif word in names or word in _UNKNOWN_WORDS:
+            reader.report(line, f"alias {alias!r} of {what} hides the value {word!r}")
+        else:
+            aliases[word] = target
+    return aliases
+
+
+# ---------------------------------------------------------------------------- trees
+
+
+def read_tree(path: Path) -> tuple[Tree | None, list[Problem]]:
+    """Read one tree file; the tree is ``None`` when the file has shape problems."""
+    reader = Reader(str(path))
+    top = _read_file(path, reader)
+    if top is None:
+        return None, reader.problems
+    reader.keys(
+        top,
+        "the tree file",
+        required=["tree", "title", "manual", "start", "nodes", "findings", "cases"],
+        optional=["description"],
+    )
+    tree_id = top.get("tree")
+    if "tree" in top:
+        reader.name(
+            tree_id,
+            top.value_line_of("tree"),
+            "tree",
+            TREE_ID,
+            "lower-case words joined by '-', e.g. usb-leds",
+        )
+    tree_name = str(tree_id)
+    title = reader.text(top, "title", "the tree")
+    manual = reader.text(top, "manual", "the tree")
+    reader.text(top, "description", "the tree")
+    start = top.get("start")
+    if "start" in top:
+        reader.name(start, top.value_line_of("start"), "start node", NODE_NAME, _NODE_SHAPE)
+    nodes = _read_nodes(reader, top)
+    findings = _read_findings(reader, top, tree_name)
+    cases = _read_cases(reader, top)
+    if reader.problems:
+        return None, reader.problems
+    tree = Tree(
+        id=tree_name,
+        title=title or "",
+        manual=manual or "",
+        start=str(start),
+        nodes=nodes,
+        findings=findings,
+        cases=cases,
+        where=reader.where(top),
+    )
+    return tree, []
+
+
+def _entries(reader: Reader, top: YamlMap, key: str) -> list[tuple[Any, Any, int]]:
+    """(name, body, line) for each entry of the mapping under ``key``."""
+    if key not in top:
+        return []
+    table = reader.mapping(top[key], top.line_of(key), repr(key))
+    if table is None:
+        return []
+    if not table:
+        reader.report(top.line_of(key), f"{key!r} is empty")
+    return [(name, body, table.line_of(name)) for name, body in table.items()]
+
+
+def _read_nodes(reader: Reader, top: YamlMap) -> dict[str, Node]:
+    nodes: dict[str, Node] = {}
+    for name, body, line in _entries(reader, top, "nodes"):
+        if not reader.name(name, line, "node", NODE_NAME, _NODE_SHAPE):
+            continue
+        if name == END:
+            reader.report(line, f"{END!r} is reserved and cannot name a node")
+            continue
+        what = f"node {name!r}"
+        node = reader.mapping(body, line, what)
+        if node is None:
+            continue
+        reader.keys(
+            node, what, ["ask"], ["branches", "ranges", "otherwise", "unknown", "note"], line=line
+        )
+        ask = node.get("ask")
+        if "ask" in node:
+            reader.name(
+                ask, node.value_line_of("ask"), f"'ask' of {what}", OBSERVATION_KEY, _KEY_SHAPE
+            )
+        where = reader.where(node, line)
+        if "branches" in node and "ranges" in node:
+            reader.report(
+                line,
+                f"{what} has both 'branches' and 'ranges'",
+                expected="'branches' for a choice, 'ranges' for a number",
+            )
+        elif "branches" not in node and "ranges" not in node and "otherwise" not in node:
+            reader.report(line, f"{what} has no 'branches', 'ranges' or 'otherwise'")
+        nodes[name] = Node(
+            name=name,
+            ask=str(ask),
+            branches=_read_branches(reader, node, what),
+            ranges=_read_ranges(reader, node, what),
+            otherwise=_target_at(reader, node, "otherwise", what),
+            unknown=_target_at(reader, node, "unknown", what),
+            note=reader.text(node, "note", what),
+            where=where,
+        )
+    return nodes
+
+
+def _target(reader: Reader, value: Any, line: int, what: str) -> Target | None:
+    where = Where(reader.path, line)
+    if isinstance(value, str):
+        if value == END:
+            return Target(TargetKind.END, where=where)
+        if value.startswith(FINDING_PREFIX):
+            finding = value[len(FINDING_PREFIX) :].strip()
+            if reader.name(finding, line, f"finding in {what}", FINDING_ID, _FINDING_SHAPE):
+                return Target(TargetKind.FINDING, finding, where)
+            return None
+        if NODE_NAME.fullmatch(value):
+            return Target(TargetKind.NODE, value, where)
+    shown = repr(value) if isinstance(value, str) else describe_type(value)
+    reader.report(line, f"{what} is {shown}, not a target", expected=_TARGET_SHAPE)
+    return None
+
+
+def _target_at(reader: Reader, node: YamlMap, key: str, what: str) -> Target | None:
+    if key not in node:
+        return None
+    return _target(reader, node[key], node.value_line_of(key), f"{key!r} of {what}")
+
+
+def _read_branches(reader: Reader, node: YamlMap, what: str) -> dict[str, Target]:
+    if "branches" not in node:
+        return {}
+    table = reader.mapping(
+        node["branches"], node.value_line_of("branches"), f"'branches' of {what}"
+    )
+    branches: dict[str, Target] = {}
+    for value, goto in (table or {}).items():
+        line = table.line_of(value) if table is not None else 0
+        if value in _UNKNOWN_WORDS:
+            reader.report(
+                line,
+                f"{what} lists {value!r} under 'branches'",
+                expected="the node's own 'unknown:' key for \"don't know\"",
+            )
+            continue
+        if not reader.name(value, line, f"branch of {what}", VALUE_NAME, _VALUE_SHAPE):
+            continue
+        target = _target(reader, goto, line, f"branch {value!r} of {what}")
+        if target is not None:
+            branches[value] = target
+    return branches
+
+
+def _read_ranges(reader: Reader, node: YamlMap, what: str) -> tuple[NumberRange, ...]:
+    if "ranges" not in node:
+        return ()
+    items = node["ranges"]
+    if not isinstance(items, YamlList) or not items:
+        reader.report(node.value_line_of("ranges"), f"'ranges' of {what} must be a non-empty list")
+        return ()
+    ranges = []
+    for index, item in enumerate(items):
+        line = items.line_of(index)
+        label = f"range {index + 1} of {what}"
+        entry = reader.mapping(item, line, label)
+        if entry is None:
+            continue
+        reader.keys(entry, label, ["goto"], ["from", "below"], line=line)
+        target = _target_at(reader, entry, "goto", label)
+        if target is not None:
+            ranges.append(
+                NumberRange(
+                    start=reader.number(entry, "from", label),
+                    stop=reader.number(entry, "below", label),
+                    target=target,
+                    where=reader.where(entry, line),
+                )
+            )
+    return tuple(ranges)
+
+
+_FINDING_REQUIRED = ["severity", "layer", "title", "cause", "remedy", "manual"]
+_FINDING_OPTIONAL = ["verify", "escalate", "confirm_with", "explained_by", "look_at"]
+
+
+def _read_findings(reader: Reader, top: YamlMap, tree: str) -> dict[str, Finding]:
+    findings: dict[str, Finding] = {}
+    for fid, body, line in _entries(reader, top, "findings"):
+        if not reader.name(fid, line, "finding id", FINDING_ID, _FINDING_SHAPE):
+            continue
+        what = f"finding {fid}"
+        node = reader.mapping(body, line, what)
+        if node is None:
+            continue
+        reader.keys(node, what, _FINDING_REQUIRED, _FINDING_OPTIONAL, line=line)
+        severity = _enum(reader, node, "severity", Severity, what)
+        layer = _enum(reader, node, "layer", Layer, what)
+        remedy = reader.texts(node, "remedy", what)
+        if remedy == ():
+            reader.report(
+                node.value_line_of("remedy"),
+                f"{what} has no remedy steps",
+                expected="at least one step",
+            )
+        verify = reader.text(node, "verify", what)
+        look_at = reader.texts(node, "look_at", what) or ()
+        if severity is Severity.UNKNOWN and not look_at:
+            reader.report(
+                line,
+                f"{what} has severity unknown but no 'look_at'",
+                expected="the observations the technician should look at",
+            )
+        if severity not in (None, Severity.UNKNOWN) and "verify" not in node:
+            reader.report(
+                line,
+                f"{what} has no 'verify'",
+                expected="what to expect after the fix ('after the fix, expect ...')",
+            )
+        confirm = node.get("confirm_with")
+        if "confirm_with" in node:
+            reader.name(
+                confirm,
+                node.value_line_of("confirm_with"),
+                f"'confirm_with' of {what}",
+                OBSERVATION_KEY,
+                "a probe name, e.g. bus.scan",
+            )
+        explained = reader.texts(node, "explained_by", what) or ()
+        for index, root in enumerate(explained):
+            reader.name(
+                root,
+                reader.where(node).at("explained_by", index).line,
+                f"'explained_by' of {what}",
+                FINDING_ID,
+                _FINDING_SHAPE,
+            )
+        findings[fid] = Finding(
+            id=fid,
+            tree=tree,
+            severity=severity or Severity.UNKNOWN,
+            layer=layer or Layer.POWER,
+            title=reader.text(node, "title", what) or "",
+            cause=reader.text(node, "cause", what) or "",
+            remedy=remedy or (),
+            manual=reader.text(node, "manual", what) or "",
+            verify=verify,
+            escalate=reader.text(node, "escalate", what),
+            confirm_with=str(confirm) if confirm is not None else None,
+            explained_by=explained,
+            look_at=look_at,
+            where=reader.where(node, line),
+        )
+    return findings
+
+
+def _enum(
+    reader: Reader, node: YamlMap, key: str, enum: type[Severity] | type[Layer], what: str
+) -> Any:
+    if key not in node:
+        return None
+    try:
+        return enum(node[key])
+    except ValueError:
+        reader.report(
+            node.value_line_of(key), f"{key!r} of {what} is {node[key]!r}", expected=_choices(enum)
+        )
+        return None
+
+
+def _read_cases(reader: Reader, top: YamlMap) -> tuple[Case, ...]:
+    if "cases" not in top:
+        return ()
+    items = top["cases"]
+    if not isinstance(items, YamlList) or not items:
+        reader.report(
+            top.value_line_of("cases"),
+            "'cases' must be a non-empty list",
+            expected="at least one test case per tree",
+        )
+        return ()
+    cases = []
+    for index, item in enumerate(items):
+        line = items.line_of(index)
+        entry = reader.mapping(item, line, f"case {index + 1}")
+        if entry is None:
+            continue
+        name = reader.text(entry, "name", f"case {index + 1}") or f"case {index + 1}"
+        what = f"case {name!r}"
+        reader.keys(entry, what, ["name", "observe", "expect"], line=line)
+        observe = reader.mapping(
+            entry.get("observe", YamlMap()), entry.value_line_of("observe"), f"'observe' of {what}"
+        )
+        expect = reader.mapping(
+            entry.get("expect", YamlMap()), entry.value_line_of("expect"), f"'expect' of {what}"
+        )
+        if observe is None or expect is None:
+            continue
+        reader.keys(
+            expect, f"'expect' of {what}", ["findings", "status"], line=entry.line_of("expect")
+        )
+        ids = expect.get("findings")
+        if "findings" in expect and not isinstance(ids, YamlList):
+            reader.report(
+                expect.value_line_of("findings"),
+                f"'findings' of {what} must be a list of finding ids",
+            )
+            ids = YamlList()
+        status = _enum(reader, expect, "status", Severity, what)
+        lines = {f"observe:{key}": observe.line_of(key) for key in observe}
+        if isinstance(ids, YamlList):
+            lines.update({f"expect:{fid}": ids.line_of(i) for i, fid in enumerate(ids)})
+        where = reader.where(entry, line).with_lines(lines)
+        cases.append(
+            Case(
+                name=name,
+                observe=dict(observe),
+                findings=tuple(str(i) for i in (ids or ())),
+                status=status or Severity.UNKNOWN,
+                where=where,
+            )
+        )
+    return tuple(cases)

@@ -1,0 +1,362 @@
+"""The observation vocabulary and the answers given against it.
+
+An *observation* is one fact about the site (``clu.power_led = off``). The vocabulary, read
+from ``rules/observations.yaml``, says which observations exist, which values each takes and
+how to ask for it. Every answer records where it came from (a flag, an answers file, the
+questionnaire, a probe, or the default ``unknown``) so the why-trace can show it.
+
+"I don't know" is always a legal answer; its canonical value is :data:`UNKNOWN`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from clu_doctor.engine.schema import did_you_mean
+from clu_doctor.errors import FileProblemError, Location, Problem, UsageError
+from clu_doctor.yamlio import YamlMap, describe_type, load_yaml_file
+
+UNKNOWN = "unknown"
+"""The canonical "don't know" value, legal for every observation."""
+
+_UNKNOWN_WORDS = frozenset({"unknown", "?", "dont-know"})
+
+Value = str | int | float
+"""A parsed observation value: a choice name, a number, or :data:`UNKNOWN`."""
+
+
+class ValueKind(str, Enum):
+    CHOICE = "choice"
+    NUMBER = "number"
+
+
+class SpecSource(str, Enum):
+    """Who can supply an observation: a person (``ask``) or a bus probe (``probe``)."""
+
+    ASK = "ask"
+    PROBE = "probe"
+
+
+class AnswerSource(str, Enum):
+    """Where one answer came from, as shown in the why-trace."""
+
+    FLAG = "flag"
+    ANSWERS_FILE = "answers-file"
+    QUESTIONNAIRE = "questionnaire"
+    PROBE = "probe"
+    DEFAULT = "default"
+
+
+class ObservationError(UsageError):
+    """An answer that does not fit the vocabulary: unknown key or value out of range."""
+
+    def __init__(self, key: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.key = key
+
+
+def normalise_word(raw: str) -> str:
+    """Fold an answer for comparison: case, curly quotes, apostrophes, spaces, underscores.
+
+    ``"Don't know"``, ``"dont_know"`` and ``"DONT-KNOW"`` all become ``"dont-know"``.
+    """
+    text = raw.strip().lower().replace("\u2019", "'").replace("'", "")
+    return re.sub(r"[\s_]+", "-", text)
+
+
+_DURATION = re.compile(
+    r"(?:(?P<d>\d+(?:\.\d+)?)d)?(?:(?P<h>\d+(?:\.\d+)?)h)?"
+    r"(?:(?P<m>\d+(?:\.\d+)?)m(?:in)?)?(?:(?P<s>\d+(?:\.\d+)?)s)?"
+)
+_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(raw: str) -> float | None:
+    """Seconds in ``90``, ``90s``, ``5m``, ``2h``, ``1h30m``, ``2d``; ``None`` if not a duration."""
+    text = re.sub(r"\s+", "", raw.lower())
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    match = _DURATION.fullmatch(text)
+    if match is None or not any(match.groupdict().values()):
+        return None
+    return sum(float(part) * _SECONDS[unit] for unit, part in match.groupdict().items() if part)
+
+
+def _tidy_number(value: float) -> int | float:
+    return int(value) if value.is_integer() else value
+
+
+@dataclass(frozen=True)
+class ValueSpec:
+    """One allowed value of a choice observation, with what it means to the person answering."""
+
+    name: str
+    help: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "help": self.help}
+
+
+@dataclass(frozen=True)
+class ObservationSpec:
+    """One entry of the vocabulary: what can be observed, and how to ask for it."""
+
+    key: str
+    kind: ValueKind
+    source: SpecSource
+    question: str
+    help: str
+    values: tuple[ValueSpec, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    unit: str | None = None
+    minimum: float | None = None
+    location: Location = field(default=Location(""), compare=False, repr=False)
+
+    @property
+    def value_names(self) -> tuple[str, ...]:
+        """The canonical values, without ``unknown``."""
+        return tuple(v.name for v in self.values)
+
+    def expected(self) -> str:
+        """What a valid answer looks like, for error messages and prompts."""
+        if self.kind is ValueKind.CHOICE:
+            return "one of: " + ", ".join([*self.value_names, UNKNOWN])
+        low = "" if self.minimum is None else f" ≥ {_tidy_number(self.minimum)}"
+        text = f"a number{' of ' + self._unit_word() if self.unit else ''}{low}"
+        if self.unit == "s":
+            text += ", or a duration like 90s, 5m, 2h, 1h30m"
+        return text + ", or unknown"
+
+    def _unit_word(self) -> str:
+        return "seconds" if self.unit == "s" else str(self.unit)
+
+    def parse(self, raw: Any) -> Value:
+        """Turn raw input (text from a flag or prompt, or a YAML/JSON scalar) into a value.
+
+        Raises :class:`ObservationError` naming the key and what was expected.
+        """
+        if isinstance(raw, str) and normalise_word(raw) in _UNKNOWN_WORDS:
+            return UNKNOWN
+        if self.kind is ValueKind.CHOICE:
+            return self._parse_choice(raw)
+        return self._parse_number(raw)
+
+    def _parse_choice(self, raw: Any) -> str:
+        if isinstance(raw, bool) and {"yes", "no"} <= set(self.value_names):
+            return "yes" if raw else "no"
+        if isinstance(raw, str):
+            word = normalise_word(raw)
+            if word in self.value_names:
+                return word
+            if word in self.aliases:
+                return self.aliases[word]
+            shown = repr(raw.strip())
+        else:
+            shown = describe_type(raw)
+        hint = None
+        if self.aliases:
+            hint = "also accepted: " + ", ".join(sorted(self.aliases))
+        raise ObservationError(
+            self.key,
+            f"{self.key}: {shown} is not a known value (expected {self.expected()})",
+            hint,
+        )
+
+    def _parse_number(self, raw: Any) -> int | float:
+        number: float | None = None
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            number = float(raw)
+        elif isinstance(raw, str):
+            number = parse_duration(raw) if self.unit == "s" else _plain_float(raw)
+        shown = repr(raw.strip()) if isinstance(raw, str) else describe_type(raw)
+        if number is None or not math.isfinite(number):
+            raise ObservationError(
+                self.key, f"{self.key}: {shown} is not understood (expected {self.expected()})"
+            )
+        if self.minimum is not None and number < self.minimum:
+            raise ObservationError(
+                self.key,
+                f"{self.key}: {shown} is below the minimum {_tidy_number(self.minimum)} "
+                f"(expected {self.expected()})",
+            )
+        return _tidy_number(number)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "type": self.kind.value,
+            "source": self.source.value,
+            "question": self.question,
+            "help": self.help,
+            "values": [v.to_dict() for v in self.values],
+            "aliases": dict(self.aliases),
+            "unit": self.unit,
+            "min": None if self.minimum is None else _tidy_number(self.minimum),
+        }
+
+
+def _plain_float(raw: str) -> float | None:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A bus probe a finding can name as its confirmation (``confirm_with``)."""
+
+    name: str
+    help: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One answer: the value, where it came from, and optionally exactly where (``file:line``)."""
+
+    key: str
+    value: Value
+    source: AnswerSource
+    detail: str | None = None
+
+    @property
+    def is_unknown(self) -> bool:
+        return self.value == UNKNOWN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "value": self.value,
+            "source": self.source.value,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Every observation the trees may ask about, in the order the file declares them."""
+
+    specs: Mapping[str, ObservationSpec]
+    probes: Mapping[str, ProbeSpec] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[ObservationSpec]:
+        return iter(self.specs.values())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.specs
+
+    def spec(self, key: str) -> ObservationSpec:
+        """The spec for ``key``; an unknown key raises with the closest known keys."""
+        try:
+            return self.specs[key]
+        except KeyError:
+            raise ObservationError(
+                key,
+                f"unknown observation {key!r}{did_you_mean(key, self.specs)}",
+                hint="known observations: " + ", ".join(self.specs),
+            ) from None
+
+    def parse(
+        self,
+        key: str,
+        raw: Any,
+        source: AnswerSource,
+        detail: str | None = None,
+    ) -> Observation:
+        """Parse one raw answer for ``key`` into an :class:`Observation`."""
+        key = key.strip()
+        return Observation(key, self.spec(key).parse(raw), source, detail)
+
+    def check(self, observation: Observation) -> None:
+        """Raise :class:`ObservationError` unless ``observation`` fits the vocabulary."""
+        spec = self.spec(observation.key)
+        if observation.value != spec.parse(observation.value):
+            raise ObservationError(
+                observation.key,
+                f"{observation.key}: {observation.value!r} is not a canonical value "
+                f"(expected {spec.expected()})",
+            )
+
+
+def parse_assignment(
+    text: str, vocabulary: Vocabulary, source: AnswerSource = AnswerSource.FLAG
+) -> Observation:
+    """Parse ``KEY=VALUE`` (the ``--observe`` flag) into an observation."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ObservationError(
+            key.strip(),
+            f"{text!r} is not an assignment (expected KEY=VALUE, e.g. clu.power_led=off)",
+        )
+    return vocabulary.parse(key, raw, source, detail=text)
+
+
+def _flatten(
+    node: YamlMap, prefix: str, out: dict[str, tuple[Any, int]], problems: list[Problem], path: str
+) -> None:
+    for key, value in node.items():
+        line = node.line_of(key)
+        if not isinstance(key, str):
+            problems.append(
+                Problem(Location(path, line), f"key {key!r} is not text", "an observation name")
+            )
+            continue
+        dotted = f"{prefix}{key.strip()}"
+        if isinstance(value, YamlMap):
+            _flatten(value, dotted + ".", out, problems, path)
+        elif dotted in out:
+            problems.append(
+                Problem(
+                    Location(path, line),
+                    f"{dotted!r} is given twice (first on line {out[dotted][1]})",
+                )
+            )
+        else:
+            out[dotted] = (value, line)
+
+
+def load_answers(path: str | Path, vocabulary: Vocabulary) -> dict[str, Observation]:
+    """Read an answers file: a YAML or JSON mapping of observation key to value.
+
+    Nested mappings are flattened (``clu: {power_led: off}`` is ``clu.power_led``). Every
+    problem in the file is reported at once, each with its ``file:line``.
+    """
+    source = str(path)
+    expected = "a YAML or JSON mapping of observation keys to values, e.g. 'clu.power_led: off'"
+    try:
+        data = load_yaml_file(path)
+    except FileProblemError as error:
+        raise FileProblemError(
+            [Problem(p.location, p.message, p.expected or expected) for p in error.problems],
+            error.hint,
+        ) from None
+    if not isinstance(data, YamlMap):
+        raise FileProblemError.at(
+            Location(source, getattr(data, "line", 0)),
+            f"the answers must be a mapping, found {describe_type(data)}",
+            expected=expected,
+        )
+    flat: dict[str, tuple[Any, int]] = {}
+    problems: list[Problem] = []
+    _flatten(data, "", flat, problems, source)
+    answers: dict[str, Observation] = {}
+    for key, (raw, line) in flat.items():
+        try:
+            answers[key] = vocabulary.parse(
+                key, raw, AnswerSource.ANSWERS_FILE, detail=f"{source}:{line}"
+            )
+        except ObservationError as error:
+            problems.append(Problem(Location(source, line), error.message))
+    if problems:
+        raise FileProblemError(problems, hint="fix the answers file, or answer 'unknown'")
+    return answers

@@ -1,0 +1,135 @@
+"""The rulebook: a validated vocabulary plus its trees, and the one way to load it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clu_doctor.engine import walk
+from clu_doctor.engine.diagnosis import Diagnosis
+from clu_doctor.engine.load import read_tree, read_vocabulary
+from clu_doctor.engine.model import Case, Finding, Tree
+from clu_doctor.engine.observations import (
+    AnswerSource,
+    Observation,
+    ObservationSpec,
+    Vocabulary,
+)
+from clu_doctor.engine.validate import validate
+from clu_doctor.errors import FileProblemError, Location, Problem
+
+VOCABULARY_FILE = "observations.yaml"
+TREES_DIR = "trees"
+RULES_HINT = "the rules are invalid; docs/rules-format.md describes the format"
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """Validated trees (walked in this order) and the vocabulary they ask from."""
+
+    vocabulary: Vocabulary
+    trees: tuple[Tree, ...]
+    source: str = ""
+    findings: Mapping[str, Finding] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        every = {fid: f for tree in self.trees for fid, f in tree.findings.items()}
+        object.__setattr__(self, "findings", every)
+
+    def next_question(self, observations: walk.Observations) -> ObservationSpec | None:
+        """The next observation to ask a person for, or ``None`` when every tree is decided.
+
+        Deterministic: the same answers always give the same question, so "go back" is just
+        dropping the last answer and asking again.
+        """
+        return walk.next_question(self.trees, self.vocabulary, observations)
+
+    def diagnose(self, observations: walk.Observations) -> Diagnosis:
+        """Walk every tree; missing observations count as ``unknown`` (source ``default``)."""
+        return walk.diagnose(self.trees, self.vocabulary, self.findings, observations)
+
+    def case_observations(self, case: Case) -> dict[str, Observation]:
+        """A tree case's observations, parsed as if they came from an answers file."""
+        where = case.where
+        return {
+            str(key): self.vocabulary.parse(
+                str(key),
+                raw,
+                AnswerSource.ANSWERS_FILE,
+                detail=str(where.at(f"observe:{key}")),
+            )
+            for key, raw in case.observe.items()
+        }
+
+    def run_case(self, case: Case) -> Diagnosis:
+        return self.diagnose(self.case_observations(case))
+
+
+def load_rulebook(path: Path | str | None = None) -> Rulebook:
+    """Load and validate a rulebook; every problem in every file is raised together.
+
+    ``path`` is a rules directory (``observations.yaml`` plus ``trees/*.yaml``, trees walked
+    in file-name order), a single tree file (checked against the bundled vocabulary), or
+    ``None`` for the bundled rules.
+    """
+    if path is None:
+        from clu_doctor.resources import rules_dir
+
+        path = rules_dir()
+    root = Path(path)
+    if root.is_dir():
+        vocabulary_path = root / VOCABULARY_FILE
+        tree_paths = sorted((root / TREES_DIR).glob("*.yaml"))
+        problems = _missing_parts(root, vocabulary_path, tree_paths)
+    elif root.exists():
+        from clu_doctor.resources import rules_dir
+
+        vocabulary_path = rules_dir() / VOCABULARY_FILE
+        tree_paths = [root]
+        problems = []
+    else:
+        raise FileProblemError.at(
+            Location.of(root),
+            "no such file or directory",
+            expected="a rules directory or tree file",
+        )
+    if problems:
+        raise FileProblemError(problems, RULES_HINT)
+    vocabulary, problems = read_vocabulary(vocabulary_path)
+    trees: list[Tree] = []
+    shapeless = 0
+    for tree_path in tree_paths:
+        tree, tree_problems = read_tree(tree_path)
+        problems += tree_problems
+        if tree is None:
+            shapeless += 1
+        else:
+            trees.append(tree)
+    if vocabulary is not None:
+        # Cross-file checks need every file: a reference into a broken file is not an error.
+        problems += validate(vocabulary, trees, across=shapeless == 0)
+    if problems or vocabulary is None:
+        raise FileProblemError(problems, RULES_HINT)
+    return Rulebook(vocabulary, tuple(trees), str(root))
+
+
+def _missing_parts(root: Path, vocabulary: Path, trees: list[Path]) -> list[Problem]:
+    problems = []
+    if not vocabulary.is_file():
+        problems.append(
+            Problem(
+                Location.of(root),
+                f"no {VOCABULARY_FILE} in the rules directory",
+                expected="the observation vocabulary",
+            )
+        )
+    if not trees:
+        problems.append(
+            Problem(
+                Location.of(root / TREES_DIR),
+                "no tree files (*.yaml)",
+                expected="at least one decision tree",
+            )
+        )
+    return problems

@@ -1,0 +1,140 @@
+"""Walking the trees: pure functions, no I/O.
+
+One walker serves both uses. :func:`next_question` walks until it meets an observation a
+person could answer but nobody has yet, which drives a questionnaire that asks only what the
+trees need, in the order they need it. :func:`diagnose` walks to the end, treating every
+missing observation as ``unknown`` (source ``default``); the validator has proved that every
+``unknown`` has somewhere to go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from clu_doctor.engine.diagnosis import Diagnosis, TraceStep, TreeTrace, arrange, overall_status
+from clu_doctor.engine.model import Finding, Node, Target, TargetKind, Tree
+from clu_doctor.engine.observations import (
+    UNKNOWN,
+    AnswerSource,
+    Observation,
+    ObservationError,
+    ObservationSpec,
+    SpecSource,
+    ValueKind,
+    Vocabulary,
+)
+
+Observations = Mapping[str, Observation]
+
+
+def choose(node: Node, spec: ObservationSpec, value: object) -> tuple[str, Target]:
+    """The branch a node takes for ``value``: (branch label, target)."""
+    if value == UNKNOWN:
+        if node.unknown is not None:
+            return "unknown", node.unknown
+    elif spec.kind is ValueKind.CHOICE:
+        if isinstance(value, str) and value in node.branches:
+            return value, node.branches[value]
+    elif isinstance(value, (int, float)):
+        for rng in node.ranges:
+            if rng.contains(value):
+                return rng.label, rng.target
+    if node.otherwise is not None:
+        return "otherwise", node.otherwise
+    # Unreachable for a validated rulebook: the validator proves every value has a branch.
+    raise ValueError(f"node {node.name!r} has no branch for {spec.key} = {value!r}")
+
+
+def _default(spec: ObservationSpec) -> Observation:
+    why = "no probe ran" if spec.source is SpecSource.PROBE else "not answered"
+    return Observation(spec.key, UNKNOWN, AnswerSource.DEFAULT, why)
+
+
+def walk_tree(
+    tree: Tree, vocabulary: Vocabulary, observations: Observations, *, ask: bool
+) -> TreeTrace | ObservationSpec:
+    """Walk ``tree`` from its start to a leaf.
+
+    With ``ask=True`` the walk stops at the first person-answerable observation that is
+    missing and returns its spec; probe-sourced observations are never asked (a person cannot
+    answer them), they default to ``unknown``. With ``ask=False`` every missing observation
+    defaults to ``unknown`` and the walk always ends in a :class:`TreeTrace`.
+    """
+    steps: list[TraceStep] = []
+    name = tree.start
+    while True:
+        node = tree.nodes[name]
+        spec = vocabulary.specs[node.ask]
+        observation = observations.get(node.ask)
+        if observation is None:
+            if ask and spec.source is SpecSource.ASK:
+                return spec
+            observation = _default(spec)
+        branch, target = choose(node, spec, observation.value)
+        steps.append(
+            TraceStep(
+                tree=tree.id,
+                node=node.name,
+                key=node.ask,
+                value=observation.value,
+                source=observation.source,
+                detail=observation.detail,
+                branch=branch,
+                target=str(target),
+            )
+        )
+        if target.kind is not TargetKind.NODE:
+            finding = target.name if target.kind is TargetKind.FINDING else None
+            return TreeTrace(tree.id, tree.title, tuple(steps), str(target), finding)
+        name = target.name
+
+
+def trace_tree(tree: Tree, vocabulary: Vocabulary, observations: Observations) -> TreeTrace:
+    """Walk ``tree`` to its leaf, missing observations taken as ``unknown``."""
+    result = walk_tree(tree, vocabulary, observations, ask=False)
+    assert isinstance(result, TreeTrace)  # without asking, every walk reaches a leaf
+    return result
+
+
+def next_question(
+    trees: Sequence[Tree], vocabulary: Vocabulary, observations: Observations
+) -> ObservationSpec | None:
+    """The first observation the walk (trees in order) needs and does not have, else None."""
+    for tree in trees:
+        result = walk_tree(tree, vocabulary, observations, ask=True)
+        if isinstance(result, ObservationSpec):
+            return result
+    return None
+
+
+def diagnose(
+    trees: Sequence[Tree],
+    vocabulary: Vocabulary,
+    findings: Mapping[str, Finding],
+    observations: Observations,
+) -> Diagnosis:
+    """Walk every tree, collect the findings reached, rank and nest them, and rate the whole."""
+    for key, observation in observations.items():
+        if key != observation.key:
+            raise ObservationError(
+                key, f"observation filed under {key!r} is for {observation.key!r}"
+            )
+        vocabulary.check(observation)
+    traces = tuple(trace_tree(tree, vocabulary, observations) for tree in trees)
+    reached: dict[str, tuple[Finding, tuple[str, ...]]] = {}
+    used: dict[str, Observation] = dict(observations)
+    for trace in traces:
+        for step in trace.steps:
+            if step.key not in used:
+                used[step.key] = Observation(step.key, step.value, step.source, step.detail)
+        if trace.finding is not None:
+            finding, trees_so_far = reached.get(trace.finding, (findings[trace.finding], ()))
+            reached[trace.finding] = (finding, (*trees_so_far, trace.tree))
+    order = {fid: index for index, fid in enumerate(findings)}
+    keys = list(vocabulary.specs)
+    return Diagnosis(
+        status=overall_status([finding.severity for finding, _ in reached.values()]),
+        findings=arrange(reached, order),
+        traces=traces,
+        observations=tuple(sorted(used.values(), key=lambda o: keys.index(o.key))),
+    )
