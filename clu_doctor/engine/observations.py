@@ -147,6 +147,10 @@ class ObservationSpec:
         """
         if isinstance(raw, str) and normalise_word(raw) in _UNKNOWN_WORDS:
             return UNKNOWN
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            raise ObservationError(
+                self.key, f"{self.key}: no value given (expected {self.expected()})"
+            )
         if self.kind is ValueKind.CHOICE:
             return self._parse_choice(raw)
         return self._parse_number(raw)
@@ -358,5 +362,6 @@ def load_answers(path: str | Path, vocabulary: Vocabulary) -> dict[str, Observat
         except ObservationError as error:
             problems.append(Problem(Location(source, line), error.message))
     if problems:
+        problems.sort(key=lambda p: p.location.line)
         raise FileProblemError(problems, hint="fix the answers file, or answer 'unknown'")
     return answers
