@@ -144,16 +144,18 @@ def build_exception(address: int, function: int, code: int) -> Frame:
 def parse_read_reply(request: ReadRequest, frame: Frame) -> tuple[int, ...]:
     """The registers ``frame`` carries in answer to ``request``.
 
-    Raises :class:`DeviceException` for an exception reply and :class:`UnexpectedAnswer` for a
-    well-formed frame that does not answer this request.
+    Raises :class:`DeviceException` for an exception reply from the addressed device and
+    :class:`UnexpectedAnswer` for a well-formed frame that does not answer this request.
     """
     if frame.address != request.address:
         raise UnexpectedAnswer(
             f"answer from address {frame.address}, expected {request.address}", request.address
         )
-    if frame.is_exception and frame.base_function == request.function:
-        code = frame.data[0] if frame.data else 0
-        raise DeviceException(request.address, request.function, code)
+    if frame.is_exception and len(frame.data) == 1:
+        # The addressed device reports an error. Normally the function echoes ours with the
+        # high bit set; ABL controllers use 0x90 for every error (abl-protocol.md §1), so any
+        # exception from the right address counts as the device's answer.
+        raise DeviceException(request.address, frame.base_function, frame.data[0])
     if frame.function != request.function:
         raise UnexpectedAnswer(
             f"answer with function 0x{frame.function:02X}, expected 0x{request.function:02X}",
