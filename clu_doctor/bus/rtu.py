@@ -148,12 +148,29 @@ class RtuStreamDecoder:
                 return raw
         if waiting and not final:
             return _WAIT
-        if final and len(buffer) in candidates:
-            # A whole, correctly shaped frame ended by silence: its checksum failed.
+        if not final and self._settings is not None and len(buffer) in candidates:
+            # Timed: a whole, correctly shaped run whose CRC fails. If silence follows, it is a
+            # corrupted frame (reported as such when the silence shows); more bytes mean junk.
+            return _WAIT
+        if final and len(buffer) in candidates and not self._frame_ahead():
+            # A whole, correctly shaped frame ended by silence: its checksum failed. (Unless a
+            # valid frame starts further on: then the front is junk, not a corrupted frame.)
             return Garbage(
                 bytes(buffer), "checksum", buffer[0], self._buffer_start, self._last_time
             )
         return _DROP
+
+    def _frame_ahead(self) -> bool:
+        """True if a frame with a valid CRC can be cut somewhere after the buffer's first byte."""
+        buffer = self._buffer
+        for offset in range(1, len(buffer) - MIN_FRAME + 1):
+            rest = buffer[offset:]
+            for length in self._candidates(rest):
+                if length <= len(rest) and crc16(bytes(rest[: length - 2])) == int.from_bytes(
+                    rest[length - 2 : length], "little"
+                ):
+                    return True
+        return False
 
     def _take(self, raw: bytes) -> Decoded:
         """Consume one valid frame from the front of the buffer and remember what it asks for."""
