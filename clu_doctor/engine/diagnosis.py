@@ -12,16 +12,14 @@ convention: ok/info → 0, warning → 1, critical → 2, unknown → 3.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from clu_doctor.engine.model import Finding, Severity
 from clu_doctor.engine.observations import AnswerSource, Observation, Value
 from clu_doctor.exitcodes import ExitCode
 
 
-@dataclass(frozen=True)
-class TraceStep:
+class TraceStep(NamedTuple):
     """One question answered during a walk: which value, from where, and where it led."""
 
     tree: str
@@ -46,8 +44,7 @@ class TraceStep:
         }
 
 
-@dataclass(frozen=True)
-class TreeTrace:
+class TreeTrace(NamedTuple):
     """The path one tree took, and its outcome (``finding:ID`` or ``end``)."""
 
     tree: str
@@ -66,8 +63,7 @@ class TreeTrace:
         }
 
 
-@dataclass(frozen=True)
-class ReportedFinding:
+class ReportedFinding(NamedTuple):
     """A finding that some tree reached, with the findings it explains nested under it.
 
     ``consequence_of`` is the id of the root this one is shown under (``None`` for a root);
@@ -109,8 +105,7 @@ def overall_status(severities: Sequence[Severity]) -> Severity:
     return max(severities, key=lambda s: s.rank)
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(NamedTuple):
     """The result of walking every tree with one set of observations."""
 
     status: Severity

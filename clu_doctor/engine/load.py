@@ -1,4 +1,4 @@
-"""Structural pass: rule files (YAML) → typed dataclasses, every shape problem collected.
+"""Structural pass: rule files (YAML) → typed records, every shape problem collected.
 
 This pass checks what can be checked inside one mapping: allowed and required keys, types,
 name patterns, enum values, and per-finding rules (remedy steps present, ``verify`` unless the
@@ -14,10 +14,7 @@ from typing import Any
 
 from clu_doctor.engine.model import (
     END,
-    FINDING_ID,
     FINDING_PREFIX,
-    NODE_NAME,
-    TREE_ID,
     Case,
     Finding,
     Layer,
@@ -27,6 +24,7 @@ from clu_doctor.engine.model import (
     Target,
     TargetKind,
     Tree,
+    Where,
 )
 from clu_doctor.engine.observations import (
     _UNKNOWN_WORDS,
@@ -38,10 +36,13 @@ from clu_doctor.engine.observations import (
     Vocabulary,
     normalise_word,
 )
-from clu_doctor.engine.schema import Reader, Where
+from clu_doctor.engine.schema import Reader
 from clu_doctor.errors import FileProblemError, Problem
 from clu_doctor.yamlio import YamlList, YamlMap, describe_type, load_yaml_file
 
+FINDING_ID = re.compile(r"[A-Z]+(-[A-Z]+)*-\d{2}")
+NODE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+TREE_ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 OBSERVATION_KEY = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 VALUE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 

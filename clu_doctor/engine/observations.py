@@ -13,14 +13,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from clu_doctor.engine.schema import did_you_mean
+from clu_doctor.engine.suggest import did_you_mean
 from clu_doctor.errors import FileProblemError, Location, Problem, UsageError
-from clu_doctor.yamlio import YamlMap, describe_type, load_yaml_file
+
+if TYPE_CHECKING:
+    from clu_doctor.yamlio import YamlMap
+
+# YAML (clu_doctor.yamlio) is imported only where a file is read or an error is described:
+# with the rulebook cache, a plain diagnosis never needs it (see rulebook.py).
 
 UNKNOWN = "unknown"
 """The canonical "don't know" value, legal for every observation."""
@@ -96,8 +100,7 @@ def _tidy_number(value: float) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-@dataclass(frozen=True)
-class ValueSpec:
+class ValueSpec(NamedTuple):
     """One allowed value of a choice observation, with what it means to the person answering."""
 
     name: str
@@ -107,8 +110,7 @@ class ValueSpec:
         return {"name": self.name, "help": self.help}
 
 
-@dataclass(frozen=True)
-class ObservationSpec:
+class ObservationSpec(NamedTuple):
     """One entry of the vocabulary: what can be observed, and how to ask for it."""
 
     key: str
@@ -117,10 +119,10 @@ class ObservationSpec:
     question: str
     help: str
     values: tuple[ValueSpec, ...] = ()
-    aliases: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, str] = {}
     unit: str | None = None
     minimum: float | None = None
-    location: Location = field(default=Location(""), compare=False, repr=False)
+    location: Location = Location("")
 
     @property
     def value_names(self) -> tuple[str, ...]:
@@ -166,7 +168,7 @@ class ObservationSpec:
                 return self.aliases[word]
             shown = repr(raw.strip())
         else:
-            shown = describe_type(raw)
+            shown = _describe(raw)
         hint = None
         if self.aliases:
             hint = "also accepted: " + ", ".join(sorted(self.aliases))
@@ -182,7 +184,7 @@ class ObservationSpec:
             number = float(raw)
         elif isinstance(raw, str):
             number = parse_duration(raw) if self.unit == "s" else _plain_float(raw)
-        shown = repr(raw.strip()) if isinstance(raw, str) else describe_type(raw)
+        shown = repr(raw.strip()) if isinstance(raw, str) else _describe(raw)
         if number is None or not math.isfinite(number):
             raise ObservationError(
                 self.key, f"{self.key}: {shown} is not understood (expected {self.expected()})"
@@ -209,6 +211,12 @@ class ObservationSpec:
         }
 
 
+def _describe(value: Any) -> str:
+    from clu_doctor.yamlio import describe_type
+
+    return describe_type(value)
+
+
 def _plain_float(raw: str) -> float | None:
     try:
         return float(raw.strip())
@@ -216,16 +224,14 @@ def _plain_float(raw: str) -> float | None:
         return None
 
 
-@dataclass(frozen=True)
-class ProbeSpec:
+class ProbeSpec(NamedTuple):
     """A bus probe a finding can name as its confirmation (``confirm_with``)."""
 
     name: str
     help: str
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     """One answer: the value, where it came from, and optionally exactly where (``file:line``)."""
 
     key: str
@@ -246,18 +252,27 @@ class Observation:
         }
 
 
-@dataclass(frozen=True)
 class Vocabulary:
     """Every observation the trees may ask about, in the order the file declares them."""
 
-    specs: Mapping[str, ObservationSpec]
-    probes: Mapping[str, ProbeSpec] = field(default_factory=dict)
+    __slots__ = ("probes", "specs")
+
+    def __init__(
+        self,
+        specs: Mapping[str, ObservationSpec],
+        probes: Mapping[str, ProbeSpec] | None = None,
+    ) -> None:
+        self.specs: Mapping[str, ObservationSpec] = dict(specs)
+        self.probes: Mapping[str, ProbeSpec] = dict(probes or {})
 
     def __iter__(self) -> Iterator[ObservationSpec]:
         return iter(self.specs.values())
 
     def __contains__(self, key: object) -> bool:
         return key in self.specs
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({', '.join(self.specs)})"
 
     def spec(self, key: str) -> ObservationSpec:
         """The spec for ``key``; an unknown key raises with the closest known keys."""
@@ -308,6 +323,8 @@ def parse_assignment(
 def _flatten(
     node: YamlMap, prefix: str, out: dict[str, tuple[Any, int]], problems: list[Problem], path: str
 ) -> None:
+    from clu_doctor.yamlio import YamlMap
+
     for key, value in node.items():
         line = node.line_of(key)
         if not isinstance(key, str):
@@ -335,6 +352,8 @@ def load_answers(path: str | Path, vocabulary: Vocabulary) -> dict[str, Observat
     Nested mappings are flattened (``clu: {power_led: off}`` is ``clu.power_led``). Every
     problem in the file is reported at once, each with its ``file:line``.
     """
+    from clu_doctor.yamlio import YamlMap, load_yaml_file
+
     source = str(path)
     expected = "a YAML or JSON mapping of observation keys to values, e.g. 'clu.power_led: off'"
     try:
@@ -347,7 +366,7 @@ def load_answers(path: str | Path, vocabulary: Vocabulary) -> dict[str, Observat
     if not isinstance(data, YamlMap):
         raise FileProblemError.at(
             Location(source, getattr(data, "line", 0)),
-            f"the answers must be a mapping, found {describe_type(data)}",
+            f"the answers must be a mapping, found {_describe(data)}",
             expected=expected,
         )
     flat: dict[str, tuple[Any, int]] = {}

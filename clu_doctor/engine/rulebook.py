@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from clu_doctor.engine import walk
 from clu_doctor.engine.diagnosis import Diagnosis
-from clu_doctor.engine.load import read_tree, read_vocabulary
 from clu_doctor.engine.model import Case, Finding, Tree
 from clu_doctor.engine.observations import (
     AnswerSource,
@@ -16,7 +14,6 @@ from clu_doctor.engine.observations import (
     ObservationSpec,
     Vocabulary,
 )
-from clu_doctor.engine.validate import validate
 from clu_doctor.errors import FileProblemError, Location, Problem
 
 VOCABULARY_FILE = "observations.yaml"
@@ -24,18 +21,24 @@ TREES_DIR = "trees"
 RULES_HINT = "the rules are invalid; docs/rules-format.md describes the format"
 
 
-@dataclass(frozen=True)
 class Rulebook:
-    """Validated trees (walked in this order) and the vocabulary they ask from."""
+    """Validated trees (walked in this order) and the vocabulary they ask from.
 
-    vocabulary: Vocabulary
-    trees: tuple[Tree, ...]
-    source: str = ""
-    findings: Mapping[str, Finding] = field(init=False, repr=False, compare=False)
+    Build one with :func:`load_rulebook`; it is not changed after that.
+    """
 
-    def __post_init__(self) -> None:
-        every = {fid: f for tree in self.trees for fid, f in tree.findings.items()}
-        object.__setattr__(self, "findings", every)
+    __slots__ = ("findings", "source", "trees", "vocabulary")
+
+    def __init__(self, vocabulary: Vocabulary, trees: Sequence[Tree], source: str = "") -> None:
+        self.vocabulary = vocabulary
+        self.trees: tuple[Tree, ...] = tuple(trees)
+        self.source = source
+        self.findings: Mapping[str, Finding] = {
+            fid: finding for tree in self.trees for fid, finding in tree.findings.items()
+        }
+
+    def __repr__(self) -> str:
+        return f"Rulebook({self.source!r}, trees={[t.id for t in self.trees]})"
 
     def next_question(self, observations: walk.Observations) -> ObservationSpec | None:
         """The next observation to ask a person for, or ``None`` when every tree is decided.
@@ -51,13 +54,12 @@ class Rulebook:
 
     def case_observations(self, case: Case) -> dict[str, Observation]:
         """A tree case's observations, parsed as if they came from an answers file."""
-        where = case.where
         return {
             str(key): self.vocabulary.parse(
                 str(key),
                 raw,
                 AnswerSource.ANSWERS_FILE,
-                detail=str(where.at(f"observe:{key}")),
+                detail=str(case.where.at(f"observe:{key}")),
             )
             for key, raw in case.observe.items()
         }
@@ -71,31 +73,65 @@ def load_rulebook(path: Path | str | None = None) -> Rulebook:
 
     ``path`` is a rules directory (``observations.yaml`` plus ``trees/*.yaml``, trees walked
     in file-name order), a single tree file (checked against the bundled vocabulary), or
-    ``None`` for the bundled rules.
+    ``None`` for the bundled rules, which are cached once validated (see :mod:`.cache`).
     """
-    if path is None:
-        from clu_doctor.resources import rules_dir
+    from clu_doctor.resources import rules_dir
 
-        path = rules_dir()
+    if path is None:
+        return _load_cached(rules_dir())
     root = Path(path)
     if root.is_dir():
-        vocabulary_path = root / VOCABULARY_FILE
-        tree_paths = sorted((root / TREES_DIR).glob("*.yaml"))
+        vocabulary_path, tree_paths = _rule_files(root)
         problems = _missing_parts(root, vocabulary_path, tree_paths)
+        if problems:
+            raise FileProblemError(problems, RULES_HINT)
     elif root.exists():
-        from clu_doctor.resources import rules_dir
-
-        vocabulary_path = rules_dir() / VOCABULARY_FILE
-        tree_paths = [root]
-        problems = []
+        vocabulary_path, tree_paths = rules_dir() / VOCABULARY_FILE, [root]
     else:
         raise FileProblemError.at(
             Location.of(root),
             "no such file or directory",
             expected="a rules directory or tree file",
         )
-    if problems:
-        raise FileProblemError(problems, RULES_HINT)
+    return _load(root, vocabulary_path, tree_paths)
+
+
+def _rule_files(root: Path) -> tuple[Path, list[Path]]:
+    return root / VOCABULARY_FILE, sorted((root / TREES_DIR).glob("*.yaml"))
+
+
+def _load_cached(root: Path) -> Rulebook:
+    from clu_doctor.engine import cache
+
+    vocabulary_path, tree_paths = _rule_files(root)
+    where = cache.cache_file(root)
+    try:
+        key = cache.fingerprint([vocabulary_path, *tree_paths])
+    except OSError:
+        where = None  # unreadable files: let the full load report them
+    if where is not None:
+        stored = cache.read(where, key)
+        if stored is not None:
+            specs, probes, trees = stored
+            return Rulebook(Vocabulary(specs, probes), trees, str(root))
+    if _missing_parts(root, vocabulary_path, tree_paths):
+        return load_rulebook(root)  # reports what is missing
+    rulebook = _load(root, vocabulary_path, tree_paths)
+    if where is not None:
+        payload = (
+            dict(rulebook.vocabulary.specs),
+            dict(rulebook.vocabulary.probes),
+            rulebook.trees,
+        )
+        cache.write(where, key, payload)
+    return rulebook
+
+
+def _load(root: Path, vocabulary_path: Path, tree_paths: Sequence[Path]) -> Rulebook:
+    """Read every file (shape pass), then validate (meaning pass); raise all problems at once."""
+    from clu_doctor.engine.load import read_tree, read_vocabulary
+    from clu_doctor.engine.validate import validate
+
     vocabulary, problems = read_vocabulary(vocabulary_path)
     trees: list[Tree] = []
     shapeless = 0
@@ -111,7 +147,7 @@ def load_rulebook(path: Path | str | None = None) -> Rulebook:
         problems += validate(vocabulary, trees, across=shapeless == 0)
     if problems or vocabulary is None:
         raise FileProblemError(problems, RULES_HINT)
-    return Rulebook(vocabulary, tuple(trees), str(root))
+    return Rulebook(vocabulary, trees, str(root))
 
 
 def _missing_parts(root: Path, vocabulary: Path, trees: list[Path]) -> list[Problem]:

@@ -11,73 +11,25 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
+from clu_doctor.engine.model import Where
+from clu_doctor.engine.suggest import did_you_mean
 from clu_doctor.errors import Location, Problem
 from clu_doctor.yamlio import YamlList, YamlMap, describe_type
 
 
-def close_matches(word: str, candidates: Iterable[str]) -> list[str]:
-    """Up to three candidates that look like a mistyped ``word`` (for "did you mean" hints)."""
-    import difflib  # only on the error path: keeps start-up lean
-
-    pool = list(candidates)
-    scored = sorted(
-        ((difflib.SequenceMatcher(None, word, c).ratio(), c) for c in pool),
-        key=lambda pair: -pair[0],
-    )
-    best = scored[0][0] if scored else 0.0
-    # Only the clear winners: 'LAMP-OK-02' suggests 'LAMP-OK-01', not every LAMP-* id.
-    found = [c for ratio, c in scored if ratio >= max(0.6, best - 0.1)]
-    found += [c for c in pool if c not in found and c.endswith("." + word)]
-    return found[:3]
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` or an empty string when nothing is close."""
-    matches = close_matches(word, candidates)
-    if not matches:
-        return ""
-    return "; did you mean " + " or ".join(repr(m) for m in matches) + "?"
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a parsed object came from: its file, its own line, and the line of each key.
-
-    ``lines`` maps a key to the line it sits on and ``"key.N"`` to the line of the N-th item of
-    a list value, so semantic checks can point at the exact entry that is wrong.
-    """
-
-    path: str
-    line: int = 0
-    lines: Mapping[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, path: str, node: YamlMap, line: int | None = None) -> Where:
-        """Record ``node``'s key lines; ``line`` overrides its own (e.g. the line of its name)."""
-        lines: dict[str, int] = {}
-        for key, value in node.items():
-            name = str(key)
-            lines[name] = node.line_of(key)
-            if isinstance(value, YamlList):
-                for index in range(len(value)):
-                    lines[f"{name}.{index}"] = value.line_of(index)
-        return cls(path, node.line if line is None else line, lines)
-
-    def with_lines(self, extra: Mapping[str, int]) -> Where:
-        """A copy that also knows the lines in ``extra`` (e.g. entries of a nested mapping)."""
-        return Where(self.path, self.line, {**self.lines, **extra})
-
-    def at(self, key: str | None = None, index: int | None = None) -> Location:
-        """Location of the object, of one of its keys, or of one item of a list-valued key."""
-        if key is None:
-            return Location(self.path, self.line)
-        if index is not None and f"{key}.{index}" in self.lines:
-            return Location(self.path, self.lines[f"{key}.{index}"])
-        return Location(self.path, self.lines.get(key, self.line))
+def where_of(path: str, node: YamlMap, line: int | None = None) -> Where:
+    """Record ``node``'s key lines (and list items' lines); ``line`` overrides its own line."""
+    lines: dict[str, int] = {}
+    for key, value in node.items():
+        name = str(key)
+        lines[name] = node.line_of(key)
+        if isinstance(value, YamlList):
+            for index in range(len(value)):
+                lines[f"{name}.{index}"] = value.line_of(index)
+    return Where(path, node.line if line is None else line, lines)
 
 
 class Reader:
@@ -88,7 +40,7 @@ class Reader:
         self.problems: list[Problem] = []
 
     def where(self, node: YamlMap, line: int | None = None) -> Where:
-        return Where.of(self.path, node, line)
+        return where_of(self.path, node, line)
 
     def report(self, line: int, message: str, expected: str | None = None) -> None:
         self.problems.append(Problem(Location(self.path, line), message, expected))

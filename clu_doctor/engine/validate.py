@@ -26,7 +26,7 @@ from clu_doctor.engine.observations import (
     ValueKind,
     Vocabulary,
 )
-from clu_doctor.engine.schema import did_you_mean
+from clu_doctor.engine.suggest import did_you_mean
 from clu_doctor.errors import Location, Problem
 
 

@@ -18,7 +18,8 @@ from clu_doctor.engine import (
 )
 from clu_doctor.engine.diagnosis import overall_status
 from clu_doctor.exitcodes import ExitCode
-from tests.engine.conftest import TREE, RulesFactory, edit
+
+from .rulesets import TREE, RulesFactory, edit
 
 RULEBOOK = load_rulebook()
 

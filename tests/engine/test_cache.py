@@ -1,0 +1,131 @@
+"""The bundled rulebook is cached once validated; the cache must never serve stale rules."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clu_doctor import resources
+from clu_doctor.engine import AnswerSource, load_rulebook
+from clu_doctor.engine import load as load_module
+from clu_doctor.errors import FileProblemError
+
+BUNDLED = resources.rules_dir()
+
+
+@pytest.fixture
+def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the bundled rules standing in for them, and a private cache."""
+    copy = tmp_path / "rules"
+    shutil.copytree(BUNDLED, copy)
+    monkeypatch.setattr(resources, "rules_dir", lambda: copy)
+    monkeypatch.setenv("CLU_DOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("CLU_DOCTOR_NO_CACHE", raising=False)
+    return copy
+
+
+def cache_files(rules: Path) -> list[Path]:
+    return sorted((rules.parent / "cache").glob("*.pickle"))
+
+
+def forbid_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object) -> None:
+        raise AssertionError("the rule files were read although the cache is valid")
+
+    monkeypatch.setattr(load_module, "read_tree", refuse)
+    monkeypatch.setattr(load_module, "read_vocabulary", refuse)
+
+
+def test_second_load_comes_from_the_cache(rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = load_rulebook()
+    assert len(cache_files(rules)) == 1
+    forbid_yaml(monkeypatch)
+    second = load_rulebook()
+    assert second.findings == first.findings
+    assert [t.id for t in second.trees] == [t.id for t in first.trees]
+    assert second.vocabulary.specs == first.vocabulary.specs
+    answers = {"clu.power_led": "off", "clu.status_led": "off"}
+    for rulebook in (first, second):
+        observed = {
+            k: rulebook.vocabulary.parse(k, v, AnswerSource.FLAG) for k, v in answers.items()
+        }
+        assert rulebook.diagnose(observed).finding_ids == {"CLU-PWR-01", "USB-CLU-01"}
+
+
+def test_an_edited_rule_file_misses_the_cache(rules: Path) -> None:
+    load_rulebook()
+    tree = rules / "trees" / "10-clu-leds.yaml"
+    tree.write_text(
+        tree.read_text(encoding="utf-8").replace(
+            "title: The CLU has no power", "title: The CLU has no power at all"
+        ),
+        encoding="utf-8",
+    )
+    assert load_rulebook().findings["CLU-PWR-01"].title == "The CLU has no power at all"
+
+
+def test_broken_rules_are_reported_not_served_from_the_cache(rules: Path) -> None:
+    load_rulebook()
+    tree = rules / "trees" / "20-usb-leds.yaml"
+    tree.write_text(
+        tree.read_text(encoding="utf-8").replace("goto: finding:USB-BUS-01", "goto: nowhere"),
+        encoding="utf-8",
+    )
+    with pytest.raises(FileProblemError, match="goes to node 'nowhere', which does not exist"):
+        load_rulebook()
+
+
+def test_a_damaged_cache_is_ignored_and_rewritten(rules: Path) -> None:
+    load_rulebook()
+    [cached] = cache_files(rules)
+    cached.write_bytes(b"not a pickle")
+    assert "CLU-PWR-01" in load_rulebook().findings
+    assert cached.read_bytes() != b"not a pickle"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_cache_others_can_write_is_not_trusted(
+    rules: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_rulebook()
+    [cached] = cache_files(rules)
+    cached.chmod(0o666)
+    read_again: list[Path] = []
+    original = load_module.read_vocabulary
+
+    def spy(path: Path) -> object:
+        read_again.append(path)
+        return original(path)
+
+    monkeypatch.setattr(load_module, "read_vocabulary", spy)
+    load_rulebook()
+    assert read_again == [rules / "observations.yaml"]
+    assert cached.stat().st_mode & 0o777 == 0o600  # replaced by a private copy
+
+
+def test_the_cache_can_be_turned_off(rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLU_DOCTOR_NO_CACHE", "1")
+    load_rulebook()
+    assert cache_files(rules) == []
+
+
+def test_a_cached_diagnosis_imports_no_yaml_typer_rich_or_serial(tmp_path: Path) -> None:
+    """The start-up budget: with a warm cache the engine needs none of the heavy libraries."""
+    env = {**os.environ, "CLU_DOCTOR_CACHE_DIR": str(tmp_path)}
+    env.pop("CLU_DOCTOR_NO_CACHE", None)
+    script = (
+        "import sys; from clu_doctor.engine import load_rulebook; "
+        "load_rulebook().diagnose({}).to_dict(); "
+        "print(sorted(m for m in ('yaml', 'typer', 'rich', 'serial') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = [sys.executable, "-c", script]
+    warm = subprocess.run(run, env=env, cwd=root, capture_output=True, text=True, check=True)
+    assert warm.stdout.strip() == "['yaml']"  # the first run validates the YAML
+    cached = subprocess.run(run, env=env, cwd=root, capture_output=True, text=True, check=True)
+    assert cached.stdout.strip() == "[]"
