@@ -27,7 +27,7 @@ from clu_doctor.engine.model import (
     Where,
 )
 from clu_doctor.engine.observations import (
-    _UNKNOWN_WORDS,
+    DONT_KNOW_WORDS,
     ObservationSpec,
     ProbeSpec,
     SpecSource,
@@ -155,15 +155,19 @@ def _read_spec(reader: Reader, key: str, body: Any, line: int) -> ObservationSpe
 
 
 def _read_values(reader: Reader, node: YamlMap, what: str) -> tuple[ValueSpec, ...]:
-    table = reader.mapping(node.get("values"), node.value_line_of("values"), f"'values' of {what}")
+    if "values" not in node:
+        return ()  # reported by keys()
+    table = reader.mapping(node["values"], node.value_line_of("values"), f"'values' of {what}")
     if table is None:
         return ()
+    if not table:
+        reader.report(node.value_line_of("values"), f"{what} declares no values")
     values = []
     for name, help_text in table.items():
         line = table.line_of(name)
         if not reader.name(name, line, f"value of {what}", VALUE_NAME, _VALUE_SHAPE):
             continue
-        if name in _UNKNOWN_WORDS:
+        if name in DONT_KNOW_WORDS:
             reader.report(
                 line,
                 f"{what} declares {name!r}: 'unknown' is always allowed and must not be declared",
@@ -173,8 +177,6 @@ def _read_values(reader: Reader, node: YamlMap, what: str) -> tuple[ValueSpec, .
             reader.report(line, f"value {name!r} of {what} needs a help text")
             continue
         values.append(ValueSpec(name, help_text.strip()))
-    if not values and not reader.problems:
-        reader.report(table.line, f"{what} declares no values")
     return tuple(values)
 
 
@@ -197,7 +199,7 @@ def _read_aliases(
                 f"alias {alias!r} of {what} points at {target!r}",
                 expected="one of: " + ", ".join(names),
             )
-        elif word in names or word in _UNKNOWN_WORDS:
+        elif word in names or word in DONT_KNOW_WORDS:
             reader.report(line, f"alias {alias!r} of {what} hides the value {word!r}")
         else:
             aliases[word] = target
@@ -339,7 +341,7 @@ def _read_branches(reader: Reader, node: YamlMap, what: str) -> dict[str, Target
     branches: dict[str, Target] = {}
     for value, goto in (table or {}).items():
         line = table.line_of(value) if table is not None else 0
-        if value in _UNKNOWN_WORDS:
+        if value in DONT_KNOW_WORDS:
             reader.report(
                 line,
                 f"{what} lists {value!r} under 'branches'",

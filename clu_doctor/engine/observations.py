@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 UNKNOWN = "unknown"
 """The canonical "don't know" value, legal for every observation."""
 
-_UNKNOWN_WORDS = frozenset({"unknown", "?", "dont-know"})
+DONT_KNOW_WORDS = frozenset({"unknown", "?", "dont-know"})
+"""Every spelling of "don't know", after :func:`normalise_word`."""
 
 Value = str | int | float
 """A parsed observation value: a choice name, a number, or :data:`UNKNOWN`."""
@@ -147,7 +148,7 @@ class ObservationSpec(NamedTuple):
 
         Raises :class:`ObservationError` naming the key and what was expected.
         """
-        if isinstance(raw, str) and normalise_word(raw) in _UNKNOWN_WORDS:
+        if isinstance(raw, str) and normalise_word(raw) in DONT_KNOW_WORDS:
             return UNKNOWN
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             raise ObservationError(
