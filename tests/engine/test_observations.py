@@ -123,6 +123,13 @@ def test_parse_assignment(vocabulary: Vocabulary) -> None:
     assert parse_assignment("charging.starts=don't know", vocabulary).value == UNKNOWN
 
 
+def test_bundled_vocabulary_is_the_default(tmp_path: Path) -> None:
+    assert parse_assignment("usb.green_led=lit").value == "steady"
+    path = tmp_path / "answers.yaml"
+    path.write_text("usb: {green_led: blinking}\n", encoding="utf-8")
+    assert load_answers(path)["usb.green_led"].value == "flashing"
+
+
 def test_parse_assignment_without_equals(vocabulary: Vocabulary) -> None:
     with pytest.raises(ObservationError) as caught:
         parse_assignment("clu.power_led off", vocabulary)
