@@ -141,6 +141,39 @@ class ReadResult:
 
 # --- error mapping ---------------------------------------------------------------------------
 
+_TERMIOS_ERRORS: tuple[type[Exception], ...]
+try:  # pyserial lets termios.error (not an OSError) escape from tcsetattr
+    import termios
+
+    _TERMIOS_ERRORS = (termios.error,)
+except ImportError:  # pragma: no cover - Windows
+    _TERMIOS_ERRORS = ()
+
+_OPEN_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    OSError,
+    NotImplementedError,
+    *_TERMIOS_ERRORS,
+)
+
+#: Linux major numbers of UNIX98 pty slaves (/dev/pts/N).
+_PTY_MAJORS = range(136, 144)
+
+
+def is_pseudo_terminal(port: str) -> bool:
+    """True if ``port`` names a pseudo-terminal slave (a pty made by socat or the simulator)."""
+    if "://" in port or os.name != "posix":
+        return False
+    try:
+        device = os.stat(port).st_rdev
+    except OSError:
+        return False
+    # Linux: by major number (a udev symlink such as socat's link= still counts); elsewhere by
+    # name (/dev/ttysNNN on macOS).
+    linux_pty = sys.platform.startswith("linux") and os.major(device) in _PTY_MAJORS
+    return linux_pty or os.path.realpath(port).startswith(("/dev/pts/", "/dev/ttys"))
+
+
 _ERRNO_IN_TEXT = re.compile(r"\[Errno (\d+)\]|^\((\d+), ")
 _MISSING = {errno.ENOENT, errno.ENODEV, errno.ENXIO}
 _DENIED = {errno.EACCES, errno.EPERM}
@@ -220,7 +253,11 @@ def classify_open_error(
         or "cannot find" in lowered
     ):
         return PortNotFound(port, "no such port", HINT_PORTS)
-    if isinstance(error, ValueError) or "could not configure port" in lowered:
+    if (
+        isinstance(error, (ValueError, *_TERMIOS_ERRORS))
+        or "could not configure port" in lowered
+        or number == errno.EINVAL
+    ):
         return PortConfigError(
             port,
             f"the port cannot take these line settings ({text})",
@@ -361,7 +398,10 @@ class Link:
         try:
             handle.baudrate = settings.baudrate
             handle.bytesize = settings.bytesize
-            handle.parity = settings.parity
+            # A pseudo-terminal has no wire, so parity means nothing there, and recent Linux
+            # kernels refuse PARENB on one with EINVAL: open ptys (the simulator's endpoint)
+            # without it. Timing still follows ``settings``.
+            handle.parity = "N" if is_pseudo_terminal(port) else settings.parity
             stopbits = float(settings.stopbits)
             handle.stopbits = int(stopbits) if stopbits.is_integer() else stopbits
             handle.timeout = POLL_INTERVAL
@@ -381,7 +421,7 @@ class Link:
             raise classify_open_error(port, error) from error
         try:
             handle.open()
-        except (ValueError, OSError, NotImplementedError) as error:
+        except _OPEN_ERRORS as error:
             raise classify_open_error(port, error) from error
         link = cls(port, handle, settings, framing, timeout=timeout, echo=echo)
         link._discard_pending()

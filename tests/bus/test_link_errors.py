@@ -7,6 +7,7 @@ protocol_socket.py); the real-port tests in test_link_ports.py provoke most of t
 from __future__ import annotations
 
 import errno
+import termios
 
 import pytest
 import serial
@@ -124,6 +125,8 @@ OPEN_CASES = [
     ),
     # a baud rate the driver rejects
     (ValueError("Invalid baud rate: 12345"), "posix", PortConfigError, "baud rate"),
+    # tcsetattr refuses the settings; pyserial lets termios.error through unwrapped
+    (termios.error(22, "Invalid argument"), "posix", PortConfigError, "baud rate"),
     # termios rejects the settings on an existing port
     (
         serial.SerialException("Could not configure port: (22, 'Invalid argument')"),
