@@ -107,6 +107,7 @@ class FakeSerial(SerialBase):  # type: ignore[misc]
     """A pyserial port class for ``fakebus://NAME`` URLs."""
 
     buses: ClassVar[dict[str, FakeBus]] = {}
+    is_open: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.bus: FakeBus | None = None

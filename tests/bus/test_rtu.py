@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -170,7 +171,7 @@ def feed_in_chunks(
     return events
 
 
-def frames_of(events: list[DecodeEvent]) -> list[Frame]:
+def frames_of(events: Sequence[DecodeEvent]) -> list[Frame]:
     return [
         Frame(e.frame.address, e.frame.function, e.frame.data)
         for e in events
