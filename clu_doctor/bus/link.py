@@ -23,6 +23,13 @@ byte as the host sees it, so it includes the adapter's latency.
 exact copy of the request if one arrives first; ``"on"`` expects one (a missing echo means the
 adapter did not transmit, a different one means a collision); ``"off"`` takes the stream as it
 comes. In every mode a frame shaped like a request is never taken for the answer.
+
+**Other traffic.** Request-shaped frames in the answer window are skipped (a request is never an
+answer) and named in the NoAnswer hint, since they mean another master is polling. A
+reply-shaped frame from another address is *not* skipped: with one master on the bus it can only
+be a second master's exchange or a misbehaving device, so it is reported as UnexpectedAnswer.
+The quiet-line check before each transmission is a minimal listen-before-talk; the probes should
+listen longer before they start talking at all.
 """
 
 from __future__ import annotations
