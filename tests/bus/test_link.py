@@ -239,7 +239,7 @@ def test_other_traffic_in_the_answer_window_is_named_in_the_hint(fake_bus: FakeB
 def test_line_that_never_goes_quiet_is_refused_without_writing(fake_bus: FakeBusFactory) -> None:
     bus = fake_bus()
     with Link.open(bus.url, ABL, "ascii", timeout=0.05) as link:
-        for i in range(200):  # the CLU chattering for far longer than the link will wait
+        for i in range(1000):  # the CLU chattering for far longer than the link will wait
             bus.inject(b":0103002E0005C9\r\n", after=i * 0.001)
         with pytest.raises(TransmitRefused, match="never went quiet"):
             link.read_registers(1, 0x002E, 5)
@@ -249,9 +249,10 @@ def test_line_that_never_goes_quiet_is_refused_without_writing(fake_bus: FakeBus
 def test_late_answer_from_before_is_discarded_not_taken(fake_bus: FakeBusFactory) -> None:
     # A slow device answers the previous request after its timeout: that answer must not be
     # taken for the answer to the next request.
-    bus = fake_bus(responder=meter_devices(), turnaround=0.2)
-    with Link.open(bus.url, METER, "rtu", timeout=0.05) as link, pytest.raises(NoAnswer):
-        link.read_registers(0x11, 0x006B, 3)
+    bus = fake_bus(responder=meter_devices(), turnaround=5.0)  # far too slow: never arrives
+    with Link.open(bus.url, METER, "rtu", timeout=0.05) as link:
+        with pytest.raises(NoAnswer):
+            link.read_registers(0x11, 0x006B, 3)
         bus.turnaround = 0.0
         bus.responder = register_devices("rtu", {0x11: holding(0x006B, [7, 8, 9])})
         bus.inject(bytes.fromhex("11 03 06 AE 41 56 52 43 40 49 AD"))  # the late answer
@@ -379,8 +380,9 @@ def test_unknown_framing_is_a_value_error() -> None:
 def test_loop_url_acts_as_a_perfectly_echoing_adapter() -> None:
     # pyserial's loop:// hands every written byte back: the echo is recognised, and since no
     # device exists the answer is NoAnswer, not our own request read back as an answer.
-    with Link.open("loop://", METER, "rtu", timeout=SHORT) as link, pytest.raises(NoAnswer):
-        link.read_registers(1, 0, 2)
+    with Link.open("loop://", METER, "rtu", timeout=SHORT) as link:
+        with pytest.raises(NoAnswer):
+            link.read_registers(1, 0, 2)
         assert link.echo_detected is True
 
 
