@@ -67,6 +67,24 @@ class Rulebook:
     def run_case(self, case: Case) -> Diagnosis:
         return self.diagnose(self.case_observations(case))
 
+    def failing_cases(self) -> list[Problem]:
+        """Every tree case whose findings or status differ from what it expects."""
+        problems = []
+        for tree in self.trees:
+            for case in tree.cases:
+                diagnosis = self.run_case(case)
+                got, want = sorted(diagnosis.finding_ids), sorted(case.findings)
+                if got != want or diagnosis.status is not case.status:
+                    problems.append(
+                        Problem(
+                            case.where.at(),
+                            f"case {case.name!r} gives {', '.join(got) or 'no finding'} "
+                            f"({diagnosis.status.value})",
+                            expected=f"{', '.join(want) or 'no finding'} ({case.status.value})",
+                        )
+                    )
+        return problems
+
 
 def load_rulebook(path: Path | str | None = None) -> Rulebook:
     """Load and validate a rulebook; every problem in every file is raised together.
@@ -78,7 +96,7 @@ def load_rulebook(path: Path | str | None = None) -> Rulebook:
     from clu_doctor.resources import rules_dir
 
     if path is None:
-        return _load_cached(rules_dir())
+        return _bundled(rules_dir())
     root = Path(path)
     if root.is_dir():
         vocabulary_path, tree_paths = _rule_files(root)
@@ -98,6 +116,16 @@ def load_rulebook(path: Path | str | None = None) -> Rulebook:
 
 def _rule_files(root: Path) -> tuple[Path, list[Path]]:
     return root / VOCABULARY_FILE, sorted((root / TREES_DIR).glob("*.yaml"))
+
+
+_BUNDLED: dict[Path, Rulebook] = {}
+
+
+def _bundled(root: Path) -> Rulebook:
+    """The bundled rulebook, loaded once per process (it does not change while we run)."""
+    if root not in _BUNDLED:
+        _BUNDLED[root] = _load_cached(root)
+    return _BUNDLED[root]
 
 
 def _load_cached(root: Path) -> Rulebook:

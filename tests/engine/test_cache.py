@@ -13,6 +13,7 @@ import pytest
 from clu_doctor import resources
 from clu_doctor.engine import AnswerSource, load_rulebook
 from clu_doctor.engine import load as load_module
+from clu_doctor.engine import rulebook as rulebook_module
 from clu_doctor.errors import FileProblemError
 
 BUNDLED = resources.rules_dir()
@@ -24,6 +25,8 @@ def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy = tmp_path / "rules"
     shutil.copytree(BUNDLED, copy)
     monkeypatch.setattr(resources, "rules_dir", lambda: copy)
+    # These tests are about the cache on disk: skip the once-per-process memo in front of it.
+    monkeypatch.setattr(rulebook_module, "_bundled", rulebook_module._load_cached)
     monkeypatch.setenv("CLU_DOCTOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CLU_DOCTOR_NO_CACHE", raising=False)
     return copy
