@@ -1,0 +1,178 @@
+"""The ``clu-doctor`` command line: parse, call, render, map errors to exit codes. Nothing more.
+
+Every command imports what it needs inside its own body, so that ``clu-doctor diagnose --json``
+does not pay for the serial stack and ``clu-doctor sim`` does not pay for the rule engine.
+Errors a user can cause end in :func:`main` as one line with a hint and a monitoring-plugin
+exit code (usage errors are 3 UNKNOWN, never 2, which means CRITICAL to a monitoring system).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated, NoReturn
+
+import typer
+
+from clu_doctor import __version__
+from clu_doctor.errors import CluDoctorError, FileProblemError
+from clu_doctor.exitcodes import ExitCode
+
+PROG = "clu-doctor"
+
+app = typer.Typer(
+    name=PROG,
+    help=(
+        "Field diagnostics for DEFA CLU (Cloud Link Unit) EV-charging sites.\n\n"
+        "Turns what the CLU's LEDs show, and what the RS-485 bus says, into the manual's "
+        "remedy steps. Exit codes follow the monitoring-plugin convention: "
+        "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not check)."
+    ),
+    epilog=(
+        "Examples:\n\n"
+        "  clu-doctor diagnose                       # the LED questionnaire\n\n"
+        "  clu-doctor diagnose --observe clu.power_led=off --json --no-input\n\n"
+        "  clu-doctor rules show --format markdown\n\n"
+        "  clu-doctor sim --list"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class _State:
+    debug: bool = False
+
+
+_state = _State()
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when something goes wrong.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    _state.debug = debug or _state.debug
+
+
+def _register_commands() -> None:
+    """Attach the command modules (kept apart so this file stays the thin dispatcher)."""
+    from clu_doctor.commands import diagnose, rules, sim
+
+    diagnose.register(app)
+    rules.register(app)
+    sim.register(app)
+
+
+_register_commands()
+
+
+def _print_error(message: str, hint: str | None = None) -> None:
+    line = f"{PROG}: error: {message}"
+    if hint:
+        line += f" (hint: {hint})"
+    print(line, file=sys.stderr)
+
+
+def _report_problems(error: FileProblemError) -> None:
+    """A file with problems: the first as the error line, the rest (collect-all) below it."""
+    _print_error(str(error.problems[0]), error.hint)
+    for problem in error.problems[1:]:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return the exit code (what :func:`main` exits with)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    _state.debug = "--debug" in args or os.environ.get("CLU_DOCTOR_DEBUG") == "1"
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name=PROG, standalone_mode=False)
+    except FileProblemError as error:
+        _maybe_traceback()
+        _report_problems(error)
+        return int(error.exit_code)
+    except CluDoctorError as error:
+        _maybe_traceback()
+        _print_error(error.message, error.hint)
+        return int(error.exit_code)
+    except typer.exceptions.TyperException as error:  # click's usage errors, vendored by typer
+        _maybe_traceback()
+        hint = _usage_hint(error)
+        _print_error(_usage_message(error), hint)
+        return int(ExitCode.UNKNOWN)
+    except typer.Abort:
+        print(f"{PROG}: aborted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        _silence_broken_pipe()
+        return int(ExitCode.OK)
+    except OSError as error:
+        _maybe_traceback()
+        _print_error(f"{error.strerror or error}", "run with --debug for details")
+        return int(ExitCode.UNKNOWN)
+    except Exception as error:  # a bug: still one line, the traceback on request
+        _maybe_traceback()
+        _print_error(
+            f"internal error: {type(error).__name__}: {error}",
+            "run with --debug for the traceback and please report it",
+        )
+        return int(ExitCode.UNKNOWN)
+    if result == ExitCode.INTERRUPTED:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+    return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _usage_message(error: typer.exceptions.TyperException) -> str:
+    format_message = getattr(error, "format_message", None)
+    message = format_message() if callable(format_message) else error.message
+    return str(message).rstrip(".")
+
+
+def _usage_hint(error: typer.exceptions.TyperException) -> str:
+    ctx = getattr(error, "ctx", None)
+    command_path = getattr(ctx, "command_path", None) or PROG
+    return f"see '{command_path} --help'"
+
+
+def _maybe_traceback() -> None:
+    if _state.debug:
+        traceback.print_exc()
+
+
+def _silence_broken_pipe() -> None:
+    """The reader went away (``| head``): stop quietly, as Unix tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main() -> NoReturn:
+    """Console-script entry point."""
+    code = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_broken_pipe()
+    sys.exit(code)

@@ -1,0 +1,156 @@
+"""``clu-doctor diagnose``: observations in (flags, answers file, questionnaire), remedies out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from clu_doctor.engine import Observation, Rulebook
+
+HELP = """Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.
+
+Observations come from --observe flags, an --answers file, and (only on a terminal, unless
+--no-input) an interactive questionnaire that asks just what is still needed. Flags win over
+the answers file. Anything not given counts as "don't know".
+
+Exit code: 0 nothing wrong, 1 warning, 2 critical fault, 3 nothing could be decided or the
+input was invalid.
+"""
+
+EPILOG = """Examples:
+
+  clu-doctor diagnose                                   # questionnaire
+
+  clu-doctor diagnose -o clu.power_led=off -o clu.status_led=off --no-input
+
+  clu-doctor diagnose --answers site-visit.yaml --json > result.json
+
+  clu-doctor diagnose -o usb.red_led=flashing -o usb.green_led=off -o clu.uptime_s=10m --why
+
+Observation keys: run 'clu-doctor rules observations'.
+"""
+
+
+def complete_observation(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion for ``--observe``: keys first, then ``key=value`` pairs."""
+    from clu_doctor.engine import UNKNOWN, ValueKind, load_rulebook
+
+    try:
+        vocabulary = load_rulebook().vocabulary
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+    key, sep, _ = incomplete.partition("=")
+    if not sep:
+        return [(f"{spec.key}=", spec.question) for spec in vocabulary if spec.key.startswith(key)]
+    if key not in vocabulary:
+        return []
+    spec = vocabulary.spec(key)
+    if spec.kind is ValueKind.CHOICE:
+        values = [(v.name, v.help) for v in spec.values] + [(UNKNOWN, "don't know")]
+    else:
+        values = [("60", "seconds"), ("5m", "minutes"), ("2h", "hours"), (UNKNOWN, "don't know")]
+    return [(f"{key}={v}", h) for v, h in values if f"{key}={v}".startswith(incomplete)]
+
+
+def collect_observations(
+    rulebook: Rulebook, observe: list[str], answers: Path | None
+) -> dict[str, Observation]:
+    """Answers file first, then flags on top (a flag corrects a file)."""
+    from clu_doctor.engine import load_answers, parse_assignment
+
+    collected: dict[str, Observation] = {}
+    if answers is not None:
+        collected.update(load_answers(answers.expanduser(), rulebook.vocabulary))
+    for text in observe:
+        observation = parse_assignment(text, rulebook.vocabulary)
+        collected[observation.key] = observation
+    return collected
+
+
+def run_questionnaire(rulebook: Rulebook, collected: dict[str, Observation]) -> None:
+    """Ask on the terminal (prompts on stderr) for what the trees still need."""
+    import os
+
+    from clu_doctor.ui.console import is_terminal
+    from clu_doctor.ui.questionnaire import Questionnaire
+
+    def read_line() -> str:
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
+
+    def write(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    styled = is_terminal(sys.stderr) and "NO_COLOR" not in os.environ
+    Questionnaire(rulebook, read_line, write, styled=styled).run(collected)
+    write("\n")
+
+
+def diagnose(
+    observe: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--observe",
+            "-o",
+            metavar="KEY=VALUE",
+            help="An observation, e.g. clu.power_led=off (repeatable).",
+            autocompletion=complete_observation,
+        ),
+    ] = None,
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            "--answers",
+            "-a",
+            metavar="FILE",
+            help="YAML or JSON file of observations (key: value).",
+        ),
+    ] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never ask; what is not given counts as don't know.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print a JSON document instead of text.")
+    ] = False,
+    why: Annotated[
+        bool, typer.Option("--why", help="Show which answers led to each finding.")
+    ] = False,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules", metavar="PATH", help="Use another rules directory (for rule authors)."
+        ),
+    ] = None,
+) -> int:
+    from clu_doctor.engine import load_rulebook
+
+    rulebook = load_rulebook(rules.expanduser() if rules else None)
+    collected = collect_observations(rulebook, observe or [], answers)
+    if not no_input and sys.stdin.isatty():
+        run_questionnaire(rulebook, collected)
+    diagnosis = rulebook.diagnose(collected)
+    if json_output:
+        from clu_doctor.report.diagnosis import render_json
+
+        sys.stdout.write(render_json(diagnosis))
+    else:
+        from clu_doctor.report.diagnosis import render_text
+        from clu_doctor.ui.console import OutputMode
+
+        questions = {spec.key: spec.question for spec in rulebook.vocabulary}
+        sys.stdout.write(
+            render_text(diagnosis, OutputMode.for_stream(sys.stdout), why=why, questions=questions)
+        )
+    return int(diagnosis.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(help=HELP, epilog=EPILOG, no_args_is_help=False)(diagnose)

@@ -1,0 +1,158 @@
+"""``clu-doctor rules``: check, show and list the decision trees and their vocabulary."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+rules_app = typer.Typer(
+    help="Check, show and list the decision trees (for rule authors and the curious).",
+    no_args_is_help=True,
+)
+
+
+class ShowFormat(str, Enum):
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+@rules_app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  clu-doctor rules check                  # the bundled rules\n\n"
+        "  clu-doctor rules check my-rules/        # a rules directory\n\n"
+        "  clu-doctor rules check my-tree.yaml     # one tree, against the bundled vocabulary"
+    )
+)
+def check(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Rules directory or tree file (default: the bundled rules)."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+) -> int:
+    """Validate rules and run every tree's own test cases; report every problem in every file.
+
+    Exit 0 when valid, 3 (UNKNOWN: diagnoses cannot be trusted) when anything is wrong.
+    """
+    from clu_doctor.engine import load_rulebook
+    from clu_doctor.errors import FileProblemError, Problem
+    from clu_doctor.exitcodes import ExitCode
+
+    problems: list[Problem] = []
+    try:
+        rulebook = load_rulebook(path.expanduser() if path else None)
+    except FileProblemError as error:
+        problems = list(error.problems)
+        rulebook = None
+    if rulebook is not None:
+        problems = rulebook.failing_cases()
+    source = str(path) if path else "bundled rules"
+    if json_output:
+        from clu_doctor.report import envelope, to_json
+
+        body = {
+            "source": source,
+            "valid": not problems,
+            "problems": [
+                {
+                    "path": p.location.path,
+                    "line": p.location.line,
+                    "column": p.location.column,
+                    "message": p.message,
+                    "expected": p.expected,
+                }
+                for p in problems
+            ],
+        }
+        if rulebook is not None:
+            body["counts"] = _counts(rulebook)
+        sys.stdout.write(to_json(envelope("rules-check", body)))
+    elif problems:
+        for problem in problems:
+            print(str(problem))
+        print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {source}")
+    elif rulebook is not None:
+        counts = _counts(rulebook)
+        print(
+            f"{source}: OK ({counts['trees']} trees, {counts['findings']} findings, "
+            f"{counts['observations']} observations, {counts['cases']} cases pass)"
+        )
+    return int(ExitCode.UNKNOWN if problems else ExitCode.OK)
+
+
+def _counts(rulebook: object) -> dict[str, int]:
+    from clu_doctor.engine import Rulebook
+
+    assert isinstance(rulebook, Rulebook)
+    return {
+        "trees": len(rulebook.trees),
+        "findings": len(rulebook.findings),
+        "observations": len(rulebook.vocabulary.specs),
+        "cases": sum(len(tree.cases) for tree in rulebook.trees),
+    }
+
+
+@rules_app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  clu-doctor rules show\n\n"
+        "  clu-doctor rules show usb-leds\n\n"
+        "  clu-doctor rules show --format markdown > docs/rules.md"
+    )
+)
+def show(
+    trees: Annotated[
+        list[str] | None, typer.Argument(help="Tree ids to show (default: all).")
+    ] = None,
+    output_format: Annotated[
+        ShowFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+    ] = ShowFormat.TEXT,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    rules: Annotated[
+        Path | None, typer.Option("--rules", metavar="PATH", help="Another rules directory.")
+    ] = None,
+) -> None:
+    """Show the decision trees: questions, branches and the findings they lead to."""
+    from clu_doctor.engine import load_rulebook
+    from clu_doctor.report import rules as render
+
+    rulebook = load_rulebook(rules.expanduser() if rules else None)
+    selected = render.select_trees(rulebook, trees)
+    if json_output or output_format is ShowFormat.JSON:
+        sys.stdout.write(render.render_json(rulebook, selected))
+    elif output_format is ShowFormat.MARKDOWN:
+        sys.stdout.write(render.render_markdown(rulebook, selected))
+    else:
+        from clu_doctor.ui.console import OutputMode
+
+        sys.stdout.write(render.render_tree_text(rulebook, selected, OutputMode.for_stream()))
+
+
+@rules_app.command()
+def observations(
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+) -> None:
+    """List the observation keys, their values and the question each answers."""
+    from clu_doctor.engine import load_rulebook
+
+    vocabulary = load_rulebook().vocabulary
+    if json_output:
+        from clu_doctor.report import envelope, to_json
+
+        sys.stdout.write(
+            to_json(envelope("observations", {"observations": [s.to_dict() for s in vocabulary]}))
+        )
+        return
+    for spec in vocabulary:
+        values = " | ".join([*spec.value_names, "unknown"]) if spec.value_names else spec.expected()
+        print(f"{spec.key}\n    {spec.question}\n    values: {values}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(rules_app, name="rules")

@@ -1,0 +1,39 @@
+"""Renderers: diagnoses, rule books and bus results into text, JSON and Markdown.
+
+Every renderer returns a string and never prints; the CLI decides where it goes. Text
+renderers take an :class:`~clu_doctor.ui.console.OutputMode` (styled for a terminal, plain
+and fixed-width when piped). JSON documents share one envelope (:func:`envelope`).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Any
+
+from clu_doctor import __version__
+
+#: Bumped when a JSON document changes incompatibly (a field removed or its meaning changed).
+SCHEMA_VERSION = 1
+
+
+class Format(str, Enum):
+    """Output formats of commands that print a result."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+def envelope(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Wrap a JSON document: what it is, its schema version, and the tool that made it."""
+    return {
+        "schema": f"clu-doctor/{kind}",
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "clu-doctor", "version": __version__},
+        **body,
+    }
+
+
+def to_json(document: dict[str, Any]) -> str:
+    """Stable JSON text: two-space indent, keys in insertion order, UTF-8 kept readable."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,1 @@
+"""Terminal-facing helpers for the CLI: output modes and the interactive questionnaire."""

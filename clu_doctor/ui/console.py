@@ -1,0 +1,71 @@
+"""How output should look on this run: styled for a terminal, plain and stable when piped.
+
+Rich is imported only when something is actually rendered for a terminal, so machine-output
+paths (``--json``, Nagios, piped text) stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: Width of plain output when piped: fixed so that output is byte-for-byte stable.
+PLAIN_WIDTH = 100
+
+
+def is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class OutputMode:
+    """Whether to style output (colour, boxes, progress) and how wide to render it."""
+
+    styled: bool
+    width: int
+
+    @classmethod
+    def for_stream(cls, stream: IO[str] | None = None) -> OutputMode:
+        stream = stream if stream is not None else sys.stdout
+        if not is_terminal(stream) or os.environ.get("TERM") == "dumb":
+            return cls(styled=False, width=PLAIN_WIDTH)
+        try:
+            width = os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError):
+            width = PLAIN_WIDTH
+        return cls(styled=True, width=max(40, min(width, 140)))
+
+
+def make_console(mode: OutputMode, file: IO[str]) -> Console:
+    """A rich Console writing to ``file`` with colour only in styled mode (NO_COLOR respected)."""
+    from rich.console import Console
+
+    return Console(
+        file=file,
+        width=mode.width,
+        force_terminal=mode.styled,
+        no_color=not mode.styled or "NO_COLOR" in os.environ,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+    )
+
+
+def render_to_string(mode: OutputMode, *renderables: object) -> str:
+    """Render rich renderables to a string (styled or plain) without touching the real streams."""
+    import io
+
+    buffer = io.StringIO()
+    console = make_console(mode, buffer)
+    for renderable in renderables:
+        console.print(renderable)
+    # Rich pads lines to the full width; trailing blanks only make piped output unstable.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))

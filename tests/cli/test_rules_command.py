@@ -1,0 +1,87 @@
+"""``clu-doctor rules check|show|observations``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from clu_doctor.engine import load_rulebook
+from clu_doctor.resources import rules_dir
+from tests.cli.helpers import invoke
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "rules"
+    shutil.copytree(rules_dir(), copy)
+    return copy
+
+
+def test_bundled_rules_check_ok() -> None:
+    result = invoke("rules", "check")
+    assert result.code == 0
+    rulebook = load_rulebook()
+    assert f"{len(rulebook.trees)} trees" in result.stdout
+    assert "cases pass" in result.stdout
+
+
+def test_check_reports_every_problem_in_every_file(rules_copy: Path) -> None:
+    usb = rules_copy / "trees" / "20-usb-leds.yaml"
+    usb.write_text(usb.read_text("utf-8").replace("remedy:", "remedys:", 1), "utf-8")
+    cloud = rules_copy / "trees" / "30-cloud.yaml"
+    cloud.write_text(cloud.read_text("utf-8") + "\ntree: again\n", "utf-8")
+    result = invoke("rules", "check", str(rules_copy))
+    assert result.code == 3
+    assert f"{usb}:" in result.stdout and "remedys" in result.stdout
+    assert f"{cloud}:" in result.stdout and "duplicate key 'tree'" in result.stdout
+    assert result.stdout.strip().splitlines()[-1].endswith(f"in {rules_copy}")
+
+
+def test_check_runs_the_trees_own_cases(rules_copy: Path) -> None:
+    clu = rules_copy / "trees" / "10-clu-leds.yaml"
+    text = clu.read_text("utf-8")
+    # Make one case expect the wrong status: the rules stay valid, the case fails.
+    marker = "status: critical"
+    assert marker in text
+    clu.write_text(text.replace(marker, "status: warning", 1), "utf-8")
+    result = invoke("rules", "check", str(rules_copy), "--json")
+    assert result.code == 3
+    document = result.json()
+    assert document["valid"] is False
+    problem = document["problems"][0]
+    assert problem["path"] == str(clu) and problem["line"] > 0
+    assert "gives" in problem["message"] and "(warning)" in problem["expected"]
+
+
+def test_check_a_missing_path() -> None:
+    result = invoke("rules", "check", "/nonexistent/rules")
+    assert result.code == 3
+    assert "/nonexistent/rules" in result.stdout
+
+
+def test_show_text_markdown_and_json() -> None:
+    text = invoke("rules", "show")
+    assert text.code == 0 and "ask clu.power_led" in text.stdout and "CLU-PWR-01" in text.stdout
+    markdown = invoke("rules", "show", "--format", "markdown")
+    assert "### Observations" in markdown.stdout
+    assert "#### `CLU-PWR-01`" in markdown.stdout
+    document = invoke("rules", "show", "--json").json()
+    assert document["schema"] == "clu-doctor/rules"
+    assert {t["id"] for t in document["trees"]} == {t.id for t in load_rulebook().trees}
+
+
+def test_show_one_tree_and_an_unknown_one() -> None:
+    one = invoke("rules", "show", "usb-leds")
+    assert "USB-BUS-01" in one.stdout and "CLU-PWR-01 " not in one.stdout
+    bad = invoke("rules", "show", "usb-ledz")
+    assert bad.code == 3
+    assert "no tree named usb-ledz" in bad.stderr and "usb-leds" in bad.stderr
+
+
+def test_observations_list() -> None:
+    result = invoke("rules", "observations")
+    assert "clu.power_led" in result.stdout and "off | steady | flashing | unknown" in result.stdout
+    keys = [o["key"] for o in invoke("rules", "observations", "--json").json()["observations"]]
+    assert "clu.uptime_s" in keys

@@ -1,0 +1,106 @@
+"""The wheel carries the rules, profiles and scenarios, and the installed tool finds them there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (built,) = out.glob("clu_doctor-*.whl")
+    return built
+
+
+@pytest.mark.slow
+def test_wheel_contains_the_data(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "clu_doctor/rules/observations.yaml" in names
+    assert any(n.startswith("clu_doctor/rules/trees/") and n.endswith(".yaml") for n in names)
+    assert any(n.startswith("clu_doctor/bus/profiles/") and n.endswith(".yaml") for n in names)
+    assert any(n.startswith("clu_doctor/sim/scenarios/") and n.endswith(".yaml") for n in names)
+    assert not any(n.startswith("tests/") for n in names)
+
+
+@pytest.mark.slow
+def test_installed_wheel_loads_rules_from_the_package(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    # Dependencies come from the test environment (no network needed), listed after the new
+    # venv's own site-packages, so the wheel's copy of clu_doctor is the one imported.
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    outer = sysconfig.get_paths()["purelib"]
+    Path(purelib, "zz-test-dependencies.pth").write_text(outer + "\n", encoding="utf-8")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = subprocess.run(
+        [str(python), "-c", "import clu_doctor.resources as r; print(r.rules_dir())"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert where.startswith(str(env_dir)), where
+    assert where.endswith("clu_doctor/rules")
+    check = subprocess.run(
+        [str(env_dir / "bin" / "clu-doctor"), "rules", "check"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stderr
+    diagnosis = subprocess.run(
+        [
+            str(env_dir / "bin" / "clu-doctor"),
+            "diagnose",
+            "-o",
+            "clu.power_led=off",
+            "-o",
+            "clu.status_led=off",
+            "--json",
+            "--no-input",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert diagnosis.returncode == 2
+    assert '"CLU-PWR-01"' in diagnosis.stdout
