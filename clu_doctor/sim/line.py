@@ -245,12 +245,16 @@ class Wire:
         self._seq = 0
         #: Duration of the longest transmission seen: bounds the search for overlaps.
         self._longest = 0.0
+        #: Bumped whenever a transmission is added or all are dropped: receivers' cached
+        #: judgements ("this character run is clean") hold only while it is unchanged.
+        self.version = 0
 
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
     def add(self, tx: Transmission) -> None:
+        self.version += 1
         self._longest = max(self._longest, tx.end - tx.start)
         at = bisect.bisect_right(self._starts, tx.start)
         self._starts.insert(at, tx.start)
@@ -278,6 +282,7 @@ class Wire:
             self._starts = [tx.start for tx in keep]
 
     def clear(self) -> None:
+        self.version += 1
         self.txs.clear()
         self._starts.clear()
 
@@ -292,8 +297,7 @@ def _start_of(tx: Transmission) -> float:
 
 
 #: :meth:`Receiver._fast`: a clean character is coming, but completes after the bound.
-_LATER_RUN: list[RxChar] = []
-_LATER = _LATER_RUN
+_LATER: list[RxChar] = []
 
 
 class Receiver:
@@ -332,6 +336,9 @@ class Receiver:
         self.n_data = settings.bytesize
         self.n_cells = 1 + settings.bytesize + (0 if settings.parity == "N" else 1)
         self.char_time = settings.char_time
+        #: From a character's start to the middle of its first stop bit.
+        self._sample = (self.n_cells + 0.5) * self.bit
+        self._plan: tuple[Transmission, int, int, float] | None = None
 
     def set_settings(self, settings: LineSettings) -> None:
         """Change the UART's settings from now on (characters already decoded stay)."""
@@ -342,6 +349,7 @@ class Receiver:
         """Start hunting afresh at ``t`` (after a jump in time)."""
         self.cursor = t
         self.prev_level = 1
+        self._plan = None
         self._flips.clear()
 
     def forget_before(self, seq: int) -> None:
@@ -349,17 +357,21 @@ class Receiver:
         for old in [s for s in self._flips if s < seq]:
             del self._flips[old]
 
-    def peek(self, bound: float) -> float | None:
-        """When the next character will be complete, judging by the wire as it is now."""
-        cursor, previous = self.cursor, self.prev_level
+    def peek(self, bound: float, *, run: bool = False) -> float | None:
+        """When the next character will be complete, judging by the wire as it is now.
+
+        With ``run``, when the last character of the clean run it starts will be (a whole
+        frame, usually): the moment worth waking a client for.
+        """
+        cursor, previous, plan = self.cursor, self.prev_level, self._plan
         try:
-            run = self._fast(bound)
-            if run:
-                return run[0].end
+            chars = self._fast(bound)
+            if chars:
+                return chars[-1].end if run else chars[0].end
             char = self._generic(bound)
             return None if char is None else char.end
         finally:
-            self.cursor, self.prev_level = cursor, previous
+            self.cursor, self.prev_level, self._plan = cursor, previous, plan
 
     # -- waveform as this receiver sees it ------------------------------------------------
 
@@ -408,6 +420,8 @@ class Receiver:
                 return out
             if run:
                 out.extend(run)
+                if self._plan is not None:
+                    return out  # the run goes on past the bound
                 continue
             char = self._generic(bound)
             if char is None:
@@ -418,56 +432,68 @@ class Receiver:
         """The next characters, if they are clean copies of one transmission's characters.
 
         Gives exactly what :meth:`_generic` would give in that case, only cheaper: the common
-        case on a healthy bus. ``None``: not such a case; ``_LATER``: such a character is
-        coming, but it is not complete before ``bound``.
+        case on a healthy bus. ``None``: not such a case; ``_LATER``: nothing more before
+        ``bound`` (a clean character still arriving, or an idle line).
+
+        The judgement "characters ``index`` to ``last`` of this transmission reach me
+        untouched" is kept in ``_plan`` while the wire is unchanged, so a receiver decoded in
+        many small steps does not re-examine the wire at every step.
         """
         t = self.cursor
         if self.prev_level != 1:
             return None
-        upcoming = self._relevant(t, bound)
-        if not upcoming:
-            return None
-        tx = min(upcoming, key=_start_of)
-        if tx.source == self.node or tx.inverted != self.inverted:
-            return None
-        if tx.settings is not self.settings and tx.settings != self.settings:
-            return None
-        if t <= tx.start:
-            index = 0
+        plan = self._plan
+        if plan is not None and plan[2] == self.wire.version and plan[3] == t:
+            tx, last = plan[0], plan[1]
+            index = 0 if t <= tx.start else round((t - tx.start - self._sample) / tx.char_time) + 1
         else:
-            index, cell = tx.cell_at(t)
-            if cell < tx.n_cells:
+            self._plan = None
+            upcoming = self._relevant(t, bound)
+            if not upcoming:
+                self.cursor = bound  # idle up to the bound: the line reads mark (fail-safe)
+                return _LATER
+            tx = min(upcoming, key=_start_of)
+            if tx.source == self.node or tx.inverted != self.inverted:
                 return None
-            index += 1
-        count = len(tx.data)
-        if index >= count:
-            return None
-        char_time = tx.char_time
-        # Nothing else may touch the line from the cursor to the end of this transmission;
-        # failing that, to the end of the next character.
-        if len(self._relevant(t, tx.end)) == 1:
-            last = count
-        elif len(self._relevant(t, tx.start + (index + 1) * char_time)) == 1:
-            last = index + 1
-        else:
-            return None
-        flips = self._flips_for(tx)
-        sample = (self.n_cells + 0.5) * self.bit
+            if tx.settings is not self.settings and tx.settings != self.settings:
+                return None
+            if t <= tx.start:
+                index = 0
+            else:
+                index, cell = tx.cell_at(t)
+                if cell < tx.n_cells:
+                    return None
+                index += 1
+            if index >= len(tx.data):
+                return None
+            # Nothing else may touch the line from the cursor to the end of this
+            # transmission; failing that, to the end of the next character.
+            if len(self._relevant(t, tx.end)) == 1:
+                last = len(tx.data)
+            elif len(self._relevant(t, tx.start + (index + 1) * tx.char_time)) == 1:
+                last = index + 1
+            else:
+                return None
+            flips = self._flips_for(tx)
+            if flips:
+                last = min([last, *(i for i in flips if i >= index)])
+            if index >= last:
+                return None
+        char_time, sample = tx.char_time, self._sample
         mask = (1 << self.n_data) - 1
         data, seq, start0 = tx.data, tx.seq, tx.start
         out: list[RxChar] = []
-        while index < last and index not in flips:
+        while index < last:
             start = start0 + index * char_time
             end = start + sample
             if end >= bound:
                 break
             out.append(RxChar(data[index] & mask, NO_ERROR, start, end, seq))
             index += 1
-        if not out:
-            return _LATER_RUN if index < last and index not in flips else None
-        self.cursor = out[-1].end
-        self.prev_level = 1
-        return out
+        if out:
+            self.cursor = out[-1].end
+        self._plan = (tx, last, self.wire.version, self.cursor) if index < last else None
+        return out or _LATER
 
     def _generic(self, bound: float) -> RxChar | None:
         """Hunt for a start bit edge and sample one character, bit by bit."""
@@ -515,6 +541,15 @@ class Receiver:
                     source = drivers[0].seq
             return RxChar(value, error, edge, last_sample, source)
 
+    def _boundary(self, tx: Transmission, t: float) -> float:
+        """Next time after ``t`` the level may change because of ``tx``. While its own node
+        transmits the receiver is blind, so only the start and end of its own frames count."""
+        if tx.source != self.node:
+            return tx.next_boundary(t)
+        if t < tx.start:
+            return tx.start
+        return tx.end if t < tx.end else math.inf
+
     def _find_edge(self, t: float, bound: float, relevant: list[Transmission]) -> float | None:
         """The first 1 -> 0 transition at or after ``t`` and before ``bound``, or None."""
         previous = self.prev_level
@@ -524,7 +559,7 @@ class Receiver:
             if previous == 1 and current == 0:
                 return tau
             previous = current
-            nxt = min((tx.next_boundary(tau) for tx in relevant), default=math.inf)
+            nxt = min((self._boundary(tx, tau) for tx in relevant), default=math.inf)
             if nxt <= tau:  # guard against rounding: step past
                 nxt = tau + self.bit / 16
             tau = nxt
