@@ -1,0 +1,256 @@
+"""What the simulated bus devices answer: ABL-style EVCC charge controllers and Modbus meters.
+
+Both take one decoded, checksum-valid :class:`~clu_doctor.bus.frames.Frame` addressed to them
+(or broadcast) and return the reply frame, or ``None`` for silence. Everything about *when* and
+*whether the frame arrived intact* lives in :mod:`clu_doctor.sim.site`; this module is the
+register map.
+
+**EVCC** (abl-protocol.md §1-§3). Reads (function 0x03 only) of exactly these blocks are
+answered: 0x0001 x2, 0x0003 x1, 0x0004 x1, 0x0006 x2, 0x002E x5, 0x0033 x3, 0x0050 x8, each
+with ABL's echo quirk (the high byte of the first word repeats the low byte of the start
+register). Writes (0x10) of one register to 0x0005 (state command), 0x0014 (Icmax) and 0x002C
+(ID and upstream-timeout setup, only in state E2) are applied and echoed; a value the device
+refuses gets ABL's error reply ``0x90 04``. Like the real controller it stays **silent** for an
+unknown register, a wrong count, a wrong byte count, any other function code, and any
+broadcast (broadcast writes are still applied). Checksum and parity errors never reach this
+module: the receiver drops those frames.
+
+**Meter.** A generic Modbus RTU slave over a register table: functions 0x03 and 0x04 read the
+same table; a range outside it gets exception 02, a bad count exception 03, any other function
+exception 01, writes exception 01 (read-only); broadcasts and malformed frames get silence.
+"""
+
+from __future__ import annotations
+
+from clu_doctor.bus.errors import MalformedFrame
+from clu_doctor.bus.frames import (
+    BROADCAST_ADDRESS,
+    MAX_READ_COUNT,
+    READ_FUNCTIONS,
+    READ_HOLDING_REGISTERS,
+    WRITE_MULTIPLE_REGISTERS,
+    Direction,
+    Frame,
+    ReadRequest,
+    build_exception,
+    build_read_reply,
+)
+from clu_doctor.bus.settings import LineSettings
+from clu_doctor.sim.scenario import Controller
+
+#: Blocks an ABL EVCC answers, by (start, count).
+EVCC_READ_BLOCKS = frozenset(
+    {(0x0001, 2), (0x0003, 1), (0x0004, 1), (0x0006, 2), (0x002E, 5), (0x0033, 3), (0x0050, 8)}
+)
+REG_STATE_COMMAND = 0x0005
+REG_ICMAX = 0x0014
+REG_SETUP = 0x002C
+WRITABLE = frozenset({REG_STATE_COMMAND, REG_ICMAX, REG_SETUP})
+ABL_WRITE_FAILED = 0x04
+#: Register 0x0001: PCB generation code 1 (160307) and firmware 5.0 with the flag byte of a
+#: real trace (0x50BE, abl-protocol.md §2).
+PCB_CODE = 1
+FIRMWARE_WORD = 0x50BE
+#: 0x0014 value for "no current allowed", and the accepted range.
+ICMAX_NONE = 0x03E8
+ICMAX_MIN = 0x0050
+NOT_AVAILABLE = 0x03E8  # 0x002E: meter not available or state A
+NOT_AVAILABLE_A = 0x64  # 0x0033: same, in whole ampere
+#: 0x0003 baud codes. Only 7 = 38400 is documented (ABL's example 0x0327); the others are
+#: assumed to count on from it in the order ABL lists the rates.
+BAUD_CODES = {9600: 5, 19200: 6, 38400: 7, 57600: 8}
+PARITY_CODES = {"N": 0, "O": 1, "E": 2}
+
+
+def amps_to_duty(amps: float) -> int:
+    """ABL's Icmax duty cycle (% x 10) for a current: A / 0.06, as evcc and esphome use."""
+    return max(ICMAX_MIN, min(ICMAX_NONE, round(amps / 0.06)))
+
+
+def line_code(settings: LineSettings) -> int:
+    """Register 0x0003's low byte: stop bits (7..6), parity (5..4), baud code (3..0)."""
+    stop = 1 if float(settings.stopbits) >= 2 else 0
+    return (stop << 6) | (PARITY_CODES[settings.parity] << 4) | BAUD_CODES.get(settings.baudrate, 0)
+
+
+def _write_request(frame: Frame) -> tuple[int, int] | None:
+    """(register, value) of a one-register 0x10 write, or None for any other shape."""
+    data = frame.data
+    if len(data) != 7:
+        return None
+    start = int.from_bytes(data[0:2], "big")
+    count = int.from_bytes(data[2:4], "big")
+    if count != 1 or data[4] != 2:
+        return None
+    return start, int.from_bytes(data[5:7], "big")
+
+
+class Evcc:
+    """One ABL-style EVCC controller: its registers and its reaction to a request."""
+
+    def __init__(self, spec: Controller, settings: LineSettings) -> None:
+        self.spec = spec
+        self.address = spec.address
+        self.state = spec.state
+        self.icmax_duty = amps_to_duty(spec.icmax_a)
+        self.settings = settings
+        #: ID written to 0x002C in E2, applied at the next reset (0x0005 = 0x5A5A).
+        self.pending_address: int | None = None
+        self.upstream_timeout = True
+        self.writes: list[tuple[int, int]] = []
+
+    def hears(self, address: int) -> bool:
+        return address in (self.address, BROADCAST_ADDRESS)
+
+    def handle(self, frame: Frame) -> Frame | None:
+        if not self.hears(frame.address):
+            return None
+        broadcast = frame.address == BROADCAST_ADDRESS
+        if frame.function == READ_HOLDING_REGISTERS:
+            if broadcast:
+                return None  # broadcasts are never answered
+            try:
+                request = ReadRequest.from_frame(frame)
+            except MalformedFrame:
+                return None
+            if (request.start, request.count) not in EVCC_READ_BLOCKS:
+                return None  # unknown register or wrong count: silence
+            return build_read_reply(request, self.registers(request.start))
+        if frame.function == WRITE_MULTIPLE_REGISTERS:
+            write = _write_request(frame)
+            if write is None or write[0] not in WRITABLE:
+                return None
+            accepted = self.write(*write)
+            if broadcast:
+                return None
+            if not accepted:
+                return build_exception(self.address, WRITE_MULTIPLE_REGISTERS, ABL_WRITE_FAILED)
+            echo = frame.data[0:4]
+            return Frame(self.address, WRITE_MULTIPLE_REGISTERS, echo, Direction.REPLY)
+        return None  # any other function: silence
+
+    # -- registers --------------------------------------------------------------------------
+
+    @property
+    def charging(self) -> bool:
+        return self.state >> 4 == 0xC
+
+    @property
+    def ev_connected(self) -> bool:
+        return self.state >> 4 in (0xB, 0xC)
+
+    def currents_tenths(self) -> tuple[int, int, int]:
+        """Ict1..3 in 0.1 A as 0x002E reports them (0x03E8: not available or state A)."""
+        currents = self.spec.currents_a
+        if currents is None or self.state >> 4 == 0xA:
+            return (NOT_AVAILABLE,) * 3
+        if not self.charging:
+            return (0, 0, 0)
+        a, b, c = (round(x * 10) for x in currents)
+        return (a, b, c)
+
+    def registers(self, start: int) -> list[int]:
+        state = self.state
+        if start == 0x0001:
+            return [0x0100 | (PCB_CODE << 6) | (self.address & 0x3F), FIRMWARE_WORD]
+        if start == 0x0003:
+            return [0x0300 | line_code(self.settings)]
+        if start == 0x0004:
+            return [0x0400 | state]
+        if start == 0x0006:
+            flags = 0x0200 if state == 0xF4 else 0  # bit 9: upstream communication lost
+            return [0x0600 | (state & 0x3F), flags]
+        if start == 0x002E:
+            word1 = self.icmax_duty & 0x0FFF
+            word1 |= 0x1000  # EN1 closed (enabled)
+            if self.ev_connected:
+                word1 |= 0x8000  # U_CP <= 10 V
+            if state in (0xC3, 0xC4):
+                word1 |= 0x4000  # duty reduced
+            return [0x2E00 | state, word1, *self.currents_tenths()]
+        if start == 0x0033:
+            amps = [
+                NOT_AVAILABLE_A if t == NOT_AVAILABLE else min(0xFF, round(t / 10))
+                for t in self.currents_tenths()
+            ]
+            word0 = 0x3300 | (0x80 if self.ev_connected else 0)
+            return [word0, (state << 8) | amps[0], (amps[1] << 8) | amps[2]]
+        if start == 0x0050:
+            text = (self.spec.type.ljust(6)[:6] + self.spec.serial.ljust(8)[:8]).encode("ascii")
+            words = [int.from_bytes(text[i : i + 2], "big") for i in range(0, 14, 2)]
+            return [0x5000, *words]
+        raise ValueError(f"no register block at 0x{start:04X}")
+
+    def write(self, register: int, value: int) -> bool:
+        """Apply a write; False if the controller refuses it (ABL answers 0x90 04)."""
+        self.writes.append((register, value))
+        if register == REG_ICMAX:
+            if not ICMAX_MIN <= value <= ICMAX_NONE:
+                return False
+            self.icmax_duty = value
+            return True
+        if register == REG_STATE_COMMAND:
+            return self._command(value)
+        if register == REG_SETUP:
+            if self.state != 0xE2 or not 1 <= (value & 0xFF) <= 16:
+                return False
+            self.pending_address = value & 0xFF
+            bits = value >> 14
+            if bits in (1, 2):
+                self.upstream_timeout = bits == 2
+            return True
+        return False
+
+    def _command(self, value: int) -> bool:
+        state = self.state
+        if value == 0x5A5A:  # reset
+            if self.pending_address is not None:
+                self.address, self.pending_address = self.pending_address, None
+            self.state = 0xA1 if state in (0xE0, 0xE2) or state >> 4 == 0xF else self.spec.state
+            return True
+        if value == 0xE0E0:
+            self.state = 0xE0
+            return True
+        if value == 0xA1A1 and state in (0xE0, 0xE2):
+            self.state = 0xA1
+            return True
+        if value == 0xE2E2 and state in (0xA1, 0xE0):
+            self.state = 0xE2
+            return True
+        if value == 0xF1F1:
+            self.state = 0xF1
+            return True
+        return value == 0x3838 and state == 0xE2
+
+
+class Meter:
+    """A generic read-only Modbus meter over a register table."""
+
+    def __init__(self, spec: Controller) -> None:
+        self.spec = spec
+        self.address = spec.address
+        self.table = dict(spec.registers)
+
+    def hears(self, address: int) -> bool:
+        return address in (self.address, BROADCAST_ADDRESS)
+
+    def handle(self, frame: Frame) -> Frame | None:
+        if frame.address != self.address or frame.is_exception:
+            return None  # not ours, a broadcast (never answered), or another meter's exception
+        if frame.function in READ_FUNCTIONS:
+            if len(frame.data) != 4:
+                return None  # malformed (or another device's reply): ignore
+            start = int.from_bytes(frame.data[0:2], "big")
+            count = int.from_bytes(frame.data[2:4], "big")
+            if not 1 <= count <= MAX_READ_COUNT:
+                return build_exception(self.address, frame.function, 3)
+            if any(start + i not in self.table for i in range(count)):
+                return build_exception(self.address, frame.function, 2)
+            request = ReadRequest(self.address, start, count, frame.function)
+            return build_read_reply(request, [self.table[start + i] for i in range(count)])
+        if frame.function == WRITE_MULTIPLE_REGISTERS and len(frame.data) == 4:
+            return None  # another meter's write echo
+        return build_exception(self.address, frame.function, 1)
+
+
+Device = Evcc | Meter
