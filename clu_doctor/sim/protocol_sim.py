@@ -1,0 +1,231 @@
+"""pyserial URL handler: ``serial.serial_for_url("sim://healthy-16?wire_time=0&seed=3")``.
+
+Register it once with :func:`clu_doctor.sim.register_url_handler` (which appends
+``"clu_doctor.sim"`` to ``serial.protocol_handler_packages``); after that every program that
+opens ports through pyserial -- clu-doctor's own ``--port`` included -- can open a simulated
+site in-process, with no pty and no thread: each ``read``/``write`` advances the site to the
+present moment of ``time.monotonic()``.
+
+URL forms::
+
+    sim://NAME[?options]            a bundled scenario (clu-doctor sim --list)
+    sim:///path/to/site.yaml[?...]  any scenario file
+
+Options (all optional):
+
+=============  ==========================================================================
+``wire_time``  ``1`` (default): bytes take their physical time on the wire and replies
+               come after the device's turnaround; ``0``: every exchange completes at once
+``time_scale`` compress simulated time, e.g. ``100`` makes the CLU's 150 s boot last 1.5 s
+``seed``       integer seed for noise, jitter and collisions (default 0)
+``at``         where the adapter is attached: ``clu`` or ``end`` (default: the scenario's)
+``clu``        ``0`` unplugs the CLU (active probing mode), ``1`` keeps it
+``uptime``     seconds the CLU has been powered when the simulation starts
+=============  ==========================================================================
+
+The handler sees the client's ``baudrate``/``bytesize``/``parity``/``stopbits`` directly and
+garbles the traffic when they differ from the bus's, delivering characters with errors as
+pyserial on Linux would (framing errors and breaks as NUL, parity not checked).
+``inter_byte_timeout`` is not emulated.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import serial
+from serial.serialutil import PortNotOpenError, SerialBase, SerialException
+
+from clu_doctor.bus.settings import LineSettings
+from clu_doctor.errors import CluDoctorError
+from clu_doctor.sim.endpoints import sleep_until
+from clu_doctor.sim.line import RxPolicy
+from clu_doctor.sim.scenario import AdapterEnd, load_scenario
+from clu_doctor.sim.site import Adapter, SimSite
+
+#: Longest single wait inside ``read`` before the site is advanced again.
+MAX_WAIT_S = 0.05
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class SimUrl:
+    """A parsed ``sim://`` URL."""
+
+    scenario: str
+    wire_time: bool = True
+    time_scale: float = 1.0
+    seed: int = 0
+    at: AdapterEnd | None = None
+    clu: bool | None = None
+    uptime: float | None = None
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ValueError(f"sim:// option {name}={value!r}: expected 0 or 1")
+
+
+def parse_url(url: str) -> SimUrl:
+    """Parse a ``sim://`` URL; ``ValueError`` names the bad part."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "sim":
+        raise ValueError(f"expected a sim:// URL, not {url!r}")
+    scenario = parts.netloc or urllib.parse.unquote(parts.path)
+    if not scenario:
+        raise ValueError("sim:// URL without a scenario, e.g. sim://healthy-16")
+    values: dict[str, Any] = {}
+    for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+        try:
+            if name in ("wire_time", "clu"):
+                values[name] = _flag(name, value)
+            elif name == "time_scale":
+                values[name] = float(value)
+                if not values[name] > 0:
+                    raise ValueError("must be positive")
+            elif name == "seed":
+                values[name] = int(value)
+            elif name == "uptime":
+                values[name] = float(value)
+            elif name == "at":
+                if value not in ("clu", "end"):
+                    raise ValueError("expected clu or end")
+                values[name] = value
+            else:
+                raise ValueError(
+                    "unknown option (expected wire_time, time_scale, seed, at, clu, uptime)"
+                )
+        except ValueError as error:
+            raise ValueError(f"sim:// option {name}={value!r}: {error}") from None
+    return SimUrl(scenario, **values)
+
+
+class Serial(SerialBase):  # type: ignore[misc]
+    """A serial port whose far end is a simulated site (see the module docstring)."""
+
+    is_open: bool
+
+    def open(self) -> None:
+        if self.is_open:
+            raise SerialException("port already open")
+        if self._port is None:
+            raise SerialException("port must be configured before it can be used")
+        try:
+            options = parse_url(self.portstr)
+            scenario = load_scenario(options.scenario).with_changes(
+                adapter_at=options.at, clu_present=options.clu, clu_uptime_s=options.uptime
+            )
+        except (ValueError, CluDoctorError) as error:
+            raise SerialException(f"could not open {self.portstr}: {error}") from None
+        self.options = options
+        self.site = SimSite(
+            scenario,
+            wire_time=options.wire_time,
+            time_scale=options.time_scale,
+            seed=options.seed,
+        )
+        self.adapter: Adapter = self.site.adapter
+        self._rx = bytearray()
+        self.is_open = True
+        self._reconfigure_port()
+
+    def close(self) -> None:
+        self.is_open = False
+
+    def from_url(self, url: str) -> SimUrl:
+        return parse_url(url)
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def line_settings(self) -> LineSettings:
+        """The client's settings as a :class:`LineSettings` (mark/space parity unsupported)."""
+        if self._parity not in ("N", "E", "O"):
+            raise SerialException(f"parity {self._parity!r} is not simulated (use N, E or O)")
+        return LineSettings(self._baudrate, self._bytesize, self._parity, float(self._stopbits))
+
+    def _reconfigure_port(self, force_update: bool = False) -> None:
+        if self.is_open:
+            self.adapter.configure(self.line_settings(), RxPolicy())
+
+    # -- I/O ------------------------------------------------------------------------------
+
+    def _pull(self) -> None:
+        if not self.is_open:
+            raise PortNotOpenError()
+        self._rx += self.adapter.read(time.monotonic())
+
+    @property
+    def in_waiting(self) -> int:
+        self._pull()
+        return len(self._rx)
+
+    def read(self, size: int = 1) -> bytes:
+        self._pull()
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        while len(self._rx) < size:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            due = self.adapter.next_arrival()
+            wake = now + MAX_WAIT_S if due is None else min(due, now + MAX_WAIT_S)
+            if deadline is not None:
+                wake = min(wake, deadline)
+            sleep_until(wake)
+            self._pull()
+        data = bytes(self._rx[:size])
+        del self._rx[:size]
+        return data
+
+    def write(self, data: Any) -> int:
+        if not self.is_open:
+            raise PortNotOpenError()
+        payload = serial.to_bytes(data)
+        self.adapter.write(payload, time.monotonic())
+        return len(payload)
+
+    def flush(self) -> None:
+        """Wait until everything written has left the adapter (like tcdrain)."""
+        if not self.is_open:
+            raise PortNotOpenError()
+        sleep_until(self.adapter.idle_at())
+
+    def reset_input_buffer(self) -> None:
+        self._pull()
+        self._rx.clear()
+
+    def reset_output_buffer(self) -> None:
+        """Bytes already handed to the adapter are on the wire; nothing to discard."""
+
+    # -- modem lines: an RS-485 adapter has none that matter --------------------------------
+
+    def _update_break_state(self) -> None:
+        pass
+
+    def _update_rts_state(self) -> None:
+        pass
+
+    def _update_dtr_state(self) -> None:
+        pass
+
+    @property
+    def cts(self) -> bool:
+        return True
+
+    @property
+    def dsr(self) -> bool:
+        return True
+
+    @property
+    def ri(self) -> bool:
+        return False
+
+    @property
+    def cd(self) -> bool:
+        return True
