@@ -366,3 +366,53 @@ def test_the_same_seed_gives_the_same_bytes() -> None:
 
 def test_another_seed_gives_other_collisions() -> None:
     assert run_duplicate_site(7) != run_duplicate_site(8)
+
+
+# --- per-station faults ------------------------------------------------------------------------
+
+FAULTY = """\
+description: per-station faults
+clu: {present: false}
+stations:
+  - {label: S1, address: 1, serial: S0000001}
+  - {label: S2, address: 2, serial: S0000002, reply_address: 12}
+  - {label: S3, address: 3, serial: S0000003, ab_swapped: true}
+  - {label: S4, address: 4, serial: S0000004, line: 9600 8N1}
+  - {label: S5, address: 5, serial: S0000005}
+"""
+
+
+def faulty_site(clock: VirtualClock) -> SimSite:
+    from clu_doctor.sim.scenario import parse_scenario
+
+    return SimSite(parse_scenario(FAULTY, "faulty.yaml"), clock=clock)
+
+
+def test_a_station_answering_with_the_wrong_address(clock: VirtualClock) -> None:
+    [reply] = replies(exchange(faulty_site(clock), clock, request(2, 0x0004, 1)))
+    assert reply.frame.address == 12  # a valid frame, but not from the address asked
+
+
+def test_a_station_with_its_own_wires_crossed_is_deaf_and_mute(clock: VirtualClock) -> None:
+    site = faulty_site(clock)
+    assert not answers(site, clock, 3)
+    assert answers(site, clock, 5)  # only its own connection is crossed: the bus beyond is fine
+
+
+def test_a_station_at_other_line_settings_hears_only_garbage(clock: VirtualClock) -> None:
+    site = faulty_site(clock)
+    assert not answers(site, clock, 4)
+    # An adapter switched to the station's own 9600 8N1 gets its answer.
+    nine = LineSettings(9600, 8, "N", 1)
+    [reply] = replies(exchange(site, clock, request(4, 0x0004, 1), window=0.1, settings=nine))
+    assert reply.frame.address == 4
+
+
+def test_the_clu_retries_then_moves_on(clock: VirtualClock) -> None:
+    site = site_for("unpowered-station", clock, clu=True)
+    listen(site, clock, 0.9)
+    assert site.clu is not None
+    stats = site.clu.stats
+    # Identity read of the unpowered address 4: one try plus one retry, then the next address.
+    assert stats["sent:4"] == 2 and stats["timeout:4"] == 2
+    assert stats["answered:5"] >= 2
