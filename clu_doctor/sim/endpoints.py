@@ -7,11 +7,9 @@ moment its last bit has arrived. To keep that moment accurate the pump sleeps un
 it (``select`` with a timeout) and then spins the last ``SPIN_S`` yielding the GIL, so a reply
 lands within a fraction of a millisecond of its physical time.
 
-* **pty** (Linux, macOS): ``os.openpty()``; the client opens the slave path like a serial
-  port. The pump reads the line settings the client put on the slave (termios: speed, data
-  bits, parity, stop bits) every time it moves data, so a client at the wrong baud rate or
-  parity gets exactly the garbage a real UART would deliver, and its INPCK/IGNPAR/PARMRK/
-  IGNBRK/ISTRIP flags decide how characters with errors reach it.
+* **pty** (Linux, macOS; :mod:`clu_doctor.sim.ptyport`): the client opens the slave path like a
+  serial port, and the pump garbles what it moves according to the line settings the client
+  put on it with termios.
 * **TCP** on 127.0.0.1 only (``socket://127.0.0.1:PORT``), one client at a time; a second
   connection is reset at once so the client sees the port as busy. TCP carries no line
   settings: the adapter uses the scenario's fixed adapter settings, else the bus's.
@@ -23,21 +21,17 @@ lands within a fraction of a millisecond of its physical time.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import select
 import socket
 import struct
 import sys
-import termios
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.sim.line import RxPolicy
@@ -66,79 +60,10 @@ def sleep_until(deadline: float, clock: Clock = time.monotonic, spin: float = SP
             time.sleep(0)  # releases the GIL, so client threads in this process keep running
 
 
-# --- termios ---------------------------------------------------------------------------------
-
-_SPEEDS: dict[int, int] = {}
-for _rate in (
-    50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400, 57600,
-    115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000, 2000000,
-):  # fmt: skip
-    _constant = getattr(termios, f"B{_rate}", None)
-    if isinstance(_constant, int):
-        _SPEEDS[_constant] = _rate
-_SIZES = {termios.CS5: 5, termios.CS6: 6, termios.CS7: 7, termios.CS8: 8}
-_CONSTANTS = {rate: constant for constant, rate in _SPEEDS.items()}
-
-
-def settings_from_termios(
-    attrs: list[Any],
-    fallback: LineSettings | None = None,
-    *,
-    pty_drops_parity: bool = sys.platform.startswith("linux"),
-) -> tuple[LineSettings | None, RxPolicy]:
-    """The line settings and error policy a termios attribute list (``tcgetattr``) asks for.
-
-    ``None`` settings: a speed this table does not know (custom rates) or B0 (hang up).
-
-    Linux's pty driver clears PARENB and forces CS8 whatever the client sets, so on a Linux pty
-    only the speed, the stop bits and the input flags are the client's. There the parity is
-    taken from INPCK (which clients that check parity, such as libmodbus, set together with
-    PARENB; PARODD survives and tells odd from even) and otherwise, like the data bits, from
-    ``fallback`` (the bus's settings): a pyserial client at the wrong parity is only caught
-    through the ``sim://`` handler, which sees its settings directly.
-    """
-    iflag, _oflag, cflag, _lflag, ispeed, ospeed = (int(x) for x in attrs[:6])
-    policy = RxPolicy(
-        check_parity=bool(iflag & termios.INPCK),
-        ignore_errors=bool(iflag & termios.IGNPAR),
-        mark_errors=bool(iflag & termios.PARMRK),
-        ignore_break=bool(iflag & termios.IGNBRK),
-        strip=bool(iflag & termios.ISTRIP),
-    )
-    baud = _SPEEDS.get(ospeed) or _SPEEDS.get(ispeed)
-    if not baud:
-        return None, policy
-    odd = "O" if cflag & termios.PARODD else "E"
-    if not pty_drops_parity:
-        parity = odd if cflag & termios.PARENB else "N"
-        bytesize = _SIZES.get(cflag & termios.CSIZE, 8)
-    else:
-        parity = odd if iflag & termios.INPCK else (fallback.parity if fallback else "N")
-        bytesize = fallback.bytesize if fallback else 8
-    stopbits = 2.0 if cflag & termios.CSTOPB else 1.0
-    return LineSettings(baud, bytesize, parity, stopbits), policy
-
-
-def apply_settings_to_termios(fd: int, settings: LineSettings) -> None:
-    """Put ``settings`` on a tty (raw mode), so a client that sets nothing starts matched."""
-    attrs = termios.tcgetattr(fd)
-    cflag = attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD | termios.CSTOPB)
-    cflag |= {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}[settings.bytesize]
-    if settings.parity != "N":
-        cflag |= termios.PARENB | (termios.PARODD if settings.parity == "O" else 0)
-    if float(settings.stopbits) >= 2:
-        cflag |= termios.CSTOPB
-    attrs[2] = cflag | termios.CLOCAL | termios.CREAD
-    speed = _CONSTANTS.get(settings.baudrate)
-    if speed is not None:
-        attrs[4] = attrs[5] = speed
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
-
-
 # --- the pump ----------------------------------------------------------------------------------
 
 
-class _Endpoint:
+class Endpoint:
     """A thread that moves bytes between a transport and an adapter until stopped."""
 
     name = "endpoint"
@@ -148,8 +73,9 @@ class _Endpoint:
         self.adapter = adapter
         self.clock = site.clock
         self._stop = threading.Event()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
+        # A socket pair, not a pipe: select() takes only sockets on Windows.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
         self._thread = threading.Thread(target=self._guarded, name=f"sim-{self.name}", daemon=True)
         self.error: BaseException | None = None
 
@@ -160,14 +86,13 @@ class _Endpoint:
         """Stop the thread and close everything; safe to call twice."""
         self._stop.set()
         with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"x")
+            self._wake_w.send(b"x")
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
         self._close()
-        for fd in (self._wake_r, self._wake_w):
+        for end in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
-                os.close(fd)
-        self._wake_r = self._wake_w = -1
+                end.close()
 
     @property
     def running(self) -> bool:
@@ -198,12 +123,12 @@ class _Endpoint:
 
     def _wait(self, timeout: float) -> bool:
         """Block up to ``timeout`` for client input; True if there is some."""
-        fds = [self._wake_r, *self._inputs()]
-        ready, _, _ = select.select(fds, [], [], timeout)
-        if self._wake_r in ready:
+        wake = self._wake_r.fileno()
+        ready, _, _ = select.select([wake, *self._inputs()], [], [], timeout)
+        if wake in ready:
             with contextlib.suppress(OSError):
-                os.read(self._wake_r, 64)
-        return any(fd != self._wake_r for fd in ready)
+                self._wake_r.recv(64)
+        return any(fd != wake for fd in ready)
 
     # -- per transport ----------------------------------------------------------------------
 
@@ -223,74 +148,7 @@ class _Endpoint:
         raise NotImplementedError
 
 
-class PtyEndpoint(_Endpoint):
-    """The site behind a pseudo-terminal; :attr:`path` is what the client opens."""
-
-    name = "pty"
-
-    def __init__(self, site: SimSite, adapter: Adapter | None = None) -> None:
-        super().__init__(site, adapter or site.adapter)
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        apply_settings_to_termios(self._slave, self.adapter.settings)
-        os.set_blocking(self.master, False)
-        self.path = os.ttyname(self._slave)
-        self._policy = RxPolicy()
-        self._fallback = self.adapter.settings
-        self._client_settings()  # sets the IXANY marker
-
-    def _client_settings(self) -> tuple[LineSettings | None, RxPolicy | None]:
-        try:
-            attrs = termios.tcgetattr(self._slave)
-        except termios.error:
-            return None, None
-        if not attrs[0] & termios.IXANY:
-            self._mark(attrs)
-        settings, self._policy = settings_from_termios(attrs, self._fallback)
-        return settings, self._policy
-
-    def _mark(self, attrs: list[Any]) -> None:
-        """Set IXANY on the slave: harmless with IXON off, and cleared by every client.
-
-        Linux's pty driver silently drops PARENB and CSIZE, and recent kernels then fail a
-        client's tcsetattr with EINVAL when nothing else changed -- which is every second open
-        of the pty at 8E1 (pyserial asks for the same settings again). Keeping a flag set
-        that every client clears makes each client's tcsetattr a real change.
-        """
-        attrs[0] |= termios.IXANY
-        with contextlib.suppress(termios.error):
-            termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
-
-    def _inputs(self) -> list[int]:
-        return [self.master]
-
-    def _receive(self) -> None:
-        try:
-            data = os.read(self.master, 4096)
-        except BlockingIOError:
-            return
-        except OSError as error:
-            if error.errno == errno.EIO:  # no client: nothing to read
-                return
-            raise
-        if data:
-            settings, policy = self._client_settings()
-            self.adapter.configure(settings, policy)
-            self.adapter.write(data, self.clock(), settings)
-
-    def _send(self, data: bytes) -> None:
-        # A client that is not reading fills the tty buffer: the rest is dropped, as on hardware.
-        with contextlib.suppress(OSError):
-            os.write(self.master, data)
-
-    def _close(self) -> None:
-        for fd in (self.master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self.master = self._slave = -1
-
-
-class TcpEndpoint(_Endpoint):
+class TcpEndpoint(Endpoint):
     """The site behind ``socket://127.0.0.1:PORT``, one client at a time."""
 
     name = "tcp"
@@ -381,7 +239,7 @@ class SimServer:
     """A running simulated site with its endpoints. ``stop()`` ends it (or use ``with``)."""
 
     site: SimSite
-    endpoints: list[_Endpoint] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)
     pty: str | None = None
     url: str | None = None
 
@@ -424,7 +282,7 @@ class SimServer:
 def serve(
     scenario: Scenario | str | Path,
     *,
-    pty: bool = True,
+    pty: bool = os.name == "posix",
     tcp: bool = True,
     port: int = 0,
     wire_time: bool = True,
@@ -433,7 +291,7 @@ def serve(
     adapter_at: AdapterEnd | None = None,
     clu: bool | None = None,
 ) -> SimServer:
-    """Start a simulated site behind a pty and/or a TCP port; returns at once.
+    """Start a simulated site behind a pty (POSIX only) and/or a TCP port; returns at once.
 
     ``scenario`` is a :class:`Scenario`, a bundled name or a YAML path. ``adapter_at`` moves
     the technician's adapters (``clu`` or ``end``); ``clu=False`` unplugs the CLU (the
@@ -447,6 +305,8 @@ def serve(
     server = SimServer(site)
     try:
         if pty:
+            from clu_doctor.sim.ptyport import PtyEndpoint
+
             pty_endpoint = PtyEndpoint(site, site.adapter)
             server.endpoints.append(pty_endpoint)
             server.pty = pty_endpoint.path

@@ -14,8 +14,9 @@ import serial
 from clu_doctor.bus.codec import Decoded
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.settings import LineSettings
-from clu_doctor.sim.endpoints import SimServer, settings_from_termios
+from clu_doctor.sim.endpoints import SimServer
 from clu_doctor.sim.protocol_sim import parse_url
+from clu_doctor.sim.ptyport import settings_from_termios
 
 from .client import ABL, Client, identity, open_port
 
