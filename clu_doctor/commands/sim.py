@@ -2,8 +2,174 @@
 
 from __future__ import annotations
 
+import sys
+from enum import Enum
+from typing import Annotated
+
 import typer
+
+SIM_HELP = """Run a simulated CLU site behind a pty and a local TCP port, until Ctrl-C.
+
+Prints the ports to use (stdout), e.g. for 'clu-doctor listen --port /dev/pts/5'. The simulated
+site speaks the same frames as a real one, with wire time, collisions, noise and faults.
+"""
+
+SIM_EPILOG = """Examples:
+
+  clu-doctor sim --list
+
+  clu-doctor sim healthy-16
+
+  clu-doctor sim cable-break --at end --seconds 600
+
+  clu-doctor sim my-site.yaml --tcp-port 5020 --no-pty
+"""
+
+
+class AdapterEnd(str, Enum):
+    CLU = "clu"
+    END = "end"
+
+
+def complete_scenario(incomplete: str) -> list[str]:
+    from clu_doctor.sim import list_scenarios
+
+    try:
+        return [name for name, _ in list_scenarios() if name.startswith(incomplete)]
+    except Exception:
+        return []
+
+
+def sim(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(
+            help="Bundled scenario name or a scenario YAML file.",
+            autocompletion=complete_scenario,
+        ),
+    ] = None,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="List the bundled scenarios and exit.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    pty: Annotated[bool, typer.Option("--pty/--no-pty", help="Serve a pty.")] = True,
+    tcp: Annotated[bool, typer.Option("--tcp/--no-tcp", help="Serve a TCP port.")] = True,
+    tcp_port: Annotated[
+        int, typer.Option("--tcp-port", min=0, max=65535, help="TCP port (0: any free one).")
+    ] = 0,
+    at: Annotated[
+        AdapterEnd | None,
+        typer.Option("--at", help="Where the adapter sits: at the CLU or at the end of the bus."),
+    ] = None,
+    clu: Annotated[
+        bool | None,
+        typer.Option("--clu/--no-clu", help="CLU connected to the bus (default: as the scenario)."),
+    ] = None,
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", min=0.001, help="Run simulated time faster (e.g. 10).")
+    ] = 1.0,
+    wire_time: Annotated[
+        bool, typer.Option("--wire-time/--no-wire-time", help="Emulate bytes' time on the wire.")
+    ] = True,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 0,
+    seconds: Annotated[
+        float | None, typer.Option("--seconds", min=0.0, help="Stop after this many seconds.")
+    ] = None,
+) -> int:
+    from clu_doctor.report import bus as render
+
+    if list_only:
+        from clu_doctor.sim import list_scenarios
+
+        scenarios = list_scenarios()
+        out = (
+            render.render_scenarios_json(scenarios)
+            if json_output
+            else render.render_scenarios_text(scenarios)
+        )
+        sys.stdout.write(out)
+        return 0
+    if scenario is None:
+        from clu_doctor.errors import UsageError
+
+        raise UsageError("give a scenario name or --list", hint="see 'clu-doctor sim --list'")
+    if not pty and not tcp:
+        from clu_doctor.errors import UsageError
+
+        raise UsageError("--no-pty and --no-tcp leave nothing to serve")
+    from clu_doctor.sim import serve
+
+    try:
+        server = serve(
+            scenario,
+            pty=pty,
+            tcp=tcp,
+            port=tcp_port,
+            wire_time=wire_time,
+            time_scale=time_scale,
+            seed=seed,
+            adapter_at=at.value if at else None,
+            clu=clu,
+        )
+    except OSError as error:
+        from clu_doctor.errors import CluDoctorError
+
+        raise CluDoctorError(
+            f"cannot start the simulator: {error.strerror or error}",
+            hint="choose another --tcp-port, or --tcp-port 0 for any free one",
+        ) from error
+    with server, _stop_on_sigterm():
+        if json_output:
+            sys.stdout.write(render.render_sim_addresses_json(scenario, server.addresses))
+        else:
+            sys.stdout.write(render.render_sim_addresses_text(server.addresses))
+        sys.stdout.flush()
+        until = "for %g s" % seconds if seconds is not None else "until Ctrl-C"
+        print(f"clu-doctor: simulating {scenario} {until}", file=sys.stderr, flush=True)
+        try:
+            server.wait(seconds)
+        except KeyboardInterrupt:
+            pass
+    print("clu-doctor: simulator stopped", file=sys.stderr)
+    return 0
+
+
+class _stop_on_sigterm:  # noqa: N801 - used as a context manager, reads like one
+    """Turn SIGTERM into KeyboardInterrupt while serving, so systemd/kill stop it cleanly."""
+
+    def __enter__(self) -> None:
+        import signal
+
+        def handler(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        self._previous = signal.signal(signal.SIGTERM, handler)
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        signal.signal(signal.SIGTERM, self._previous)
+
+
+def ports(
+    all_ports: Annotated[
+        bool, typer.Option("--all", help="Also list symlinks (e.g. /dev/serial/by-id/...).")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List this machine's serial ports; known USB-RS485 adapter chips come first, marked."""
+    from clu_doctor.bus.ports import list_ports
+    from clu_doctor.report import bus as render
+
+    found = list_ports(include_links=all_ports)
+    if json_output:
+        sys.stdout.write(render.render_ports_json(found))
+    else:
+        from clu_doctor.ui.console import OutputMode
+
+        sys.stdout.write(render.render_ports_text(found, OutputMode.for_stream()))
 
 
 def register(app: typer.Typer) -> None:
-    """Attached once the simulator and port listing are wired (see below)."""
+    app.command(help=SIM_HELP, epilog=SIM_EPILOG)(sim)
+    app.command(epilog="Examples:\n\n  clu-doctor ports\n\n  clu-doctor ports --json")(ports)
