@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from enum import Enum
 from typing import Annotated
 
@@ -124,31 +126,27 @@ def sim(
         else:
             sys.stdout.write(render.render_sim_addresses_text(server.addresses))
         sys.stdout.flush()
-        until = "for %g s" % seconds if seconds is not None else "until Ctrl-C"
+        until = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
         print(f"clu-doctor: simulating {scenario} {until}", file=sys.stderr, flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.wait(seconds)
-        except KeyboardInterrupt:
-            pass
     print("clu-doctor: simulator stopped", file=sys.stderr)
     return 0
 
 
-class _stop_on_sigterm:  # noqa: N801 - used as a context manager, reads like one
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
     """Turn SIGTERM into KeyboardInterrupt while serving, so systemd/kill stop it cleanly."""
+    import signal
 
-    def __enter__(self) -> None:
-        import signal
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
 
-        def handler(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt
-
-        self._previous = signal.signal(signal.SIGTERM, handler)
-
-    def __exit__(self, *exc: object) -> None:
-        import signal
-
-        signal.signal(signal.SIGTERM, self._previous)
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def ports(
