@@ -101,15 +101,18 @@ class Client:
         self.serial.reset_input_buffer()
 
     def exchange(
-        self, data: bytes, settle: float = 0.15, limit: float = 2.0, first_reply: bool = False
+        self, data: bytes, *, wait: float = 0.3, settle: float = 0.05, first_reply: bool = False
     ) -> Exchange:
-        """Send ``data``; collect until ``settle`` seconds pass with nothing new arriving (or,
-        with ``first_reply``, until a reply frame has decoded)."""
+        """Send ``data``; wait up to ``wait`` seconds for the first byte, then collect until
+        ``settle`` seconds pass with nothing new (or, with ``first_reply``, until a reply
+        frame has decoded). ``wait`` is also how long silence must last to count as silence:
+        generous, because a loaded machine may delay the endpoint's thread."""
         self.drain()
         self.serial.write(data)
         self.serial.flush()
         received = bytearray()
-        start = last = time.monotonic()
+        start = time.monotonic()
+        last: float | None = None
         while True:
             chunk = self.serial.read(4096)
             now = time.monotonic()
@@ -118,7 +121,9 @@ class Client:
                 last = now
                 if first_reply and Exchange(b"", self.decode(bytes(received))).replies:
                     break
-            elif now - last >= settle or now - start >= limit:
+            elif (last is None and now - start >= wait) or (
+                last is not None and now - last >= settle
+            ):
                 break
         return Exchange(bytes(received), self.decode(bytes(received)))
 

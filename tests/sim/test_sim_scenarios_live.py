@@ -64,7 +64,7 @@ def test_duplicate_address_collisions_and_a_missing_address(served: Served) -> N
     outcomes: Counter[str] = Counter()
     with Client(server.addresses["pty"]) as client:
         for _ in range(20):
-            exchange = client.request(1, 0x002E, 5, settle=0.05)  # the whole answer window
+            exchange = client.request(1, 0x002E, 5, wait=2.0)  # something always comes back
             if len(exchange.replies) == 2 and not exchange.garbage:
                 outcomes["two clean replies"] += 1
             elif exchange.garbage:
@@ -107,7 +107,7 @@ def test_long_unterminated_some_exchanges_fail(served: Served) -> None:
     good = bad = 0
     with Client(server.addresses["pty"]) as client:
         for _ in range(40):
-            exchange = client.request(3, 0x002E, 5, settle=0.04)
+            exchange = client.request(3, 0x002E, 5)
             replies = [f for f in exchange.replies if f.address == 3 and len(f.data) == 11]
             if replies and not exchange.garbage:
                 assert parse_read_reply(request, replies[0])[0] == 0x2EA1
@@ -195,7 +195,7 @@ def test_meter_bus_duplicate_one_clean_meter_one_collision(served: Served) -> No
         assert client.read(2, 0, 3) == (2299, 2302, 2300)
         outcomes: Counter[str] = Counter()
         for _ in range(12):
-            exchange = client.request(1, 0, 2, settle=0.08)
+            exchange = client.request(1, 0, 2, wait=2.0)
             values = {tuple(f.data[1:]) for f in exchange.replies}
             if exchange.garbage:
                 outcomes["garbled"] += 1
