@@ -271,9 +271,6 @@ class Wire:
         at = bisect.bisect_right(self._starts, t)
         return self._starts[at] if at < len(self._starts) else math.inf
 
-    def busy_at(self, t: float) -> bool:
-        return any(tx.start <= t < tx.end for tx in self.txs)
-
     def prune(self, before: float) -> None:
         """Forget transmissions that ended before ``before``."""
         keep = [tx for tx in self.txs if tx.end >= before]
@@ -296,7 +293,8 @@ def _start_of(tx: Transmission) -> float:
     return tx.start
 
 
-#: :meth:`Receiver._fast`: a clean character is coming, but completes after the bound.
+#: :meth:`Receiver._fast`: nothing more before the bound (a clean character still arriving,
+#: or an idle line).
 _LATER: list[RxChar] = []
 
 
@@ -383,16 +381,17 @@ class Receiver:
         flips = self._flips.get(tx.seq)
         if flips is None:
             flips = {}
-            p = tx.p_error
+            p = min(tx.p_error, NOISE_CAP)
             if p > 0:
+                # Independent per (seed, receiver, transmission), so the draws do not depend
+                # on the order or the steps in which receivers decode. The gap to the next
+                # corrupted character is geometric: one draw per hit, not one per character.
                 rng = random.Random(f"{self.seed}/{self.node}/{tx.seq}")
-                n = len(tx.data)
+                log_q = math.log1p(-p)
                 index = -1
-                log_q = math.log1p(-p) if p < 1 else -math.inf
                 while True:
-                    u = rng.random()
-                    index += 1 + (int(math.log(1.0 - u) / log_q) if log_q != -math.inf else 0)
-                    if index >= n:
+                    index += 1 + int(math.log(1.0 - rng.random()) / log_q)
+                    if index >= len(tx.data):
                         break
                     flips[index] = rng.randrange(tx.n_cells + 1)
             self._flips[tx.seq] = flips
