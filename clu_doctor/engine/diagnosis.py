@@ -74,6 +74,8 @@ class ReportedFinding(NamedTuple):
     reached_by: tuple[str, ...]
     consequences: tuple[ReportedFinding, ...] = ()
     consequence_of: str | None = None
+    #: What the probes saw on the way to this finding (from the observations' evidence).
+    evidence: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -95,6 +97,7 @@ class ReportedFinding(NamedTuple):
             "reached_by": list(self.reached_by),
             "consequence_of": self.consequence_of,
             "consequences": [child.to_dict() for child in self.consequences],
+            "evidence": list(self.evidence),
         }
 
 
@@ -142,7 +145,9 @@ class Diagnosis(NamedTuple):
 
 
 def arrange(
-    reached: Mapping[str, tuple[Finding, tuple[str, ...]]], order: Mapping[str, int]
+    reached: Mapping[str, tuple[Finding, tuple[str, ...]]],
+    order: Mapping[str, int],
+    evidence: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[ReportedFinding, ...]:
     """Nest consequences under their roots and rank each level.
 
@@ -170,6 +175,7 @@ def arrange(
             reached_by=trees,
             consequences=tuple(build(c) for c in children),
             consequence_of=parent[fid],
+            evidence=(evidence or {}).get(fid, ()),
         )
 
     return tuple(build(fid) for fid in sorted(reached, key=rank) if parent[fid] is None)

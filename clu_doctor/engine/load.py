@@ -37,6 +37,7 @@ from clu_doctor.engine.observations import (
     normalise_word,
 )
 from clu_doctor.engine.schema import Reader
+from clu_doctor.engine.suggest import did_you_mean
 from clu_doctor.errors import FileProblemError, Problem
 from clu_doctor.yamlio import YamlList, YamlMap, describe_type, load_yaml_file
 
@@ -96,6 +97,14 @@ def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
                 continue
             reader.keys(entry, f"probe {name!r}", required=["help"], line=line)
             probes[name] = ProbeSpec(name, reader.text(entry, "help", f"probe {name!r}") or "")
+    for spec in specs.values():
+        if spec.probe is not None and spec.probe not in probes:
+            reader.report(
+                spec.location.line,
+                f"observation {spec.key!r} names probe {spec.probe!r}, which is not declared"
+                f"{did_you_mean(spec.probe, probes)}",
+                expected="a probe listed under 'probes:'",
+            )
     if reader.problems:
         return None, reader.problems
     return Vocabulary(specs, probes), []
@@ -117,13 +126,17 @@ def _read_spec(reader: Reader, key: str, body: Any, line: int) -> ObservationSpe
             expected=_choices(ValueKind),
         )
         reader.keys(
-            node, what, optional=["type", "source", *common, "values", "aliases", "unit", "min"]
+            node,
+            what,
+            optional=["type", "source", "probe", *common, "values", "aliases", "unit", "min"],
         )
         return None
     if kind is ValueKind.CHOICE:
-        reader.keys(node, what, ["type", *common, "values"], ["source", "aliases"], line=line)
+        reader.keys(
+            node, what, ["type", *common, "values"], ["source", "probe", "aliases"], line=line
+        )
     else:
-        reader.keys(node, what, ["type", *common], ["source", "unit", "min"], line=line)
+        reader.keys(node, what, ["type", *common], ["source", "probe", "unit", "min"], line=line)
     source = SpecSource.ASK
     if "source" in node:
         try:
@@ -140,6 +153,15 @@ def _read_spec(reader: Reader, key: str, body: Any, line: int) -> ObservationSpe
     aliases = _read_aliases(reader, node, what, values)
     unit = reader.text(node, "unit", what)
     minimum = reader.number(node, "min", what)
+    probe = reader.text(node, "probe", what, required=False)
+    if source is SpecSource.PROBE and probe is None:
+        reader.report(line, f"{what} comes from a probe but names none", expected="probe: NAME")
+    elif source is SpecSource.ASK and probe is not None:
+        reader.report(
+            node.line_of("probe"),
+            f"{what} names a probe but its source is 'ask'",
+            expected="source: probe, or no 'probe' key",
+        )
     return ObservationSpec(
         key=key,
         kind=kind,
@@ -151,6 +173,7 @@ def _read_spec(reader: Reader, key: str, body: Any, line: int) -> ObservationSpe
         unit=unit,
         minimum=minimum,
         location=reader.where(node, line).at(),
+        probe=probe,
     )
 
 

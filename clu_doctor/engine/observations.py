@@ -124,6 +124,8 @@ class ObservationSpec(NamedTuple):
     unit: str | None = None
     minimum: float | None = None
     location: Location = Location("")
+    #: For ``source: probe``: the probe (declared under ``probes:``) that supplies the value.
+    probe: str | None = None
 
     @property
     def value_names(self) -> tuple[str, ...]:
@@ -209,6 +211,7 @@ class ObservationSpec(NamedTuple):
             "aliases": dict(self.aliases),
             "unit": self.unit,
             "min": None if self.minimum is None else _tidy_number(self.minimum),
+            "probe": self.probe,
         }
 
 
@@ -233,12 +236,17 @@ class ProbeSpec(NamedTuple):
 
 
 class Observation(NamedTuple):
-    """One answer: the value, where it came from, and optionally exactly where (``file:line``)."""
+    """One answer: the value, where it came from, and optionally exactly where (``file:line``).
+
+    ``evidence`` holds what a probe saw, one line each for people (``address 9 (XAXXY09):
+    0 of 12 polls answered``); findings reached through this observation show it.
+    """
 
     key: str
     value: Value
     source: AnswerSource
     detail: str | None = None
+    evidence: tuple[str, ...] = ()
 
     @property
     def is_unknown(self) -> bool:
@@ -250,6 +258,7 @@ class Observation(NamedTuple):
             "value": self.value,
             "source": self.source.value,
             "detail": self.detail,
+            "evidence": list(self.evidence),
         }
 
 

@@ -40,13 +40,18 @@ class Rulebook:
     def __repr__(self) -> str:
         return f"Rulebook({self.source!r}, trees={[t.id for t in self.trees]})"
 
-    def next_question(self, observations: walk.Observations) -> ObservationSpec | None:
+    def next_question(
+        self, observations: walk.Observations, *, include_probes: bool = False
+    ) -> ObservationSpec | None:
         """The next observation to ask a person for, or ``None`` when every tree is decided.
 
         Deterministic: the same answers always give the same question, so "go back" is just
-        dropping the last answer and asking again.
+        dropping the last answer and asking again. With ``include_probes``, observations a
+        bus probe supplies are returned too, at the point the walk needs them.
         """
-        return walk.next_question(self.trees, self.vocabulary, observations)
+        return walk.next_question(
+            self.trees, self.vocabulary, observations, include_probes=include_probes
+        )
 
     def diagnose(self, observations: walk.Observations) -> Diagnosis:
         """Walk every tree; missing observations count as ``unknown`` (source ``default``)."""

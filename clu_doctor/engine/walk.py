@@ -51,15 +51,21 @@ def _default(spec: ObservationSpec) -> Observation:
 
 
 def walk_tree(
-    tree: Tree, vocabulary: Vocabulary, observations: Observations, *, ask: bool
+    tree: Tree,
+    vocabulary: Vocabulary,
+    observations: Observations,
+    *,
+    ask: bool,
+    include_probes: bool = False,
 ) -> TreeTrace | ObservationSpec:
     """Walk ``tree`` from its start to a leaf.
 
-    With ``ask=True`` the walk stops at the first person-answerable observation that is
-    missing and returns its spec; probe-sourced observations are never asked (a person cannot
-    answer them), they default to ``unknown``. With ``ask=False`` every missing observation
-    defaults to ``unknown`` and the walk always ends in a :class:`TreeTrace`.
+    With ``ask=True`` the walk stops at the first missing observation a person can answer
+    (and, with ``include_probes``, one a probe can supply) and returns its spec; other missing
+    observations default to ``unknown``. With ``ask=False`` every missing observation defaults
+    to ``unknown`` and the walk always ends in a :class:`TreeTrace`.
     """
+    wanted = {SpecSource.ASK, SpecSource.PROBE} if include_probes else {SpecSource.ASK}
     steps: list[TraceStep] = []
     name = tree.start
     while True:
@@ -67,7 +73,7 @@ def walk_tree(
         spec = vocabulary.specs[node.ask]
         observation = observations.get(node.ask)
         if observation is None:
-            if ask and spec.source is SpecSource.ASK:
+            if ask and spec.source in wanted:
                 return spec
             observation = _default(spec)
         branch, target = choose(node, spec, observation.value)
@@ -97,11 +103,22 @@ def trace_tree(tree: Tree, vocabulary: Vocabulary, observations: Observations) -
 
 
 def next_question(
-    trees: Sequence[Tree], vocabulary: Vocabulary, observations: Observations
+    trees: Sequence[Tree],
+    vocabulary: Vocabulary,
+    observations: Observations,
+    *,
+    include_probes: bool = False,
 ) -> ObservationSpec | None:
-    """The first observation the walk (trees in order) needs and does not have, else None."""
+    """The first observation the walk (trees in order) needs and does not have, else None.
+
+    Probe-sourced observations are included only with ``include_probes``: a caller with a bus
+    to probe resolves them when the walk reaches them, so probes run only where a tree needs
+    their answer.
+    """
     for tree in trees:
-        result = walk_tree(tree, vocabulary, observations, ask=True)
+        result = walk_tree(
+            tree, vocabulary, observations, ask=True, include_probes=include_probes
+        )
         if isinstance(result, ObservationSpec):
             return result
     return None
@@ -122,6 +139,7 @@ def diagnose(
         vocabulary.check(observation)
     traces = tuple(trace_tree(tree, vocabulary, observations) for tree in trees)
     reached: dict[str, tuple[Finding, tuple[str, ...]]] = {}
+    evidence: dict[str, list[str]] = {}
     used: dict[str, Observation] = dict(observations)
     for trace in traces:
         for step in trace.steps:
@@ -130,11 +148,14 @@ def diagnose(
         if trace.finding is not None:
             finding, trees_so_far = reached.get(trace.finding, (findings[trace.finding], ()))
             reached[trace.finding] = (finding, (*trees_so_far, trace.tree))
+            lines = evidence.setdefault(trace.finding, [])
+            for step in trace.steps:
+                lines.extend(e for e in used[step.key].evidence if e not in lines)
     order = {fid: index for index, fid in enumerate(findings)}
     keys = list(vocabulary.specs)
     return Diagnosis(
         status=overall_status([finding.severity for finding, _ in reached.values()]),
-        findings=arrange(reached, order),
+        findings=arrange(reached, order, {k: tuple(v) for k, v in evidence.items()}),
         traces=traces,
         observations=tuple(sorted(used.values(), key=lambda o: keys.index(o.key))),
     )

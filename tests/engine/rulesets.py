@@ -35,6 +35,7 @@ observations:
   lamp.probed:
     type: choice
     source: probe
+    probe: lamp.scan
     question: Did the probe see the lamp?
     help: Filled in by a probe.
     values:

@@ -372,7 +372,28 @@ def test_vocabulary_problems_are_located(make_rules: RulesFactory) -> None:
         f"{path}:{line_of(vocabulary, 'crimson')}: alias 'crimson' of observation 'lamp.colour' "
         "points at 'scarlet' (expected one of: red, green)",
         f"{path}:{line_of(vocabulary, 'values: {a: b}')}: unknown key 'values' in observation "
-        "'lamp.age_s' (expected one of: type, question, help, source, unit, min)",
+        "'lamp.age_s' (expected one of: type, question, help, source, probe, unit, min)",
+    ]
+
+
+def test_a_probe_observation_must_name_a_declared_probe(make_rules: RulesFactory) -> None:
+    vocabulary = edit(VOCABULARY, "    probe: lamp.scan\n", "    probe: lamp.scna\n")
+    root = make_rules(vocabulary=vocabulary)
+    path = root / "observations.yaml"
+    assert problems_of(root) == [
+        f"{path}:{line_of(vocabulary, 'lamp.probed:')}: observation 'lamp.probed' names probe "
+        "'lamp.scna', which is not declared; did you mean 'lamp.scan'? "
+        "(expected a probe listed under 'probes:')",
+    ]
+
+
+def test_an_asked_observation_cannot_name_a_probe(make_rules: RulesFactory) -> None:
+    vocabulary = edit(VOCABULARY, "    unit: s\n", "    unit: s\n    probe: lamp.scan\n")
+    root = make_rules(vocabulary=vocabulary)
+    path = root / "observations.yaml"
+    assert problems_of(root) == [
+        f"{path}:{line_of(vocabulary, 'probe: lamp.scan')}: observation 'lamp.age_s' names a "
+        "probe but its source is 'ask' (expected source: probe, or no 'probe' key)",
     ]
 
 

@@ -110,6 +110,35 @@ def test_probe_sourced_observations_are_never_asked(make_rules: RulesFactory) ->
     assert rulebook.diagnose(seen).finding_ids == {"LAMP-OK-01"}
 
 
+def test_a_prober_is_handed_probe_observations_where_the_walk_needs_them(
+    make_rules: RulesFactory,
+) -> None:
+    text = edit(TREE, "      green: finding:LAMP-OK-01\n", "      green: probed\n")
+    text = edit(
+        text,
+        "findings:\n",
+        "  probed:\n    ask: lamp.probed\n    branches:\n      seen: finding:LAMP-OK-01\n"
+        "    otherwise: finding:LAMP-ASK-01\nfindings:\n",
+    )
+    rulebook = load_rulebook(make_rules(tree=text))
+    red = {"lamp.colour": Observation("lamp.colour", "red", AnswerSource.FLAG)}
+    assert rulebook.next_question(red, include_probes=True) is not None
+    assert rulebook.next_question(red, include_probes=True).key == "lamp.age_s"  # type: ignore[union-attr]
+    green = {"lamp.colour": Observation("lamp.colour", "green", AnswerSource.FLAG)}
+    spec = rulebook.next_question(green, include_probes=True)
+    assert spec is not None and (spec.key, spec.probe) == ("lamp.probed", "lamp.scan")
+    evidence = ("address 3: seen twice", "address 4: not seen")
+    probed = {
+        **green,
+        "lamp.probed": Observation("lamp.probed", "seen", AnswerSource.PROBE, "scan", evidence),
+    }
+    assert rulebook.next_question(probed, include_probes=True) is None
+    diagnosis = rulebook.diagnose(probed)
+    [finding] = diagnosis.findings
+    assert finding.id == "LAMP-OK-01" and finding.evidence == evidence
+    assert diagnosis.to_dict()["findings"][0]["evidence"] == list(evidence)
+
+
 def test_missing_observations_default_to_unknown_in_the_trace() -> None:
     diagnosis = RULEBOOK.diagnose(observe("clu.power_led=steady"))
     [first, second] = diagnosis.traces[0].steps
