@@ -144,6 +144,10 @@ class ReadResult:
     skipped: tuple[Decoded, ...] = ()
     #: True if the adapter echoed the request back (a 2-wire adapter's local echo).
     echoed: bool = False
+    #: Bytes that arrived after the reply in the same reads (a second device answering the
+    #: same address, a late duplicate): read off the port but not part of the answer. Bytes
+    #: still in flight when the answer was complete stay in the port for ``receive``.
+    trailing: bytes = b""
 
 
 # --- error mapping ---------------------------------------------------------------------------
@@ -657,6 +661,7 @@ class Link:
         echo = _EchoFilter(sent, self.echo)
         garbage: list[Garbage] = []
         skipped: list[Decoded] = []
+        received = bytearray()  # what went into the decoder, to hand back what follows the answer
         deadline = sent_at + wait
         last_rx: float | None = None
         settled = True
@@ -670,10 +675,12 @@ class Link:
                 last_rx, settled = self._last_activity, False
                 payload = echo.feed(chunk)
                 if payload:
+                    received += payload
                     events = decoder.feed(payload, last_rx)
             elif not settled and last_rx is not None and now - last_rx >= SETTLE_AFTER:
                 settled = True
                 tail = echo.flush()
+                received += tail
                 events = (decoder.feed(tail, last_rx) if tail else []) + decoder.flush()
             result = self._consider(
                 events,
@@ -682,13 +689,21 @@ class Link:
                 garbage=garbage,
                 skipped=skipped,
                 echo=echo,
+                received=received,
             )
             if result is not None:
                 return result
         tail = echo.flush()
+        received += tail
         events = (decoder.feed(tail, last_rx) if tail else []) + decoder.flush()
         result = self._consider(
-            events, request=request, sent_at=sent_at, garbage=garbage, skipped=skipped, echo=echo
+            events,
+            request=request,
+            sent_at=sent_at,
+            garbage=garbage,
+            skipped=skipped,
+            echo=echo,
+            received=received,
         )
         if result is not None:
             return result
@@ -708,6 +723,7 @@ class Link:
         garbage: list[Garbage],
         skipped: list[Decoded],
         echo: _EchoFilter,
+        received: bytes | bytearray = b"",
     ) -> ReadResult | None:
         """Return the answer if ``events`` hold it, raise if they hold a bad one, else ``None``."""
         for event in events:
@@ -737,6 +753,7 @@ class Link:
                     hint="another master may be active on the bus, or two devices share an address",
                 ) from None
             end = event.end if event.end is not None else time.monotonic()
+            at = bytes(received).find(event.raw)
             return ReadResult(
                 request=request,
                 registers=registers,
@@ -746,6 +763,7 @@ class Link:
                 garbage=tuple(garbage),
                 skipped=tuple(skipped),
                 echoed=echo.echoed,
+                trailing=bytes(received[at + len(event.raw) :]) if at >= 0 else b"",
             )
         return None
 
