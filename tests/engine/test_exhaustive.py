@@ -19,6 +19,7 @@ from clu_doctor.engine import (
     Observation,
     ObservationSpec,
     Severity,
+    SpecSource,
     ValueKind,
     load_rulebook,
 )
@@ -117,9 +118,10 @@ def test_next_question_never_asks_what_is_answered(answers: dict[str, object]) -
     given_answers = observations(answers)
     spec = RULEBOOK.next_question(given_answers)
     if spec is None:
-        # Every tree is decided: diagnosing must not need a default for an askable question.
+        # Every tree is decided: diagnosing must not need a default for an askable question
+        # (only probe observations, which no person is asked for, may default to unknown).
         diagnosis = RULEBOOK.diagnose(given_answers)
         defaults = [o for o in diagnosis.observations if o.source is AnswerSource.DEFAULT]
-        assert defaults == []
+        assert all(RULEBOOK.vocabulary.spec(o.key).source is SpecSource.PROBE for o in defaults)
     else:
         assert spec.key not in given_answers

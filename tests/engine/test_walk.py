@@ -141,7 +141,14 @@ def test_a_prober_is_handed_probe_observations_where_the_walk_needs_them(
 
 def test_missing_observations_default_to_unknown_in_the_trace() -> None:
     diagnosis = RULEBOOK.diagnose(observe("clu.power_led=steady"))
-    [first, second] = diagnosis.traces[0].steps
+    [bus, first, second] = diagnosis.traces[0].steps
+    assert (bus.key, bus.value, bus.source, bus.detail, bus.target) == (
+        "bus.traffic",
+        UNKNOWN,
+        AnswerSource.DEFAULT,
+        "no probe ran",
+        "power",
+    )
     assert (first.key, first.value, first.source, first.branch, first.target) == (
         "clu.power_led",
         "steady",
@@ -287,8 +294,9 @@ def test_to_dict_is_plain_json() -> None:
     assert root["remedy"] and root["manual"].startswith("CLU MK1 manual §17")
     assert [c["id"] for c in root["consequences"]] == ["USB-CLU-01", "CLOUD-HB-01"]
     assert root["consequences"][0]["consequence_of"] == "CLU-PWR-01"
-    assert [t["tree"] for t in data["trace"]] == ["clu-leds", "usb-leds", "cloud"]
-    step = data["trace"][0]["steps"][0]
+    assert [t["tree"] for t in data["trace"]] == [t.id for t in RULEBOOK.trees]
+    assert data["trace"][0]["steps"][0]["key"] == "bus.traffic"  # no bus: the LEDs are asked
+    step = data["trace"][0]["steps"][1]
     assert step == {
         "tree": "clu-leds",
         "node": "power",
@@ -299,8 +307,8 @@ def test_to_dict_is_plain_json() -> None:
         "branch": "off",
         "target": "status_with_power_dark",
     }
-    keys = [o["key"] for o in data["observations"]]
-    assert keys == ["clu.power_led", "clu.status_led", "cloud.heartbeat_timeout"]
+    given = [o["key"] for o in data["observations"] if o["source"] == "flag"]
+    assert given == ["clu.power_led", "clu.status_led", "cloud.heartbeat_timeout"]
 
 
 def test_vocabulary_spec_to_dict() -> None:
