@@ -27,22 +27,26 @@ only the traffic verdicts; polls but no answers at all -> no per-address verdict
 **The duplicate-address test.** Two controllers answering one address garble each other's
 answers or answer twice, so that address's exchanges go wrong far more often than the rest of
 the bus's. For each address with ``n`` exchanges that got something back and ``k`` anomalous
-ones (corrupt, or a second answer after the valid one), under the null hypothesis "this
-address's exchanges fail at rate p0" the probability of ``k`` or more is the binomial tail
-``P = sum_{i>=k} C(n,i) p0^i (1-p0)^(n-i)``. p0 is the larger of
+ones (corrupt, or a second answer after the valid one), it asks two questions:
 
-* what a character error rate of ``ber_floor`` (1e-3) does to an exchange of this address's
-  length ``L`` (request + answer, in characters): ``1 - (1 - ber_floor)^L`` (about 5 % for an
-  ABL status exchange), and
-* an upper bound of the rest of the bus's rate: ``r + 3 sqrt(r (1-r) / (N+1))`` with
-  ``r = (K + 0.5) / (N + 1)`` over the other answering addresses.
+1. *Is this more than line noise could do?* Under "each exchange fails with probability
+   ``p0 = 1 - (1 - ber_floor)^L``" (what a character error rate of ``ber_floor`` = 1e-3 does to
+   an exchange of this address's mean length ``L``, request + answer: about 5 % for an ABL
+   status exchange), the chance of ``k`` or more is the binomial tail
+   ``P = sum_{i>=k} C(n,i) p0^i (1-p0)^(n-i)``. Required: ``P <= alpha / m`` (``alpha`` = 1e-6,
+   Bonferroni over the ``m`` addresses tested). Every character error rate up to 1e-3, spread
+   evenly or all on this one address, fails at most at rate p0, so this alone bounds the
+   chance of a false duplicate at such rates below 1e-6 per listen (re-testing a growing live
+   report adds a little).
+2. *Is it this address, not the whole bus?* Fisher's exact test, one-sided, of this address's
+   ``k/n`` against the rest of the bus's ``K/N`` (the other addresses that answered):
+   ``P_fisher <= compare_alpha`` (1e-3), and the rate at least 3x the rest's. A uniformly
+   noisy bus (an unterminated cable) fails here and is reported as errors spread instead.
 
-It fires when ``P <= alpha / m`` (Bonferroni over the ``m`` addresses tested, ``alpha`` =
-1e-6), ``k >= 3`` and the address's rate is at least 3x the rest of the bus's. So at any
-character error rate up to 1e-3, uniform or not, the chance that a listen falsely suspects a
-duplicate is below 1e-6 (plus the tiny excess of re-testing a growing live report). Independent
-of it, two *different* valid answers to one request (``double_answers``, twice) or two different
-identities read from one address (``identity_alternates``) are direct evidence.
+``k >= 3`` in any case, and a bus with one address gives no comparison, so no verdict of this
+kind. Independent of the statistics, two *different* valid answers to one request
+(``double_answers``, twice) or two different identities read from one address
+(``identity_alternates``) are direct evidence.
 """
 
 from __future__ import annotations
@@ -77,8 +81,10 @@ class Thresholds:
     silent_min_polls: int = 2
     #: Settled polls before "polls but no answers at all" is said.
     no_answers_min_polls: int = 3
-    #: Family-wise false-alarm probability of the duplicate-address corruption test.
+    #: Family-wise false-alarm probability of the duplicate test against line noise.
     duplicate_alpha: float = 1e-6
+    #: Significance of the comparison with the rest of the bus (Fisher's exact test).
+    duplicate_compare_alpha: float = 1e-3
     #: Character error rate the duplicate test must tolerate at any address without firing.
     duplicate_ber_floor: float = 1e-3
     #: Fewest anomalous exchanges at one address for the duplicate test.
@@ -172,6 +178,28 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     ]
     top = max(terms)
     return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
+def fisher_greater(k: int, n: int, others_k: int, others_n: int) -> float:
+    """One-sided Fisher exact test: P(at least ``k`` of the ``k + others_k`` failures fall in a
+    group of ``n`` out of ``n + others_n``), i.e. evidence that the first group fails more."""
+    total, failures = n + others_n, k + others_k
+    if n == 0 or failures == 0:
+        return 1.0
+
+    def log_comb(a: int, b: int) -> float:
+        return math.lgamma(a + 1) - math.lgamma(b + 1) - math.lgamma(a - b + 1)
+
+    denominator = log_comb(total, n)
+    terms = [
+        log_comb(failures, i) + log_comb(total - failures, n - i) - denominator
+        for i in range(k, min(n, failures) + 1)
+        if n - i <= total - failures
+    ]
+    if not terms:
+        return 0.0
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(x - top) for x in terms))
 
 
 def trend_z(points: Sequence[tuple[float, int, int]]) -> float:
@@ -484,15 +512,14 @@ def _duplicate(report: ListenReport, t: Thresholds) -> Verdict | None:
     for entry in candidates:
         n, k = _replied(entry), entry.anomalies
         others_n, others_k = total_trials - n, total_anomalies - k
-        rate = (others_k + 0.5) / (others_n + 1)
-        upper = min(1.0, rate + 3 * math.sqrt(rate * (1 - rate) / (others_n + 1)))
         floor = 1 - (1 - t.duplicate_ber_floor) ** max(entry.exchange_chars, 1.0)
-        p0 = max(floor, upper)
-        p_value = binomial_tail(k, n, p0)
+        p_value = binomial_tail(k, n, floor)
         others_rate = others_k / others_n if others_n else 0.0
+        p_compare = fisher_greater(k, n, others_k, others_n) if others_n else 1.0
         excess = (
             k >= t.duplicate_min_anomalies
             and p_value <= t.duplicate_alpha / tested
+            and p_compare <= t.duplicate_compare_alpha
             and k / n >= t.duplicate_min_ratio * others_rate
         )
         alternates = len(entry.identities) >= 2
@@ -512,7 +539,10 @@ def _duplicate(report: ListenReport, t: Thresholds) -> Verdict | None:
             f"({100 * k / n:.0f} %), rest of the bus {100 * others_rate:.1f} %"
         )
         if excess:
-            line += f"; chance of that from line noise < {p_value:.1e}"
+            line += (
+                f"; chance of that from line noise < {p_value:.1e}, from the bus's own error "
+                f"rate {p_compare:.1e}"
+            )
         evidence.append(line)
         if entry.differing:
             evidence.append(
@@ -528,6 +558,7 @@ def _duplicate(report: ListenReport, t: Thresholds) -> Verdict | None:
             "rate": round(k / n, 4),
             "rest_rate": round(others_rate, 4),
             "p_value": p_value,
+            "p_compare": p_compare,
             "differing": entry.differing,
             "identities": list(entry.identities),
             "kind": kind,

@@ -18,6 +18,7 @@ from clu_doctor.bus.frames import (
     build_read_reply,
 )
 from clu_doctor.bus.listen import Chain, ListenReport, TrafficAnalyser
+from clu_doctor.bus.listen_verdicts import Verdict
 from clu_doctor.bus.profiles import DeviceProfile, load_profile
 from clu_doctor.bus.settings import LineSettings
 
@@ -228,3 +229,62 @@ def simulate(
         else:
             analyser.advance(clock.now)
     return analyser.finish(clock.now)
+
+
+# --- what each bundled scenario should yield --------------------------------------------------
+
+#: (scenario, adapter position) -> {verdict key: (allowed values, addresses or None for any)},
+#: for a listen of several CLU cycles with the site's planned chain.
+DUPLICATE_VALUES = frozenset({"corruption_excess", "double_answers", "identity_alternates"})
+Expected = dict[str, tuple[frozenset[str], tuple[int, ...] | None]]
+EXPECTED: dict[tuple[str, AdapterEnd], Expected] = {
+    ("healthy-16", "clu"): {},
+    ("healthy-duo-8", "clu"): {},
+    ("duplicate-address", "clu"): {
+        "bus.silent_addresses": (frozenset({"isolated"}), (9,)),
+        "bus.duplicate_address": (DUPLICATE_VALUES, (1,)),
+    },
+    ("cable-break", "clu"): {
+        "bus.silent_addresses": (frozenset({"beyond_point"}), (7, 8, 9, 10, 11, 12)),
+    },
+    ("cable-break", "end"): {"bus.traffic": (frozenset({"none"}), ())},
+    ("unpowered-station", "clu"): {"bus.silent_addresses": (frozenset({"isolated"}), (4,))},
+    ("long-unterminated", "clu"): {
+        "bus.errors_spread": (frozenset({"spread", "growing_along_chain"}), None),
+    },
+    ("ab-swapped", "clu"): {
+        "bus.silent_addresses": (frozenset({"beyond_point"}), (5, 6, 7, 8)),
+    },
+    ("ab-swapped", "end"): {"bus.undecodable": (frozenset({"at_this_setting"}), ())},
+    ("wrong-adapter-settings", "clu"): {
+        "bus.undecodable": (frozenset({"at_this_setting"}), ()),
+    },
+    ("clu-usb-dead", "clu"): {"bus.traffic": (frozenset({"none"}), ())},
+    ("clu-booting", "clu"): {"bus.traffic": (frozenset({"none"}), ())},
+    ("station-f4", "clu"): {"bus.unpolled_addresses": (frozenset({"not_polled"}), (7,))},
+    ("meter-bus-duplicate", "clu"): {"bus.duplicate_address": (DUPLICATE_VALUES, (1,))},
+    ("healthy-rtu-4", "clu"): {},
+}
+#: Scenarios in which no CLU traffic reaches the adapter.
+SILENT_SCENARIOS = frozenset(
+    {("cable-break", "end"), ("clu-usb-dead", "clu"), ("clu-booting", "clu")}
+)
+
+
+def mismatches(verdicts: Iterable[Verdict], expected: Expected) -> list[str]:
+    """What differs between the verdicts and the expectation (empty: they match)."""
+    found = {verdict.key: verdict for verdict in verdicts}
+    problems = []
+    for key in sorted(set(found) | set(expected)):
+        if key not in expected:
+            problems.append(f"unexpected {key}={found[key].value} {found[key].addresses}")
+        elif key not in found:
+            problems.append(f"missing {key}")
+        else:
+            values, addresses = expected[key]
+            verdict = found[key]
+            if verdict.value not in values:
+                problems.append(f"{key}={verdict.value}, expected one of {sorted(values)}")
+            if addresses is not None and verdict.addresses != addresses:
+                problems.append(f"{key} addresses {verdict.addresses}, expected {addresses}")
+    return problems

@@ -14,10 +14,11 @@ from clu_doctor.bus.listen_verdicts import (
     Verdict,
     binomial_tail,
     derive_verdicts,
+    fisher_greater,
     trend_z,
 )
 
-from .listen_support import ABL_LINE, Chunk, Script, analyse, inject_errors
+from .listen_support import ABL_LINE, METER, RTU_LINE, Chunk, Script, analyse, inject_errors
 
 
 def keys(verdicts: list[Verdict]) -> list[tuple[str, str, tuple[int, ...]]]:
@@ -45,6 +46,22 @@ def test_the_binomial_tail_at_the_edges() -> None:
     assert binomial_tail(3, 5, 0.0) == 0.0
     assert binomial_tail(3, 5, 1.0) == 1.0
     assert 0 < binomial_tail(900, 1000, 0.05) < 1e-300 or binomial_tail(900, 1000, 0.05) == 0.0
+
+
+@pytest.mark.parametrize(("k", "n", "others_k", "others_n"), [
+    (12, 12, 0, 6), (3, 10, 5, 50), (0, 4, 2, 9), (5, 5, 5, 5), (2, 7, 0, 0), (1, 3, 9, 9),
+])  # fmt: skip
+def test_fishers_test_matches_the_hypergeometric_sum(
+    k: int, n: int, others_k: int, others_n: int
+) -> None:
+    total, failures = n + others_n, k + others_k
+    exact = sum(
+        math.comb(failures, i) * math.comb(total - failures, n - i)
+        for i in range(k, min(n, failures) + 1)
+    ) / math.comb(total, n)
+    assert fisher_greater(k, n, others_k, others_n) == pytest.approx(
+        exact if failures else 1.0, rel=1e-9
+    )
 
 
 def test_the_trend_statistic_has_the_sign_of_the_trend() -> None:
@@ -243,6 +260,26 @@ def test_one_address_far_more_corrupt_than_the_rest_is_a_duplicate() -> None:
     assert keys(verdicts) == [("bus.duplicate_address", "corruption_excess", (1,))]
     detail = verdicts[0].data["addresses_detail"]
     assert isinstance(detail, dict) and detail["1"]["anomalies"] == 10
+
+
+def test_a_small_bus_with_one_address_always_garbled() -> None:
+    """Two meters on address 1 of a two-address meter bus: every answer to 1 garbled."""
+    script = Script("rtu", RTU_LINE)
+    for _ in range(6):
+        for _ in range(2):
+            script.request(1)
+            script.raw(bytes.fromhex("0103108c1f") + b"\x00" * 14)
+        script.exchange(2)
+    verdicts = derive_verdicts(analyse(script.chunks, "rtu", profile=METER))
+    assert keys(verdicts) == [("bus.duplicate_address", "corruption_excess", (1,))]
+
+
+def test_one_address_alone_gives_no_comparison() -> None:
+    script = Script()
+    for _ in range(20):
+        script.request(1)
+        script.raw(b">01030A2E??\r\n")
+    assert "bus.duplicate_address" not in [v.key for v in derive_verdicts(analyse(script.chunks))]
 
 
 def test_a_handful_of_exchanges_is_not_enough_evidence() -> None:
