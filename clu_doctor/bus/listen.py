@@ -85,6 +85,8 @@ WRITES_KEPT = 64
 SILENCES_KEPT = 64
 #: Response times kept per address for the median (min and max cover every answer).
 RESPONSE_SAMPLES = 512
+#: Distinct status/identity payloads whose decoding is remembered.
+DECODE_CACHE = 1024
 
 _READS = frozenset({READ_COILS, READ_DISCRETE_INPUTS, *READ_FUNCTIONS})
 _WRITES = frozenset(
@@ -588,13 +590,15 @@ class TrafficAnalyser:
         self._current: _Exchange | None = None
         self._previous_raw: bytes | None = None
         self._previous_answered = True
-        self._first_samples: list[RawSample] = []
-        self._first_garbage: list[RawSample] = []
-        self._recent: deque[RawSample] = deque(maxlen=SAMPLE_RECENT)
+        self._first_samples: list[_Sample] = []
+        self._first_garbage: list[_Sample] = []
+        self._recent: deque[_Sample] = deque(maxlen=SAMPLE_RECENT)
         self._pending_flush = False
         self._after_garbled_request = False
         self._closing = False
+        self._deferred: _Exchange | None = None
         self._state_table: dict[str, tuple[str, str]] = {}
+        self._decoded: dict[tuple[tuple[int, int, int], bytes], tuple[str, ...]] = {}
         # snapshot cache: address -> report, rebuilt for the addresses in _dirty
         self._cache: dict[int, AddressReport] = {}
         self._dirty: set[int] = set()
@@ -649,6 +653,10 @@ class TrafficAnalyser:
             # counted as garbage, charged to no one.
             self._closing = True
             self._handle(self._decoder.flush())
+            if self._deferred is not None:  # nothing followed the garbage: a second answer
+                self._deferred.doubled = True
+                self._dirty.add(self._deferred.stats.address)
+                self._deferred = None
             self._pending_flush = False
             current = self._current
             if current is not None and current.answer is None:
@@ -674,6 +682,17 @@ class TrafficAnalyser:
 
     def _handle(self, events: list[DecodeEvent]) -> None:
         for event in events:
+            deferred = self._deferred
+            if deferred is not None:
+                self._deferred = None
+                if isinstance(event, Decoded) and self._direction(event) is Direction.REPLY:
+                    # garbage, then a reply nobody was seen asking for: the garbage was that
+                    # reply's request, garbled on the way to us (the station read it fine)
+                    self._corrupt_requests += 1
+                    self._after_garbled_request = True
+                else:
+                    deferred.doubled = True
+                    self._dirty.add(deferred.stats.address)
             if isinstance(event, Decoded):
                 self._on_frame(event)
             else:
@@ -699,17 +718,27 @@ class TrafficAnalyser:
         return direction
 
     def _on_frame(self, event: Decoded) -> None:
+        frame = event.frame
+        if self._ascii:
+            shape = infer_direction(frame.function, frame.data)
+            if shape is not Direction.UNKNOWN and shape is not frame.direction:
+                # A reply that starts with ':' or a request with '>': the start character was
+                # damaged (0x3A and 0x3E differ in one bit). Garbage, of the side its shape says.
+                side = "request" if shape is Direction.REQUEST else "reply"
+                garbage = Garbage(event.raw, "malformed", frame.address, event.start, event.end)
+                self._on_garbage(garbage, side)
+                return
         self._frames += 1
         self._frame_bytes += len(event.raw)
         direction = self._direction(event)
         at = self._rel(event.end)
         if direction is Direction.REPLY:
             self._replies += 1
-            self._sample(RawSample(at, "reply", event.raw.hex(), event.frame.describe()))
+            self._sample(at, "reply", event)
             self._on_reply(event, at)
         else:
             self._requests += 1
-            self._sample(RawSample(at, "request", event.raw.hex(), event.frame.describe()))
+            self._sample(at, "request", event)
             self._on_request(event, at)
 
     def _stats_for(self, address: int) -> _Stats:
@@ -835,16 +864,18 @@ class TrafficAnalyser:
             return reply.data == data
         return True
 
-    def _on_garbage(self, event: Garbage) -> None:
+    def _on_garbage(self, event: Garbage, side: str | None = None) -> None:
+        """Garbage; ``side`` is ``request`` or ``reply`` where known (else from the start)."""
+        if side is None and self._ascii:
+            side = {b":": "request", b">": "reply"}.get(event.raw[:1])
         entry = self._garbage.setdefault(event.reason, [0, 0])
         entry[0] += 1
         entry[1] += len(event.raw)
         at = self._rel(event.end)
-        sample = RawSample(at, "garbage", event.raw.hex(), event.reason)
         if len(self._first_garbage) < SAMPLE_FIRST:
-            self._first_garbage.append(sample)
-        self._recent.append(sample)
-        if self._ascii and event.raw[:1] == b":":
+            self._first_garbage.append((at, "garbage", event))
+        self._recent.append((at, "garbage", event))
+        if side == "request":
             # the master sent a request we could not read: the exchange before it is over, and
             # a reply that follows answers the garbled request (a station may have read it fine)
             self._corrupt_requests += 1
@@ -864,8 +895,12 @@ class TrafficAnalyser:
         self._dirty.add(current.stats.address)
         if current.answer is None:
             current.corrupt = True
+        elif side == "reply":
+            current.doubled = True  # a second, garbled answer
         else:
-            current.doubled = True
+            # After a valid answer, garbage without a start character (RTU junk, ASCII noise)
+            # is a second answer or the next request garbled: what follows it tells (_handle).
+            self._deferred = current
 
     def _answer_chars(self, request: Frame) -> int:
         """Characters of the answer ``request`` asks for, in this framing."""
@@ -904,29 +939,48 @@ class TrafficAnalyser:
         key = (request.function, int.from_bytes(request.data[0:2], "big"), len(reply.data) // 2)
         if key not in (self._status, self._identity):
             return
-        payload = reply.data[1:]
+        # A station answers the same registers poll after poll: decode each payload once.
+        cache_key = (key, reply.data)
+        decoded = self._decoded.get(cache_key)
+        if decoded is None:
+            decoded = self._decode(profile, key == self._status, reply.data[1:])
+            if len(self._decoded) >= DECODE_CACHE:
+                self._decoded.clear()
+            self._decoded[cache_key] = decoded
+        if decoded[0] == "status":
+            code, meaning, severity = decoded[1:]
+            stats.state = StateSeen(code, meaning, severity, at)
+            stats.states[code] = stats.states.get(code, 0) + 1
+            self._state_table[code] = (meaning, severity)
+        elif decoded[0] == "identity":
+            identity = decoded[1]
+            stats.identity = identity
+            if identity not in stats.identities:
+                stats.identities.append(identity)
+        elif decoded[0] == "undecodable":
+            stats.undecodable += 1
+
+    @staticmethod
+    def _decode(profile: DeviceProfile, is_status: bool, payload: bytes) -> tuple[str, ...]:
+        """("status", code, meaning, severity), ("identity", text), ("undecodable",) or ("",)."""
         registers = tuple(
             int.from_bytes(payload[i : i + 2], "big") for i in range(0, len(payload), 2)
         )
         try:
-            if key == self._status:
+            if is_status:
                 status = profile.decode_status(registers)
-                if status.state is not None:
-                    stats.state = StateSeen(status.state, status.meaning, status.severity, at)
-                    stats.states[status.state] = stats.states.get(status.state, 0) + 1
-                    self._state_table[status.state] = (status.meaning, status.severity)
-            else:
-                identity = profile.decode_identity(registers).text
-                stats.identity = identity
-                if identity not in stats.identities:
-                    stats.identities.append(identity)
+                if status.state is None:
+                    return ("",)
+                return ("status", status.state, status.meaning, status.severity)
+            return ("identity", profile.decode_identity(registers).text)
         except (UnexpectedAnswer, ValueError):
-            stats.undecodable += 1
+            return ("undecodable",)
 
-    def _sample(self, sample: RawSample) -> None:
+    def _sample(self, at: float, kind: str, event: Decoded) -> None:
+        # kept raw; made into RawSample (hex, description) only when a report is taken
         if len(self._first_samples) < SAMPLE_FIRST:
-            self._first_samples.append(sample)
-        self._recent.append(sample)
+            self._first_samples.append((at, kind, event))
+        self._recent.append((at, kind, event))
 
     def _add_silence(self, silence: Silence) -> None:
         if len(self._silences) < SILENCES_KEPT:
@@ -967,8 +1021,8 @@ class TrafficAnalyser:
             if now - quiet_from >= self._silence_min:
                 silences.append(Silence(quiet_from - start, now - start, ongoing=True))
         silences.sort(key=lambda s: s.start)
-        samples = {id(s): s for s in (*self._first_samples, *self._first_garbage, *self._recent)}
-        ordered = sorted(samples.values(), key=lambda s: s.at)
+        kept = {id(s[2]): s for s in (*self._first_samples, *self._first_garbage, *self._recent)}
+        ordered = [_raw_sample(*sample) for sample in sorted(kept.values(), key=lambda s: s[0])]
         return ListenReport(
             framing=self.framing,
             settings=self.settings,
@@ -1032,6 +1086,15 @@ class TrafficAnalyser:
             last_poll=stats.last_poll,
             last_answer=stats.last_answer,
         )
+
+
+_Sample = tuple[float, str, "Decoded | Garbage"]
+
+
+def _raw_sample(at: float, kind: str, event: Decoded | Garbage) -> RawSample:
+    if isinstance(event, Decoded):
+        return RawSample(at, kind, event.raw.hex(), event.frame.describe())
+    return RawSample(at, kind, event.raw.hex(), event.reason)
 
 
 def _with_pending(entry: AddressReport) -> AddressReport:

@@ -220,6 +220,25 @@ def test_a_garbled_request_is_counted_bus_wide_and_its_answer_charged_to_no_one(
     assert one is not None and (one.answers, one.corrupt, one.doubled) == (1, 0, 0)
 
 
+def test_a_reply_whose_start_character_was_damaged_is_a_corrupt_answer() -> None:
+    """':' (0x3A) and '>' (0x3E) differ in one bit: a valid frame may arrive with the wrong one."""
+    script = Script()
+    script.request(1)
+    reply = get_codec("ascii").encode(build_read_reply(ReadRequest(1, *STATUS), status()))
+    script.raw(b":" + reply[1:])
+    script.request(2)
+    script.raw(b">" + script.chunks[-1][1][1:])  # the next answer's request, its ':' a '>'
+    script.request(3)
+    script.reply(3, status())
+    report = analyse(script.chunks)
+    one = report.address(1)
+    assert one is not None and (one.polls, one.corrupt, one.answers) == (1, 1, 0)
+    assert report.requests == 3 and report.replies == 1 and report.corrupt_requests == 1
+    assert report.garbage["malformed"].count == 2
+    three = report.address(3)
+    assert three is not None and three.answers == 1
+
+
 def test_the_bytes_cut_off_by_the_end_of_listening_are_charged_to_no_one() -> None:
     script = Script()
     script.request(1)
