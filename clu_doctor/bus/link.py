@@ -79,6 +79,9 @@ ECHO_MODES = ("auto", "on", "off")
 
 #: How long one blocking read may wait before the link looks at its own deadline again.
 POLL_INTERVAL = 0.02
+#: Within the last poll interval before a deadline the link polls this often instead of
+#: blocking, so a timeout ends on time rather than up to a poll interval late.
+FINE_POLL = 0.001
 #: Silence after the last received byte that lets the decoder settle what it holds. Longer than
 #: the 16 ms latency timer of common USB adapters, so a frame split into USB packets stays whole.
 SETTLE_AFTER = 0.05
@@ -485,8 +488,11 @@ class Link:
             # port's descriptor is already gone.
             raise classify_io_error(self.port, error, action) from error
 
-    def _read_chunk(self) -> bytes:
-        """Whatever arrives within one poll interval (at most ``POLL_INTERVAL`` of waiting)."""
+    def _read_chunk(self, until: float | None = None) -> bytes:
+        """Whatever arrives within one poll interval (at most ``POLL_INTERVAL`` of waiting, and
+        never waiting past ``until``)."""
+        if until is not None and until - time.monotonic() < POLL_INTERVAL:
+            return self._read_before(until)
         handle = self._handle()
         with self._io("reading"):
             data = handle.read(1)
@@ -498,6 +504,15 @@ class Link:
         self.bytes_received += len(data)
         self._last_activity = time.monotonic()
         return bytes(data)
+
+    def _read_before(self, until: float) -> bytes:
+        """What arrives before ``until`` (polled every ``FINE_POLL``), returned at the first byte."""
+        while True:
+            data = self._read_pending()
+            remaining = until - time.monotonic()
+            if data or remaining <= 0:
+                return data
+            time.sleep(min(FINE_POLL, remaining))
 
     def _read_pending(self) -> bytes:
         """What is already in the input buffer, without waiting."""
@@ -641,7 +656,7 @@ class Link:
         """
         end = time.monotonic() + duration
         while time.monotonic() < end:
-            chunk = self._read_chunk()
+            chunk = self._read_chunk(end)
             if chunk:
                 yield self._last_activity, chunk
 
@@ -669,7 +684,7 @@ class Link:
             now = time.monotonic()
             if now >= deadline:
                 break
-            chunk = self._read_chunk()
+            chunk = self._read_chunk(deadline)
             events: list[DecodeEvent] = []
             if chunk:
                 last_rx, settled = self._last_activity, False
