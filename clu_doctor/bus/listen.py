@@ -878,7 +878,8 @@ class TrafficAnalyser:
         if side == "request":
             # the master sent a request we could not read: the exchange before it is over, and
             # a reply that follows answers the garbled request (a station may have read it fine)
-            self._corrupt_requests += 1
+            if not self._closing:  # (one cut off by the end of listening is not garbled)
+                self._corrupt_requests += 1
             if self._current is not None:
                 self._settle(self._current)
                 self._current = None

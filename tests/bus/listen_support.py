@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from clu_doctor.bus.codec import get_codec
+from clu_doctor.bus.errors import PortVanished
 from clu_doctor.bus.frames import (
     WRITE_MULTIPLE_REGISTERS,
     Direction,
@@ -166,6 +167,39 @@ class VirtualClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class FakeLink:
+    """Delivers scripted chunks on a virtual clock: ``receive(d)`` moves the clock by ``d``.
+
+    ``chunks`` are timed from the moment the link is made; ``vanish_at`` makes ``receive``
+    raise :class:`PortVanished` once the clock passes it, as an unplugged adapter would."""
+
+    def __init__(
+        self, clock: VirtualClock, chunks: list[Chunk], *, vanish_at: float | None = None
+    ) -> None:
+        self.clock = clock
+        self.start = clock.now
+        self.chunks = chunks
+        self.vanish_at = vanish_at
+        self.closed = False
+
+    def receive(self, duration: float) -> Iterator[tuple[float, bytes]]:
+        end = self.clock.now + duration
+        for t, data in self.chunks:
+            when = self.start + t
+            if self.clock.now <= when < end:
+                if self.vanish_at is not None and when >= self.start + self.vanish_at:
+                    break
+                self.clock.now = when
+                yield when, data
+        if self.vanish_at is not None and end >= self.start + self.vanish_at:
+            self.clock.now = self.start + self.vanish_at
+            raise PortVanished("/dev/ttyUSB0", "the port stopped working while reading")
+        self.clock.now = end
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def planned_chain(scenario_name: str, at: AdapterEnd | None = None) -> Chain:

@@ -7,7 +7,7 @@ candidate setting, as a technician's adapter would be reopened.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -23,7 +23,7 @@ from clu_doctor.bus.link import Link
 from clu_doctor.bus.settings import COMMON_BAUDRATES, LineSettings
 from clu_doctor.sim import register_url_handler
 
-from .listen_support import ABL, ABL_LINE, METER, RTU_LINE, Chunk, Script, VirtualClock
+from .listen_support import ABL, ABL_LINE, METER, RTU_LINE, Chunk, FakeLink, Script, VirtualClock
 
 register_url_handler()
 
@@ -35,28 +35,6 @@ def healthy_chunks(framing: str = "ascii") -> list[Chunk]:
 
 
 JUNK: list[Chunk] = [(0.05 * i, b"\x00\x9c\xf3\x00\x81") for i in range(1, 20)]
-
-
-class FakeLink:
-    """Delivers scripted chunks on a virtual clock: ``receive(d)`` moves the clock by ``d``."""
-
-    def __init__(self, clock: VirtualClock, chunks: list[Chunk]) -> None:
-        self.clock = clock
-        self.start = clock.now
-        self.chunks = chunks
-        self.closed = False
-
-    def receive(self, duration: float) -> Iterator[tuple[float, bytes]]:
-        end = self.clock.now + duration
-        for t, data in self.chunks:
-            when = self.start + t
-            if self.clock.now <= when < end:
-                self.clock.now = when
-                yield when, data
-        self.clock.now = end
-
-    def close(self) -> None:
-        self.closed = True
 
 
 class FakePort:
@@ -258,7 +236,7 @@ def test_detection_without_a_profile_sweeps_to_the_simulators_settings(
 def test_detection_says_plainly_when_nothing_decodes(
     scenario: str, options: dict[str, object]
 ) -> None:
-    found = detect_line_settings(sim_opener(scenario, **options), profile=ABL, window=0.15)
+    found = detect_line_settings(sim_opener(scenario, **options), profile=ABL, window=0.1)
     assert found.outcome == "nothing_decodes", found.message
     assert len({c.settings for c in found.candidates}) == 1 + len(COMMON_BAUDRATES) * 3 - 1
     assert all(c.frames < 2 for c in found.candidates)

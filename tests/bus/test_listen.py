@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clu_doctor.bus.codec import get_codec
+from clu_doctor.bus.errors import PortVanished
 from clu_doctor.bus.frames import Frame, ReadRequest, build_read_reply
 from clu_doctor.bus.listen import (
     SAMPLE_FIRST,
@@ -16,6 +17,7 @@ from clu_doctor.bus.listen import (
     WRITES_KEPT,
     Chain,
     TrafficAnalyser,
+    listen,
 )
 from clu_doctor.bus.settings import LineSettings
 
@@ -25,7 +27,10 @@ from .listen_support import (
     METER,
     RTU_LINE,
     STATUS,
+    Chunk,
+    FakeLink,
     Script,
+    VirtualClock,
     analyse,
     status,
 )
@@ -411,3 +416,92 @@ def test_odd_timestamps_do_not_break_it(data: bytes, times: list[float]) -> None
     for t in times or [0.0]:
         analyser.feed(t, data)
     analyser.finish()
+
+
+# --- the listen session ---------------------------------------------------------------------
+
+
+def session(chunks: list[Chunk], vanish_at: float | None = None) -> tuple[FakeLink, VirtualClock]:
+    clock = VirtualClock()
+    clock.now = 1000.0  # monotonic time is not 0 when listening starts
+    return FakeLink(clock, chunks, vanish_at=vanish_at), clock
+
+
+def test_listen_feeds_the_analyser_with_times_since_it_began() -> None:
+    script = Script()
+    script.cycles(3, range(1, 5))
+    link, clock = session(script.chunks)
+    analyser = TrafficAnalyser("ascii", ABL_LINE, ABL)
+    report = listen(link, 5.0, analyser, clock=clock)
+    assert report.finished and report.seconds == 5.0
+    assert report.to_dict() == analyse(script.chunks, end=5.0).to_dict()
+
+
+def test_listen_ticks_on_a_silent_line_and_hands_over_every_chunk() -> None:
+    script = Script()
+    script.wait(1.0)
+    script.exchange(1)
+    link, clock = session(script.chunks)
+    ticks: list[float] = []
+    chunks: list[tuple[float, bytes]] = []
+    listen(
+        link,
+        2.0,
+        TrafficAnalyser("ascii", ABL_LINE),
+        on_tick=ticks.append,
+        on_chunk=lambda t, data: chunks.append((t, data)),
+        clock=clock,
+        tick=0.25,
+    )
+    assert ticks == [0.25 * i for i in range(1, 9)]
+    assert chunks == script.chunks
+
+
+def test_listen_stops_when_asked() -> None:
+    script = Script()
+    script.cycles(5, range(1, 5))
+    link, clock = session(script.chunks)
+    seen: list[float] = []
+    report = listen(
+        link,
+        60.0,
+        TrafficAnalyser("ascii", ABL_LINE),
+        on_chunk=lambda t, data: seen.append(t),
+        stop=lambda: len(seen) >= 5,
+        clock=clock,
+    )
+    assert len(seen) == 5 and report.frames == 5 and report.finished
+    assert report.seconds == seen[-1]
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.records: list[tuple[float, bytes]] = []
+        self.ticks: list[float] = []
+
+    def record(self, timestamp: float, data: bytes) -> None:
+        self.records.append((timestamp, data))
+
+    def tick(self, timestamp: float) -> None:
+        self.ticks.append(timestamp)
+
+
+def test_when_the_port_vanishes_the_analyser_is_finished_and_the_error_propagates() -> None:
+    script = Script()
+    script.cycles(5, range(1, 5))
+    link, clock = session(script.chunks, vanish_at=2.5)
+    analyser = TrafficAnalyser("ascii", ABL_LINE, ABL)
+    sink = Sink()
+    with pytest.raises(PortVanished):
+        listen(link, 60.0, analyser, recorder=sink, clock=clock)
+    report = analyser.snapshot()
+    assert report.finished and report.seconds == 2.5
+    assert report.frames == sum(1 for t, _ in script.chunks if t < 2.5) > 0
+    assert sink.records == [(t, data) for t, data in script.chunks if t < 2.5]
+    assert sink.ticks[-1] == 2.5
+
+
+def test_listen_refuses_a_negative_duration() -> None:
+    link, clock = session([])
+    with pytest.raises(ValueError):
+        listen(link, -1.0, TrafficAnalyser("ascii", ABL_LINE), clock=clock)

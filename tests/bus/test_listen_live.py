@@ -162,30 +162,6 @@ def test_listening_writes_zero_bytes() -> None:
     assert site.adapter.bytes_sent == 0
 
 
-def test_a_stop_flag_ends_listening_early() -> None:
-    chunks: list[float] = []
-    with Link.open("sim://healthy-16?time_scale=5", ABL_LINE, "ascii") as link:
-        report = listen(
-            link,
-            60.0,
-            TrafficAnalyser("ascii", ABL_LINE, ABL),
-            on_chunk=lambda t, data: chunks.append(t),
-            stop=lambda: len(chunks) >= 5,
-        )
-    assert len(chunks) == 5 and report.finished
-    assert report.seconds < 60.0
-
-
-def test_ticks_come_even_on_a_silent_line() -> None:
-    ticks: list[float] = []
-    with Link.open("sim://clu-usb-dead", ABL_LINE, "ascii") as link:
-        report = listen(
-            link, 0.5, TrafficAnalyser("ascii", ABL_LINE), on_tick=ticks.append, tick=0.1
-        )
-    assert report.bytes == 0 and len(ticks) >= 3
-    assert ticks == sorted(ticks)
-
-
 def test_unplugged_while_listening_keeps_what_was_heard(
     socat_pair: SocatPair, tmp_path: Path
 ) -> None:

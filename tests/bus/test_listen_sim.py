@@ -7,14 +7,18 @@ same scenarios through a real pty and ``sim://`` are in ``test_listen_live.py``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from clu_doctor.bus.listen_verdicts import derive_verdicts
+from clu_doctor.resources import scenarios_dir
 from clu_doctor.sim.scenario import AdapterEnd
 
 from .listen_support import EXPECTED, SILENT_SCENARIOS, mismatches, planned_chain, simulate
 
 CASES = sorted(EXPECTED)
+SCENARIOS = scenarios_dir()
 SECONDS = 8.0
 
 
@@ -71,3 +75,15 @@ def test_a_listener_at_the_wrong_settings_hears_only_garbage() -> None:
     report = simulate("healthy-16", 4.0, settings=LineSettings(19200, 8, "N", 1))
     (verdict,) = derive_verdicts(report)
     assert (verdict.key, verdict.value) == ("bus.undecodable", "at_this_setting")
+
+
+def test_state_codes_the_clu_reads_from_its_stations(tmp_path: Path) -> None:
+    """A site where the CLU does poll a station in F4 and one left in setup mode (E2)."""
+    text = SCENARIOS.joinpath("station-f4.yaml").read_text(encoding="utf-8")
+    text = text.replace("  addresses: 1-6,8\n", "")
+    text = text.replace("serial: DF230103, state: A1", "serial: DF230103, state: E2")
+    path = tmp_path / "states.yaml"
+    path.write_text(text, encoding="utf-8")
+    report = simulate(str(path), SECONDS)
+    found = [(v.key, v.value, v.addresses) for v in derive_verdicts(report)]
+    assert found == [("station.state", "F4", (7,)), ("station.state", "E2", (3,))]
