@@ -7,19 +7,19 @@ stable ``key`` and a small enum-like ``value`` (the decision trees map ``key = v
 observations), a severity, one title line, human evidence lines, the addresses concerned, and
 the numbers behind it in ``data``.
 
-========================  ==============================================  =====================
-key                       values                                          failure mode
-========================  ==============================================  =====================
-``bus.traffic``           ``none`` ``started_late`` ``stopped`` ``gaps``  F1-F4 (CLU, USB)
-``bus.undecodable``       ``at_this_setting`` ``at_every_setting``        F5 (A/B), settings
-``bus.no_answers``        ``silent`` ``only_corrupt``                     F5 (red LED only)
-``bus.silent_addresses``  ``beyond_point`` ``isolated`` ``no_chain``      F6
-``bus.duplicate_address`` ``identity_alternates`` ``double_answers``      F7
-                          ``corruption_excess``
-``bus.errors_spread``     ``spread`` ``growing_along_chain``              F10, F11
-``bus.unpolled_addresses`` ``not_polled``                                 F8 (CLU config)
-``station.state``         the state code, e.g. ``F4`` ``E2`` ``E0``       F19, F6
-========================  ==============================================  =====================
+Keys, their values, and the failure modes of domain.md §5 they point to:
+
+* ``bus.traffic``: ``none`` | ``started_late`` | ``stopped`` | ``gaps`` (F1-F4: CLU power,
+  boot, USB interface)
+* ``bus.undecodable``: ``at_this_setting`` | ``at_every_setting`` (F5 A/B swapped, settings)
+* ``bus.no_answers``: ``silent`` | ``only_corrupt`` (F5, the "only red LED" case)
+* ``bus.silent_addresses``: ``beyond_point`` | ``beyond_point_bus_intact`` | ``isolated`` |
+  ``no_chain`` (F6)
+* ``bus.duplicate_address``: ``identity_alternates`` | ``double_answers`` |
+  ``corruption_excess`` (F7)
+* ``bus.errors_spread``: ``spread`` | ``growing_along_chain`` (F10, F11)
+* ``bus.unpolled_addresses``: ``not_polled`` (F8, the CLU's configuration)
+* ``station.state``: the state code itself, e.g. ``F4``, ``E2``, ``E0`` (F19, F6)
 
 A deeper cause hides what it explains: no traffic at all -> nothing else; nothing decodes ->
 only the traffic verdicts; polls but no answers at all -> no per-address verdicts.
@@ -241,10 +241,10 @@ def derive_verdicts(
     """
     chain = chain or report.chain
     found: list[Verdict] = []
-    traffic = _traffic(report, thresholds)
+    traffic = _traffic(report, chain, thresholds)
     if traffic is not None and traffic.value == "none":
         return [traffic]
-    undecodable = _undecodable(report, detection, thresholds)
+    undecodable = _undecodable(report, detection, chain, thresholds)
     if undecodable is not None:
         return [v for v in (traffic, undecodable) if v is not None]
     if traffic is not None:
@@ -269,7 +269,7 @@ def derive_verdicts(
     return found
 
 
-def _traffic(report: ListenReport, t: Thresholds) -> Verdict | None:
+def _traffic(report: ListenReport, chain: Chain | None, t: Thresholds) -> Verdict | None:
     listened = report.seconds
     if report.bytes == 0:
         if listened < t.silence_s:
@@ -283,6 +283,7 @@ def _traffic(report: ListenReport, t: Thresholds) -> Verdict | None:
                 f"not one byte in {listened:.1f} s of listening",
                 "the CLU is not running, still starting (up to 150 s after power-up), or its "
                 "USB-RS485 interface is dead or unplugged; or the adapter is not on the bus",
+                *_adapter_evidence(chain, "a cut"),
             ],
             listened_s=round(listened, 3),
             silent_s=round(listened, 3),
@@ -333,7 +334,7 @@ def _traffic(report: ListenReport, t: Thresholds) -> Verdict | None:
 
 
 def _undecodable(
-    report: ListenReport, detection: Detection | None, t: Thresholds
+    report: ListenReport, detection: Detection | None, chain: Chain | None, t: Thresholds
 ) -> Verdict | None:
     if detection is not None and detection.outcome == "nothing_decodes":
         heard = sum(c.bytes for c in detection.candidates)
@@ -347,6 +348,7 @@ def _undecodable(
                 "no valid frame at any of them",
                 "A/B swapped (at the adapter or somewhere between it and the CLU), or an "
                 "adapter fixed to other settings than the program asks for",
+                *_adapter_evidence(chain, "A/B crossed anywhere"),
             ],
             candidates=len(detection.candidates),
             bytes=heard,
@@ -362,6 +364,7 @@ def _undecodable(
             f"{report.bytes} bytes, {report.frames} valid frames, "
             f"{report.garbage_events} garbage runs",
             "wrong line settings or framing, A/B swapped, or the adapter's settings are fixed",
+            *_adapter_evidence(chain, "A/B crossed anywhere"),
         ],
         bytes=report.bytes,
         frames=report.frames,
@@ -455,14 +458,28 @@ def _silent(
         polled_set = {e.address for e in polled}
         tail = {a for point in chain.stations[last_answering:] for a in point if a in polled_set}
         if beyond and tail <= set(silent):
-            value = "beyond_point"
             cut_after = last_answering
             after = chain.label(cut_after) if cut_after else "the CLU"
             first_silent = min(in_chain)
-            title = (
-                f"no station beyond {after} answers: the bus is cut or crossed between "
-                f"{after} and {chain.label(first_silent)}"
-            )
+            if chain.adapter_at >= first_silent:
+                # The adapter sits past the silent point and still hears the CLU's polls
+                # cleanly: the cable is whole and not crossed up to it.
+                value = "beyond_point_bus_intact"
+                title = (
+                    f"no station beyond {after} answers, yet the CLU's polls reach the adapter "
+                    f"at {_adapter_place(chain)}: the bus is whole, the stations are silent"
+                )
+                evidence.append(
+                    f"the adapter at {_adapter_place(chain)} hears the CLU clearly, so the cable "
+                    "is neither cut nor crossed up to there: check those stations' power (a "
+                    "shared breaker?), their address settings and their own BUS IN/OUT terminals"
+                )
+            else:
+                value = "beyond_point"
+                title = (
+                    f"no station beyond {after} answers: the bus is cut or crossed between "
+                    f"{after} and {chain.label(first_silent)}"
+                )
             evidence.append(
                 f"every polled station up to {after} answers, none after it does"
                 + (
@@ -491,12 +508,30 @@ def _silent(
     return _verdict(
         "bus.silent_addresses",
         value,
-        "critical" if value == "beyond_point" else "warning",
+        "critical" if value.startswith("beyond_point") else "warning",
         title,
         evidence,
         silent,
         **data,
     )
+
+
+def _adapter_place(chain: Chain) -> str:
+    if chain.adapter_at == 0:
+        return "the CLU"
+    if chain.adapter_at == len(chain.stations):
+        return "the far end"
+    return chain.label(chain.adapter_at)
+
+
+def _adapter_evidence(chain: Chain | None, what: str) -> list[str]:
+    """A line for an adapter away from the CLU: anything between the two looks the same."""
+    if chain is None or chain.adapter_at == 0:
+        return []
+    return [
+        f"the adapter is at {_adapter_place(chain)}: {what} between the CLU and the adapter "
+        "looks the same from here; listen at the CLU end to tell"
+    ]
 
 
 def _duplicate(report: ListenReport, t: Thresholds) -> Verdict | None:

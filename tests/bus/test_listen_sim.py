@@ -87,3 +87,23 @@ def test_state_codes_the_clu_reads_from_its_stations(tmp_path: Path) -> None:
     report = simulate(str(path), SECONDS)
     found = [(v.key, v.value, v.addresses) for v in derive_verdicts(report)]
     assert found == [("station.state", "F4", (7,)), ("station.state", "E2", (3,))]
+
+
+def test_stations_silent_beyond_a_point_while_the_bus_reaches_the_far_end(tmp_path: Path) -> None:
+    """Stations 4-8 without power, the adapter at the far end: it hears the CLU clearly."""
+    text = SCENARIOS.joinpath("unpowered-station.yaml").read_text(encoding="utf-8")
+    for label in ("XAXXY05", "XAXXY06", "XAXXY07", "XAXXY08"):
+        text = text.replace(f"{{label: {label}, ", f"{{label: {label}, powered: false, ")
+    path = tmp_path / "breaker.yaml"
+    path.write_text(text, encoding="utf-8")
+    chain = planned_chain(str(path), "end")
+    report = simulate(str(path), SECONDS, at="end", chain=chain)
+    silent = next(v for v in derive_verdicts(report) if v.key == "bus.silent_addresses")
+    assert (silent.value, silent.addresses) == ("beyond_point_bus_intact", (4, 5, 6, 7, 8))
+
+
+def test_from_the_far_end_a_cut_cannot_be_told_from_a_silent_clu() -> None:
+    chain = planned_chain("cable-break", "end")
+    (verdict,) = derive_verdicts(simulate("cable-break", SECONDS, at="end", chain=chain))
+    assert verdict.value == "none"
+    assert any("listen at the CLU end" in line for line in verdict.evidence)

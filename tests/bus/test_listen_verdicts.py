@@ -204,6 +204,30 @@ def test_with_the_chain_the_silent_stations_beyond_one_point() -> None:
     assert (verdict.data["cut_after_position"], verdict.data["first_silent_position"]) == (6, 7)
 
 
+def test_with_the_adapter_past_the_point_the_bus_is_intact() -> None:
+    """The adapter at the far end still hears the CLU: the cable cannot be cut before it."""
+    script = Script()
+    script.cycles(5, range(1, 9), silent=(5, 6, 7, 8))
+    chain = Chain.of(range(1, 9), adapter_at=8)
+    (verdict,) = derive_verdicts(analyse(script.chunks, chain=chain))
+    assert (verdict.value, verdict.severity) == ("beyond_point_bus_intact", "critical")
+    assert "reach the adapter at the far end" in verdict.title
+    assert Chain.of(range(1, 9), adapter_at=4).adapter_at < 5
+    (before,) = derive_verdicts(analyse(script.chunks, chain=Chain.of(range(1, 9), adapter_at=4)))
+    assert before.value == "beyond_point"
+
+
+def test_an_adapter_away_from_the_clu_says_what_it_cannot_tell() -> None:
+    chain = Chain.of(range(1, 9), adapter_at=8)
+    (none,) = derive_verdicts(analyse([], end=30.0, chain=chain))
+    assert any("the adapter is at the far end: a cut between" in line for line in none.evidence)
+    junk = [(0.01 * i, b"\x00\xf3\x81\x13") for i in range(100)]
+    (garbled,) = derive_verdicts(analyse(junk, chain=chain))
+    assert any("A/B crossed anywhere between" in line for line in garbled.evidence)
+    (at_clu,) = derive_verdicts(analyse([], end=30.0, chain=Chain.of(range(1, 9))))
+    assert not any("the adapter is at" in line for line in at_clu.evidence)
+
+
 def test_with_the_chain_an_isolated_silent_station() -> None:
     script = Script()
     script.cycles(5, range(1, 9), silent=(4,))
