@@ -43,12 +43,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from clu_doctor.bus.codec import FRAMINGS
 from clu_doctor.bus.listen import Chain, ListenReport, TrafficAnalyser
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import CluDoctorError, FileProblemError, Location
+
+if TYPE_CHECKING:
+    from clu_doctor.bus.profiles import DeviceProfile
 
 FORMAT = "clu-doctor-recording"
 VERSION = 1
@@ -414,7 +417,7 @@ def replay(
     path: str | Path,
     *,
     analyser: TrafficAnalyser | None = None,
-    profile: Any = None,
+    profile: DeviceProfile | None = None,
     chain: Chain | None = None,
     strict: bool = False,
 ) -> Replay:
