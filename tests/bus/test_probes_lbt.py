@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 import serial
 
+from clu_doctor.bus.codec import get_codec
+from clu_doctor.bus.frames import ReadRequest, build_read_reply
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.probes import (
     BusBusy,
     LbtResult,
+    exchange,
     find_duplicates,
     listen_before_talk,
     require_quiet,
@@ -196,3 +199,23 @@ def test_through_a_pty_a_polling_clu_gets_nothing_either() -> None:
         assert server.site.adapter.bytes_sent == 0
     finally:
         server.stop()
+
+
+def test_a_master_that_starts_polling_during_a_probe_stops_it(fake_bus: Any) -> None:
+    # The CLU finished booting after the listen: its request to 2 arrives in our answer window.
+    codec = get_codec("ascii")
+    theirs = codec.encode(ReadRequest(2, 0x002E, 5).to_frame())
+
+    def respond(raw: bytes) -> bytes:
+        request = ReadRequest.from_frame(codec.decode(raw))
+        return theirs + codec.encode(build_read_reply(request, [0x5000] + [0x2020] * 7))
+
+    bus = fake_bus(responder=respond)
+    with Link.open(bus.url, PROFILE.line, "ascii") as link:
+        with pytest.raises(BusBusy) as caught:
+            exchange(link, ReadRequest(1, 0x0050, 8), "identity", 0.2)
+        with pytest.raises(BusBusy):
+            scan(link, PROFILE, [1, 2, 3], force=True)
+    assert "another master" in caught.value.message
+    assert "read 0x002E x5 from 2" in caught.value.message
+    assert len(bus.written) == 2  # one request each; the scan stopped at its first answer
