@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import select
@@ -29,6 +30,8 @@ from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simcore import SimCore
 
+from clu_doctor.bus.codec import get_codec
+from clu_doctor.bus.frames import ReadRequest, build_read_reply
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.probes import DuplicateResult, find_duplicates
 from clu_doctor.bus.probes_duplicates import describe
@@ -145,6 +148,32 @@ def test_the_meter_bus_duplicate_over_rtu(check: Any) -> None:
     assert one is not None and one.verdict != "none"
     assert {i.identity.text for i in one.identities} <= {"EM100001", "EM100003"}
     assert result.get(2).verdict == "none"
+
+
+def test_two_clusters_of_reply_times_alone_make_a_duplicate_suspected(fake_bus: Any) -> None:
+    # A synthetic case for the timing rule on its own: at address 1 two controllers with the
+    # same blank identity block take turns answering, one after 5 ms, the other after 120 ms.
+    # No collision, no second reply, one identity: only the reply times tell.
+    codec = get_codec("ascii")
+    turns = itertools.count()
+
+    def respond(raw: bytes) -> bytes:
+        request = ReadRequest.from_frame(codec.decode(raw))
+        slow = request.address == 1 and next(turns) % 2 == 1
+        bus.turnaround = 0.120 if slow else 0.005
+        serial = [0x2020] * 7 if request.address == 1 else [0x3030] * 6 + [0x3030 + request.address]
+        return codec.encode(build_read_reply(request, [0x5000, *serial]))
+
+    bus = fake_bus(responder=respond)
+    bundled = load_profile("defa-erange")  # its 300 ms floor covers the 120 ms replies
+    with Link.open(bus.url, bundled.line, bundled.framing) as link:
+        result = find_duplicates(link, bundled, [1, 2, 3], reads=12, tail_s=0.0, force=True)
+    one = result.get(1)
+    assert one is not None and one.verdict == "suspected", describe(result)
+    assert one.reasons == ("timing",)
+    assert one.clusters is not None and one.clusters.first[2] == one.clusters.second[2] == 6
+    assert "two clusters" in one.evidence[0]
+    assert [a.verdict for a in result.addresses] == ["suspected", "none", "none"]
 
 
 # --- no false positives -------------------------------------------------------------------------
