@@ -176,7 +176,7 @@ def listen_before_talk(
     def take(events: list[Decoded | Garbage]) -> None:
         for event in events:
             if isinstance(event, Garbage):
-                counts["garbage"] += event.reason != "noise" or len(event.raw) > 2
+                counts["garbage"] += int(event.reason != "noise" or len(event.raw) > 2)
                 continue
             counts["frames"] += 1
             if _is_request(event.frame):

@@ -367,6 +367,7 @@ class _Tally:
     unexpected: int = 0
     exceptions: int = 0
     doubled: int = 0
+    doubled_same: int = 0
     doubled_other: int = 0
     corrupt_tails: int = 0
     quiet_streak: int = 0
@@ -397,7 +398,7 @@ def _second_replies(
     corrupt = 0
     for event in events:
         if isinstance(event, Garbage):
-            corrupt += event.reason != "noise"
+            corrupt += int(event.reason != "noise")
             continue
         if not isinstance(event, Decoded) or event.raw == request_raw:
             continue
@@ -459,11 +460,11 @@ def _read_once(
         tally.corrupt_tails += 1
     if seconds:
         tally.doubled += 1
+        tally.doubled_same += int(any(s.text == identity.text for s in seconds))
+        tally.doubled_other += int(any(s.text != identity.text for s in seconds))
         for second in seconds:
             tally.doubled_identities[second.text] += 1
             tally.samples.setdefault(second.text, second)
-            if second.text != identity.text:
-                tally.doubled_other += 1
 
 
 def _judge(
@@ -505,11 +506,10 @@ def _judge(
         )
 
     # Doubled answers with the same identity.
-    same_doubled = tally.doubled - min(tally.doubled, tally.doubled_other)
-    if same_doubled >= MIN_DOUBLED:
+    if tally.doubled_same >= MIN_DOUBLED:
         reasons.append("doubled")
         evidence.append(
-            f"{same_doubled} of {tally.ok} clean replies were followed by a second, identical "
+            f"{tally.doubled_same} of {tally.ok} clean replies were followed by a second, identical "
             "valid reply: two devices with the same identity answer this address"
         )
 

@@ -176,6 +176,29 @@ def test_two_clusters_of_reply_times_alone_make_a_duplicate_suspected(fake_bus: 
     assert [a.verdict for a in result.addresses] == ["suspected", "none", "none"]
 
 
+def test_identical_twin_replies_make_a_duplicate_suspected(fake_bus: Any) -> None:
+    # Two controllers with the same identity block (e.g. blank serials) at address 1, the
+    # second answering after the first has finished: every request gets two identical replies.
+    codec = get_codec("ascii")
+
+    def respond(raw: bytes) -> bytes:
+        request = ReadRequest.from_frame(codec.decode(raw))
+        reply = codec.encode(
+            build_read_reply(request, [0x5000, *[0x2020] * 6, 0x3030 + request.address])
+        )
+        return reply * 2 if request.address == 1 else reply
+
+    bus = fake_bus(responder=respond, turnaround=0.003)
+    with Link.open(bus.url, PROFILE.line, PROFILE.framing) as link:
+        result = find_duplicates(link, PROFILE, [1, 2, 3], reads=4, tail_s=0.0, force=True)
+    one = result.get(1)
+    assert one is not None and one.verdict == "suspected", describe(result)
+    assert one.reasons == ("doubled",)
+    assert one.doubled == 4
+    assert len(one.identities) == 1 and one.identities[0].doubled == 4
+    assert [a.verdict for a in result.addresses] == ["suspected", "none", "none"]
+
+
 # --- no false positives -------------------------------------------------------------------------
 
 
