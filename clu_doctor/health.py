@@ -50,6 +50,36 @@ class StationHealth:
 
 
 @dataclass(frozen=True)
+class IgnoredFinding:
+    """A finding an ``ignore:`` entry of the site file touched in this check.
+
+    Active (``expired`` false): the finding was left out of the status. Expired: the entry's
+    date has passed, so the finding counts again and the entry should be renewed or removed.
+    """
+
+    id: str
+    severity: Severity
+    reason: str
+    #: The last day the ignore holds, ISO 8601 (``2026-12-31``).
+    until: str
+    address: int | None = None
+    expired: bool = False
+    #: ``site.yaml:LINE`` of the ignore entry.
+    where: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "address": self.address,
+            "reason": self.reason,
+            "until": self.until,
+            "expired": self.expired,
+            "where": self.where,
+        }
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """One check of one site: what was heard, what the rules made of it, how long it took."""
 
@@ -67,6 +97,8 @@ class CheckResult:
     corrupt_rate: float | None = None
     #: Raw probe evidence for JSON (listen report, scan, verdicts...).
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: Findings the site file's ``ignore:`` entries left out (or, expired, let back in).
+    ignored: tuple[IgnoredFinding, ...] = ()
 
     @property
     def status(self) -> Severity:
@@ -98,5 +130,6 @@ class CheckResult:
             "corrupt_rate": self.corrupt_rate,
             "stations": [s.to_dict() for s in self.stations],
             "findings": self.diagnosis.to_dict()["findings"],
+            "ignored": [item.to_dict() for item in self.ignored],
             "evidence": self.evidence,
         }

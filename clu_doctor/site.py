@@ -34,20 +34,24 @@ import dataclasses
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, cast
 
 from clu_doctor.bus.codec import FRAMINGS
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.engine.model import Severity
 from clu_doctor.errors import FileProblemError, Location, Problem
 from clu_doctor.yamlio import YamlList, YamlMap, describe_type, load_yaml_file
 
 if TYPE_CHECKING:
     from clu_doctor.bus.profiles import DeviceProfile
+    from clu_doctor.engine.diagnosis import Diagnosis, ReportedFinding
+    from clu_doctor.health import IgnoredFinding
 
 Model = Literal["UNO", "IQ", "DUO"]
 AdapterAt = Literal["clu", "end"]
@@ -88,6 +92,8 @@ _TOP: dict[str, bool] = {
     "meters": False,
     "label_prefix": False,
     "notes": False,
+    "thresholds": False,
+    "ignore": False,
 }
 _STATION: dict[str, bool] = {
     "address": True,
@@ -153,6 +159,131 @@ class Meters:
         return {"present": self.present, "second_bus": self.second_bus}
 
 
+# --- monitoring: thresholds and ignores --------------------------------------------------------
+#
+# ``clu-doctor check`` reads two more sections: ``thresholds:`` (when a figure becomes a warning
+# or critical) and ``ignore:`` (known findings left out of the status, each with a reason and an
+# expiry date). Both are optional; the defaults are documented in docs/monitoring.md.
+
+#: A finding id as the rules spell it (``BUS-NOISE-01``).
+_FINDING_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
+#: Bounds on ``thresholds.flapping.of``: enough checks to see a pattern, few enough to stay cheap.
+FLAPPING_MAX_OF = 1000
+
+
+@dataclass(frozen=True)
+class SilentThreshold:
+    """How many expected stations may be silent in one check.
+
+    ``warning`` from this many silent stations on, ``critical`` from that many on. The default
+    (1 and 1) makes any silent station critical.
+    """
+
+    warning: int = 1
+    critical: int = 1
+
+    def severity(self, silent: int) -> Severity:
+        if silent >= self.critical:
+            return Severity.CRITICAL
+        if silent >= self.warning:
+            return Severity.WARNING
+        return Severity.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"warning": self.warning, "critical": self.critical}
+
+
+@dataclass(frozen=True)
+class RateThreshold:
+    """Corrupt answers over polls in one check (0..1): a warning *above* ``warning``, critical
+    *above* ``critical`` (the monitoring-plugin range convention: a value equal to a threshold
+    is still fine)."""
+
+    warning: float = 0.02
+    critical: float = 0.10
+
+    def severity(self, rate: float | None) -> Severity:
+        """``unknown`` when the rate is not known (nothing was polled)."""
+        if rate is None:
+            return Severity.UNKNOWN
+        if rate > self.critical:
+            return Severity.CRITICAL
+        if rate > self.warning:
+            return Severity.WARNING
+        return Severity.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"warning": self.warning, "critical": self.critical}
+
+
+@dataclass(frozen=True)
+class FlappingThreshold:
+    """A station that missed ``missed`` or more of the last ``of`` checks, but is not simply
+    silent since some point, is flapping (a warning)."""
+
+    missed: int = 2
+    of: int = 8
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"missed": self.missed, "of": self.of}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The ``thresholds:`` section of ``site.yaml`` (every key optional)."""
+
+    stations_silent: SilentThreshold = field(default_factory=SilentThreshold)
+    corrupt_rate: RateThreshold = field(default_factory=RateThreshold)
+    flapping: FlappingThreshold = field(default_factory=FlappingThreshold)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stations_silent": self.stations_silent.to_dict(),
+            "corrupt_rate": self.corrupt_rate.to_dict(),
+            "flapping": self.flapping.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """One entry of ``ignore:``: leave ``finding`` (at ``address``, if given) out of the status
+    until the end of the day ``until``, for ``reason``."""
+
+    finding: str
+    reason: str
+    #: The last day the ignore holds (inclusive); from the next day on the finding counts again.
+    until: date
+    address: int | None = None
+    #: The site file and the entry's line in it ("" and 0 if not from a file).
+    path: str = ""
+    line: int = 0
+
+    @property
+    def where(self) -> str:
+        """``site.yaml:LINE`` of the entry."""
+        return str(Location(self.path, self.line)) if self.path else ""
+
+    def active(self, today: date) -> bool:
+        return today <= self.until
+
+    def matches(self, finding_id: str) -> bool:
+        return self.finding == finding_id
+
+    def describe(self) -> str:
+        """``BUS-NOISE-01 at address 7`` / ``BUS-NOISE-01``."""
+        at = f" at address {self.address}" if self.address is not None else ""
+        return f"{self.finding}{at}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "finding": self.finding,
+            "address": self.address,
+            "reason": self.reason,
+            "until": self.until.isoformat(),
+            "where": self.where,
+        }
+
+
 @dataclass(frozen=True)
 class Site:
     """A site as its ``site.yaml`` describes it. Build with :func:`load_site` or :func:`parse_site`."""
@@ -177,6 +308,10 @@ class Site:
     notes: str = ""
     #: The file it came from ("" if built in code).
     path: str = ""
+    #: When ``clu-doctor check`` turns figures into warnings and criticals.
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    #: Known findings left out of the status until an expiry date.
+    ignores: tuple[Ignore, ...] = ()
 
     # -- the chain ----------------------------------------------------------------------------
 
@@ -268,6 +403,8 @@ class Site:
             "meters": self.meters.to_dict(),
             "label_prefix": self.label_prefix,
             "notes": self.notes,
+            "thresholds": self.thresholds.to_dict(),
+            "ignore": [entry.to_dict() for entry in self.ignores],
             "outlets": self.outlet_count,
             "expected_addresses": list(self.expected_addresses),
             "chain": [
@@ -459,6 +596,210 @@ def _read_station(reader: _Reader, item: Any, line: int, index: int, prefix: str
     return Station(address, model, labels, name or " + ".join(labels), station.line)
 
 
+_THRESHOLDS: dict[str, bool] = {"stations_silent": False, "corrupt_rate": False, "flapping": False}
+_BAND: dict[str, bool] = {"warning": False, "critical": False}
+_FLAPPING: dict[str, bool] = {"missed": False, "of": False}
+# reason and until are required too, with their own messages (see _read_ignores).
+_IGNORE: dict[str, bool] = {"finding": True, "address": False, "reason": False, "until": False}
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def _read_whole(
+    reader: _Reader, where: YamlMap, key: str, what: str, low: int, high: int
+) -> int | None:
+    if key not in where:
+        return None
+    value = where[key]
+    line = where.value_line_of(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        reader.problem(line, f"{what} is {describe_type(value)}", f"a whole number, {low}..{high}")
+        return None
+    if not low <= value <= high:
+        reader.problem(line, f"{what} is {value}", f"a whole number, {low}..{high}")
+        return None
+    return value
+
+
+def _read_rate(reader: _Reader, where: YamlMap, key: str, what: str) -> float | None:
+    """A fraction in (0, 1], written as a number (``0.02``) or a percentage (``2%``)."""
+    if key not in where:
+        return None
+    value = where[key]
+    line = where.value_line_of(key)
+    expected = "a fraction above 0 and at most 1 (0.02) or a percentage (2%)"
+    rate: float | None = None
+    if isinstance(value, str) and (match := _PERCENT.match(value)):
+        rate = float(match.group(1)) / 100
+    elif not isinstance(value, bool) and isinstance(value, (int, float)):
+        rate = float(value)
+    if rate is None or math.isnan(rate):
+        shown = repr(value) if isinstance(value, str) else describe_type(value)
+        reader.problem(line, f"{what} is {shown}", expected)
+        return None
+    if not 0 < rate <= 1:
+        reader.problem(line, f"{what} is {value}", expected)
+        return None
+    return rate
+
+
+def _read_thresholds(reader: _Reader, top: YamlMap) -> Thresholds:
+    block = reader.mapping(
+        top["thresholds"], top.value_line_of("thresholds"), "thresholds", _THRESHOLDS
+    )
+    if block is None:
+        return Thresholds()
+    defaults = Thresholds()
+
+    silent = defaults.stations_silent
+    if "stations_silent" in block:
+        what = "thresholds: stations_silent"
+        band = reader.mapping(
+            block["stations_silent"], block.value_line_of("stations_silent"), what, _BAND
+        )
+        if band is not None:
+            warning = _read_whole(reader, band, "warning", f"{what}: warning", 1, MAX_OUTLETS)
+            critical = _read_whole(reader, band, "critical", f"{what}: critical", 1, MAX_OUTLETS)
+            silent = SilentThreshold(
+                silent.warning if warning is None else warning,
+                silent.critical if critical is None else critical,
+            )
+            if silent.warning > silent.critical and (warning is not None or critical is not None):
+                reader.problem(
+                    band.line,
+                    f"{what}: warning ({_given(silent.warning, warning)}) is above critical "
+                    f"({_given(silent.critical, critical)})",
+                    "warning at most critical: the number of silent stations that makes a "
+                    "warning, then the (larger or equal) number that makes it critical",
+                )
+
+    rate = defaults.corrupt_rate
+    if "corrupt_rate" in block:
+        what = "thresholds: corrupt_rate"
+        band = reader.mapping(
+            block["corrupt_rate"], block.value_line_of("corrupt_rate"), what, _BAND
+        )
+        if band is not None:
+            warning_rate = _read_rate(reader, band, "warning", f"{what}: warning")
+            critical_rate = _read_rate(reader, band, "critical", f"{what}: critical")
+            rate = RateThreshold(
+                rate.warning if warning_rate is None else warning_rate,
+                rate.critical if critical_rate is None else critical_rate,
+            )
+            if rate.warning > rate.critical:
+                reader.problem(
+                    band.line,
+                    f"{what}: warning ({_fmt_number(rate.warning)}) is above critical "
+                    f"({_fmt_number(rate.critical)})",
+                    "warning at most critical",
+                )
+
+    flapping = defaults.flapping
+    if "flapping" in block:
+        what = "thresholds: flapping"
+        pair = reader.mapping(block["flapping"], block.value_line_of("flapping"), what, _FLAPPING)
+        if pair is not None:
+            missed = _read_whole(reader, pair, "missed", f"{what}: missed", 2, FLAPPING_MAX_OF)
+            of = _read_whole(reader, pair, "of", f"{what}: of", 2, FLAPPING_MAX_OF)
+            flapping = FlappingThreshold(
+                flapping.missed if missed is None else missed, flapping.of if of is None else of
+            )
+            if flapping.missed > flapping.of:
+                reader.problem(
+                    pair.line,
+                    f"{what}: missed ({flapping.missed}) is more than of ({flapping.of})",
+                    "missed K of the last N checks, K at most N",
+                )
+    return Thresholds(silent, rate, flapping)
+
+
+def _given(value: int, written: int | None) -> str:
+    return str(value) if written is not None else f"{value}, the default"
+
+
+def _read_until(reader: _Reader, entry: YamlMap, what: str) -> date | None:
+    if "until" not in entry:
+        return None
+    value = entry["until"]
+    line = entry.value_line_of("until")
+    expected = "a date, YYYY-MM-DD (the last day the ignore holds)"
+    if isinstance(value, datetime):
+        reader.problem(line, f"{what}: until is a date and time", expected)
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    shown = repr(value) if isinstance(value, str) else describe_type(value)
+    reader.problem(line, f"{what}: until is {shown}", expected)
+    return None
+
+
+def _read_ignores(reader: _Reader, top: YamlMap, source: str) -> tuple[Ignore, ...]:
+    value = top["ignore"]
+    if not isinstance(value, YamlList):
+        reader.problem(
+            top.value_line_of("ignore"),
+            f"ignore is {describe_type(value)}",
+            "a list of {finding, address (optional), reason, until}",
+        )
+        return ()
+    ignores: list[Ignore] = []
+    seen: dict[tuple[str, int | None], int] = {}
+    for index, item in enumerate(value, start=1):
+        what = f"ignore {index}"
+        entry = reader.mapping(item, value.line_of(index - 1), what, _IGNORE)
+        if entry is None:
+            continue
+        finding: str | None = None
+        if "finding" in entry:
+            raw = entry["finding"]
+            text = raw.strip().upper() if isinstance(raw, str) else ""
+            if _FINDING_ID.match(text):
+                finding = text
+            else:
+                shown = repr(raw) if isinstance(raw, str) else describe_type(raw)
+                reader.problem(
+                    entry.value_line_of("finding"),
+                    f"{what}: finding is {shown}",
+                    "a finding id such as BUS-NOISE-01 (clu-doctor rules list shows them)",
+                )
+        address = _read_whole(
+            reader, entry, "address", f"{what}: address", FIRST_ADDRESS, LAST_ADDRESS
+        )
+        reason = reader.text(entry, "reason", f"{what}: reason")
+        until = _read_until(reader, entry, what)
+        if "until" not in entry:
+            reader.problem(
+                entry.line,
+                f"{what}: an ignore needs an expiry date, so that it cannot hide a fault forever",
+                "until: YYYY-MM-DD",
+            )
+        if "reason" not in entry:
+            reader.problem(
+                entry.line,
+                f"{what}: an ignore needs a reason, for whoever reads the report next",
+                'reason: "why this finding is expected, and who decided"',
+            )
+        if finding is None or reason is None or until is None:
+            continue
+        key = (finding, address)
+        if key in seen:
+            reader.problem(
+                entry.line,
+                f"{what}: {finding}"
+                + (f" at address {address}" if address is not None else "")
+                + f" is already ignored on line {seen[key]}",
+                "each finding (and address) once",
+            )
+            continue
+        seen[key] = entry.line
+        ignores.append(Ignore(finding, reason, until, address, source, entry.line))
+    return tuple(ignores)
+
+
 def parse_site(data: Any, source: str = "site.yaml") -> Site:
     """Check parsed YAML (from :mod:`clu_doctor.yamlio`) and build the :class:`Site`.
 
@@ -516,6 +857,9 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
             present = reader.boolean(block, "present", "meters: present")
             second = reader.boolean(block, "second_bus", "meters: second_bus")
             meters = Meters(bool(present), second)
+
+    thresholds = _read_thresholds(reader, top) if "thresholds" in top else Thresholds()
+    ignores = _read_ignores(reader, top, source) if "ignore" in top else ()
 
     prefix = DEFAULT_LABEL_PREFIX
     if "label_prefix" in top:
@@ -575,6 +919,8 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
         label_prefix=prefix,
         notes=notes,
         path=source,
+        thresholds=thresholds,
+        ignores=ignores,
     )
 
 
@@ -947,3 +1293,186 @@ def facts_by_key(facts: Sequence[ConfigFact]) -> dict[str, ConfigFact]:
 def label_for(prefix: str, address: int) -> str:
     """The label the CLU box has for ``address``: ``XAXXY05`` for 5."""
     return f"{prefix}{address:02d}"
+
+
+# --- applying ignores ---------------------------------------------------------------------------
+
+
+class FindingLike(Protocol):
+    """What :func:`apply_ignores` needs of a finding (a ``ReportedFinding`` has both)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def severity(self) -> Severity: ...
+
+
+F = TypeVar("F", bound=FindingLike)
+
+
+@dataclass(frozen=True)
+class IgnoredMatch(Generic[F]):
+    """A finding left out of the status, and the active ignore entries that cover it."""
+
+    finding: F
+    ignores: tuple[Ignore, ...]
+
+
+@dataclass(frozen=True)
+class ExpiredIgnore(Generic[F]):
+    """An ignore entry past its date, and the findings it would have hidden (now counted again)."""
+
+    ignore: Ignore
+    resurfaced: tuple[F, ...]
+
+
+@dataclass(frozen=True)
+class IgnoreOutcome(Generic[F]):
+    """What :func:`apply_ignores` decided: every finding is either kept or ignored."""
+
+    kept: tuple[F, ...]
+    ignored: tuple[IgnoredMatch[F], ...] = ()
+    #: Every expired entry, with the findings it let back in (possibly none).
+    expired: tuple[ExpiredIgnore[F], ...] = ()
+    #: Active entries that matched no finding in this check.
+    unused: tuple[Ignore, ...] = ()
+
+    @property
+    def ignored_ids(self) -> frozenset[str]:
+        return frozenset(match.finding.id for match in self.ignored)
+
+    @property
+    def status(self) -> Severity:
+        """The overall status of the kept findings (as :class:`~clu_doctor.engine.Diagnosis`
+        computes it); ``ok`` when every finding was ignored, ``unknown`` when there were none."""
+        from clu_doctor.engine.diagnosis import overall_status
+
+        if not self.kept and self.ignored:
+            return Severity.OK
+        return overall_status([finding.severity for finding in self.kept])
+
+    def notes(self) -> tuple[IgnoredFinding, ...]:
+        """For :attr:`clu_doctor.health.CheckResult.ignored`: one per (finding, entry) pair,
+        the ignored ones first, then the findings expired entries let back in."""
+        from clu_doctor.health import IgnoredFinding
+
+        notes = [
+            IgnoredFinding(
+                match.finding.id,
+                match.finding.severity,
+                entry.reason,
+                entry.until.isoformat(),
+                entry.address,
+                expired=False,
+                where=entry.where,
+            )
+            for match in self.ignored
+            for entry in match.ignores
+        ]
+        notes += [
+            IgnoredFinding(
+                finding.id,
+                finding.severity,
+                item.ignore.reason,
+                item.ignore.until.isoformat(),
+                item.ignore.address,
+                expired=True,
+                where=item.ignore.where,
+            )
+            for item in self.expired
+            for finding in item.resurfaced
+        ]
+        return tuple(notes)
+
+    def filter(self, diagnosis: Diagnosis) -> Diagnosis:
+        """``diagnosis`` without the ignored findings and with :attr:`status` as its status.
+
+        A kept consequence of an ignored root takes the root's place (it is no longer shown
+        as explained by a finding that is not shown).
+        """
+        drop = self.ignored_ids
+
+        def prune(items: Sequence[ReportedFinding], parent: str | None) -> list[ReportedFinding]:
+            out: list[ReportedFinding] = []
+            for item in items:
+                if item.id in drop:
+                    out += prune(item.consequences, parent)
+                else:
+                    children = tuple(prune(item.consequences, item.id))
+                    out.append(item._replace(consequences=children, consequence_of=parent))
+            return out
+
+        return diagnosis._replace(
+            status=self.status, findings=tuple(prune(diagnosis.findings, None))
+        )
+
+
+def apply_ignores(
+    findings: Sequence[F],
+    ignores: Sequence[Ignore],
+    today: date,
+    *,
+    addresses: Mapping[str, Collection[int]] | None = None,
+) -> IgnoreOutcome[F]:
+    """Split ``findings`` into the kept and the ignored, by the site's ``ignore:`` entries.
+
+    Pure: works on finding ids and severities only (pass ``Diagnosis.all_findings()``, or any
+    objects with ``id`` and ``severity``). ``addresses`` maps a finding id to the bus addresses
+    it is about (a silent station's address, the addresses a noise finding saw); a finding
+    without addresses is matched only by entries without an ``address``.
+
+    * An entry without ``address`` covers its finding wherever it occurs; entries with
+      addresses cover a finding when together they cover every address it is about.
+    * An entry holds through its ``until`` day; from the next day on it is *expired*: the
+      finding is kept (resurfaces) and the entry is reported in ``expired``.
+    * The check's status is then :attr:`IgnoreOutcome.status` (and
+      :meth:`IgnoreOutcome.filter` gives the diagnosis to report).
+    """
+    about = addresses or {}
+    active = [entry for entry in ignores if entry.active(today)]
+    expired = [entry for entry in ignores if not entry.active(today)]
+    kept: list[F] = []
+    ignored: list[IgnoredMatch[F]] = []
+    used: set[int] = set()
+    resurfaced: dict[int, list[F]] = {index: [] for index in range(len(expired))}
+
+    def covers(entry: Ignore, at: frozenset[int]) -> bool:
+        return entry.address is None or entry.address in at
+
+    for finding in findings:
+        at = frozenset(about.get(finding.id, ()))
+        mine = [(n, e) for n, e in enumerate(active) if e.matches(finding.id) and covers(e, at)]
+        whole = [e for _, e in mine if e.address is None]
+        scoped = {e.address for _, e in mine if e.address is not None}
+        if whole or (at and at <= scoped):
+            ignored.append(IgnoredMatch(finding, tuple(e for _, e in mine)))
+            used.update(n for n, _ in mine)
+            continue
+        kept.append(finding)
+        for n, entry in enumerate(expired):
+            if entry.matches(finding.id) and covers(entry, at):
+                resurfaced[n].append(finding)
+    return IgnoreOutcome(
+        kept=tuple(kept),
+        ignored=tuple(ignored),
+        expired=tuple(ExpiredIgnore(e, tuple(resurfaced[n])) for n, e in enumerate(expired)),
+        unused=tuple(e for n, e in enumerate(active) if n not in used),
+    )
+
+
+def unknown_ignores(ignores: Sequence[Ignore], known_ids: Collection[str]) -> list[Problem]:
+    """Ignore entries naming a finding the rules do not have (a typo would hide nothing).
+
+    The site file does not know the rules; the check command calls this with the rulebook's
+    finding ids and raises the problems like any other schema error.
+    """
+    return [
+        Problem(
+            Location(entry.path, entry.line),
+            f"ignore: no finding {entry.finding} in the rules",
+            "an id that clu-doctor rules list shows",
+        )
+        for entry in ignores
+        if entry.finding not in known_ids
+    ]

@@ -300,7 +300,7 @@ def test_model_and_label_case_are_normalised(tmp_path: Path) -> None:
         ),
         pytest.param(
             "name: t\ncolour: red\n" + MINIMAL.split("\n", 1)[1],
-            "site.yaml:2: unknown key 'colour' in the site (expected adapter, cable_m, chain, clu, framing, label_prefix, line, meters, name, notes, profile, site_current_a)",
+            "site.yaml:2: unknown key 'colour' in the site (expected adapter, cable_m, chain, clu, framing, ignore, label_prefix, line, meters, name, notes, profile, site_current_a, thresholds)",
             id="unknown-top-key",
         ),
         pytest.param(
