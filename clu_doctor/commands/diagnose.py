@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clu_doctor.commands import bus_options
+
 if TYPE_CHECKING:
-    from clu_doctor.engine import Observation, Rulebook
+    from clu_doctor.engine import Observation, ObservationSpec, Rulebook
+    from clu_doctor.probing import ProbeEvents
 
 HELP = """Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.
 
@@ -30,6 +35,14 @@ EPILOG = """Examples:
   clu-doctor diagnose --answers site-visit.yaml --json > result.json
 
   clu-doctor diagnose -o usb.red_led=flashing -o usb.green_led=off -o clu.uptime_s=10m --why
+
+  clu-doctor diagnose --port /dev/ttyUSB0 --site site.yaml    # listens first, then asks
+
+  clu-doctor diagnose --sim cable-break --no-input --json     # no hardware: simulated site
+
+With --port or --sim the tool listens to the bus first (it never transmits while the CLU
+polls), so it asks only what the bus cannot tell; with the bus found quiet (CLU disconnected)
+it also reads each address to find missing stations, breaks and duplicate addresses.
 
 Observation keys: run 'clu-doctor rules observations'.
 """
@@ -71,7 +84,11 @@ def collect_observations(
     return collected
 
 
-def run_questionnaire(rulebook: Rulebook, collected: dict[str, Observation]) -> None:
+def run_questionnaire(
+    rulebook: Rulebook,
+    collected: dict[str, Observation],
+    probe: Callable[[ObservationSpec], Mapping[str, Observation]] | None,
+) -> None:
     """Ask on the terminal (prompts on stderr) for what the trees still need."""
     import os
 
@@ -90,7 +107,7 @@ def run_questionnaire(rulebook: Rulebook, collected: dict[str, Observation]) -> 
         sys.stderr.flush()
 
     styled = is_terminal(sys.stderr) and "NO_COLOR" not in os.environ
-    Questionnaire(rulebook, read_line, write, styled=styled).run(collected)
+    Questionnaire(rulebook, read_line, write, styled=styled).run(collected, probe)
     write("\n")
 
 
@@ -114,6 +131,22 @@ def diagnose(
             help="YAML or JSON file of observations (key: value).",
         ),
     ] = None,
+    port: bus_options.PortOption = None,
+    sim: bus_options.SimOption = None,
+    site: bus_options.SiteOption = None,
+    profile: bus_options.ProfileOption = None,
+    at: bus_options.AtOption = None,
+    listen_seconds: Annotated[
+        float,
+        typer.Option(
+            "--listen-seconds", min=0.5, help="How long to listen to the bus before deciding."
+        ),
+    ] = 10.0,
+    transmit: bus_options.TransmitOption = False,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", metavar="FILE", help="Record the raw bytes heard while listening."),
+    ] = None,
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never ask; what is not given counts as don't know.")
     ] = False,
@@ -134,13 +167,31 @@ def diagnose(
 
     rulebook = load_rulebook(rules.expanduser() if rules else None)
     collected = collect_observations(rulebook, observe or [], answers)
-    if not no_input and sys.stdin.isatty():
-        run_questionnaire(rulebook, collected)
-    diagnosis = rulebook.diagnose(collected)
+    site_plan = bus_options.load_site_option(site)
+    target = bus_options.resolve_target(port, sim, site_plan, profile, at)
+    with contextlib.ExitStack() as stack:
+        prober = None
+        if target is not None:
+            from clu_doctor.probing import BusProber
+
+            plan = bus_options.plan_for(
+                target, listen_s=listen_seconds, transmit=transmit, save=save
+            )
+            prober = stack.enter_context(BusProber(plan, _events(stack)))
+            site_plan = target.site
+        from clu_doctor.probing import make_resolver, resolve_observations
+
+        resolver = make_resolver(site_plan, prober)
+        if not no_input and sys.stdin.isatty():
+            run_questionnaire(rulebook, collected, resolver)
+        resolve_observations(rulebook, collected, resolver)
+        diagnosis = rulebook.diagnose(collected)
+        evidence = prober.evidence() if prober is not None else None
     if json_output:
         from clu_doctor.report.diagnosis import render_json
 
-        sys.stdout.write(render_json(diagnosis))
+        extra = {"evidence": evidence} if evidence is not None else None
+        sys.stdout.write(render_json(diagnosis, extra))
     else:
         from clu_doctor.report.diagnosis import render_text
         from clu_doctor.ui.console import OutputMode
@@ -150,6 +201,15 @@ def diagnose(
             render_text(diagnosis, OutputMode.for_stream(sys.stdout), why=why, questions=questions)
         )
     return int(diagnosis.exit_code)
+
+
+def _events(stack: contextlib.ExitStack) -> ProbeEvents | None:
+    """Progress bars on stderr when a person watches; nothing in scripts."""
+    from clu_doctor.ui.progress import TerminalEvents, watching
+
+    if not watching():
+        return None
+    return stack.enter_context(TerminalEvents())
 
 
 def register(app: typer.Typer) -> None:

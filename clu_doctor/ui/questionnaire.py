@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 
 from clu_doctor.engine import (
     UNKNOWN,
@@ -20,6 +20,7 @@ from clu_doctor.engine import (
     ObservationError,
     ObservationSpec,
     Rulebook,
+    SpecSource,
     ValueKind,
 )
 
@@ -52,11 +53,24 @@ class Questionnaire:
         self.write = write
         self.styled = styled
 
-    def run(self, answers: MutableMapping[str, Observation]) -> list[str]:
-        """Fill ``answers`` in place; returns the keys answered here, in order."""
+    def run(
+        self,
+        answers: MutableMapping[str, Observation],
+        probe: Callable[[ObservationSpec], Mapping[str, Observation]] | None = None,
+    ) -> list[str]:
+        """Fill ``answers`` in place; returns the keys answered here, in order.
+
+        With ``probe``, observations a bus probe supplies are handed to it when the walk
+        reaches them, so the bus is heard before the person is asked what it already tells.
+        """
         asked: list[str] = []
         introduced = False
-        while (spec := self.rulebook.next_question(answers)) is not None:
+        while (
+            spec := self.rulebook.next_question(answers, include_probes=probe is not None)
+        ) is not None:
+            if probe is not None and spec.source is SpecSource.PROBE:
+                answers.update(probe(spec))
+                continue
             if not introduced:
                 self.write(self._style(INTRO, "dim") + "\n")
                 introduced = True
