@@ -40,6 +40,9 @@ STATUS_WORD = {
     Severity.OK: "OK",
 }
 
+#: Evidence lines shown per finding in text (all of them are in the JSON).
+MAX_EVIDENCE = 12
+
 #: What a ``confirm_with`` probe name means to a technician, and how to run it.
 PROBES = {
     "bus.scan": "an address scan of the bus",
@@ -150,22 +153,23 @@ def _finding_block(
 ) -> RenderableType:
     from rich.console import Group
     from rich.padding import Padding
-    from rich.table import Table
     from rich.text import Text
 
     finding = root.finding
     lines: list[RenderableType] = [Text(finding.cause)]
+    if root.evidence:
+        lines.append(Text("Seen:", style="bold"))
+        shown = list(root.evidence[:MAX_EVIDENCE])
+        if len(root.evidence) > MAX_EVIDENCE:
+            shown.append(f"... and {len(root.evidence) - MAX_EVIDENCE} more (see --json)")
+        lines.append(Padding(_list_grid([("-", item) for item in shown]), (0, 0, 0, 2)))
     if finding.look_at:
         look = Text("Look at: ", style="bold")
         look.append("; ".join((questions or {}).get(key, key) for key in finding.look_at))
         lines.append(look)
     lines.append(Text("What to do:", style="bold"))
-    steps = Table.grid(padding=(0, 1))
-    steps.add_column(justify="right", no_wrap=True)
-    steps.add_column()
-    for index, step in enumerate(finding.remedy, 1):
-        steps.add_row(f"{index}.", step)
-    lines.append(Padding(steps, (0, 0, 0, 2)))
+    steps = [(f"{index}.", step) for index, step in enumerate(finding.remedy, 1)]
+    lines.append(Padding(_list_grid(steps), (0, 0, 0, 2)))
     for label, value in (
         ("Verify", finding.verify),
         ("Escalate", finding.escalate),
@@ -174,9 +178,12 @@ def _finding_block(
             line = Text(f"{label}: ", style="bold")
             line.append(value)
             lines.append(line)
-    if finding.confirm_with:
+    if finding.confirm_with and not root.evidence:
         line = Text("Bus check that would confirm it: ", style="bold")
-        line.append(f"{probe_description(finding.confirm_with)} ({finding.confirm_with})")
+        line.append(
+            f"{probe_description(finding.confirm_with)} ({finding.confirm_with}; "
+            "give --port or --sim)"
+        )
         lines.append(line)
     source = Text("Manual: ", style="dim")
     source.append(finding.manual, style="dim")
@@ -190,6 +197,18 @@ def _finding_block(
             child_line.append(f" {child.id}  {child.finding.title}")
             lines.append(child_line)
     return Group(_heading(root, number), Padding(Group(*lines), (0, 0, 0, 4)))
+
+
+def _list_grid(rows: list[tuple[str, str]]) -> RenderableType:
+    """Marker and text in two columns, so wrapped text keeps its indent."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    for marker, text in rows:
+        grid.add_row(marker, text)
+    return grid
 
 
 def _fine_block(fine: list[ReportedFinding]) -> RenderableType:
