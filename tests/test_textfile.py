@@ -86,7 +86,7 @@ def test_permission_denied_is_one_clear_error_and_cleans_up(
     def refuse(src: str, dst: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(textfile.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(TextfileError) as caught:
         write_atomic(tmp_path, "x.prom", "x 1\n")
     assert str(caught.value) == f"cannot write {tmp_path / 'x.prom'}: permission denied"
