@@ -73,9 +73,10 @@ def _root(
 
 def _register_commands() -> None:
     """Attach the command modules (kept apart so this file stays the thin dispatcher)."""
-    from clu_doctor.commands import diagnose, rules, sim
+    from clu_doctor.commands import bus, diagnose, rules, sim
 
     diagnose.register(app)
+    bus.register(app)
     rules.register(app)
     sim.register(app)
 

@@ -64,6 +64,9 @@ class ProbeEvents(Protocol):
     def stage_done(self, summary: str) -> None:
         """The current stage ended; one line saying what it found."""
 
+    def watch(self, snapshot: Callable[[], ListenReport]) -> None:
+        """Listening starts; ``snapshot()`` gives the report so far (cheap; for a live view)."""
+
 
 class _QuietEvents:
     def stage(self, message: str, seconds: float | None) -> None:
@@ -73,6 +76,9 @@ class _QuietEvents:
         pass
 
     def stage_done(self, summary: str) -> None:
+        pass
+
+    def watch(self, snapshot: Callable[[], ListenReport]) -> None:
         pass
 
 
@@ -226,6 +232,7 @@ class BusProber:
         analyser = TrafficAnalyser(framing, settings, self.plan.profile, chain)
         seconds = self.plan.listen_s
         self.events.stage(f"Listening on {self.plan.port} at {settings} ({framing})", seconds)
+        self.events.watch(analyser.snapshot)
         recorder = None
         if self.plan.save is not None:
             from clu_doctor.bus.recording import Recorder

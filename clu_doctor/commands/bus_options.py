@@ -166,13 +166,20 @@ def _simulated(sim: str, site: Site | None, at: AdapterEnd | None) -> tuple[str,
     return url, site if site is not None else site_for(scenario)
 
 
+def resolve_profile(name: str) -> DeviceProfile:
+    """A bundled profile by name, or a profile file by path (``--profile``)."""
+    from clu_doctor.bus.profiles import load_profile
+
+    if "/" in name or name.endswith((".yaml", ".yml")):
+        return load_profile(Path(name).expanduser())
+    return load_profile(name)
+
+
 def _profile(name: str | None, site: Site | None, sim: str | None) -> DeviceProfile:
     from clu_doctor.bus.profiles import load_profile
 
     if name is not None:
-        return load_profile(
-            Path(name).expanduser() if ("/" in name or name.endswith((".yaml", ".yml"))) else name
-        )
+        return resolve_profile(name)
     if site is not None:
         return site.load_profile()
     if sim is not None:

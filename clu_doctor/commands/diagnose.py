@@ -179,12 +179,17 @@ def diagnose(
             )
             prober = stack.enter_context(BusProber(plan, _events(stack)))
             site_plan = target.site
-        from clu_doctor.probing import make_resolver, resolve_observations
+        resolver = None
+        if prober is not None or site_plan is not None:
+            from clu_doctor.probing import make_resolver
 
-        resolver = make_resolver(site_plan, prober)
+            resolver = make_resolver(site_plan, prober)
         if not no_input and sys.stdin.isatty():
             run_questionnaire(rulebook, collected, resolver)
-        resolve_observations(rulebook, collected, resolver)
+        if resolver is not None:
+            from clu_doctor.probing import resolve_observations
+
+            resolve_observations(rulebook, collected, resolver)
         diagnosis = rulebook.diagnose(collected)
         evidence = prober.evidence() if prober is not None else None
     if json_output:

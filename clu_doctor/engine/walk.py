@@ -116,9 +116,7 @@ def next_question(
     their answer.
     """
     for tree in trees:
-        result = walk_tree(
-            tree, vocabulary, observations, ask=True, include_probes=include_probes
-        )
+        result = walk_tree(tree, vocabulary, observations, ask=True, include_probes=include_probes)
         if isinstance(result, ObservationSpec):
             return result
     return None

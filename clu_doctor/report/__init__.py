@@ -8,10 +8,14 @@ and fixed-width when piped). JSON documents share one envelope (:func:`envelope`
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clu_doctor import __version__
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 #: Bumped when a JSON document changes incompatibly (a field removed or its meaning changed).
 SCHEMA_VERSION = 1
@@ -37,3 +41,15 @@ def envelope(kind: str, body: dict[str, Any]) -> dict[str, Any]:
 def to_json(document: dict[str, Any]) -> str:
     """Stable JSON text: two-space indent, keys in insertion order, UTF-8 kept readable."""
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def list_grid(rows: Sequence[tuple[str, str]]) -> RenderableType:
+    """Marker and text in two columns, so that wrapped text keeps its indent."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    for marker, text in rows:
+        grid.add_row(marker, text)
+    return grid

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from clu_doctor.engine import Diagnosis, ReportedFinding, Severity
-from clu_doctor.report import envelope, to_json
+from clu_doctor.report import envelope, list_grid, to_json
 from clu_doctor.ui.console import OutputMode, render_to_string
 
 if TYPE_CHECKING:
@@ -162,14 +162,14 @@ def _finding_block(
         shown = list(root.evidence[:MAX_EVIDENCE])
         if len(root.evidence) > MAX_EVIDENCE:
             shown.append(f"... and {len(root.evidence) - MAX_EVIDENCE} more (see --json)")
-        lines.append(Padding(_list_grid([("-", item) for item in shown]), (0, 0, 0, 2)))
+        lines.append(Padding(list_grid([("-", item) for item in shown]), (0, 0, 0, 2)))
     if finding.look_at:
         look = Text("Look at: ", style="bold")
         look.append("; ".join((questions or {}).get(key, key) for key in finding.look_at))
         lines.append(look)
     lines.append(Text("What to do:", style="bold"))
     steps = [(f"{index}.", step) for index, step in enumerate(finding.remedy, 1)]
-    lines.append(Padding(_list_grid(steps), (0, 0, 0, 2)))
+    lines.append(Padding(list_grid(steps), (0, 0, 0, 2)))
     for label, value in (
         ("Verify", finding.verify),
         ("Escalate", finding.escalate),
@@ -197,18 +197,6 @@ def _finding_block(
             child_line.append(f" {child.id}  {child.finding.title}")
             lines.append(child_line)
     return Group(_heading(root, number), Padding(Group(*lines), (0, 0, 0, 4)))
-
-
-def _list_grid(rows: list[tuple[str, str]]) -> RenderableType:
-    """Marker and text in two columns, so wrapped text keeps its indent."""
-    from rich.table import Table
-
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", no_wrap=True)
-    grid.add_column()
-    for marker, text in rows:
-        grid.add_row(marker, text)
-    return grid
 
 
 def _fine_block(fine: list[ReportedFinding]) -> RenderableType:

@@ -1,18 +1,24 @@
-"""Showing probe progress on stderr: a bar on a terminal, nothing when not watched.
+"""Showing probe progress on stderr: a bar (and a live table when listening) for a person.
 
 Progress is human chatter, so it goes to stderr, and only when stdout is a terminal too (a
 result redirected to a file or a pipe means a script is running us, and scripts want no bars).
+Everything is drawn in one transient live display, so the final result prints cleanly.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from clu_doctor.ui.console import OutputMode, is_terminal, make_console
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+    from rich.console import RenderableType
+    from rich.progress import TaskID
+
+    from clu_doctor.bus.listen import ListenReport
+    from clu_doctor.site import Site
 
 
 def watching() -> bool:
@@ -21,9 +27,14 @@ def watching() -> bool:
 
 
 class TerminalEvents:
-    """:class:`clu_doctor.probing.ProbeEvents` drawn as a rich progress bar per stage."""
+    """:class:`clu_doctor.probing.ProbeEvents` drawn on stderr; a context manager.
 
-    def __init__(self) -> None:
+    ``table=True`` adds the per-address listen table under the bar, redrawn from the
+    analyser's snapshot a few times a second.
+    """
+
+    def __init__(self, *, table: bool = False, site: Site | None = None) -> None:
+        from rich.live import Live
         from rich.progress import (
             BarColumn,
             Progress,
@@ -32,22 +43,35 @@ class TerminalEvents:
             TimeRemainingColumn,
         )
 
-        mode = OutputMode.for_stream(sys.stderr)
-        self._progress: Progress = Progress(
+        self._mode = OutputMode.for_stream(sys.stderr)
+        self._console = make_console(self._mode, sys.stderr)
+        self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
             TimeRemainingColumn(),
-            console=make_console(mode, sys.stderr),
-            transient=True,
+            console=self._console,
         )
+        self._live = Live(self, console=self._console, refresh_per_second=4, transient=True)
         self._task: TaskID | None = None
-        self._console = self._progress.console
+        self._table = table
+        self._site = site
+        self._snapshot: Callable[[], ListenReport] | None = None
+
+    def __rich__(self) -> RenderableType:
+        from rich.console import Group
+
+        parts: list[RenderableType] = [self._progress]
+        if self._table and self._snapshot is not None:
+            from clu_doctor.report.probes import listen_table
+
+            parts.append(listen_table(self._snapshot(), self._mode, self._site))
+        return Group(*parts)
 
     def stage(self, message: str, seconds: float | None) -> None:
         self._finish_task()
-        if not self._progress.live.is_started:
-            self._progress.start()
+        if not self._live.is_started:
+            self._live.start()
         self._task = self._progress.add_task(message, total=seconds)
 
     def progress(self, done: float, total: float) -> None:
@@ -56,12 +80,16 @@ class TerminalEvents:
 
     def stage_done(self, summary: str) -> None:
         self._finish_task()
+        self._snapshot = None
         self._console.print(f"[dim]{summary}[/dim]", highlight=False)
+
+    def watch(self, snapshot: Callable[[], ListenReport]) -> None:
+        self._snapshot = snapshot
 
     def close(self) -> None:
         self._finish_task()
-        if self._progress.live.is_started:
-            self._progress.stop()
+        if self._live.is_started:
+            self._live.stop()
 
     def _finish_task(self) -> None:
         if self._task is not None:

@@ -1,0 +1,293 @@
+"""``clu-doctor scan`` and ``clu-doctor listen``: the bus probes on their own."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from clu_doctor.commands import bus_options
+from clu_doctor.errors import CluDoctorError, UsageError
+
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from clu_doctor.bus.probes_base import BusBusy
+    from clu_doctor.commands.bus_options import Target
+    from clu_doctor.site import Site
+    from clu_doctor.ui.progress import TerminalEvents
+
+SCAN_HELP = """Read every address on the bus: who answers, with which identity and state.
+
+Transmits read requests, so it first listens: if the CLU is polling, it stays passive and
+says so (disconnect the CLU, or pass --transmit to probe anyway). With --site it checks the
+chain (where a break is) and the duplicate check reads identities repeatedly.
+
+Exit code: 0 all found, 1 a duplicate suspected or a noisy bus, 2 stations missing, a break
+or a confirmed duplicate, 3 could not scan (port problem, the CLU is polling).
+"""
+
+LISTEN_HELP = """Listen to a live bus without sending a single byte, and say what is wrong.
+
+Decodes the CLU's polls and the stations' answers, finds the line settings in use when
+nothing decodes at the profile's, and shows a table per address. --save records the raw
+bytes; --replay analyses a recording again (for support).
+
+Exit code: 0 nothing wrong heard, 1 warning, 2 critical, 3 could not listen.
+"""
+
+
+def parse_addresses(text: str) -> tuple[int, ...]:
+    """``1-16``, ``1,3,5-8`` -> addresses (1..247)."""
+    found: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise UsageError(
+                f"--addresses: {part!r} is not an address or range", hint="e.g. 1-16 or 1,3,5-8"
+            ) from None
+        if not 1 <= low <= high <= 247:
+            raise UsageError(f"--addresses: {part!r} is outside 1..247")
+        found.extend(a for a in range(low, high + 1) if a not in found)
+    if not found:
+        raise UsageError("--addresses is empty", hint="e.g. 1-16")
+    return tuple(found)
+
+
+def _require_target(
+    port: str | None,
+    sim: str | None,
+    site: Path | None,
+    profile: str | None,
+    at: bus_options.AdapterEnd | None,
+) -> Target:
+    target = bus_options.resolve_target(port, sim, bus_options.load_site_option(site), profile, at)
+    if target is None:
+        raise UsageError(
+            "give --port PORT (or --sim SCENARIO)",
+            hint="'clu-doctor ports' lists this machine's serial ports",
+        )
+    return target
+
+
+def scan(
+    port: bus_options.PortOption = None,
+    sim: bus_options.SimOption = None,
+    site: bus_options.SiteOption = None,
+    profile: bus_options.ProfileOption = None,
+    at: bus_options.AtOption = None,
+    addresses: Annotated[
+        str | None,
+        typer.Option(
+            "--addresses", metavar="RANGES", help="Addresses to read, e.g. 1-16 or 1,3,5-8."
+        ),
+    ] = None,
+    duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--duplicates/--no-duplicates", help="Read identities repeatedly to find duplicates."
+        ),
+    ] = True,
+    reads: Annotated[
+        int,
+        typer.Option("--reads", min=1, max=200, help="Identity reads per address (duplicates)."),
+    ] = 12,
+    stop_early: Annotated[
+        bool,
+        typer.Option("--stop-early", help="Stop once every station of the site has answered."),
+    ] = False,
+    transmit: bus_options.TransmitOption = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+) -> int:
+    from clu_doctor.bus.link import Link
+    from clu_doctor.bus.probes import analyse_chain, find_duplicates
+    from clu_doctor.bus.probes import scan as run_scan
+    from clu_doctor.report import probes as render
+    from clu_doctor.ui.console import OutputMode
+
+    target = _require_target(port, sim, site, profile, at)
+    wanted = parse_addresses(addresses) if addresses else tuple(target.profile.addresses)
+    expected = target.site.expected_addresses if target.site else ()
+    with contextlib.ExitStack() as stack:
+        events = _events(stack)
+        link = stack.enter_context(
+            Link.open(target.port, target.profile.line, target.profile.framing)
+        )
+        if events:
+            events.stage(f"Reading {len(wanted)} address(es) on {target.description}", len(wanted))
+        result = run_scan(
+            link,
+            target.profile,
+            wanted,
+            expected=expected,
+            stop_when_expected=stop_early,
+            force=transmit,
+            progress=(lambda done, total, address: events.progress(done, total))
+            if events
+            else None,
+        )
+        if events:
+            events.stage_done(f"{len(result.answered)} address(es) answered")
+        dup = None
+        if duplicates and result.answered:
+            if events:
+                events.stage("Reading identities again to find duplicate addresses", None)
+            dup = _guarded(
+                find_duplicates,
+                link,
+                target.profile,
+                result.answered,
+                reads=reads,
+                force=transmit,
+                lbt=result.lbt,
+                progress=(lambda done, total, address: events.progress(done, total))
+                if events
+                else None,
+            )
+            if events:
+                events.stage_done(f"duplicate check: {dup.verdict}")
+    chain = None
+    if target.site is not None:
+        chain = analyse_chain(
+            target.site.chain_positions, target.site.adapter_at, set(result.answered)
+        )
+    if json_output:
+        sys.stdout.write(
+            render.render_scan_json(result, site=target.site, chain=chain, duplicates=dup)
+        )
+    else:
+        sys.stdout.write(
+            render.render_scan_text(
+                result, OutputMode.for_stream(), site=target.site, chain=chain, duplicates=dup
+            )
+        )
+    status, _ = render.scan_status(result, chain, dup)
+    return render.STATUS[status][0]
+
+
+def busy_error(busy: BusBusy) -> CluDoctorError:
+    """The bus layer's refusal, with the command line's own way out."""
+    return CluDoctorError(
+        busy.message,
+        hint="disconnect the CLU (or its USB interface) from the bus and run again; pass "
+        "--transmit only if you are sure no master is active; 'clu-doctor listen' shows what "
+        "the bus carries without sending anything",
+    )
+
+
+def _guarded(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    from clu_doctor.bus.probes_base import BusBusy
+
+    try:
+        return function(*args, **kwargs)
+    except BusBusy as busy:
+        raise busy_error(busy) from busy
+
+
+def listen(
+    port: bus_options.PortOption = None,
+    sim: bus_options.SimOption = None,
+    site: bus_options.SiteOption = None,
+    profile: bus_options.ProfileOption = None,
+    at: bus_options.AtOption = None,
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=0.5, help="How long to listen.")
+    ] = 60.0,
+    save: Annotated[
+        Path | None, typer.Option("--save", metavar="FILE", help="Record the raw bytes heard.")
+    ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option("--replay", metavar="FILE", help="Analyse a recording instead of a port."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+) -> int:
+    from clu_doctor.bus.listen_verdicts import derive_verdicts
+    from clu_doctor.probing import BusProber, site_chain
+    from clu_doctor.report import probes as render
+    from clu_doctor.ui.console import OutputMode
+
+    notes: list[str] = []
+    warnings: tuple[str, ...] = ()
+    detection = None
+    if replay is not None:
+        if port or sim or save:
+            raise UsageError("--replay analyses a file: leave out --port, --sim and --save")
+        from clu_doctor.bus.recording import replay as run_replay
+
+        site_plan = bus_options.load_site_option(site)
+        loaded = None if profile is None else bus_options.resolve_profile(profile)
+        replayed = run_replay(replay.expanduser(), profile=loaded, chain=site_chain(site_plan))
+        report, warnings = replayed.report, replayed.warnings
+        for warning in warnings:
+            print(f"clu-doctor: warning: {warning}", file=sys.stderr)
+        verdicts = derive_verdicts(report, chain=site_chain(site_plan))
+    else:
+        target = _require_target(port, sim, site, profile, at)
+        site_plan = target.site
+        plan = bus_options.plan_for(target, listen_s=seconds, transmit=False, save=save)
+        with contextlib.ExitStack() as stack:
+            events = _events(stack, table=True, site=site_plan)
+            prober = stack.enter_context(BusProber(plan, events))
+            listened = prober.listen()
+        report, verdicts = listened.report, listened.verdicts
+        detection, notes = listened.detection, listened.notes
+    if json_output:
+        sys.stdout.write(
+            render.render_listen_json(
+                report, verdicts, detection=detection, notes=notes, warnings=warnings
+            )
+        )
+    else:
+        sys.stdout.write(
+            render.render_listen_text(
+                report,
+                verdicts,
+                OutputMode.for_stream(),
+                site=site_plan,
+                detection=detection,
+                notes=notes,
+            )
+        )
+    status, _ = render.listen_status(verdicts)
+    return render.STATUS[status][0]
+
+
+def _events(
+    stack: contextlib.ExitStack, *, table: bool = False, site: Site | None = None
+) -> TerminalEvents | None:
+    """Progress (and, for listening, a live table) on stderr when a person watches."""
+    from clu_doctor.ui.progress import TerminalEvents, watching
+
+    if not watching():
+        return None
+    return stack.enter_context(TerminalEvents(table=table, site=site))
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        help=SCAN_HELP,
+        epilog=(
+            "Examples:\n\n"
+            "  clu-doctor scan --port /dev/ttyUSB0 --site site.yaml\n\n"
+            "  clu-doctor scan --sim 'cable-break?clu=0' --json\n\n"
+            "  clu-doctor scan --port /dev/ttyUSB0 --addresses 1-247 --no-duplicates"
+        ),
+    )(scan)
+    app.command(
+        help=LISTEN_HELP,
+        epilog=(
+            "Examples:\n\n"
+            "  clu-doctor listen --port /dev/ttyUSB0 --seconds 60 --site site.yaml\n\n"
+            "  clu-doctor listen --port /dev/ttyUSB0 --save capture.cdr\n\n"
+            "  clu-doctor listen --replay capture.cdr --json"
+        ),
+    )(listen)

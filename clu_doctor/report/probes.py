@@ -1,0 +1,266 @@
+"""Scan and listen results as tables (styled or plain) and JSON documents.
+
+Both commands print one table of addresses, then their verdicts with evidence, then a result
+line with the exit code. The exit code is decided by :func:`scan_status` / :func:`listen_status`
+so the text and the JSON always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from clu_doctor.report import envelope, list_grid, to_json
+from clu_doctor.ui.console import OutputMode, render_to_string
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+    from rich.text import Text
+
+    from clu_doctor.bus.detect import Detection
+    from clu_doctor.bus.listen import ListenReport
+    from clu_doctor.bus.listen_verdicts import Verdict
+    from clu_doctor.bus.probes_chain import ChainResult
+    from clu_doctor.bus.probes_duplicates import DuplicateResult
+    from clu_doctor.bus.probes_scan import ScanResult
+    from clu_doctor.site import Site
+
+#: Exit code and word for a severity as the bus layer names them.
+STATUS = {
+    "ok": (0, "OK"),
+    "info": (0, "OK"),
+    "warning": (1, "WARNING"),
+    "critical": (2, "CRITICAL"),
+}
+_STYLE = {
+    "ok": "green",
+    "info": "cyan",
+    "warning": "yellow",
+    "critical": "red",
+    "unknown": "magenta",
+}
+
+
+def _worst(severities: Sequence[str]) -> str:
+    order = ["ok", "info", "warning", "critical"]
+    return max(severities, key=lambda s: order.index(s) if s in order else 0, default="ok")
+
+
+def _ms(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def _table(mode: OutputMode, columns: Sequence[str]) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE if mode.styled else box.ASCII, show_edge=mode.styled)
+    for column in columns:
+        table.add_column(column, justify="right" if column in _NUMERIC else "left")
+    return table
+
+
+_NUMERIC = {"addr", "polls", "answers", "timeouts", "corrupt", "ms", "tries"}
+
+
+def _verdict_lines(rows: Sequence[tuple[str, str, Sequence[str]]]) -> list[RenderableType]:
+    """``(severity, title, evidence)`` as a heading and indented evidence."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    out: list[RenderableType] = []
+    for severity, title, evidence in rows:
+        line = Text()
+        line.append(f"{severity.upper():<9}", style=f"bold {_STYLE.get(severity, '')}".strip())
+        line.append(f" {title}")
+        out.append(line)
+        if evidence:
+            out.append(Padding(list_grid([("-", item) for item in evidence]), (0, 0, 0, 4)))
+    return out
+
+
+def _result(status: str, text: str) -> Text:
+    from rich.text import Text
+
+    code, word = STATUS.get(status, (3, "UNKNOWN"))
+    line = Text("Result: ", style="bold")
+    line.append(f"{word}: {text}", style=_STYLE.get(status, ""))
+    line.append(f"  (exit {code})", style="dim")
+    return line
+
+
+# --- scan ---------------------------------------------------------------------------------
+
+
+def scan_status(
+    scan: ScanResult, chain: ChainResult | None, duplicates: DuplicateResult | None
+) -> tuple[str, str]:
+    """(severity, summary) of a scan: missing stations and confirmed duplicates are critical."""
+    problems = []
+    severity = "ok"
+    if not scan.answered:
+        return "critical", "no address answered"
+    if chain is not None and chain.verdict != "ok":
+        severity = "critical"
+        problems.append(f"chain: {chain.verdict} ({', '.join(map(str, chain.silent)) or '-'})")
+    elif scan.missing:
+        severity = "critical"
+        problems.append(f"missing: {', '.join(map(str, scan.missing))}")
+    if duplicates is not None and duplicates.verdict == "confirmed":
+        severity = "critical"
+        problems.append(f"duplicate address: {', '.join(map(str, duplicates.confirmed))}")
+    elif duplicates is not None and duplicates.verdict in ("suspected", "noisy"):
+        severity = _worst([severity, "warning"])
+        problems.append(f"duplicates {duplicates.verdict}")
+    found = f"{len(scan.answered)} address(es) answered"
+    return severity, "; ".join([found, *problems])
+
+
+def render_scan_text(
+    scan: ScanResult,
+    mode: OutputMode,
+    *,
+    site: Site | None = None,
+    chain: ChainResult | None = None,
+    duplicates: DuplicateResult | None = None,
+) -> str:
+    table = _table(mode, ["addr", "label", "identity", "state", "ms", "tries", "errors"])
+    for entry in sorted(scan.results, key=lambda item: item.address):
+        if not entry.answered and not entry.expected and not entry.responded:
+            continue  # an unused address: not worth a row
+        times = entry.response_times
+        median = sorted(times)[len(times) // 2] if times else None
+        errors = ", ".join(f"{k} {v}" for k, v in entry.errors.items() if v) or ""
+        state = ""
+        if entry.status is not None and entry.status.state:
+            state = f"{entry.status.state} {entry.status.meaning}"
+        label = (site.label_of(entry.address) if site else None) or ""
+        identity = (
+            entry.identity.text if entry.identity else ("no answer" if not entry.answered else "?")
+        )
+        table.add_row(
+            str(entry.address),
+            label,
+            identity,
+            state,
+            _ms(median),
+            str(len(entry.attempts)),
+            errors,
+        )
+    rows: list[tuple[str, str, Sequence[str]]] = []
+    if chain is not None:
+        rows.append(
+            (
+                "ok" if chain.verdict == "ok" else "critical",
+                f"chain: {chain.verdict}",
+                chain.evidence,
+            )
+        )
+    if duplicates is not None:
+        from clu_doctor.bus.probes_duplicates import describe
+
+        severity = {"confirmed": "critical", "suspected": "warning", "noisy": "warning"}.get(
+            duplicates.verdict, "ok"
+        )
+        rows.append((severity, f"duplicate addresses: {duplicates.verdict}", describe(duplicates)))
+    status, summary = scan_status(scan, chain, duplicates)
+    return render_to_string(mode, table, *_verdict_lines(rows), "", _result(status, summary))
+
+
+def render_scan_json(
+    scan: ScanResult,
+    *,
+    site: Site | None = None,
+    chain: ChainResult | None = None,
+    duplicates: DuplicateResult | None = None,
+) -> str:
+    status, summary = scan_status(scan, chain, duplicates)
+    body: dict[str, Any] = {
+        "status": status,
+        "exit_code": STATUS[status][0],
+        "summary": summary,
+        "scan": scan.to_dict(),
+        "chain": chain.to_dict() if chain else None,
+        "duplicates": duplicates.to_dict() if duplicates else None,
+        "site": site.to_dict() if site else None,
+    }
+    return to_json(envelope("scan", body))
+
+
+# --- listen -------------------------------------------------------------------------------
+
+
+def listen_status(verdicts: Sequence[Verdict]) -> tuple[str, str]:
+    if not verdicts:
+        return "ok", "nothing wrong heard"
+    severity = _worst([v.severity for v in verdicts])
+    return severity, "; ".join(v.title for v in verdicts[:3]) + (
+        f" (+{len(verdicts) - 3} more)" if len(verdicts) > 3 else ""
+    )
+
+
+def listen_table(report: ListenReport, mode: OutputMode, site: Site | None = None) -> Table:
+    """Per address: polls, answers, timeouts, corrupt answers, last state, response time."""
+    table = _table(
+        mode, ["addr", "label", "polls", "answers", "timeouts", "corrupt", "state", "ms"]
+    )
+    for entry in report.addresses:
+        label = (site.label_of(entry.address) if site else None) or ""
+        state = f"{entry.state.code} {entry.state.meaning}" if entry.state else ""
+        median = entry.response.median if entry.response else None
+        table.add_row(
+            str(entry.address),
+            label,
+            str(entry.polls),
+            str(entry.answers),
+            str(entry.timeouts),
+            str(entry.corrupt),
+            state,
+            _ms(median),
+        )
+    from clu_doctor.probing import traffic_summary
+
+    table.caption = traffic_summary(report)
+    return table
+
+
+def render_listen_text(
+    report: ListenReport,
+    verdicts: Sequence[Verdict],
+    mode: OutputMode,
+    *,
+    site: Site | None = None,
+    detection: Detection | None = None,
+    notes: Sequence[str] = (),
+) -> str:
+    parts: list[Any] = [listen_table(report, mode, site)]
+    parts += [f"Note: {note}" for note in notes]
+    if detection is not None:
+        parts.append(f"Line settings: {detection.message}")
+    rows = [(v.severity, v.title, v.evidence) for v in verdicts]
+    parts += _verdict_lines(rows)
+    status, summary = listen_status(verdicts)
+    return render_to_string(mode, *parts, "", _result(status, summary))
+
+
+def render_listen_json(
+    report: ListenReport,
+    verdicts: Sequence[Verdict],
+    *,
+    detection: Detection | None = None,
+    notes: Sequence[str] = (),
+    warnings: Sequence[str] = (),
+) -> str:
+    status, summary = listen_status(verdicts)
+    body = {
+        "status": status,
+        "exit_code": STATUS[status][0],
+        "summary": summary,
+        "notes": list(notes),
+        "warnings": list(warnings),
+        "verdicts": [v.to_dict() for v in verdicts],
+        "detection": detection.to_dict() if detection else None,
+        "report": report.to_dict(),
+    }
+    return to_json(envelope("listen", body))
