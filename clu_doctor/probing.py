@@ -294,16 +294,25 @@ class BusProber:
         return _Listened(report, verdicts, settings, framing, detection)
 
     def traffic(self) -> str:
-        """``polling``, ``unanswered``, ``undecodable`` or ``silent``."""
+        """``polling``, ``unanswered``, ``undecodable``, ``silent`` or ``unheard``.
+
+        ``unheard`` is silence heard from the far end of the bus: it says nothing about the
+        CLU's USB interface, because a break between it and the adapter sounds the same.
+        """
         listened = self.listen()
         report = listened.report
-        if report.bytes == 0:
-            return "silent"
+        if report.bytes == 0 or (
+            report.requests == 0
+            and sum(a.answers for a in report.addresses) == 0
+            and report.bytes < 64
+        ):
+            site = self.plan.site
+            return "unheard" if site is not None and site.adapter_at == "end" else "silent"
         if listened.verdict("bus.undecodable") is not None:
             return "undecodable"
         answers = sum(a.answers for a in report.addresses)
         if report.requests == 0 and answers == 0:
-            return "silent" if report.bytes < 64 else "undecodable"
+            return "undecodable"
         if answers:
             return "polling"
         return "unanswered"
@@ -345,8 +354,8 @@ class BusProber:
         if self.plan.transmit:
             return True, "--transmit was given"
         traffic = self.traffic()
-        if traffic == "silent":
-            return True, "the bus was quiet while listening (the CLU does not poll)"
+        if traffic in ("silent", "unheard"):
+            return True, "the bus was quiet while listening (no master polls)"
         return False, (
             "not run: the CLU is using the bus (listen-before-talk), so the tool stays "
             "passive; disconnect the CLU or pass --transmit to probe actively"
