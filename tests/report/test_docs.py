@@ -1,0 +1,61 @@
+"""docs/monitoring.md stays true: its examples parse and match the renderers' real output."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from clu_doctor.report.prometheus import METRICS
+from clu_doctor.site import FlappingThreshold, RateThreshold, SilentThreshold, parse_site
+from clu_doctor.yamlio import load_yaml_text
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "monitoring.md"
+GOLDEN = Path(__file__).parent / "golden"
+TEXT = DOCS.read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```(\w+)\n(.*?)```", TEXT, flags=re.S)
+
+
+def blocks(language: str) -> list[str]:
+    return [body for lang, body in BLOCKS if lang == language]
+
+
+def test_the_docs_describe_every_metric() -> None:
+    missing = [name for name in METRICS if f"`{name}`" not in TEXT]
+    assert not missing, f"docs/monitoring.md does not describe {missing}"
+    documented = set(re.findall(r"`(clu_doctor_[a-z_]+)`", TEXT))
+    assert documented <= set(METRICS), documented - set(METRICS)
+
+
+def test_the_nagios_example_is_real_output() -> None:
+    (example,) = [b for b in blocks("text") if b.startswith("CLU-DOCTOR ")]
+    assert example == (GOLDEN / "nagios-silent.txt").read_text(encoding="utf-8")
+
+
+def test_the_site_example_parses_with_the_documented_defaults() -> None:
+    (example,) = [b for b in blocks("yaml") if b.startswith("# site.yaml")]
+    site = parse_site(load_yaml_text(example, "site.yaml"), "site.yaml")
+    assert site.thresholds.stations_silent == SilentThreshold()
+    assert site.thresholds.corrupt_rate == RateThreshold()
+    assert site.thresholds.flapping == FlappingThreshold()
+    (entry,) = site.ignores
+    assert (entry.finding, entry.address, str(entry.until)) == ("BUS-NOISE-01", 9, "2026-12-31")
+
+
+def test_the_alert_rules_are_valid_yaml_with_the_two_alerts() -> None:
+    (rules,) = [b for b in blocks("yaml") if b.startswith("groups:")]
+    document = load_yaml_text(rules, "rules.yaml")
+    alerts = {rule["alert"]: rule["expr"] for rule in document["groups"][0]["rules"]}
+    assert alerts == {
+        "CluSiteCritical": "clu_doctor_check_status == 2",
+        "CluCheckNotRunning": "time() - clu_doctor_last_success_timestamp_seconds > 1800",
+    }
+
+
+def test_the_commands_use_the_check_formats_and_flags() -> None:
+    commands = re.findall(r"clu-doctor check [^\n`]*", TEXT)
+    assert commands
+    for command in commands:
+        for fmt in re.findall(r"--format ([a-z|]+)", command):
+            assert fmt in ("nagios", "json", "prometheus"), command
+        flags = set(re.findall(r"(--[a-z-]+)", command))
+        assert flags <= {"--site", "--format", "--textfile-dir", "--history-dir"}, command
