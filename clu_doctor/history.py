@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
@@ -55,6 +56,8 @@ BUSY_TIMEOUT_S = 30.0
 #: How far back (in completed checks) "answered in every check until ..." looks: a day of
 #: checks every 15 minutes.
 DEFAULT_LOOKBACK = 96
+#: Pause between attempts to open a history another check is creating.
+_RETRY_S = 0.02
 
 #: The layout, one statement per item.
 _SCHEMA: tuple[str, ...] = (
@@ -541,15 +544,25 @@ class History:
             raise _open_error(path, error) from None
         connection.row_factory = sqlite3.Row
         history = cls(connection, path, site, busy_timeout_s)
-        try:
-            history._prepare()
-        except sqlite3.Error as error:
-            connection.close()
-            raise _open_error(path, error) from None
-        except HistoryError:
-            connection.close()
-            raise
-        return history
+        # Switching a new file to WAL takes a lock SQLite does not wait for: when several
+        # checks create the same history at once, the losers retry within the busy timeout.
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                history._prepare()
+            except sqlite3.OperationalError as error:
+                if _is_busy(error) and time.monotonic() < deadline:
+                    time.sleep(_RETRY_S)
+                    continue
+                connection.close()
+                raise _open_error(path, error) from None
+            except sqlite3.Error as error:
+                connection.close()
+                raise _open_error(path, error) from None
+            except HistoryError:
+                connection.close()
+                raise
+            return history
 
     def _prepare(self) -> None:
         db = self._db
@@ -816,6 +829,11 @@ class History:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error)
+    return "locked" in text or "busy" in text
+
+
 def _open_error(path: Path, error: sqlite3.Error) -> HistoryError:
     text = str(error)
     if isinstance(error, sqlite3.DatabaseError) and "not a database" in text:
@@ -834,7 +852,7 @@ def _open_error(path: Path, error: sqlite3.Error) -> HistoryError:
 
 def _write_error(path: Path, error: sqlite3.OperationalError, timeout_s: float) -> HistoryError:
     text = str(error)
-    if "locked" in text or "busy" in text:
+    if _is_busy(error):
         return HistoryError(
             f"the history {path} stayed locked by another check for {timeout_s:g} s",
             "another clu-doctor check of this site is still writing; look for a hung process",

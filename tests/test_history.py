@@ -338,6 +338,9 @@ RECORDER = textwrap.dedent(
     from tests.test_history import SITE, at, result
 
     directory, first, count, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    if mode == "wait-for-go":  # then open: every writer creates the history at once
+        print("ready", flush=True)
+        sys.stdin.readline()
     history = History.open(SITE, directory)
     if mode == "hang-mid-write":
         real = History._insert_stations
@@ -346,9 +349,6 @@ RECORDER = textwrap.dedent(
             print("mid-write", flush=True)
             sys.stdin.read()  # until killed
         History._insert_stations = insert_then_hang
-    if mode == "wait-for-go":
-        print("ready", flush=True)
-        sys.stdin.readline()
     for n in range(first, first + count):
         history.record(result(at(n), silent=(n % 8 + 1,) if n % 3 == 0 else ()))
         print(f"recorded {n}", flush=True)
@@ -414,23 +414,26 @@ def test_a_check_killed_at_any_point_of_a_run_keeps_every_committed_check(tmp_pa
         assert all(len(row.stations) == 8 for row in rows)
 
 
-def test_two_checks_of_one_site_at_once_both_land(tmp_path: Path) -> None:
-    writers = [recorder(tmp_path, first, 30, "wait-for-go") for first in (0, 1000)]
+@pytest.mark.parametrize(("writers", "checks"), [(2, 30), (6, 5)])
+def test_checks_of_one_site_at_once_all_land(tmp_path: Path, writers: int, checks: int) -> None:
+    """Writers released together: they create the history and write it at the same time."""
+    firsts = [1000 * n for n in range(writers)]
+    processes = [recorder(tmp_path, first, checks, "wait-for-go") for first in firsts]
     try:
-        for writer in writers:
+        for writer in processes:
             assert writer.stdout is not None
             assert writer.stdout.readline() == "ready\n"
-        for writer in writers:
+        for writer in processes:
             assert writer.stdin is not None
             writer.stdin.write("go\n")
             writer.stdin.flush()
-        for writer in writers:
+        for writer in processes:
             assert writer.stdout is not None
             lines = writer.stdout.read().splitlines()
             assert lines[-1] == "done"
             assert writer.wait() == 0
     finally:
-        for writer in writers:
+        for writer in processes:
             if writer.poll() is None:
                 kill(writer)
             for stream in (writer.stdin, writer.stdout):
@@ -440,6 +443,6 @@ def test_two_checks_of_one_site_at_once_both_land(tmp_path: Path) -> None:
         assert after.integrity() == "ok"
         rows = after.recent(1000)
         assert sorted(row.started for row in rows) == sorted(
-            [at(n) for n in range(30)] + [at(n) for n in range(1000, 1030)]
+            at(first + n) for first in firsts for n in range(checks)
         )
         assert all(len(row.stations) == 8 for row in rows)
