@@ -123,7 +123,8 @@ def scan(
         )
         if events:
             events.stage(f"Reading {len(wanted)} address(es) on {target.description}", len(wanted))
-        result = run_scan(
+        result = _guarded(
+            run_scan,
             link,
             target.profile,
             wanted,
