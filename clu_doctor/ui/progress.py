@@ -81,6 +81,9 @@ class TerminalEvents:
     def stage_done(self, summary: str) -> None:
         self._finish_task()
         self._snapshot = None
+        # Stop redrawing between stages: a question may be asked on this terminal next.
+        if self._live.is_started:
+            self._live.stop()
         self._console.print(f"[dim]{summary}[/dim]", highlight=False)
 
     def watch(self, snapshot: Callable[[], ListenReport]) -> None:

@@ -95,3 +95,16 @@ def test_json_output_of_a_full_session_parses() -> None:
     child.close()
     assert child.exitstatus == 3
     assert json.loads(child.before)["status"] == "unknown"
+
+
+def test_with_a_bus_only_what_the_bus_cannot_tell_is_asked() -> None:
+    child = spawn("--sim", "cable-break?time_scale=4", "--listen-seconds", "3")
+    answer(child, "does charging start?", "?")
+    answer(child, "heartbeat timeout", "?")
+    child.expect_exact("BUS-BREAK-01")
+    child.expect(pexpect.EOF)
+    transcript = child.before
+    child.close()
+    assert child.exitstatus == 2
+    assert "LED on the CLU main unit" not in transcript
+    assert "Traceback" not in transcript
