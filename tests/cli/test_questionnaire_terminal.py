@@ -19,7 +19,7 @@ def spawn(*args: str) -> pexpect.spawn:
         cwd=str(REPO),
         env=env,
         encoding="utf-8",
-        timeout=30,
+        timeout=90,  # generous: a loaded CI machine starts Python slowly
         dimensions=(40, 100),
     )
 

@@ -56,13 +56,13 @@ def test_serves_a_pty_a_client_can_read_until_interrupted() -> None:
         addresses = json.loads(text)["addresses"]
         assert addresses["tcp"].startswith("socket://127.0.0.1:")
         profile = load_profile("defa-erange")
-        with Link.open(addresses["pty"], profile.line, profile.framing, timeout=1.0) as link:
+        with Link.open(addresses["pty"], profile.line, profile.framing, timeout=5.0) as link:
             request = profile.identity_request(3)
             result = link.read_registers(request.address, request.start, request.count)
         assert profile.decode_identity(result.registers).serial == "DF230103"
     finally:
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=10)
+        _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert "simulator stopped" in stderr
     assert "Traceback" not in stderr
