@@ -73,12 +73,13 @@ def _root(
 
 def _register_commands() -> None:
     """Attach the command modules (kept apart so this file stays the thin dispatcher)."""
-    from clu_doctor.commands import bus, diagnose, rules, sim
+    from clu_doctor.commands import bus, diagnose, history, rules, sim
 
     diagnose.register(app)
     bus.register(app)
     rules.register(app)
     sim.register(app)
+    history.register(app)
 
 
 _register_commands()

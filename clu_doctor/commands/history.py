@@ -1,0 +1,97 @@
+"""``clu-doctor history``: a site's recorded checks, and what they say about its stations."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clu_doctor.commands import bus_options
+from clu_doctor.errors import UsageError
+
+HELP = """Show the recorded checks of a site and what they say about its stations.
+
+One line per check (oldest first: time, status, exit code, duration, stations answering,
+findings or why it could not check), then one column per completed check for each station
+(+ answered, - silent), then what the history says: since when a station is silent, and
+which stations come and go (flapping, per the site file's thresholds.flapping).
+
+The history is written by 'clu-doctor check'. It is read from --history-dir, else
+$CLU_DOCTOR_STATE_DIR, else $XDG_STATE_HOME/clu-doctor, else ~/.local/state/clu-doctor;
+reading it never waits for a check that is writing.
+
+Exit code: 0 the history was shown, 3 no history of the site yet, or a bad site file.
+"""
+
+EPILOG = """Examples:
+
+  clu-doctor history --site /etc/clu-doctor/site.yaml
+
+  clu-doctor history --site site.yaml --last 96             # a day of 15-minute checks
+
+  clu-doctor history --site site.yaml --format json > history.json
+
+  clu-doctor history --site site.yaml --history-dir /var/lib/clu-doctor
+"""
+
+
+class HistoryFormat(str, Enum):
+    """The output formats of ``clu-doctor history``."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+def history(
+    site: bus_options.SiteOption = None,
+    history_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--history-dir",
+            metavar="DIR",
+            help="Where the checks record the history (default: $CLU_DOCTOR_STATE_DIR, else "
+            "$XDG_STATE_HOME/clu-doctor, else ~/.local/state/clu-doctor).",
+        ),
+    ] = None,
+    last: Annotated[
+        int, typer.Option("--last", "-n", min=1, metavar="N", help="Show the newest N checks.")
+    ] = 20,
+    output_format: Annotated[
+        HistoryFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = HistoryFormat.TEXT,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+) -> int:
+    from clu_doctor.exitcodes import ExitCode
+    from clu_doctor.history import History
+
+    if site is None:
+        raise UsageError(
+            "give --site FILE (the site.yaml the checks use)",
+            hint="e.g. clu-doctor history --site /etc/clu-doctor/site.yaml",
+        )
+    site_plan = bus_options.load_site_option(site)
+    assert site_plan is not None
+    flapping = site_plan.thresholds.flapping
+    directory = history_dir.expanduser() if history_dir is not None else None
+    with History.open(site_plan.name, directory, create=False) as recorded:
+        rows = recorded.recent(last)
+        facts = recorded.facts(missed=flapping.missed, of=flapping.of)
+    if json_output or output_format is HistoryFormat.JSON:
+        from clu_doctor.report.history import render_history_json
+
+        sys.stdout.write(render_history_json(rows, site=site_plan.name, facts=facts))
+    else:
+        from clu_doctor.report.history import render_history_text
+        from clu_doctor.ui.console import OutputMode
+
+        sys.stdout.write(
+            render_history_text(rows, OutputMode.for_stream(), site=site_plan.name, facts=facts)
+        )
+    return int(ExitCode.OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(help=HELP, epilog=EPILOG)(history)
