@@ -408,7 +408,7 @@ def _read_ranges(reader: Reader, node: YamlMap, what: str) -> tuple[NumberRange,
 
 
 _FINDING_REQUIRED = ["severity", "layer", "title", "cause", "remedy", "manual"]
-_FINDING_OPTIONAL = ["verify", "escalate", "confirm_with", "explained_by", "look_at"]
+_FINDING_OPTIONAL = ["verify", "escalate", "confirm_with", "explained_by", "look_at", "graded_by"]
 
 
 def _read_findings(reader: Reader, top: YamlMap, tree: str) -> dict[str, Finding]:
@@ -453,6 +453,15 @@ def _read_findings(reader: Reader, top: YamlMap, tree: str) -> dict[str, Finding
                 OBSERVATION_KEY,
                 "a probe name, e.g. bus.scan",
             )
+        graded = node.get("graded_by")
+        if "graded_by" in node:
+            reader.name(
+                graded,
+                node.value_line_of("graded_by"),
+                f"'graded_by' of {what}",
+                OBSERVATION_KEY,
+                "an observation key, e.g. grade.stations_silent",
+            )
         explained = reader.texts(node, "explained_by", what) or ()
         for index, root in enumerate(explained):
             reader.name(
@@ -476,6 +485,7 @@ def _read_findings(reader: Reader, top: YamlMap, tree: str) -> dict[str, Finding
             confirm_with=str(confirm) if confirm is not None else None,
             explained_by=explained,
             look_at=look_at,
+            graded_by=str(graded) if graded is not None else None,
             where=reader.where(node, line),
         )
     return findings

@@ -205,6 +205,9 @@ class Finding(NamedTuple):
     confirm_with: str | None = None
     explained_by: tuple[str, ...] = ()
     look_at: tuple[str, ...] = ()
+    #: A choice observation whose value, when known, is this finding's severity (the site's
+    #: own thresholds, e.g. how many silent stations make a warning or a critical).
+    graded_by: str | None = None
     where: Where = NOWHERE
 
     def to_dict(self) -> dict[str, Any]:
@@ -222,6 +225,7 @@ class Finding(NamedTuple):
             "confirm_with": self.confirm_with,
             "explained_by": list(self.explained_by),
             "look_at": list(self.look_at),
+            "graded_by": self.graded_by,
         }
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from clu_doctor.engine.model import Finding, Node, Target, TargetKind, Tree
+from clu_doctor.engine.model import Finding, Node, Severity, Target, TargetKind, Tree
 from clu_doctor.engine.observations import (
     UNKNOWN,
     AnswerSource,
@@ -317,6 +317,7 @@ def _check_finding_refs(tree: Tree, vocabulary: Vocabulary) -> list[Problem]:
                         expected="an observation declared in observations.yaml",
                     )
                 )
+        problems += _check_grade(finding, vocabulary)
         probe = finding.confirm_with
         if probe is not None and probe not in vocabulary.probes:
             problems.append(
@@ -328,6 +329,40 @@ def _check_finding_refs(tree: Tree, vocabulary: Vocabulary) -> list[Problem]:
                 )
             )
     return problems
+
+
+#: What a grading observation's values may be: severities a finding can take.
+_GRADES = frozenset(s.value for s in Severity if s is not Severity.UNKNOWN)
+
+
+def _check_grade(finding: Finding, vocabulary: Vocabulary) -> list[Problem]:
+    """``graded_by`` names a choice observation whose every value is a severity."""
+    key = finding.graded_by
+    if key is None:
+        return []
+    where = finding.where.at("graded_by")
+    if key not in vocabulary.specs:
+        return [
+            _problem(
+                where,
+                f"finding {finding.id} is graded by {key!r}, which is not in the vocabulary"
+                + did_you_mean(key, vocabulary.specs),
+                expected="an observation declared in observations.yaml",
+            )
+        ]
+    spec = vocabulary.spec(key)
+    names = [value.name for value in spec.values] if spec.kind is ValueKind.CHOICE else []
+    wrong = [name for name in names if name not in _GRADES]
+    if spec.kind is not ValueKind.CHOICE or wrong or not names:
+        return [
+            _problem(
+                where,
+                f"finding {finding.id} is graded by {key!r}, whose values are not severities"
+                + (f" ({', '.join(wrong)})" if wrong else ""),
+                expected="a choice observation with values among " + ", ".join(sorted(_GRADES)),
+            )
+        ]
+    return []
 
 
 def _check_case_observations(tree: Tree, vocabulary: Vocabulary) -> list[Problem]:

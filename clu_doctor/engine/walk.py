@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from clu_doctor.engine.diagnosis import Diagnosis, TraceStep, TreeTrace, arrange, overall_status
-from clu_doctor.engine.model import Finding, Node, Target, TargetKind, Tree
+from clu_doctor.engine.model import Finding, Node, Severity, Target, TargetKind, Tree
 from clu_doctor.engine.observations import (
     UNKNOWN,
     AnswerSource,
@@ -149,6 +149,12 @@ def diagnose(
             lines = evidence.setdefault(trace.finding, [])
             for step in trace.steps:
                 lines.extend(e for e in used[step.key].evidence if e not in lines)
+    for fid, (finding, trees_so_far) in list(reached.items()):
+        graded = _graded(finding, used)
+        if graded is not None:
+            reached[fid] = graded, trees_so_far
+            lines = evidence.setdefault(fid, [])
+            lines.extend(e for e in used[str(finding.graded_by)].evidence if e not in lines)
     order = {fid: index for index, fid in enumerate(findings)}
     keys = list(vocabulary.specs)
     return Diagnosis(
@@ -157,3 +163,13 @@ def diagnose(
         traces=traces,
         observations=tuple(sorted(used.values(), key=lambda o: keys.index(o.key))),
     )
+
+
+def _graded(finding: Finding, observations: Mapping[str, Observation]) -> Finding | None:
+    """``finding`` at the severity its grading observation gives, if that one is known."""
+    if finding.graded_by is None:
+        return None
+    grade = observations.get(finding.graded_by)
+    if grade is None or grade.value == UNKNOWN:
+        return None
+    return finding._replace(severity=Severity(grade.value))

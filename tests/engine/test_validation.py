@@ -199,7 +199,7 @@ def test_unknown_key_typo_is_an_error_naming_allowed_keys(make_rules: RulesFacto
     assert problems_of(root) == [
         f"{path}:{line_of(text, 'remedys:')}: unknown key 'remedys' in finding LAMP-OLD-01; "
         "did you mean 'remedy'? (expected one of: severity, layer, title, cause, remedy, "
-        "manual, verify, escalate, confirm_with, explained_by, look_at)",
+        "manual, verify, escalate, confirm_with, explained_by, look_at, graded_by)",
         f"{path}:{line_of(text, 'LAMP-OLD-01:')}: finding LAMP-OLD-01 has no 'remedy' "
         "(expected a 'remedy' key)",
     ]
@@ -323,6 +323,27 @@ def test_unknown_probe_and_look_at(make_rules: RulesFactory) -> None:
         f"{path}:{line_of(text, 'look_at')}: finding LAMP-ASK-01 looks at 'lamp.color', which "
         "is not in the vocabulary; did you mean 'lamp.colour'? "
         "(expected an observation declared in observations.yaml)",
+    ]
+
+
+def test_graded_by_must_name_an_observation_whose_values_are_severities(
+    make_rules: RulesFactory,
+) -> None:
+    text = edit(TREE, "    confirm_with: lamp.scan\n", "    graded_by: lamp.colour\n")
+    text = edit(
+        text,
+        "    look_at: [lamp.colour]\n",
+        "    look_at: [lamp.colour]\n    graded_by: wire.rating\n",
+    )
+    root = make_rules(tree=text)
+    path = tree_path(root)
+    assert problems_of(root) == [
+        f"{path}:{line_of(text, 'graded_by: lamp.colour')}: finding LAMP-OLD-01 is graded by "
+        "'lamp.colour', whose values are not severities (red, green) (expected a choice "
+        "observation with values among critical, info, ok, warning)",
+        f"{path}:{line_of(text, 'graded_by: wire.rating')}: finding LAMP-ASK-01 is graded by "
+        "'wire.rating', which is not in the vocabulary (expected an observation declared in "
+        "observations.yaml)",
     ]
 
 

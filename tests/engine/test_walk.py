@@ -229,6 +229,29 @@ def test_a_consequence_without_its_root_stands_alone() -> None:
     assert diagnosis.exit_code is ExitCode.WARNING
 
 
+def test_a_grading_observation_sets_the_severity_and_adds_its_evidence() -> None:
+    silent = ("bus.traffic=polling", "bus.reach=station")
+    assert RULEBOOK.diagnose(observe(*silent)).status is Severity.CRITICAL
+    observations = observe(*silent)
+    observations["grade.stations_silent"] = Observation(
+        "grade.stations_silent",
+        "warning",
+        AnswerSource.PROBE,
+        "site.thresholds",
+        ("1 planned station silent: a warning from 1, critical from 3",),
+    )
+    diagnosis = RULEBOOK.diagnose(observations)
+    station = next(f for f in diagnosis.all_findings() if f.id == "BUS-STATION-01")
+    assert station.severity is Severity.WARNING
+    assert station.to_dict()["graded_by"] == "grade.stations_silent"
+    assert "1 planned station silent: a warning from 1, critical from 3" in station.evidence
+    assert diagnosis.status is Severity.WARNING
+    observations["grade.stations_silent"] = Observation(
+        "grade.stations_silent", UNKNOWN, AnswerSource.DEFAULT
+    )
+    assert RULEBOOK.diagnose(observations).status is Severity.CRITICAL
+
+
 @pytest.mark.parametrize(
     ("severities", "status"),
     [
