@@ -134,6 +134,31 @@ def show(
         sys.stdout.write(render.render_tree_text(rulebook, selected, OutputMode.for_stream()))
 
 
+@rules_app.command(
+    name="list",
+    epilog=(
+        "Examples:\n\n"
+        "  clu-doctor rules list\n\n"
+        "  clu-doctor rules list | grep BUS-        # the ids an ignore: entry in site.yaml may name"
+    ),
+)
+def list_findings(
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    rules: Annotated[
+        Path | None, typer.Option("--rules", metavar="PATH", help="Another rules directory.")
+    ] = None,
+) -> None:
+    """List every finding: id, severity, layer, tree and title."""
+    from clu_doctor.engine import load_rulebook
+    from clu_doctor.report import rules as render
+
+    rulebook = load_rulebook(rules.expanduser() if rules else None)
+    if json_output:
+        sys.stdout.write(render.render_findings_json(rulebook))
+    else:
+        sys.stdout.write(render.render_findings_list(rulebook))
+
+
 @rules_app.command()
 def observations(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,

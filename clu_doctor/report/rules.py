@@ -180,3 +180,35 @@ def render_json(rulebook: Rulebook, trees: list[Tree]) -> str:
             },
         )
     )
+
+
+# --- the list of finding ids ------------------------------------------------------------
+
+
+def render_findings_list(rulebook: Rulebook) -> str:
+    """One line per finding: id, severity, layer, tree and title (plain, fixed columns; the ids
+    are what ``ignore:`` entries in site.yaml name)."""
+    rows = [
+        (f.id, f.severity.value, f.layer.value, f.tree, " ".join(f.title.split()))
+        for tree in rulebook.trees
+        for f in tree.findings.values()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    header = ("id", "severity", "layer", "tree", "title")
+    widths = [max(w, len(h)) for w, h in zip(widths, header[:4], strict=True)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return (
+            "  ".join(c.ljust(w) for c, w in zip(cells[:4], widths, strict=True)) + "  " + cells[4]
+        )
+
+    return "\n".join([line(header), *(line(row) for row in rows)]) + "\n"
+
+
+def render_findings_json(rulebook: Rulebook) -> str:
+    return to_json(
+        envelope(
+            "findings",
+            {"findings": [f.to_dict() for tree in rulebook.trees for f in tree.findings.values()]},
+        )
+    )

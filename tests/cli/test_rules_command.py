@@ -1,4 +1,4 @@
-"""``clu-doctor rules check|show|observations``."""
+"""``clu-doctor rules check|show|list|observations``."""
 
 from __future__ import annotations
 
@@ -85,3 +85,19 @@ def test_observations_list() -> None:
     assert "clu.power_led" in result.stdout and "off | steady | flashing | unknown" in result.stdout
     keys = [o["key"] for o in invoke("rules", "observations", "--json").json()["observations"]]
     assert "clu.uptime_s" in keys
+
+
+def test_list_names_every_finding_an_ignore_may_name() -> None:
+    rulebook = load_rulebook()
+    result = invoke("rules", "list")
+    assert result.code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "severity", "layer", "tree", "title"]
+    assert [line.split()[0] for line in lines[1:]] == list(rulebook.findings)
+    row = next(line for line in lines if line.startswith("BUS-STATION-01 "))
+    assert row.split()[1:4] == ["critical", "station", "bus-reach"]
+    found = invoke("rules", "list", "--json").json()["findings"]
+    assert [f["id"] for f in found] == list(rulebook.findings)
+    assert next(f for f in found if f["id"] == "BUS-STATION-01")["graded_by"] == (
+        "grade.stations_silent"
+    )
