@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from clu_doctor.bus.detect import Detection
     from clu_doctor.bus.link import Link
     from clu_doctor.bus.listen import Chain, ListenReport
+    from clu_doctor.bus.listen_verdicts import Thresholds as VerdictThresholds
     from clu_doctor.bus.listen_verdicts import Verdict
     from clu_doctor.bus.probes_duplicates import DuplicateResult
     from clu_doctor.bus.probes_scan import ScanResult
@@ -49,6 +50,8 @@ STATE_VALUES = {
     "E3": "bus-idle",
     "F4": "upstream-timeout",
 }
+#: ``bus.traffic`` values that mean nobody polls: active probes may follow (see may_transmit).
+QUIET = ("silent", "unheard", "off-bus")
 _STATE_RANK = ("fault", "upstream-timeout", "setup", "disabled", "bus-idle", "normal")
 
 
@@ -96,6 +99,25 @@ class BusPlan:
     save: Path | None = None
     #: Adapter echo handling, passed to the link.
     echo: str = "auto"
+    #: Search other line settings when nothing decodes at the profile's (a technician's
+    #: diagnosis does; an unattended check, with the site's settings known, does not).
+    detect: bool = True
+    #: May a bus found quiet be probed actively? (The technician's diagnosis: yes. The
+    #: unattended check: only when the site file says the CLU is off the bus.)
+    probe_when_quiet: bool = True
+
+
+def verdict_thresholds(site: Site | None) -> VerdictThresholds:
+    """The listen verdicts' numbers, with the site's warning rate for errors across the bus."""
+    from clu_doctor.bus.listen_verdicts import DEFAULT_THRESHOLDS
+
+    if site is None:
+        return DEFAULT_THRESHOLDS
+    import dataclasses
+
+    return dataclasses.replace(
+        DEFAULT_THRESHOLDS, spread_min_rate=site.thresholds.corrupt_rate.warning
+    )
 
 
 def site_chain(site: Site | None) -> Chain | None:
@@ -216,6 +238,10 @@ class BusProber:
     def scan_result(self) -> ScanResult | None:
         return self._scan
 
+    @property
+    def duplicate_result(self) -> DuplicateResult | None:
+        return self._duplicates
+
     # --- listening --------------------------------------------------------------------------
 
     def listen(self) -> _Listened:
@@ -265,9 +291,10 @@ class BusProber:
         chain = site_chain(self.plan.site)
         settings, framing = self._settings, self._framing
         report = self._listen_at(settings, framing)
-        verdicts = derive_verdicts(report, chain=chain)
+        limits = verdict_thresholds(self.plan.site)
+        verdicts = derive_verdicts(report, chain=chain, thresholds=limits)
         listened = _Listened(report, verdicts, settings, framing)
-        if listened.verdict("bus.undecodable") is None:
+        if listened.verdict("bus.undecodable") is None or not self.plan.detect:
             return listened
         from clu_doctor.bus.detect import detect_line_settings
         from clu_doctor.bus.link import Link
@@ -282,7 +309,7 @@ class BusProber:
         self.events.stage_done(detection.message)
         if detection.found and detection.settings is not None and detection.framing:
             report = self._listen_at(detection.settings, detection.framing)
-            verdicts = derive_verdicts(report, detection=detection, chain=chain)
+            verdicts = derive_verdicts(report, detection=detection, chain=chain, thresholds=limits)
             listened = _Listened(report, verdicts, detection.settings, detection.framing, detection)
             listened.notes.append(
                 f"the bus runs at {detection.settings} ({detection.framing}), not at the "
@@ -290,14 +317,15 @@ class BusProber:
             )
             return listened
         self._reopen(self.plan.profile.line, self.plan.profile.framing)
-        verdicts = derive_verdicts(report, detection=detection, chain=chain)
+        verdicts = derive_verdicts(report, detection=detection, chain=chain, thresholds=limits)
         return _Listened(report, verdicts, settings, framing, detection)
 
     def traffic(self) -> str:
-        """``polling``, ``unanswered``, ``undecodable``, ``silent`` or ``unheard``.
+        """``polling``, ``unanswered``, ``undecodable``, ``silent``, ``unheard`` or ``off-bus``.
 
         ``unheard`` is silence heard from the far end of the bus: it says nothing about the
         CLU's USB interface, because a break between it and the adapter sounds the same.
+        ``off-bus`` is silence on a site whose file says the CLU is off the bus: expected.
         """
         listened = self.listen()
         report = listened.report
@@ -307,6 +335,8 @@ class BusProber:
             and report.bytes < 64
         ):
             site = self.plan.site
+            if site is not None and site.clu == "disconnected":
+                return "off-bus"
             return "unheard" if site is not None and site.adapter_at == "end" else "silent"
         if listened.verdict("bus.undecodable") is not None:
             return "undecodable"
@@ -321,9 +351,11 @@ class BusProber:
         listened = self.listen()
         traffic = self.traffic()
         lines = [traffic_summary(listened.report), *listened.notes]
+        if traffic == "off-bus":
+            lines.append("the site file says the CLU is off the bus (clu: disconnected)")
         for key in ("bus.traffic", "bus.undecodable", "bus.no_answers"):
             verdict = listened.verdict(key)
-            if verdict is not None:
+            if verdict is not None and not (traffic == "off-bus" and key == "bus.traffic"):
                 lines += [verdict.title, *verdict.evidence]
         if listened.detection is not None and not listened.detection.found:
             lines.append(listened.detection.message)
@@ -347,6 +379,43 @@ class BusProber:
             )
         return found
 
+    def heard_frames(self) -> bool:
+        """Did any device say anything decodable: a poll heard, or an answer to a read?"""
+        listened = self.listen()
+        if listened.report.frames > 0 and listened.verdict("bus.undecodable") is None:
+            return True
+        return bool(self._scan is not None and self._scan.answered)
+
+    def silent_planned(self) -> tuple[int, ...] | None:
+        """The site's planned addresses that did not answer (``None``: not known)."""
+        site = self.plan.site
+        if site is None:
+            return None
+        expected = site.expected_addresses
+        traffic = self.traffic()
+        if traffic in ("polling", "unanswered"):
+            listened = self.listen()
+            if listened.verdict("bus.no_answers") is not None:
+                polled = set(listened.report.polled)
+                return tuple(a for a in expected if a in polled)
+            silent = listened.verdict("bus.silent_addresses")
+            found = set(silent.addresses) if silent is not None else set()
+            return tuple(a for a in expected if a in found)
+        if self._scan is not None:
+            return self._scan.missing
+        return None
+
+    def spread_rate(self) -> float | None:
+        """The failure rate across the bus when errors are spread over it (``None``: they
+        are not, or nothing was heard)."""
+        if self._listened is None:
+            return None
+        spread = self._listened.verdict("bus.errors_spread")
+        if spread is None:
+            return None
+        rate = spread.data.get("rate")
+        return float(rate) if isinstance(rate, (int, float)) else None
+
     # --- active probes ----------------------------------------------------------------------
 
     def may_transmit(self) -> tuple[bool, str]:
@@ -354,8 +423,13 @@ class BusProber:
         if self.plan.transmit:
             return True, "--transmit was given"
         traffic = self.traffic()
-        if traffic in ("silent", "unheard"):
+        if traffic in QUIET and self.plan.probe_when_quiet:
             return True, "the bus was quiet while listening (no master polls)"
+        if traffic in QUIET:
+            return False, (
+                "not run: the bus was quiet, but the site file says the CLU is on the bus "
+                "(clu: connected); set clu: disconnected or pass --transmit to probe actively"
+            )
         return False, (
             "not run: the CLU is using the bus (listen-before-talk), so the tool stays "
             "passive; disconnect the CLU or pass --transmit to probe actively"
@@ -580,6 +654,47 @@ def site_observations(site: Site) -> dict[str, Observation]:
         "site.meters", value, "site.plan", [meters.summary, *meters.evidence]
     )
     return found
+
+
+def grade_observations(prober: BusProber, site: Site) -> dict[str, Observation]:
+    """The site's thresholds applied to what the probes found (``grade.*``; see
+    ``rules/observations.yaml``). Evidence names the thresholds only where the site sets its
+    own, so a diagnosis with the defaults says nothing it need not."""
+    from clu_doctor.site import Thresholds
+
+    defaults = Thresholds()
+    found: dict[str, Observation] = {}
+    silent = prober.silent_planned()
+    if silent is not None:
+        limits = site.thresholds.stations_silent
+        value = _grade(limits.severity(len(silent)).value)
+        lines = []
+        if limits != defaults.stations_silent:
+            lines.append(
+                f"{len(silent)} planned station(s) silent; the site's thresholds: a warning "
+                f"from {limits.warning}, critical from {limits.critical}"
+            )
+        found["grade.stations_silent"] = _probe(
+            "grade.stations_silent", value, "site.thresholds", lines
+        )
+    rate = prober.spread_rate()
+    if rate is not None:
+        limits_rate = site.thresholds.corrupt_rate
+        value = _grade(limits_rate.severity(rate).value)
+        lines = []
+        if limits_rate != defaults.corrupt_rate:
+            lines.append(
+                f"{100 * rate:.1f} % of exchanges failed; the site's thresholds: a warning "
+                f"above {100 * limits_rate.warning:g} %, critical above "
+                f"{100 * limits_rate.critical:g} %"
+            )
+        found["grade.corrupt_rate"] = _probe("grade.corrupt_rate", value, "site.thresholds", lines)
+    return found
+
+
+def _grade(severity: str) -> str:
+    """A threshold's verdict as a grading value: below every threshold is still worth a note."""
+    return "info" if severity == "ok" else severity
 
 
 def traffic_summary(report: ListenReport) -> str:

@@ -82,6 +82,7 @@ _HINT = "compare with the commented example in examples/site.yaml"
 _TOP: dict[str, bool] = {
     "name": True,
     "chain": True,
+    "port": False,
     "profile": False,
     "line": False,
     "framing": False,
@@ -312,6 +313,8 @@ class Site:
     thresholds: Thresholds = field(default_factory=Thresholds)
     #: Known findings left out of the status until an expiry date.
     ignores: tuple[Ignore, ...] = ()
+    #: The serial port (or pyserial URL) of the site's own adapter, for unattended checks.
+    port: str | None = None
 
     # -- the chain ----------------------------------------------------------------------------
 
@@ -393,6 +396,7 @@ class Site:
         return {
             "name": self.name,
             "path": self.path,
+            "port": self.port,
             "profile": self.profile,
             "line": self.line_settings.to_dict() if self.line_settings else None,
             "framing": self.framing,
@@ -849,6 +853,7 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
     cable_m = reader.number(top, "cable_m", "cable_m", positive=False)
     current = reader.number(top, "site_current_a", "site_current_a", positive=True)
     notes = reader.text(top, "notes", "notes") or ""
+    port = reader.text(top, "port", "port")
 
     meters = Meters()
     if "meters" in top:
@@ -921,6 +926,7 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
         path=source,
         thresholds=thresholds,
         ignores=ignores,
+        port=port,
     )
 
 

@@ -190,6 +190,10 @@ def diagnose(
             from clu_doctor.probing import resolve_observations
 
             resolve_observations(rulebook, collected, resolver)
+        if prober is not None and site_plan is not None:
+            from clu_doctor.probing import grade_observations
+
+            collected.update(grade_observations(prober, site_plan))
         diagnosis = rulebook.diagnose(collected)
         evidence = prober.evidence() if prober is not None else None
     if json_output:
