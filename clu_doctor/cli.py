@@ -33,6 +33,7 @@ app = typer.Typer(
         "Examples:\n\n"
         "  clu-doctor diagnose                       # the LED questionnaire\n\n"
         "  clu-doctor diagnose --observe clu.power_led=off --json --no-input\n\n"
+        "  clu-doctor check --site site.yaml --format nagios    # for cron and monitoring\n\n"
         "  clu-doctor rules show --format markdown\n\n"
         "  clu-doctor sim --list"
     ),
@@ -73,10 +74,11 @@ def _root(
 
 def _register_commands() -> None:
     """Attach the command modules (kept apart so this file stays the thin dispatcher)."""
-    from clu_doctor.commands import bus, diagnose, history, rules, sim
+    from clu_doctor.commands import bus, check, diagnose, history, rules, sim
 
     diagnose.register(app)
     bus.register(app)
+    check.register(app)
     rules.register(app)
     sim.register(app)
     history.register(app)

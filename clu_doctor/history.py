@@ -413,7 +413,9 @@ def _silence(
     last_answer = next((started for started, answered in reversed(before) if answered), None)
     steady = bool(before) and all(answered for _, answered in before)
     checks = _plural(run, "check")
-    if last_answer is None:
+    if last_answer is None and run == 1:
+        line = f"{name} did not answer in the first recorded check of it ({clock(since)})"
+    elif last_answer is None:
         line = (
             f"{name} has not answered in any of the {_plural(run, 'recorded check')} "
             f"(since {clock(since)})"

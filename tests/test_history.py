@@ -260,7 +260,7 @@ def test_only_expected_stations_and_checks_they_were_part_of_count() -> None:
     facts = compute_facts(checks)
     assert facts.silent_addresses() == (1,)
     assert facts.silences[0].evidence == (
-        "station 1 has not answered in any of the 1 recorded check (since 01:15 UTC)",
+        "station 1 did not answer in the first recorded check of it (01:15 UTC)",
     )
     assert compute_facts([]).checks == 0
     assert compute_facts(checks, addresses=[3]).silences == ()

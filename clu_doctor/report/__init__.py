@@ -21,6 +21,16 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 
+class CheckFormat(str, Enum):
+    """The output formats of ``clu-doctor check`` (here, not in :mod:`.check`, so that the
+    command line can offer them without importing the renderers)."""
+
+    TEXT = "text"
+    JSON = "json"
+    NAGIOS = "nagios"
+    PROMETHEUS = "prometheus"
+
+
 class Format(str, Enum):
     """Output formats of commands that print a result."""
 

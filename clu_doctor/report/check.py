@@ -9,13 +9,12 @@ whatever the format.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from clu_doctor.engine import ReportedFinding, Severity
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.health import CheckResult, StationHealth
-from clu_doctor.report import envelope, to_json
+from clu_doctor.report import CheckFormat, envelope, to_json
 
 if TYPE_CHECKING:
     from clu_doctor.site import Thresholds
@@ -46,15 +45,6 @@ SEVERITY_STYLE = {
 }
 #: How many silent stations the one-line summary names before it says "+N more".
 SUMMARY_NAMES = 4
-
-
-class CheckFormat(str, Enum):
-    """The output formats of ``clu-doctor check``."""
-
-    TEXT = "text"
-    JSON = "json"
-    NAGIOS = "nagios"
-    PROMETHEUS = "prometheus"
 
 
 # --- shared pieces -----------------------------------------------------------------------------

@@ -1,0 +1,330 @@
+"""``clu-doctor check``: the unattended health check for cron, systemd timers and monitoring."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from clu_doctor.commands import bus_options
+from clu_doctor.errors import CluDoctorError, UsageError
+from clu_doctor.report import CheckFormat
+
+if TYPE_CHECKING:
+    from clu_doctor.health import CheckResult
+    from clu_doctor.history import History
+    from clu_doctor.site import Site
+
+HELP = """Check a site once, unattended, and report in your monitoring system's language.
+
+Listens to the bus for a bounded time (it never transmits while the CLU polls; active probes
+only where site.yaml says clu: disconnected, or with --transmit), compares what it hears with
+site.yaml, the site's history and its thresholds, and prints one result. Never prompts; the
+whole check, port opening included, ends within --timeout. Every run is recorded in the
+site's history (see 'clu-doctor history').
+
+Exit code (monitoring-plugin convention, whatever the format): 0 OK, 1 WARNING, 2 CRITICAL,
+3 UNKNOWN: could not check (no port, port busy, invalid site or rules file, timed out, not one
+frame heard, a usage error).
+"""
+
+EPILOG = """Examples:
+
+  clu-doctor check --site /etc/clu-doctor/site.yaml --format nagios
+
+  clu-doctor check --site site.yaml --format prometheus --textfile-dir /var/lib/node_exporter/textfile_collector
+
+  clu-doctor check --site site.yaml --port /dev/ttyUSB0 --json
+
+  clu-doctor check --sim unpowered-station              # no hardware: a simulated site
+
+The port comes from --port, else from 'port:' in site.yaml. Crontab lines, systemd units,
+Icinga/Nagios definitions and alert rules: docs/monitoring.md.
+"""
+
+#: Longest a check may wait for another check of the same site to finish writing the history.
+HISTORY_WAIT_S = 10.0
+
+
+def check(
+    site: bus_options.SiteOption = None,
+    port: bus_options.PortOption = None,
+    sim: bus_options.SimOption = None,
+    profile: bus_options.ProfileOption = None,
+    fmt: Annotated[
+        CheckFormat,
+        typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
+    ] = CheckFormat.TEXT,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    textfile_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--textfile-dir",
+            metavar="DIR",
+            help="Also write the Prometheus metrics, atomically, to DIR/clu_doctor_<site>.prom "
+            "(node_exporter's textfile collector).",
+        ),
+    ] = None,
+    history_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--history-dir",
+            metavar="DIR",
+            help="Where the site's history lives (default: $CLU_DOCTOR_STATE_DIR, else "
+            "$XDG_STATE_HOME/clu-doctor, else ~/.local/state/clu-doctor).",
+        ),
+    ] = None,
+    no_history: Annotated[
+        bool,
+        typer.Option("--no-history", help="Neither read nor write the site's history."),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=5.0,
+            max=3600.0,
+            help="Upper bound on the whole check, port opening included, in seconds.",
+        ),
+    ] = 45.0,
+    listen_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--listen-seconds",
+            min=1.0,
+            help="How long to listen (default 20 s; 5 s before active probes).",
+        ),
+    ] = None,
+    transmit: bus_options.TransmitOption = False,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", metavar="FILE", help="Record the raw bytes heard while listening."),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules", metavar="PATH", help="Use another rules directory (for rule authors)."
+        ),
+    ] = None,
+) -> int:
+    from clu_doctor.checking import iso_utc, utc_now
+
+    started = time.monotonic()
+    started_at = iso_utc(utc_now())
+    if json_output:
+        fmt = CheckFormat.JSON
+    site_plan: Site | None = None
+    history: History | None = None
+    try:
+        site_plan = _site(site, sim)
+        if history_dir is not None and no_history:
+            raise UsageError("give --history-dir or --no-history, not both")
+        if not no_history:
+            from clu_doctor.history import History
+
+            history = History.open(
+                site_plan.name,
+                history_dir.expanduser() if history_dir else None,
+                busy_timeout_s=HISTORY_WAIT_S,
+            )
+        return _run(
+            site_plan,
+            history,
+            port=port,
+            sim=sim,
+            profile=profile,
+            fmt=fmt,
+            textfile_dir=textfile_dir,
+            timeout=timeout,
+            listen_seconds=listen_seconds,
+            transmit=transmit,
+            save=save,
+            rules=rules,
+            started=started,
+        )
+    except CluDoctorError as error:
+        return _could_not_check(
+            error, fmt, site_plan, history, textfile_dir, started_at, time.monotonic() - started
+        )
+    finally:
+        if history is not None:
+            history.close()
+
+
+def _site(path: Path | None, sim: str | None) -> Site:
+    if path is not None:
+        site = bus_options.load_site_option(path)
+        assert site is not None
+        return site
+    if sim is None:
+        raise UsageError(
+            "give --site site.yaml (or --sim SCENARIO to try the check on a simulated site)",
+            hint="examples/site.yaml is a commented example",
+        )
+    name = sim.partition("?")[0]
+    target = bus_options.resolve_target(None, sim, None, None, None)
+    plan = target.site if target is not None else None
+    if plan is None:
+        raise UsageError(
+            f"simulated site {name!r} has no charge points to check (a meter bus)",
+            hint="give --site site.yaml, or pick another scenario ('clu-doctor sim --list')",
+        )
+    return plan
+
+
+def _run(
+    site: Site,
+    history: History | None,
+    *,
+    port: str | None,
+    sim: str | None,
+    profile: str | None,
+    fmt: CheckFormat,
+    textfile_dir: Path | None,
+    timeout: float,
+    listen_seconds: float | None,
+    transmit: bool,
+    save: Path | None,
+    rules: Path | None,
+    started: float,
+) -> int:
+    from clu_doctor.checking import (
+        RESERVE_S,
+        CheckRequest,
+        CouldNotCheck,
+        default_listen_s,
+        run_check,
+    )
+    from clu_doctor.engine import load_rulebook
+
+    rulebook = load_rulebook(rules.expanduser() if rules else None)
+    if not port and not sim:
+        port = site.port
+    if not port and not sim:
+        raise UsageError(
+            "no port to check: give --port PORT or set port: in the site file",
+            hint="'clu-doctor ports' lists this machine's serial ports; a /dev/serial/by-id/ "
+            "path survives re-plugging",
+        )
+    target = bus_options.resolve_target(port, sim, site, profile, None)
+    assert target is not None
+    listen_s = listen_seconds if listen_seconds is not None else default_listen_s(site, transmit)
+    if listen_s > timeout - RESERVE_S:
+        raise UsageError(
+            f"--listen-seconds {listen_s:g} does not fit in --timeout {timeout:g} (keep "
+            f"{RESERVE_S:g} s for opening the port and the rules)",
+            hint=f"raise --timeout to at least {listen_s + RESERVE_S:g}",
+        )
+    remaining = timeout - (time.monotonic() - started)
+    if remaining < 1.0:
+        raise CouldNotCheck(
+            f"timed out after {timeout:g} s before opening the port (waiting for the history)",
+            "another check of this site is still writing its history; look for a hung process",
+        )
+    request = CheckRequest(
+        site=target.site or site,
+        port=target.port,
+        profile=target.profile,
+        description=target.description,
+        listen_s=listen_s,
+        timeout_s=remaining,
+        limit_s=timeout,
+        transmit=transmit,
+        save=save.expanduser() if save else None,
+    )
+    result = run_check(request, rulebook, history=history)
+    last_success = None
+    if history is not None:
+        try:
+            history.record(result)
+            last_success = history.last_success()
+        except CluDoctorError as history_error:  # the result stands; the operator is told
+            _warn(history_error)
+    if textfile_dir is not None:
+        _write_textfile(textfile_dir, result.site, _prometheus(result, last_success))
+    from clu_doctor.report.check import render_check
+    from clu_doctor.ui.console import OutputMode
+
+    sys.stdout.write(
+        render_check(
+            result,
+            fmt,
+            thresholds=site.thresholds,
+            last_success=last_success,
+            mode=OutputMode.for_stream(sys.stdout),
+        )
+    )
+    return result.exit_code
+
+
+def _could_not_check(
+    error: CluDoctorError,
+    fmt: CheckFormat,
+    site: Site | None,
+    history: History | None,
+    textfile_dir: Path | None,
+    started: str,
+    duration_s: float,
+) -> int:
+    """Exit 3 in the format asked for; the history and the metrics file say so too."""
+    from clu_doctor.exitcodes import ExitCode
+    from clu_doctor.report.check import render_check_unknown
+
+    message = error.message
+    last_success = None
+    if history is not None:
+        try:
+            history.record_failure(started, duration_s, message)
+            last_success = history.last_success()
+        except CluDoctorError as history_error:
+            _warn(history_error)
+    if textfile_dir is not None and site is not None:
+        from clu_doctor.report.prometheus import render_prometheus_unknown
+
+        text = render_prometheus_unknown(
+            site.name, message, duration_s, last_success=last_success, started=started
+        )
+        try:
+            _write_textfile(textfile_dir, site.name, text)
+        except CluDoctorError as textfile_error:
+            _warn(textfile_error)
+    sys.stdout.write(
+        render_check_unknown(
+            fmt,
+            site=site.name if site is not None else None,
+            message=message,
+            duration_s=duration_s,
+            hint=error.hint,
+            started=started,
+            last_success=last_success,
+        )
+    )
+    if fmt is not CheckFormat.TEXT:
+        _warn(error)
+    return int(ExitCode.UNKNOWN)
+
+
+def _prometheus(result: CheckResult, last_success: float | None) -> str:
+    from clu_doctor.report.prometheus import render_prometheus
+
+    return render_prometheus(result, last_success=last_success)
+
+
+def _write_textfile(directory: Path, site: str, text: str) -> None:
+    from clu_doctor.textfile import textfile_name, write_atomic
+
+    write_atomic(directory.expanduser(), textfile_name(site), text)
+
+
+def _warn(error: CluDoctorError) -> None:
+    line = f"clu-doctor: error: {error.message}"
+    if error.hint:
+        line += f" (hint: {error.hint})"
+    print(line, file=sys.stderr)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(help=HELP, epilog=EPILOG, no_args_is_help=False)(check)
