@@ -212,7 +212,7 @@ def listen(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> int:
     from clu_doctor.bus.listen_verdicts import derive_verdicts
-    from clu_doctor.probing import BusProber, site_chain
+    from clu_doctor.probing import BusProber, site_chain, verdict_thresholds
     from clu_doctor.report import probes as render
     from clu_doctor.ui.console import OutputMode
 
@@ -230,7 +230,9 @@ def listen(
         report, warnings = replayed.report, replayed.warnings
         for warning in warnings:
             print(f"clu-doctor: warning: {warning}", file=sys.stderr)
-        verdicts = derive_verdicts(report, chain=site_chain(site_plan))
+        verdicts = derive_verdicts(
+            report, chain=site_chain(site_plan), thresholds=verdict_thresholds(site_plan)
+        )
     else:
         target = _require_target(port, sim, site, profile, at)
         site_plan = target.site
@@ -258,7 +260,7 @@ def listen(
                 notes=notes,
             )
         )
-    status, _ = render.listen_status(verdicts)
+    status, _ = render.listen_status(verdicts, report)
     return render.STATUS[status][0]
 
 

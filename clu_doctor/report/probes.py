@@ -32,6 +32,7 @@ STATUS = {
     "info": (0, "OK"),
     "warning": (1, "WARNING"),
     "critical": (2, "CRITICAL"),
+    "unknown": (3, "UNKNOWN"),
 }
 _STYLE = {
     "ok": "green",
@@ -191,7 +192,24 @@ def render_scan_json(
 # --- listen -------------------------------------------------------------------------------
 
 
-def listen_status(verdicts: Sequence[Verdict]) -> tuple[str, str]:
+#: Below this much listening, a line without a single byte says nothing yet (the listen
+#: verdicts call silence only from 5 s on: the CLU polls about once a second).
+_SHORT_SILENCE_S = 5.0
+
+
+def listen_status(
+    verdicts: Sequence[Verdict], report: ListenReport | None = None
+) -> tuple[str, str]:
+    if (
+        not verdicts
+        and report is not None
+        and report.bytes == 0
+        and report.seconds < _SHORT_SILENCE_S
+    ):
+        return "unknown", (
+            f"not a byte in {report.seconds:.1f} s: too short to tell a quiet bus from a "
+            f"dead one (listen at least {_SHORT_SILENCE_S:g} s)"
+        )
     if not verdicts:
         return "ok", "nothing wrong heard"
     severity = _worst([v.severity for v in verdicts])
@@ -240,7 +258,7 @@ def render_listen_text(
         parts.append(f"Line settings: {detection.message}")
     rows = [(v.severity, v.title, v.evidence) for v in verdicts]
     parts += _verdict_lines(rows)
-    status, summary = listen_status(verdicts)
+    status, summary = listen_status(verdicts, report)
     return render_to_string(mode, *parts, "", _result(status, summary))
 
 
@@ -252,7 +270,7 @@ def render_listen_json(
     notes: Sequence[str] = (),
     warnings: Sequence[str] = (),
 ) -> str:
-    status, summary = listen_status(verdicts)
+    status, summary = listen_status(verdicts, report)
     body = {
         "status": status,
         "exit_code": STATUS[status][0],

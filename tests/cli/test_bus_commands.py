@@ -140,6 +140,15 @@ def test_listen_on_a_healthy_site_is_quiet_and_ok() -> None:
     assert "XAXXY" in result.stdout  # the scenario's site plan labels the rows
 
 
+def test_a_listen_too_short_to_judge_silence_is_unknown_not_ok() -> None:
+    result = invoke("listen", "--sim", "clu-usb-dead", "--seconds", "1")
+    assert result.code == 3
+    assert "Result: UNKNOWN: not a byte in 1.0 s" in result.stdout
+    longer = invoke("listen", "--sim", "clu-usb-dead", "--seconds", "5", "--json").json()
+    assert longer["exit_code"] == 2
+    assert [v["key"] for v in longer["verdicts"]] == ["bus.traffic"]
+
+
 def test_a_saved_capture_replays_to_the_same_verdicts(tmp_path: Path) -> None:
     capture = tmp_path / "capture.cdr"
     live = invoke(
