@@ -90,7 +90,8 @@ def test_the_commented_example_loads() -> None:
     assert site.chain[6].labels == ("XAXXY07", "XAXXY08")
     assert site.expected_addresses == tuple(range(1, 13))
     assert site.outlet_count == 12
-    assert site.chain[0].line == 61  # the line of the first station in the file
+    assert site.chain[0].line == 65  # the line of the first station in the file
+    assert site.port is None  # commented out in the example
     assert [f.verdict for f in configuration_facts(site)] == ["ok"] * len(FACT_KEYS)
 
 
@@ -123,9 +124,10 @@ def test_to_dict_is_json(tmp_path: Path) -> None:
         "model": "DUO",
         "labels": ["XAXXY07", "XAXXY08"],
         "name": "Ramp pillar",
-        "line": 67,
+        "line": 71,
     }
     assert data["adapter"] == "clu" and data["clu"] == "disconnected"
+    assert data["port"] is None
     for fact in configuration_facts(site):
         json.dumps(fact.to_dict())
 
@@ -300,7 +302,7 @@ def test_model_and_label_case_are_normalised(tmp_path: Path) -> None:
         ),
         pytest.param(
             "name: t\ncolour: red\n" + MINIMAL.split("\n", 1)[1],
-            "site.yaml:2: unknown key 'colour' in the site (expected adapter, cable_m, chain, clu, framing, ignore, label_prefix, line, meters, name, notes, profile, site_current_a, thresholds)",
+            "site.yaml:2: unknown key 'colour' in the site (expected adapter, cable_m, chain, clu, framing, ignore, label_prefix, line, meters, name, notes, port, profile, site_current_a, thresholds)",
             id="unknown-top-key",
         ),
         pytest.param(
@@ -400,6 +402,15 @@ def test_each_schema_error_is_one_line_with_its_location(
 ) -> None:
     line = one_problem(tmp_path, text)
     assert line == f"{tmp_path}/{expected}"
+
+
+def test_the_port_of_an_unattended_gateway(tmp_path: Path) -> None:
+    port = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1234-if00-port0"
+    site = load_site(write(tmp_path, f"port: {port}\n" + MINIMAL))
+    assert site.port == port
+    with pytest.raises(FileProblemError) as caught:
+        load_site(write(tmp_path, "port: 3\n" + MINIMAL))
+    assert str(caught.value).endswith("site.yaml:1: port is a whole number (expected text)")
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
