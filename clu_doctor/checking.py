@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -255,60 +255,63 @@ def station_health(prober: BusProber, site: Site) -> tuple[StationHealth, ...]:
     return _from_listen(listened.report, site)
 
 
-def _from_listen(report: ListenReport, site: Site) -> tuple[StationHealth, ...]:
+def _per_address(
+    site: Site,
+    heard: Iterable[int],
+    build: Callable[[int, str | None, bool], StationHealth | None],
+) -> tuple[StationHealth, ...]:
+    """Every planned address and every address ``heard``, in order; ``build`` makes the entry
+    of an address the probe has something on (``None``: nothing, so not answering)."""
     planned = site.expected_addresses
     out = []
-    for address in sorted({*planned, *(e.address for e in report.addresses if e.answers)}):
-        entry = report.address(address)
-        label = site.label_of(address)
-        expected = address in planned
-        if entry is None:
-            out.append(StationHealth(address, label, answering=False, expected=expected))
-            continue
-        out.append(
-            StationHealth(
-                address,
-                label,
-                answering=entry.answers > 0,
-                expected=expected,
-                polls=entry.polls,
-                answers=entry.answers,
-                corrupt=entry.corrupt,
-                timeouts=entry.timeouts,
-                state=entry.state.code if entry.state is not None else None,
-                response_s=entry.response.median if entry.response is not None else None,
-            )
-        )
+    for address in sorted({*planned, *heard}):
+        label, expected = site.label_of(address), address in planned
+        entry = build(address, label, expected)
+        out.append(entry or StationHealth(address, label, answering=False, expected=expected))
     return tuple(out)
+
+
+def _from_listen(report: ListenReport, site: Site) -> tuple[StationHealth, ...]:
+    def build(address: int, label: str | None, expected: bool) -> StationHealth | None:
+        entry = report.address(address)
+        if entry is None:
+            return None
+        return StationHealth(
+            address,
+            label,
+            answering=entry.answers > 0,
+            expected=expected,
+            polls=entry.polls,
+            answers=entry.answers,
+            corrupt=entry.corrupt,
+            timeouts=entry.timeouts,
+            state=entry.state.code if entry.state is not None else None,
+            response_s=entry.response.median if entry.response is not None else None,
+        )
+
+    return _per_address(site, (e.address for e in report.addresses if e.answers), build)
 
 
 def _from_scan(scan: ScanResult, site: Site) -> tuple[StationHealth, ...]:
-    planned = site.expected_addresses
-    out = []
-    for address in sorted({*planned, *scan.answered}):
+    def build(address: int, label: str | None, expected: bool) -> StationHealth | None:
         result = scan.get(address)
-        label = site.label_of(address)
-        expected = address in planned
         if result is None:
-            out.append(StationHealth(address, label, answering=False, expected=expected))
-            continue
-        errors = result.errors
-        times = result.response_times
-        out.append(
-            StationHealth(
-                address,
-                label,
-                answering=result.answered,
-                expected=expected,
-                polls=len(result.attempts),
-                answers=sum(1 for a in result.attempts if a.outcome == "ok"),
-                corrupt=errors.get("corrupt", 0),
-                timeouts=errors.get("no_answer", 0),
-                state=result.state,
-                response_s=statistics.median(times) if times else None,
-            )
+            return None
+        errors, times = result.errors, result.response_times
+        return StationHealth(
+            address,
+            label,
+            answering=result.answered,
+            expected=expected,
+            polls=len(result.attempts),
+            answers=sum(1 for a in result.attempts if a.outcome == "ok"),
+            corrupt=errors.get("corrupt", 0),
+            timeouts=errors.get("no_answer", 0),
+            state=result.state,
+            response_s=statistics.median(times) if times else None,
         )
-    return tuple(out)
+
+    return _per_address(site, scan.answered, build)
 
 
 def _corrupt_rate(stations: Sequence[StationHealth]) -> float | None:

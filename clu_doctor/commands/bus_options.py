@@ -89,6 +89,16 @@ TransmitOption = Annotated[
 ]
 
 
+SaveOption = Annotated[
+    Path | None,
+    typer.Option("--save", metavar="FILE", help="Record the raw bytes heard while listening."),
+]
+RulesOption = Annotated[
+    Path | None,
+    typer.Option("--rules", metavar="PATH", help="Use another rules directory (for rule authors)."),
+]
+
+
 @dataclasses.dataclass(frozen=True)
 class Target:
     """Where the bus is and what we know about the site."""

@@ -99,16 +99,8 @@ def check(
         ),
     ] = None,
     transmit: bus_options.TransmitOption = False,
-    save: Annotated[
-        Path | None,
-        typer.Option("--save", metavar="FILE", help="Record the raw bytes heard while listening."),
-    ] = None,
-    rules: Annotated[
-        Path | None,
-        typer.Option(
-            "--rules", metavar="PATH", help="Use another rules directory (for rule authors)."
-        ),
-    ] = None,
+    save: bus_options.SaveOption = None,
+    rules: bus_options.RulesOption = None,
 ) -> int:
     from clu_doctor.checking import iso_utc, utc_now
 

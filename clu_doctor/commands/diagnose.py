@@ -143,10 +143,7 @@ def diagnose(
         ),
     ] = 10.0,
     transmit: bus_options.TransmitOption = False,
-    save: Annotated[
-        Path | None,
-        typer.Option("--save", metavar="FILE", help="Record the raw bytes heard while listening."),
-    ] = None,
+    save: bus_options.SaveOption = None,
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never ask; what is not given counts as don't know.")
     ] = False,
@@ -156,12 +153,7 @@ def diagnose(
     why: Annotated[
         bool, typer.Option("--why", help="Show which answers led to each finding.")
     ] = False,
-    rules: Annotated[
-        Path | None,
-        typer.Option(
-            "--rules", metavar="PATH", help="Use another rules directory (for rule authors)."
-        ),
-    ] = None,
+    rules: bus_options.RulesOption = None,
 ) -> int:
     from clu_doctor.engine import load_rulebook
 
