@@ -73,6 +73,8 @@ class CheckRequest:
     transmit: bool = False
     #: Record the raw bytes heard while listening.
     save: Path | None = None
+    #: Kernel RS-485 direction control (``--rs485``).
+    rs485: bool = False
 
     @property
     def active(self) -> bool:
@@ -153,6 +155,7 @@ def run_check(
         save=request.save,
         detect=False,
         probe_when_quiet=request.active,
+        rs485=request.rs485,
     )
     stages = _Stages(request.description, events)
     try:

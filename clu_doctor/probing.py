@@ -99,6 +99,8 @@ class BusPlan:
     save: Path | None = None
     #: Adapter echo handling, passed to the link.
     echo: str = "auto"
+    #: Kernel RS-485 direction control, passed to the link (``--rs485``).
+    rs485: bool = False
     #: Search other line settings when nothing decodes at the profile's (a technician's
     #: diagnosis does; an unattended check, with the site's settings known, does not).
     detect: bool = True
@@ -180,7 +182,11 @@ class BusProber:
             from clu_doctor.bus.link import Link
 
             self._link = Link.open(
-                self.plan.port, self._settings, self._framing, echo=self.plan.echo
+                self.plan.port,
+                self._settings,
+                self._framing,
+                echo=self.plan.echo,
+                rs485=self.plan.rs485,
             )
         return self._link
 
@@ -302,7 +308,9 @@ class BusProber:
         self.close()
         self.events.stage("Nothing decodes: trying other line settings", None)
         detection = detect_line_settings(
-            lambda s, f: Link.open(self.plan.port, s, f, echo=self.plan.echo),
+            lambda s, f: Link.open(
+                self.plan.port, s, f, echo=self.plan.echo, rs485=self.plan.rs485
+            ),
             profile=self.plan.profile,
             on_candidate=lambda score: self.events.progress(0, 0),
         )

@@ -54,6 +54,10 @@ def parse_addresses(text: str) -> tuple[int, ...]:
             raise UsageError(
                 f"--addresses: {part!r} is not an address or range", hint="e.g. 1-16 or 1,3,5-8"
             ) from None
+        if low > high:
+            raise UsageError(
+                f"--addresses: {part!r} runs backwards", hint=f"write it as {high}-{low}"
+            )
         if not 1 <= low <= high <= 247:
             raise UsageError(f"--addresses: {part!r} is outside 1..247")
         found.extend(a for a in range(low, high + 1) if a not in found)
@@ -68,13 +72,17 @@ def _require_target(
     site: Path | None,
     profile: str | None,
     at: bus_options.AdapterEnd | None,
+    line: bus_options.LineOverride,
 ) -> Target:
-    target = bus_options.resolve_target(port, sim, bus_options.load_site_option(site), profile, at)
-    if target is None:
+    if port is None and sim is None:
         raise UsageError(
             "give --port PORT (or --sim SCENARIO)",
             hint="'clu-doctor ports' lists this machine's serial ports",
         )
+    target = bus_options.resolve_target(
+        port, sim, bus_options.load_site_option(site), profile, at, line
+    )
+    assert target is not None
     return target
 
 
@@ -84,6 +92,10 @@ def scan(
     site: bus_options.SiteOption = None,
     profile: bus_options.ProfileOption = None,
     at: bus_options.AtOption = None,
+    baud: bus_options.BaudOption = None,
+    parity: bus_options.ParityOption = None,
+    stopbits: bus_options.StopbitsOption = None,
+    rs485: bus_options.Rs485Option = False,
     addresses: Annotated[
         str | None,
         typer.Option(
@@ -113,13 +125,14 @@ def scan(
     from clu_doctor.report import probes as render
     from clu_doctor.ui.console import OutputMode
 
-    target = _require_target(port, sim, site, profile, at)
+    line = bus_options.LineOverride(baud, parity, stopbits, rs485)
+    target = _require_target(port, sim, site, profile, at, line)
     wanted = parse_addresses(addresses) if addresses else tuple(target.profile.addresses)
     expected = target.site.expected_addresses if target.site else ()
     with contextlib.ExitStack() as stack:
         events = _events(stack)
         link = stack.enter_context(
-            Link.open(target.port, target.profile.line, target.profile.framing)
+            Link.open(target.port, target.profile.line, target.profile.framing, rs485=target.rs485)
         )
         if events:
             events.stage(f"Reading {len(wanted)} address(es) on {target.description}", len(wanted))
@@ -199,6 +212,10 @@ def listen(
     site: bus_options.SiteOption = None,
     profile: bus_options.ProfileOption = None,
     at: bus_options.AtOption = None,
+    baud: bus_options.BaudOption = None,
+    parity: bus_options.ParityOption = None,
+    stopbits: bus_options.StopbitsOption = None,
+    rs485: bus_options.Rs485Option = False,
     seconds: Annotated[
         float, typer.Option("--seconds", min=0.5, help="How long to listen.")
     ] = 60.0,
@@ -234,7 +251,8 @@ def listen(
             report, chain=site_chain(site_plan), thresholds=verdict_thresholds(site_plan)
         )
     else:
-        target = _require_target(port, sim, site, profile, at)
+        line = bus_options.LineOverride(baud, parity, stopbits, rs485)
+        target = _require_target(port, sim, site, profile, at, line)
         site_plan = target.site
         plan = bus_options.plan_for(target, listen_s=seconds, transmit=False, save=save)
         with contextlib.ExitStack() as stack:

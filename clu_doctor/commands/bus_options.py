@@ -89,6 +89,76 @@ TransmitOption = Annotated[
 ]
 
 
+class Parity(str, Enum):
+    NONE = "N"
+    EVEN = "E"
+    ODD = "O"
+
+
+BaudOption = Annotated[
+    int | None,
+    typer.Option(
+        "--baud",
+        min=300,
+        max=4_000_000,
+        help="Baud rate, overriding the profile's and the site file's (e.g. 9600).",
+        rich_help_panel="Line settings",
+    ),
+]
+ParityOption = Annotated[
+    Parity | None,
+    typer.Option(
+        "--parity",
+        case_sensitive=False,
+        help="Parity: N, E or O, overriding the profile's.",
+        rich_help_panel="Line settings",
+    ),
+]
+StopbitsOption = Annotated[
+    float | None,
+    typer.Option(
+        "--stopbits",
+        help="Stop bits: 1, 1.5 or 2, overriding the profile's.",
+        rich_help_panel="Line settings",
+    ),
+]
+Rs485Option = Annotated[
+    bool,
+    typer.Option(
+        "--rs485",
+        help="Let the kernel switch the transceiver's direction from RTS (only for adapters "
+        "that do not switch by themselves; most USB-RS485 adapters do).",
+        rich_help_panel="Line settings",
+    ),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class LineOverride:
+    """Line-setting flags the user gave (``None``: keep the profile's)."""
+
+    baud: int | None = None
+    parity: Parity | None = None
+    stopbits: float | None = None
+    rs485: bool = False
+
+    def apply(self, profile: DeviceProfile) -> DeviceProfile:
+        changes: dict[str, object] = {}
+        if self.baud is not None:
+            changes["baudrate"] = self.baud
+        if self.parity is not None:
+            changes["parity"] = self.parity.value
+        if self.stopbits is not None:
+            changes["stopbits"] = self.stopbits
+        if not changes:
+            return profile
+        try:
+            line = dataclasses.replace(profile.line, **changes)  # type: ignore[arg-type]
+        except ValueError as error:
+            raise UsageError(str(error), hint="e.g. --baud 9600 --parity N --stopbits 1") from None
+        return dataclasses.replace(profile, line=line)
+
+
 SaveOption = Annotated[
     Path | None,
     typer.Option("--save", metavar="FILE", help="Record the raw bytes heard while listening."),
@@ -107,6 +177,8 @@ class Target:
     profile: DeviceProfile
     site: Site | None
     description: str
+    #: Kernel RS-485 direction control (``--rs485``).
+    rs485: bool = False
 
 
 def load_site_option(path: Path | None) -> Site | None:
@@ -123,8 +195,11 @@ def resolve_target(
     site: Site | None,
     profile: str | None,
     at: AdapterEnd | None,
+    line: LineOverride | None = None,
 ) -> Target | None:
-    """The port (or simulator URL), the profile and the site; ``None`` without a bus."""
+    """The port (or simulator URL), the profile and the site; ``None`` without a bus (then
+    a --profile or a line-setting flag is a usage error: there is nothing to apply it to)."""
+    line = line or LineOverride()
     if port and sim:
         raise UsageError("give --port or --sim, not both")
     if sim:
@@ -132,11 +207,23 @@ def resolve_target(
         description = f"simulated site {sim.split('?')[0]}"
     elif port:
         description = port
+        if port.startswith("sim://"):
+            from clu_doctor.sim import register_url_handler
+
+            register_url_handler()
         if site is not None and at is not None:
             site = dataclasses.replace(site, adapter_at=at.value)
     else:
+        if profile is not None or line != LineOverride():
+            raise UsageError(
+                "--profile and the line-setting flags need a bus: give --port PORT or --sim "
+                "SCENARIO",
+                hint="'clu-doctor ports' lists this machine's serial ports",
+            )
         return None
-    return Target(port, _profile(profile, site, sim), site, description)
+    return Target(
+        port, line.apply(_profile(profile, site, sim)), site, description, rs485=line.rs485
+    )
 
 
 def plan_for(
@@ -151,6 +238,7 @@ def plan_for(
         listen_s=listen_s,
         transmit=transmit,
         save=save.expanduser() if save else None,
+        rs485=target.rs485,
     )
 
 

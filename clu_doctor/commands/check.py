@@ -54,6 +54,10 @@ def check(
     port: bus_options.PortOption = None,
     sim: bus_options.SimOption = None,
     profile: bus_options.ProfileOption = None,
+    baud: bus_options.BaudOption = None,
+    parity: bus_options.ParityOption = None,
+    stopbits: bus_options.StopbitsOption = None,
+    rs485: bus_options.Rs485Option = False,
     fmt: Annotated[
         CheckFormat,
         typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
@@ -98,7 +102,14 @@ def check(
             help="How long to listen (default 20 s; 5 s before active probes).",
         ),
     ] = None,
-    transmit: bus_options.TransmitOption = False,
+    transmit: Annotated[
+        bool,
+        typer.Option(
+            "--transmit",
+            help="Read every address even while something polls (it may disturb charging). "
+            "Without it the check only listens, unless site.yaml says clu: disconnected.",
+        ),
+    ] = False,
     save: bus_options.SaveOption = None,
     rules: bus_options.RulesOption = None,
 ) -> int:
@@ -128,6 +139,7 @@ def check(
             port=port,
             sim=sim,
             profile=profile,
+            line=bus_options.LineOverride(baud, parity, stopbits, rs485),
             fmt=fmt,
             textfile_dir=textfile_dir,
             timeout=timeout,
@@ -174,6 +186,7 @@ def _run(
     port: str | None,
     sim: str | None,
     profile: str | None,
+    line: bus_options.LineOverride,
     fmt: CheckFormat,
     textfile_dir: Path | None,
     timeout: float,
@@ -201,7 +214,7 @@ def _run(
             hint="'clu-doctor ports' lists this machine's serial ports; a /dev/serial/by-id/ "
             "path survives re-plugging",
         )
-    target = bus_options.resolve_target(port, sim, site, profile, None)
+    target = bus_options.resolve_target(port, sim, site, profile, None, line)
     assert target is not None
     listen_s = listen_seconds if listen_seconds is not None else default_listen_s(site, transmit)
     if listen_s > timeout - RESERVE_S:
@@ -226,6 +239,7 @@ def _run(
         limit_s=timeout,
         transmit=transmit,
         save=save.expanduser() if save else None,
+        rs485=target.rs485,
     )
     result = run_check(request, rulebook, history=history)
     last_success = None

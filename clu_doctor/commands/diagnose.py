@@ -136,6 +136,10 @@ def diagnose(
     site: bus_options.SiteOption = None,
     profile: bus_options.ProfileOption = None,
     at: bus_options.AtOption = None,
+    baud: bus_options.BaudOption = None,
+    parity: bus_options.ParityOption = None,
+    stopbits: bus_options.StopbitsOption = None,
+    rs485: bus_options.Rs485Option = False,
     listen_seconds: Annotated[
         float,
         typer.Option(
@@ -160,7 +164,8 @@ def diagnose(
     rulebook = load_rulebook(rules.expanduser() if rules else None)
     collected = collect_observations(rulebook, observe or [], answers)
     site_plan = bus_options.load_site_option(site)
-    target = bus_options.resolve_target(port, sim, site_plan, profile, at)
+    line = bus_options.LineOverride(baud, parity, stopbits, rs485)
+    target = bus_options.resolve_target(port, sim, site_plan, profile, at, line)
     with contextlib.ExitStack() as stack:
         prober = None
         if target is not None:

@@ -109,10 +109,54 @@ def test_scan_of_a_healthy_quiet_site_is_ok(fast_profile: Path) -> None:
 def test_scan_rejects_a_bad_address_range() -> None:
     one_line_error(invoke("scan", "--sim", "healthy-16", "--addresses", "1-300"), "1-300")
     one_line_error(invoke("scan", "--sim", "healthy-16", "--addresses", "x"), "'x'")
+    one_line_error(
+        invoke("scan", "--sim", "healthy-16", "--addresses", "16-1"), "runs backwards", "1-16"
+    )
 
 
 def test_scan_without_a_bus_says_how_to_give_one() -> None:
     one_line_error(invoke("scan"), "--port", "clu-doctor ports")
+
+
+# --- line settings and ports given on the command line -------------------------------------
+
+
+def test_the_simulators_url_works_as_a_port() -> None:
+    result = invoke("listen", "--port", "sim://healthy-16?time_scale=4", "--seconds", "2")
+    assert result.code == 0, result.stderr
+    assert "38400 8E1" in result.stdout and "XAXXY" not in result.stderr
+
+
+def test_line_flags_override_the_profile_and_listening_finds_the_real_setting() -> None:
+    document = invoke(
+        "listen", "--sim", "healthy-16?time_scale=4", "--baud", "9600", "--seconds", "3", "--json"
+    ).json()
+    assert document["notes"] == [
+        "the bus runs at 38400 8E1 (ascii), not at the profile's 9600 8E1 (ascii)"
+    ]
+    assert document["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["listen", "--sim", "healthy-16", "--stopbits", "3"], "stop bits must be 1, 1.5 or 2"),
+        (["listen", "--sim", "healthy-16", "--parity", "X"], "'X' is not one of"),
+        (["diagnose", "--no-input", "--profile", "defa-erange"], "need a bus: give --port"),
+        (["diagnose", "--no-input", "--baud", "9600"], "need a bus: give --port"),
+    ],
+)
+def test_line_flags_and_profiles_without_a_bus_are_usage_errors(
+    args: list[str], fragment: str
+) -> None:
+    one_line_error(invoke(*args), fragment)
+
+
+def test_kernel_rs485_mode_on_a_port_without_it_is_one_line() -> None:
+    with serve("healthy-16", tcp=False, time_scale=4) as server:
+        assert server.pty is not None
+        result = invoke("listen", "--port", server.pty, "--rs485", "--seconds", "1")
+    one_line_error(result, "RS-485", "without --rs485")
 
 
 # --- listen ---------------------------------------------------------------------------------
