@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from clu_doctor.commands import bus_options
+from clu_doctor.commands import bus_options, flow
 from clu_doctor.errors import CluDoctorError, UsageError
 
 T = TypeVar("T")
@@ -295,7 +295,7 @@ def _events(
 
 def register(app: typer.Typer) -> None:
     app.command(
-        help=SCAN_HELP,
+        help=flow(SCAN_HELP),
         epilog=(
             "Examples:\n\n"
             "  clu-doctor scan --port /dev/ttyUSB0 --site site.yaml\n\n"
@@ -304,7 +304,7 @@ def register(app: typer.Typer) -> None:
         ),
     )(scan)
     app.command(
-        help=LISTEN_HELP,
+        help=flow(LISTEN_HELP),
         epilog=(
             "Examples:\n\n"
             "  clu-doctor listen --port /dev/ttyUSB0 --seconds 60 --site site.yaml\n\n"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clu_doctor.commands import bus_options
+from clu_doctor.commands import bus_options, flow
 from clu_doctor.errors import CluDoctorError, UsageError
 from clu_doctor.report import CheckFormat
 
@@ -333,4 +333,4 @@ def _warn(error: CluDoctorError) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help=HELP, epilog=EPILOG, no_args_is_help=False)(check)
+    app.command(help=flow(HELP), epilog=EPILOG, no_args_is_help=False)(check)

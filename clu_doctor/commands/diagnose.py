@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clu_doctor.commands import bus_options
+from clu_doctor.commands import bus_options, flow
 
 if TYPE_CHECKING:
     from clu_doctor.engine import Observation, ObservationSpec, Rulebook
@@ -219,4 +219,4 @@ def _events(stack: contextlib.ExitStack) -> ProbeEvents | None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help=HELP, epilog=EPILOG, no_args_is_help=False)(diagnose)
+    app.command(help=flow(HELP), epilog=EPILOG, no_args_is_help=False)(diagnose)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from clu_doctor.commands import bus_options
+from clu_doctor.commands import bus_options, flow
 from clu_doctor.errors import UsageError
 
 HELP = """Show the recorded checks of a site and what they say about its stations.
@@ -94,4 +94,4 @@ def history(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help=HELP, epilog=EPILOG)(history)
+    app.command(help=flow(HELP), epilog=EPILOG)(history)

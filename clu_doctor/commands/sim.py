@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from clu_doctor.commands import flow
+
 SIM_HELP = """Run a simulated CLU site behind a pty and a local TCP port, until Ctrl-C.
 
 Prints the ports to use (stdout), e.g. for 'clu-doctor listen --port /dev/pts/5'. The simulated
@@ -169,5 +171,5 @@ def ports(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help=SIM_HELP, epilog=SIM_EPILOG)(sim)
+    app.command(help=flow(SIM_HELP), epilog=SIM_EPILOG)(sim)
     app.command(epilog="Examples:\n\n  clu-doctor ports\n\n  clu-doctor ports --json")(ports)
