@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from clu_doctor.resources import profiles_dir, scenarios_dir
-from clu_doctor.sim import serve
+from clu_doctor.sim import load_scenario, serve
+from clu_doctor.sim.plan import site_for
+from clu_doctor.site import Site
 from tests.cli.helpers import invoke
 
 PROBLEMS = ("critical", "warning")
@@ -93,6 +95,57 @@ def test_each_scenario_through_the_simulator(scenario: str, fast_profile: Path) 
     assert problems(document) == expected
     assert document["status"] == status
     assert document["evidence"]["listen"]["seconds"] > 0
+
+
+def site_yaml(site: Site) -> str:
+    """``site`` written as a site.yaml, as a technician would for that site."""
+    lines = [f"name: {site.name}", f"adapter: {site.adapter_at}", f"clu: {site.clu}"]
+    if site.line_settings is not None:
+        lines.append(f"line: {site.line_settings}")
+    if site.framing is not None:
+        lines.append(f"framing: {site.framing}")
+    if site.cable_m is not None:
+        lines.append(f"cable_m: {site.cable_m:g}")
+    lines.append("chain:")
+    for station in site.chain:
+        labels = (
+            f"labels: [{', '.join(station.labels)}]"
+            if station.model == "DUO"
+            else f"label: {station.labels[0]}"
+        )
+        lines.append(f"  - {{address: {station.address}, model: {station.model}, {labels}}}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("scenario", sorted(CASES))
+def test_each_scenario_through_a_pty_as_a_technician_would(
+    scenario: str, fast_profile: Path, tmp_path: Path
+) -> None:
+    """The same sites through a real serial endpoint, with a site file written for them."""
+    extra, expected, status = CASES[scenario]
+    name, _, query = scenario.partition("?")
+    options = dict(part.split("=") for part in query.split("&") if part)
+    at = options.get("at")
+    clu = None if "clu" not in options else options["clu"] != "0"
+    plan = site_for(load_scenario(name).with_changes(adapter_at=at, clu_present=clu))  # type: ignore[arg-type]
+    args = ["diagnose", "--listen-seconds", "3", "--json", "--no-input", *extra]
+    if plan is not None:
+        path = tmp_path / "site.yaml"
+        path.write_text(site_yaml(plan), encoding="utf-8")
+        args += ["--site", str(path)]
+        if "rtu" not in name:
+            args += ["--profile", str(fast_profile)]
+    else:  # a meter bus: the generic meter profile at the scenario's own line settings
+        bus = load_scenario(name).bus
+        args += ["--profile", "modbus-meter", "--baud", str(bus.settings.baudrate)]
+        args += ["--parity", bus.settings.parity]
+    with serve(name, tcp=False, time_scale=4, adapter_at=at, clu=clu) as server:  # type: ignore[arg-type]
+        assert server.pty is not None
+        result = invoke(*args, "--port", server.pty)
+    assert "Traceback" not in result.stderr
+    document = result.json()
+    assert problems(document) == expected, json.dumps(document["findings"])[:2000]
+    assert document["status"] == status
 
 
 def test_nothing_decodes_when_the_adapter_is_fixed_at_other_settings() -> None:
