@@ -703,12 +703,57 @@ def find_duplicates(
     )
 
 
+def describe_identity(seen: SeenIdentity) -> str:
+    """``device type 2W22M1, serial DF230101: 12 replies (3 as a second reply)``."""
+    identity = seen.identity
+    parts = []
+    if identity.device_type is not None:
+        parts.append(f"device type {identity.device_type.strip() or '(blank)'}")
+    if identity.serial is not None:
+        parts.append(f"serial {identity.serial.strip() or '(blank)'}")
+    name = ", ".join(parts) or f"identity {identity.text}"
+    total = seen.count + seen.doubled
+    counted = f"{total} repl{'y' if total == 1 else 'ies'}"
+    if seen.doubled:
+        counted += f" ({seen.doubled} as a second reply to the same request)"
+    return f"{name}: {counted}"
+
+
+_VERDICT_WORDS = {"confirmed": "duplicate confirmed", "suspected": "duplicate suspected"}
+
+
+def describe_address(entry: AddressDuplicates) -> list[str]:
+    """What a user needs at one confirmed or suspected address: the identities seen there,
+    the evidence, and the next step. Empty for an address that is not a duplicate."""
+    if entry.verdict == "none":
+        return []
+    address = entry.address
+    heading = f"address {address}: {_VERDICT_WORDS[entry.verdict]}"
+    if not entry.identities:
+        heading += f"; no clean reply in {entry.reads} reads to read an identity from"
+    elif len(entry.identities) == 1:
+        heading += "; one identity seen"
+    else:
+        heading += f"; {len(entry.identities)} identities seen"
+    lines = [heading]
+    lines += [
+        f"address {address} answered as {describe_identity(seen)}" for seen in entry.identities
+    ]
+    # The identities line of the evidence lists them again, in the decoder's words: skip it.
+    skip = 1 if entry.reasons[:1] == ("identities",) else 0
+    lines += list(entry.evidence[skip:])
+    if entry.next_step:
+        lines.append(f"next step: {entry.next_step}")
+    return lines
+
+
 def describe(result: DuplicateResult) -> list[str]:
-    """One line per address that is not clean, for logs and simple reports."""
+    """Readable lines for reports and logs: per confirmed or suspected address the identities
+    seen (device type, serial, how often), the evidence and the next step; then bus-wide noise
+    and the silent addresses."""
     lines = []
     for entry in result.addresses:
-        if entry.verdict != "none":
-            lines.append(f"address {entry.address}: {entry.verdict} ({', '.join(entry.reasons)})")
+        lines += describe_address(entry)
     if result.verdict == "noisy" and result.background.rate is not None:
         lines.append(f"noisy bus: {result.background.rate:.1%} of replies corrupt at every address")
     if result.silent:

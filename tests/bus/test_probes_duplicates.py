@@ -33,7 +33,7 @@ from clu_doctor.bus.codec import get_codec
 from clu_doctor.bus.frames import ReadRequest, build_read_reply
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.probes import DuplicateResult, find_duplicates
-from clu_doctor.bus.probes_duplicates import describe
+from clu_doctor.bus.probes_duplicates import describe, describe_address
 from clu_doctor.bus.profiles import DeviceProfile, RegisterBlock, Timing, load_profile
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.resources import scenarios_dir
@@ -112,6 +112,58 @@ def test_duplicate_address_is_confirmed_at_1_with_both_serials(check: Any) -> No
     data = json.loads(json.dumps(result.to_dict()))
     assert data["confirmed"] == [1]
     assert {i["serial"] for i in data["addresses"][0]["identities"]} == {"DF230101", "AB190042"}
+
+
+def test_describe_shows_both_identities_and_the_next_step(check: Any) -> None:
+    """What scan and diagnose print as BUS-DUP-01's evidence: the remedy says to find the two
+    controllers by the serial numbers in it, so both serials (with device type and counts) and
+    the next step must be there, not just the reason codes."""
+    result = check("sim://duplicate-address?wire_time=0&clu=0&seed=4", reads=20)
+    one = result.get(1)
+    assert one is not None
+    lines = describe(result)
+    assert lines[0] == "address 1: duplicate confirmed; 2 identities seen"
+    counts = {s.identity.serial: s.count + s.doubled for s in one.identities}
+    for serial in ("DF230101", "AB190042"):
+        shown = [line for line in lines if f"serial {serial}" in line]
+        assert len(shown) == 1, lines
+        assert shown[0].startswith(f"address 1 answered as device type 2W22M1, serial {serial}: ")
+        assert f": {counts[serial]} replies" in shown[0]
+    second = next(s for s in one.identities if s.doubled)
+    assert f"({second.doubled} as a second reply to the same request)" in "\n".join(lines)
+    assert any(line.startswith("15 of 20 replies at address 1 were corrupt") for line in lines)
+    assert lines[-1 if not result.silent else -2] == f"next step: {one.next_step}"
+    assert not any("(identities, corrupt_rate)" in line for line in lines)  # no reason codes
+    assert not any(line.startswith("address 2") for line in lines)  # clean addresses: nothing
+
+
+def test_describe_an_address_with_no_identity_and_blank_serials(check: Any) -> None:
+    result = check("sim://duplicate-address?wire_time=0&clu=0&seed=4", [1, 2, 3], reads=12)
+    one = result.get(1)
+    assert one is not None
+    blank = dataclasses.replace(
+        one.identities[0],
+        identity=dataclasses.replace(one.identities[0].identity, serial="        "),
+        count=1,
+        doubled=0,
+    )
+    garbled = dataclasses.replace(
+        one, verdict="suspected", reasons=("corrupt_rate",), identities=(), evidence=("x",)
+    )
+    twins = dataclasses.replace(
+        one, verdict="suspected", reasons=("doubled",), identities=(blank,), evidence=()
+    )
+    assert describe_address(garbled)[:2] == [
+        f"address 1: duplicate suspected; no clean reply in {one.reads} reads to read an "
+        "identity from",
+        "x",
+    ]
+    assert describe_address(twins)[:2] == [
+        "address 1: duplicate suspected; one identity seen",
+        "address 1 answered as device type 2W22M1, serial (blank): 1 reply",
+    ]
+    assert describe_address(twins)[-1].startswith("next step: Switch off half of the stations")
+    assert describe_address(result.get(2)) == []  # type: ignore[arg-type]
 
 
 def test_the_tail_window_catches_the_late_second_reply_with_wire_time(check: Any) -> None:
