@@ -218,13 +218,32 @@ def listen_status(
     )
 
 
+def _chain_label(report: ListenReport, address: int) -> str:
+    """The label of ``address`` from the report's own chain (a replayed recording's header
+    carries the site's chain): the station's label, and which outlet of a DUO it is."""
+    chain = report.chain
+    if chain is None or not chain.labels:
+        return ""
+    position = chain.position(address)
+    if position is None:
+        return ""
+    label = chain.labels[position - 1]
+    outlet = chain.stations[position - 1].index(address)
+    return label if outlet == 0 else f"{label} outlet {outlet + 1}"
+
+
 def listen_table(report: ListenReport, mode: OutputMode, site: Site | None = None) -> Table:
-    """Per address: polls, answers, timeouts, corrupt answers, last state, response time."""
+    """Per address: polls, answers, timeouts, corrupt answers, last state, response time.
+
+    Labels come from ``site``, or without one from the report's chain (a replay)."""
     table = _table(
         mode, ["addr", "label", "polls", "answers", "timeouts", "corrupt", "state", "ms"]
     )
     for entry in report.addresses:
-        label = (site.label_of(entry.address) if site else None) or ""
+        if site is not None:
+            label = site.label_of(entry.address) or ""
+        else:
+            label = _chain_label(report, entry.address)
         state = f"{entry.state.code} {entry.state.meaning}" if entry.state else ""
         median = entry.response.median if entry.response else None
         table.add_row(
