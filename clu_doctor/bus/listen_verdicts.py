@@ -505,10 +505,12 @@ def _silent(
         if outside:
             evidence.append(f"not in the site's chain: {_list(outside)}")
             data["not_in_chain"] = outside
+    # A polled station that never answers is critical whatever the chain says of where:
+    # the rules' BUS-BREAK-01, BUS-STATION-01 and BUS-MISSING-01 and the scan all say so.
     return _verdict(
         "bus.silent_addresses",
         value,
-        "critical" if value.startswith("beyond_point") else "warning",
+        "critical",
         title,
         evidence,
         silent,
@@ -607,11 +609,21 @@ def _duplicate(report: ListenReport, t: Thresholds) -> Verdict | None:
         "two controllers answering one address garble each other's answers; read the "
         "identity (register 0x0050) of each station, or check the address plan against the labels"
     )
+    # Two identities or two differing answers prove it (BUS-DUP-01, critical); garbling alone
+    # makes it a suspicion (BUS-DUP-02, a warning), as in diagnose and scan.
+    confirmed = [a for a in addresses if kinds[a] != "corruption_excess"]
+    suspected = [a for a in addresses if kinds[a] == "corruption_excess"]
+    titles = []
+    if confirmed:
+        plural = "es" if len(confirmed) > 1 else ""
+        titles.append(f"two controllers answer on address{plural} {_list(confirmed)}")
+    if suspected:
+        titles.append(f"duplicate address suspected: {_list(suspected)}")
     return _verdict(
         "bus.duplicate_address",
         value,
-        "critical",
-        f"duplicate address suspected: {_list(addresses)}",
+        "critical" if confirmed else "warning",
+        "; ".join(titles),
         evidence,
         addresses,
         addresses_detail=details,
@@ -697,7 +709,7 @@ def _unpolled(report: ListenReport, chain: Chain | None, t: Thresholds) -> list[
         _verdict(
             "bus.unpolled_addresses",
             "not_polled",
-            "warning",
+            "critical",  # as BUS-UNPOLLED-01: the CLU neither manages nor reports them
             f"the CLU never polls address{'es' if len(missing) > 1 else ''} {_list(missing)}",
             [
                 f"the site has {_list(missing)}; the CLU polled {_list(sorted(polled_set))} "

@@ -181,7 +181,8 @@ def test_some_addresses_never_answer() -> None:
         "no_chain",
         (4, 7),
     )
-    assert verdict.severity == "warning"
+    # A polled station that never answers is critical, as diagnose (BUS-MISSING-01) says.
+    assert verdict.severity == "critical"
 
 
 def test_one_poll_without_an_answer_is_not_yet_silence() -> None:
@@ -233,6 +234,8 @@ def test_with_the_chain_an_isolated_silent_station() -> None:
     script.cycles(5, range(1, 9), silent=(4,))
     (verdict,) = derive_verdicts(analyse(script.chunks, chain=Chain.of(range(1, 9))))
     assert (verdict.value, verdict.addresses) == ("isolated", (4,))
+    # BUS-STATION-01 in diagnose and the scan's chain verdict: critical, not a warning.
+    assert verdict.severity == "critical"
 
 
 def test_with_the_chain_duo_stations_share_a_point() -> None:
@@ -255,9 +258,9 @@ def test_addresses_the_clu_never_polls() -> None:
     script = Script()
     script.cycles(3, (1, 2, 3, 4, 5, 6, 8))
     chain = Chain.of(range(1, 9))
-    assert keys(derive_verdicts(analyse(script.chunks, chain=chain))) == [
-        ("bus.unpolled_addresses", "not_polled", (7,))
-    ]
+    verdicts = derive_verdicts(analyse(script.chunks, chain=chain))
+    assert keys(verdicts) == [("bus.unpolled_addresses", "not_polled", (7,))]
+    assert verdicts[0].severity == "critical"  # as BUS-UNPOLLED-01
     one_cycle = Script()
     one_cycle.cycles(1, (1, 2, 3, 4, 5, 6, 8))
     assert derive_verdicts(analyse(one_cycle.chunks, chain=chain)) == []
@@ -282,6 +285,9 @@ def duplicate_bus(cycles: int, garbled_every: int = 1) -> list[Chunk]:
 def test_one_address_far_more_corrupt_than_the_rest_is_a_duplicate() -> None:
     verdicts = derive_verdicts(analyse(duplicate_bus(10)))
     assert keys(verdicts) == [("bus.duplicate_address", "corruption_excess", (1,))]
+    # Garbling alone is a suspicion (BUS-DUP-02), a warning as in diagnose and scan.
+    assert verdicts[0].severity == "warning"
+    assert verdicts[0].title == "duplicate address suspected: 1"
     detail = verdicts[0].data["addresses_detail"]
     assert isinstance(detail, dict) and detail["1"]["anomalies"] == 10
 
@@ -320,6 +326,8 @@ def test_two_different_valid_answers_to_one_request() -> None:
         script.exchange(4)
     verdicts = derive_verdicts(analyse(script.chunks))
     assert keys(verdicts) == [("bus.duplicate_address", "double_answers", (3,))]
+    assert verdicts[0].severity == "critical"  # proven: BUS-DUP-01
+    assert verdicts[0].title == "two controllers answer on address 3"
 
 
 def test_an_address_whose_identity_alternates() -> None:
@@ -330,6 +338,8 @@ def test_an_address_whose_identity_alternates() -> None:
     script.identity_exchange(2, "AB190042")
     (verdict,) = derive_verdicts(analyse(script.chunks))
     assert (verdict.value, verdict.addresses) == ("identity_alternates", (2,))
+    assert verdict.severity == "critical"
+    assert verdict.title == "two controllers answer on address 2"
     assert any("DF230102 / 2W22M1 AB190042" in line for line in verdict.evidence)
 
 
