@@ -58,8 +58,8 @@ VERSION = 1
 #: A heartbeat line is written when this many seconds passed without a line.
 HEARTBEAT_S = 1.0
 _HINT = (
-    "a recording is the file written by --save: one JSON header line, then one JSON record per "
-    "line (see clu_doctor/bus/recording.py)"
+    "a recording is the file 'clu-doctor listen --save FILE' writes: one JSON header line, then "
+    "one JSON record per line; record a new one with 'clu-doctor listen --port PORT --save FILE'"
 )
 
 

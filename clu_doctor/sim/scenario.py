@@ -281,6 +281,13 @@ def scenario_path(name: str | Path) -> Path:
     return path
 
 
+#: What a user can do about a scenario file that does not load: copy a bundled one.
+LAYOUT_HINT = (
+    "start from a copy of a bundled scenario: 'clu-doctor sim --list' names them, the files are "
+    f"in {scenarios_dir()}; docs/simulator.md describes the simulated site"
+)
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Load a bundled scenario by name (``healthy-16``) or any scenario file by path."""
     path = scenario_path(name_or_path)
@@ -294,7 +301,7 @@ def parse_scenario(text: str, source: str, name: str | None = None) -> Scenario:
     scenario = reader.scenario(data, name or Path(source).stem)
     if reader.problems or scenario is None:
         problems = reader.problems or [Problem(Location(source), "not a scenario")]
-        raise FileProblemError(problems, hint="see clu_doctor/sim/scenario.py for the layout")
+        raise FileProblemError(problems, hint=LAYOUT_HINT)
     return scenario
 
 

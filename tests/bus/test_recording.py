@@ -251,6 +251,16 @@ def test_a_corrupt_recording_gives_one_clear_line_with_its_location(
     assert "\n" not in text
 
 
+def test_the_hint_tells_what_a_recording_is_and_how_to_make_one(capture: Path) -> None:
+    _replace_line(capture, 1, b"name: my site")
+    with pytest.raises(FileProblemError) as caught:
+        replay(capture)
+    hint = caught.value.hint or ""
+    assert "'clu-doctor listen --save FILE' writes" in hint
+    assert "'clu-doctor listen --port PORT --save FILE'" in hint
+    assert "clu_doctor/" not in hint and ".py" not in hint  # no source files for users
+
+
 def test_data_after_the_closing_line_is_corrupt(capture: Path) -> None:
     with capture.open("a", encoding="utf-8") as stream:
         stream.write('{"t": 99.0, "hex": "3a"}\n')
