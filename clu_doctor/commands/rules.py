@@ -11,6 +11,13 @@ import typer
 
 rules_app = typer.Typer(
     help="Check, show and list the decision trees (for rule authors and the curious).",
+    epilog=(
+        "Examples:\n\n"
+        "  clu-doctor rules check                  # are the bundled rules valid?\n\n"
+        "  clu-doctor rules show usb-leds          # one decision tree\n\n"
+        "  clu-doctor rules list                   # every finding id and its severity\n\n"
+        "  clu-doctor rules observations           # the keys diagnose --observe takes"
+    ),
     no_args_is_help=True,
 )
 
@@ -159,7 +166,15 @@ def list_findings(
         sys.stdout.write(render.render_findings_list(rulebook))
 
 
-@rules_app.command()
+@rules_app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  clu-doctor rules observations\n\n"
+        "  clu-doctor rules observations --json\n\n"
+        "  clu-doctor rules observations | grep -A2 '^usb\\.'   # the USB interface's LEDs\n\n"
+        "  clu-doctor diagnose --observe usb.red_led=flashing    # answer one in advance"
+    )
+)
 def observations(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> None:

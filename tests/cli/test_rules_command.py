@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,35 @@ def test_list_names_every_finding_an_ignore_may_name() -> None:
     assert next(f for f in found if f["id"] == "BUS-STATION-01")["graded_by"] == (
         "grade.stations_silent"
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "example"),
+    [
+        (("rules",), "clu-doctor rules observations"),
+        (("rules", "observations"), "clu-doctor diagnose --observe usb.red_led=flashing"),
+        (("rules", "check"), "clu-doctor rules check my-rules/"),
+        (("rules", "show"), "clu-doctor rules show usb-leds"),
+        (("rules", "list"), "clu-doctor rules list | grep BUS-"),
+    ],
+)
+def test_every_rules_help_ends_with_examples(command: tuple[str, ...], example: str) -> None:
+    result = invoke(*command, "--help")
+    assert result.code == 0
+    examples = result.stdout[result.stdout.index("Examples:") :]
+    assert example in " ".join(examples.split())
+
+
+def test_every_command_of_the_tool_has_examples() -> None:
+    """Walk the whole command tree: a command without an examples epilog is an oversight."""
+    import typer.main
+
+    from clu_doctor.cli import app
+
+    def missing(command: Any, path: str) -> list[str]:
+        found = [] if (command.epilog or "").startswith("Examples:") else [path]
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            found += missing(sub, f"{path} {name}")
+        return found
+
+    assert missing(typer.main.get_command(app), "clu-doctor") == []
