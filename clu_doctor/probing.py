@@ -52,7 +52,7 @@ STATE_VALUES = {
 }
 #: ``bus.traffic`` values that mean nobody polls: active probes may follow (see may_transmit).
 QUIET = ("silent", "unheard", "off-bus")
-_STATE_RANK = ("fault", "upstream-timeout", "setup", "disabled", "bus-idle", "normal")
+_STATE_RANK = ("fault", "upstream-timeout", "setup", "disabled", "bus-idle", "unusual", "normal")
 
 
 class ProbeEvents(Protocol):
@@ -609,6 +609,8 @@ def classify_states(
         value = STATE_VALUES.get(code, "fault" if code.startswith("F") else "normal")
         if severity == "ok" and value not in STATE_VALUES.values():
             value = "normal"
+        elif value == "normal" and severity in ("warning", "critical"):
+            value = "unusual"  # e.g. E1: the profile says it needs attention
         if value != "normal":
             label = site.label_of(address) if site else None
             meaning = info.meaning if info else "unknown state"
