@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Annotated, NoReturn
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -21,15 +22,15 @@ from clu_doctor.exitcodes import ExitCode
 
 PROG = "clu-doctor"
 
-app = typer.Typer(
-    name=PROG,
-    help=(
+_APP_SETTINGS: dict[str, Any] = {
+    "name": PROG,
+    "help": (
         "Field diagnostics for DEFA CLU (Cloud Link Unit) EV-charging sites.\n\n"
         "Turns what the CLU's LEDs show, and what the RS-485 bus says, into the manual's "
         "remedy steps. Exit codes follow the monitoring-plugin convention: "
         "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not check)."
     ),
-    epilog=(
+    "epilog": (
         "Examples:\n\n"
         "  clu-doctor diagnose                       # the LED questionnaire\n\n"
         "  clu-doctor diagnose --observe clu.power_led=off --json --no-input\n\n"
@@ -37,11 +38,24 @@ app = typer.Typer(
         "  clu-doctor rules show --format markdown\n\n"
         "  clu-doctor sim --list"
     ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+    "no_args_is_help": True,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": "rich",
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+
+#: Which module registers each top-level command (see :func:`_app_for`).
+_COMMAND_MODULES = {
+    "diagnose": "diagnose",
+    "check": "check",
+    "scan": "bus",
+    "listen": "bus",
+    "history": "history",
+    "rules": "rules",
+    "sim": "sim",
+    "ports": "sim",
+}
+_MODULE_ORDER = ("diagnose", "bus", "check", "rules", "sim", "history")
 
 
 class _State:
@@ -57,7 +71,6 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the full traceback when something goes wrong.")
@@ -72,19 +85,35 @@ def _root(
     _state.debug = debug or _state.debug
 
 
-def _register_commands() -> None:
-    """Attach the command modules (kept apart so this file stays the thin dispatcher)."""
-    from clu_doctor.commands import bus, check, diagnose, history, rules, sim
+def make_app(modules: Iterable[str] = _MODULE_ORDER) -> typer.Typer:
+    """The command line with the commands of ``modules`` (each module registers its own; this
+    file stays the thin dispatcher)."""
+    import importlib
 
-    diagnose.register(app)
-    bus.register(app)
-    check.register(app)
-    rules.register(app)
-    sim.register(app)
-    history.register(app)
+    built = typer.Typer(**_APP_SETTINGS)
+    built.callback()(_root)
+    for name in modules:
+        importlib.import_module(f"clu_doctor.commands.{name}").register(built)
+    return built
 
 
-_register_commands()
+#: Every command: for --help, completion, documentation and tests.
+app = make_app()
+
+
+def _app_for(args: Sequence[str]) -> typer.Typer:
+    """Only the command being run, when that is clear from ``args``.
+
+    Typer turns every parameter of every registered command into a click parameter before it
+    runs anything (evaluating each annotation), which is most of the start-up time; building
+    the one command needed keeps ``clu-doctor diagnose`` within its start-up budget. Root help,
+    an unknown command and shell completion get the whole tree.
+    """
+    if any(key.startswith("_CLU_DOCTOR_COMPLETE") for key in os.environ):
+        return app
+    name = next((arg for arg in args if not arg.startswith("-")), None)
+    module = _COMMAND_MODULES.get(name or "")
+    return make_app((module,)) if module else app
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
@@ -105,7 +134,7 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit code (what :func:`main` exits with)."""
     args = list(sys.argv[1:] if argv is None else argv)
     _state.debug = "--debug" in args or os.environ.get("CLU_DOCTOR_DEBUG") == "1"
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(_app_for(args))
     try:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)
     except FileProblemError as error:

@@ -25,3 +25,30 @@ def test_a_diagnosis_from_flags_imports_no_bus_code() -> None:
     assert proc.returncode == 0, proc.stderr
     (marker,) = [line for line in proc.stdout.splitlines() if line.startswith("HEAVY:")]
     assert marker == "HEAVY:", f"imported at start-up: {marker[6:]}"
+
+
+def test_running_one_command_builds_only_that_command() -> None:
+    """Typer evaluates every parameter of every command it builds; a run builds only its own
+    command, while the root help still lists them all."""
+    from clu_doctor.cli import _app_for, app
+
+    def names(built: object) -> set[str]:
+        return {info.name or info.callback.__name__ for info in built.registered_commands}  # type: ignore[attr-defined, union-attr]
+
+    every = names(app) | {group.name for group in app.registered_groups}
+    assert every >= {"diagnose", "check", "scan", "listen", "history", "sim", "ports", "rules"}
+    assert names(_app_for(["--debug", "diagnose", "-o", "clu.power_led=off"])) == {"diagnose"}
+    assert names(_app_for(["scan", "--sim", "healthy-16"])) == {"scan", "listen"}
+    assert _app_for(["--help"]) is app
+    assert _app_for(["no-such-command"]) is app
+
+
+def test_the_root_help_lists_every_command() -> None:
+    from tests.cli.helpers import invoke
+
+    result = invoke("--help")
+    assert result.code == 0
+    for name in ("diagnose", "check", "scan", "listen", "history", "sim", "ports", "rules"):
+        assert name in result.stdout
+    unknown = invoke("no-such-command")
+    assert unknown.code == 3 and "No such command 'no-such-command'" in unknown.stderr
