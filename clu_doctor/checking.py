@@ -79,12 +79,17 @@ class CheckRequest:
     @property
     def active(self) -> bool:
         """Are active probes allowed at all (after the listen-before-talk)?"""
-        return self.transmit or self.site.active_probes_allowed
+        return probes_allowed(self.site, self.transmit)
+
+
+def probes_allowed(site: Site, transmit: bool) -> bool:
+    """Active reads may follow the listen: the operator said so, or the CLU is off the bus."""
+    return transmit or site.active_probes_allowed
 
 
 def default_listen_s(site: Site, transmit: bool) -> float:
     """How long to listen when ``--listen-seconds`` is not given."""
-    return DEFAULT_LISTEN_ACTIVE_S if transmit or site.active_probes_allowed else DEFAULT_LISTEN_S
+    return DEFAULT_LISTEN_ACTIVE_S if probes_allowed(site, transmit) else DEFAULT_LISTEN_S
 
 
 def utc_now() -> datetime:
@@ -174,10 +179,10 @@ def run_check(
                 )
             observations = _observe(rulebook, prober, site, facts)
             diagnosis = rulebook.diagnose(observations)
-            about = _addresses_by_observation(prober, site, facts)
+            duplicates = _duplicates(prober)
+            about = _addresses_by_observation(prober, stations, duplicates, facts)
             evidence = prober.evidence()
             mode = "scan" if prober.scan_result is not None else "listen"
-            duplicates = _duplicates(prober)
             rate = _corrupt_rate(stations)
     except DeadlineExpired:
         waited = time.monotonic() - t0
@@ -393,7 +398,10 @@ def _no_history(key: str) -> Observation:
 
 
 def _addresses_by_observation(
-    prober: BusProber, site: Site, facts: HistoryFacts | None
+    prober: BusProber,
+    stations: Sequence[StationHealth],
+    duplicates: tuple[int, ...],
+    facts: HistoryFacts | None,
 ) -> dict[str, tuple[int, ...]]:
     """Which bus addresses each observation is about (for ``ignore:`` entries with an
     ``address``)."""
@@ -410,12 +418,11 @@ def _addresses_by_observation(
             verdict = listened.verdict(verdict_key)
             if verdict is not None and verdict.addresses:
                 about[observation] = tuple(verdict.addresses)
-    duplicates = _duplicates(prober)
     if duplicates:
         about["bus.duplicates"] = duplicates
     states = [
         s.address
-        for s in station_health(prober, site)
+        for s in stations
         if s.state is not None and (s.state in STATE_VALUES or s.state.startswith("F"))
     ]
     if states:
@@ -429,16 +436,13 @@ def _finding_addresses(
     diagnosis: Diagnosis, about: Mapping[str, tuple[int, ...]]
 ) -> dict[str, tuple[int, ...]]:
     """Each finding's addresses: those of the observations on the paths that reached it."""
+    graded = {item.id: item.finding.graded_by for item in diagnosis.all_findings()}
     out: dict[str, set[int]] = {}
     for trace in diagnosis.traces:
         if trace.finding is None:
             continue
-        found = out.setdefault(trace.finding, set())
-        for step in trace.steps:
-            found.update(about.get(step.key, ()))
-        for item in diagnosis.all_findings():
-            if item.id == trace.finding and item.finding.graded_by:
-                found.update(about.get(item.finding.graded_by, ()))
+        keys = [step.key for step in trace.steps] + [graded.get(trace.finding) or ""]
+        out.setdefault(trace.finding, set()).update(a for k in keys for a in about.get(k, ()))
     return {fid: tuple(sorted(found)) for fid, found in out.items()}
 
 

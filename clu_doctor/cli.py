@@ -17,7 +17,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from clu_doctor import __version__
-from clu_doctor.errors import CluDoctorError, FileProblemError
+from clu_doctor.errors import CluDoctorError, FileProblemError, error_line
 from clu_doctor.exitcodes import ExitCode
 
 PROG = "clu-doctor"
@@ -117,17 +117,14 @@ def _app_for(args: Sequence[str]) -> typer.Typer:
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
-    line = f"{PROG}: error: {message}"
-    if hint:
-        line += f" (hint: {hint})"
-    print(line, file=sys.stderr)
+    print(error_line(message, hint), file=sys.stderr)
 
 
 def _report_problems(error: FileProblemError) -> None:
     """A file with problems: the first as the error line, the rest (collect-all) below it."""
     _print_error(str(error.problems[0]), error.hint)
     for problem in error.problems[1:]:
-        print(f"{PROG}: error: {problem}", file=sys.stderr)
+        print(error_line(str(problem)), file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> int:

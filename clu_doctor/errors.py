@@ -27,6 +27,12 @@ class CluDoctorError(Exception):
         return self.message
 
 
+def error_line(message: str, hint: str | None = None) -> str:
+    """The one line a user sees for an error: ``clu-doctor: error: MESSAGE (hint: HINT)``."""
+    line = f"clu-doctor: error: {message}"
+    return f"{line} (hint: {hint})" if hint else line
+
+
 class UsageError(CluDoctorError):
     """A bad flag value or combination on the command line."""
 

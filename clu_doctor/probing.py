@@ -343,7 +343,7 @@ class BusProber:
             and report.bytes < 64
         ):
             site = self.plan.site
-            if site is not None and site.clu == "disconnected":
+            if site is not None and site.active_probes_allowed:
                 return "off-bus"
             return "unheard" if site is not None and site.adapter_at == "end" else "silent"
         if listened.verdict("bus.undecodable") is not None:

@@ -115,6 +115,16 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def check_directory(directory: str | Path) -> None:
+    """Raise :class:`TextfileError` unless ``directory`` exists and is a directory (so a check
+    can refuse a wrong ``--textfile-dir`` before it spends its time on the bus)."""
+    folder = Path(directory)
+    if not folder.exists():
+        raise TextfileError(f"textfile directory {folder} does not exist", _HINT_DIR)
+    if not folder.is_dir():
+        raise TextfileError(f"textfile directory {folder} is not a directory", _HINT_DIR)
+
+
 def write_atomic(directory: str | Path, name: str, text: str) -> Path:
     """Replace ``directory/name`` with ``text`` (UTF-8) in one step; return the file's path.
 
@@ -126,10 +136,7 @@ def write_atomic(directory: str | Path, name: str, text: str) -> Path:
     if not name or name.startswith(".") or "/" in name or os.sep in name:
         raise ValueError(f"not a plain file name: {name!r}")
     target = folder / name
-    if not folder.exists():
-        raise TextfileError(f"textfile directory {folder} does not exist", _HINT_DIR)
-    if not folder.is_dir():
-        raise TextfileError(f"textfile directory {folder} is not a directory", _HINT_DIR)
+    check_directory(folder)
     remove_stale(folder, name)
     payload = text.encode("utf-8")
     temporary: str | None = None

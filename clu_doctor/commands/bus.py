@@ -18,8 +18,6 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from clu_doctor.bus.probes_base import BusBusy
     from clu_doctor.commands.bus_options import Target
-    from clu_doctor.site import Site
-    from clu_doctor.ui.progress import TerminalEvents
 
 SCAN_HELP = """Read every address on the bus: who answers, with which identity and state.
 
@@ -124,13 +122,14 @@ def scan(
     from clu_doctor.bus.probes import scan as run_scan
     from clu_doctor.report import probes as render
     from clu_doctor.ui.console import OutputMode
+    from clu_doctor.ui.progress import terminal_events
 
     line = bus_options.LineOverride(baud, parity, stopbits, rs485)
     target = _require_target(port, sim, site, profile, at, line)
     wanted = parse_addresses(addresses) if addresses else tuple(target.profile.addresses)
     expected = target.site.expected_addresses if target.site else ()
     with contextlib.ExitStack() as stack:
-        events = _events(stack)
+        events = terminal_events(stack)
         link = stack.enter_context(
             Link.open(target.port, target.profile.line, target.profile.framing, rs485=target.rs485)
         )
@@ -232,6 +231,7 @@ def listen(
     from clu_doctor.probing import BusProber, site_chain, verdict_thresholds
     from clu_doctor.report import probes as render
     from clu_doctor.ui.console import OutputMode
+    from clu_doctor.ui.progress import terminal_events
 
     notes: list[str] = []
     warnings: tuple[str, ...] = ()
@@ -256,7 +256,7 @@ def listen(
         site_plan = target.site
         plan = bus_options.plan_for(target, listen_s=seconds, transmit=False, save=save)
         with contextlib.ExitStack() as stack:
-            events = _events(stack, table=True, site=site_plan)
+            events = terminal_events(stack, table=True, site=site_plan)
             prober = stack.enter_context(BusProber(plan, events))
             listened = prober.listen()
         report, verdicts = listened.report, listened.verdicts
@@ -280,17 +280,6 @@ def listen(
         )
     status, _ = render.listen_status(verdicts, report)
     return render.STATUS[status][0]
-
-
-def _events(
-    stack: contextlib.ExitStack, *, table: bool = False, site: Site | None = None
-) -> TerminalEvents | None:
-    """Progress (and, for listening, a live table) on stderr when a person watches."""
-    from clu_doctor.ui.progress import TerminalEvents, watching
-
-    if not watching():
-        return None
-    return stack.enter_context(TerminalEvents(table=table, site=site))
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -10,11 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from clu_doctor.commands import bus_options, flow
-from clu_doctor.errors import CluDoctorError, UsageError
+from clu_doctor.errors import CluDoctorError, UsageError, error_line
 from clu_doctor.report import CheckFormat
 
 if TYPE_CHECKING:
-    from clu_doctor.health import CheckResult
     from clu_doctor.history import History
     from clu_doctor.site import Site
 
@@ -123,6 +123,10 @@ def check(
     history: History | None = None
     try:
         site_plan = _site(site, sim)
+        if textfile_dir is not None:
+            from clu_doctor.textfile import check_directory
+
+            check_directory(textfile_dir.expanduser())  # before the bus, not after it
         if history_dir is not None and no_history:
             raise UsageError("give --history-dir or --no-history, not both")
         if not no_history:
@@ -241,7 +245,10 @@ def _run(
         save=save.expanduser() if save else None,
         rs485=target.rs485,
     )
-    result = run_check(request, rulebook, history=history)
+    with contextlib.ExitStack() as stack:
+        from clu_doctor.ui.progress import terminal_events
+
+        result = run_check(request, rulebook, history=history, events=terminal_events(stack))
     last_success = None
     if history is not None:
         try:
@@ -249,10 +256,12 @@ def _run(
             last_success = history.last_success()
         except CluDoctorError as history_error:  # the result stands; the operator is told
             _warn(history_error)
-    if textfile_dir is not None:
-        _write_textfile(textfile_dir, result.site, _prometheus(result, last_success))
     from clu_doctor.report.check import render_check
     from clu_doctor.ui.console import OutputMode
+
+    if textfile_dir is not None:
+        metrics = render_check(result, CheckFormat.PROMETHEUS, last_success=last_success)
+        _write_textfile(textfile_dir, result.site, metrics)
 
     sys.stdout.write(
         render_check(
@@ -278,6 +287,7 @@ def _could_not_check(
     """Exit 3 in the format asked for; the history and the metrics file say so too."""
     from clu_doctor.exitcodes import ExitCode
     from clu_doctor.report.check import render_check_unknown
+    from clu_doctor.textfile import TextfileError
 
     message = error.message
     last_success = None
@@ -287,19 +297,10 @@ def _could_not_check(
             last_success = history.last_success()
         except CluDoctorError as history_error:
             _warn(history_error)
-    if textfile_dir is not None and site is not None:
-        from clu_doctor.report.prometheus import render_prometheus_unknown
 
-        text = render_prometheus_unknown(
-            site.name, message, duration_s, last_success=last_success, started=started
-        )
-        try:
-            _write_textfile(textfile_dir, site.name, text)
-        except CluDoctorError as textfile_error:
-            _warn(textfile_error)
-    sys.stdout.write(
-        render_check_unknown(
-            fmt,
+    def unknown(form: CheckFormat) -> str:
+        return render_check_unknown(
+            form,
             site=site.name if site is not None else None,
             message=message,
             duration_s=duration_s,
@@ -307,16 +308,16 @@ def _could_not_check(
             started=started,
             last_success=last_success,
         )
-    )
+
+    if textfile_dir is not None and site is not None and not isinstance(error, TextfileError):
+        try:
+            _write_textfile(textfile_dir, site.name, unknown(CheckFormat.PROMETHEUS))
+        except CluDoctorError as textfile_error:
+            _warn(textfile_error)
+    sys.stdout.write(unknown(fmt))
     if fmt is not CheckFormat.TEXT:
         _warn(error)
     return int(ExitCode.UNKNOWN)
-
-
-def _prometheus(result: CheckResult, last_success: float | None) -> str:
-    from clu_doctor.report.prometheus import render_prometheus
-
-    return render_prometheus(result, last_success=last_success)
 
 
 def _write_textfile(directory: Path, site: str, text: str) -> None:
@@ -326,10 +327,7 @@ def _write_textfile(directory: Path, site: str, text: str) -> None:
 
 
 def _warn(error: CluDoctorError) -> None:
-    line = f"clu-doctor: error: {error.message}"
-    if error.hint:
-        line += f" (hint: {error.hint})"
-    print(line, file=sys.stderr)
+    print(error_line(error.message, error.hint), file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,6 @@ from clu_doctor.commands import bus_options, flow
 
 if TYPE_CHECKING:
     from clu_doctor.engine import Observation, ObservationSpec, Rulebook
-    from clu_doctor.probing import ProbeEvents
 
 HELP = """Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.
 
@@ -174,7 +173,9 @@ def diagnose(
             plan = bus_options.plan_for(
                 target, listen_s=listen_seconds, transmit=transmit, save=save
             )
-            prober = stack.enter_context(BusProber(plan, _events(stack)))
+            from clu_doctor.ui.progress import terminal_events
+
+            prober = stack.enter_context(BusProber(plan, terminal_events(stack)))
             site_plan = target.site
         resolver = None
         if prober is not None or site_plan is not None:
@@ -207,15 +208,6 @@ def diagnose(
             render_text(diagnosis, OutputMode.for_stream(sys.stdout), why=why, questions=questions)
         )
     return int(diagnosis.exit_code)
-
-
-def _events(stack: contextlib.ExitStack) -> ProbeEvents | None:
-    """Progress bars on stderr when a person watches; nothing in scripts."""
-    from clu_doctor.ui.progress import TerminalEvents, watching
-
-    if not watching():
-        return None
-    return stack.enter_context(TerminalEvents())
 
 
 def register(app: typer.Typer) -> None:

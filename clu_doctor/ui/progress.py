@@ -7,6 +7,7 @@ Everything is drawn in one transient live display, so the final result prints cl
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -104,3 +105,13 @@ class TerminalEvents:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def terminal_events(
+    stack: contextlib.ExitStack, *, table: bool = False, site: Site | None = None
+) -> TerminalEvents | None:
+    """Progress (and, for listening, a live table) on stderr when a person watches, entered
+    on ``stack``; ``None`` in scripts, cron and pipes."""
+    if not watching():
+        return None
+    return stack.enter_context(TerminalEvents(table=table, site=site))

@@ -405,3 +405,20 @@ def test_help_names_the_formats_and_shows_examples() -> None:
     assert result.code == 0
     for text in ("nagios", "prometheus", "--textfile-dir", "--timeout", "Examples"):
         assert text in result.stdout
+
+
+def test_a_wrong_textfile_directory_is_refused_before_the_bus(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 8", 8)
+    missing = tmp_path / "no-such-dir"
+    result = check(
+        tmp_path,
+        *("--site", str(site), "--sim", sim("healthy-16"), "--format", "nagios"),
+        *("--textfile-dir", str(missing)),
+    )
+    assert result.code == 3
+    assert status_line(result).startswith(
+        f"CLU-DOCTOR UNKNOWN - Garage 8: could not check: textfile directory {missing} does "
+        "not exist"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "state").exists()  # nothing was checked, so nothing is recorded
