@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clu_doctor.bus.codec import get_codec
+from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.errors import FrameError
 from clu_doctor.bus.frames import (
     WRITE_MULTIPLE_REGISTERS,
@@ -46,10 +46,11 @@ from clu_doctor.bus.frames import (
     ReadRequest,
     build_read_reply,
 )
-from clu_doctor.bus.listen import ListenReport, TrafficAnalyser
-from clu_doctor.bus.listen_verdicts import derive_verdicts
-from clu_doctor.bus.profiles import load_profile
-from clu_doctor.bus.recording import Recorder, replay
+from clu_doctor.bus.listen.analyser import TrafficAnalyser
+from clu_doctor.bus.listen.recording import Recorder, replay
+from clu_doctor.bus.listen.report import ListenReport
+from clu_doctor.bus.listen.verdicts import derive_verdicts
+from clu_doctor.bus.profile import load_profile
 from clu_doctor.bus.settings import LineSettings
 
 TARGET = 50.0
@@ -168,7 +169,7 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
 def simulator_chunks(seconds: float) -> list[Chunk]:
     """The simulator's healthy-16 site as an adapter at the CLU end hears it (virtual clock)."""
     from clu_doctor.sim.scenario import load_scenario
-    from clu_doctor.sim.site import SimSite
+    from clu_doctor.sim.simulator import SimSite
 
     class Clock:
         now = 0.0

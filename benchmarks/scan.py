@@ -68,8 +68,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clu_doctor.bus.link import Link
-from clu_doctor.bus.probes import ScanResult, listen_before_talk, scan
-from clu_doctor.bus.profiles import DeviceProfile, Timing, load_profile
+from clu_doctor.bus.probes.base import listen_before_talk
+from clu_doctor.bus.probes.scan import ScanResult, scan
+from clu_doctor.bus.profile import DeviceProfile, Timing, load_profile
 from clu_doctor.bus.settings import LineSettings
 
 TARGET = 1.3

@@ -28,16 +28,17 @@ from clu_doctor.engine import UNKNOWN, AnswerSource, Observation, ObservationSpe
 from clu_doctor.engine import SpecSource as _SpecSource
 
 if TYPE_CHECKING:
-    from clu_doctor.bus.detect import Detection
+    from clu_doctor.bus.chain import Chain
     from clu_doctor.bus.link import Link
-    from clu_doctor.bus.listen import Chain, ListenReport
-    from clu_doctor.bus.listen_verdicts import Thresholds as VerdictThresholds
-    from clu_doctor.bus.listen_verdicts import Verdict
-    from clu_doctor.bus.probes_duplicates import DuplicateResult
-    from clu_doctor.bus.probes_scan import ScanResult
-    from clu_doctor.bus.profiles import DeviceProfile
+    from clu_doctor.bus.listen.detect import Detection
+    from clu_doctor.bus.listen.report import ListenReport
+    from clu_doctor.bus.listen.verdicts import Thresholds as VerdictThresholds
+    from clu_doctor.bus.listen.verdicts import Verdict
+    from clu_doctor.bus.probes.duplicates import DuplicateResult
+    from clu_doctor.bus.probes.scan import ScanResult
+    from clu_doctor.bus.profile import DeviceProfile
     from clu_doctor.bus.settings import LineSettings
-    from clu_doctor.site import Site
+    from clu_doctor.site.model import Site
 
 #: Identity reads per address when the duplicate check runs actively (enough for the
 #: statistics of the bus layer, short enough for a technician waiting on site).
@@ -111,7 +112,7 @@ class BusPlan:
 
 def verdict_thresholds(site: Site | None) -> VerdictThresholds:
     """The listen verdicts' numbers, with the site's warning rate for errors across the bus."""
-    from clu_doctor.bus.listen_verdicts import DEFAULT_THRESHOLDS
+    from clu_doctor.bus.listen.verdicts import DEFAULT_THRESHOLDS
 
     if site is None:
         return DEFAULT_THRESHOLDS
@@ -126,7 +127,7 @@ def site_chain(site: Site | None) -> Chain | None:
     """The listen analyser's view of a site's chain (``None`` without a site)."""
     if site is None or not site.chain:
         return None
-    from clu_doctor.bus.listen import Chain
+    from clu_doctor.bus.chain import Chain
 
     return Chain(
         tuple(station.addresses for station in site.chain),
@@ -257,7 +258,8 @@ class BusProber:
         return self._listened
 
     def _listen_at(self, settings: LineSettings, framing: str) -> ListenReport:
-        from clu_doctor.bus.listen import TrafficAnalyser, listen
+        from clu_doctor.bus.listen.analyser import TrafficAnalyser
+        from clu_doctor.bus.listen.session import listen
 
         self._reopen(settings, framing)
         chain = site_chain(self.plan.site)
@@ -267,7 +269,7 @@ class BusProber:
         self.events.watch(analyser.snapshot)
         recorder = None
         if self.plan.save is not None:
-            from clu_doctor.bus.recording import Recorder
+            from clu_doctor.bus.listen.recording import Recorder
 
             recorder = Recorder.create(
                 self.plan.save,
@@ -292,7 +294,7 @@ class BusProber:
         return report
 
     def _do_listen(self) -> _Listened:
-        from clu_doctor.bus.listen_verdicts import derive_verdicts
+        from clu_doctor.bus.listen.verdicts import derive_verdicts
 
         chain = site_chain(self.plan.site)
         settings, framing = self._settings, self._framing
@@ -302,8 +304,8 @@ class BusProber:
         listened = _Listened(report, verdicts, settings, framing)
         if listened.verdict("bus.undecodable") is None or not self.plan.detect:
             return listened
-        from clu_doctor.bus.detect import detect_line_settings
         from clu_doctor.bus.link import Link
+        from clu_doctor.bus.listen.detect import detect_line_settings
 
         self.close()
         self.events.stage("Nothing decodes: trying other line settings", None)
@@ -451,7 +453,8 @@ class BusProber:
         if not allowed:
             self._scan_refused = why
             return None
-        from clu_doctor.bus.probes import BusBusy, scan
+        from clu_doctor.bus.probes.base import BusBusy
+        from clu_doctor.bus.probes.scan import scan
 
         profile = self.plan.profile
         expected = self.plan.site.expected_addresses if self.plan.site else ()
@@ -481,7 +484,8 @@ class BusProber:
         result = self.scan()
         if result is None:
             return None
-        from clu_doctor.bus.probes import BusBusy, find_duplicates
+        from clu_doctor.bus.probes.base import BusBusy
+        from clu_doctor.bus.probes.duplicates import find_duplicates
 
         addresses = result.answered
         if not addresses:
@@ -537,7 +541,7 @@ class BusProber:
             value = "found" if answered else "none"
             lines = [f"addresses answering: {_span(tuple(sorted(answered))) or 'none'}"]
             return {"bus.reach": _probe("bus.reach", value, "bus.scan", lines)}
-        from clu_doctor.bus.probes import analyse_chain
+        from clu_doctor.bus.chain import analyse_chain
 
         chain = analyse_chain(site.chain_positions, site.adapter_at, answered)
         value = {"ok": "all", "farthest": "station"}.get(chain.verdict, chain.verdict)
@@ -558,7 +562,7 @@ class BusProber:
         if result is None:
             reason = self._scan_refused or "no station answered a read"
             return {"bus.duplicates": _unknown("bus.duplicates", reason)}
-        from clu_doctor.bus.probes_duplicates import describe
+        from clu_doctor.bus.probes.duplicates import describe
 
         value = result.verdict if result.verdict in ("confirmed", "suspected") else "none"
         return {
@@ -625,7 +629,7 @@ def classify_states(
 
 def site_observations(site: Site) -> dict[str, Observation]:
     """The ``site.*`` observations from the site's configuration facts."""
-    from clu_doctor.site import configuration_facts, facts_by_key
+    from clu_doctor.site.facts import configuration_facts, facts_by_key
 
     facts = facts_by_key(configuration_facts(site))
 
@@ -670,7 +674,7 @@ def grade_observations(prober: BusProber, site: Site) -> dict[str, Observation]:
     """The site's thresholds applied to what the probes found (``grade.*``; see
     ``rules/observations.yaml``). Evidence names the thresholds only where the site sets its
     own, so a diagnosis with the defaults says nothing it need not."""
-    from clu_doctor.site import Thresholds
+    from clu_doctor.site.model import Thresholds
 
     defaults = Thresholds()
     found: dict[str, Observation] = {}
@@ -779,6 +783,6 @@ def _is_hex(code: str) -> bool:
 
 def _span(addresses: tuple[int, ...] | list[int]) -> str:
     """``1-6, 9, 11-12``."""
-    from clu_doctor.bus.probes_base import ranges
+    from clu_doctor.bus.probes.base import ranges
 
     return ranges(tuple(addresses))

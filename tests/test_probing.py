@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from clu_doctor.bus.profiles import load_profile
+from clu_doctor.bus.profile import load_profile
 from clu_doctor.probing import classify_states
-from clu_doctor.site import Site, Station
+from clu_doctor.site.model import Site, Station
 
 PROFILE = load_profile("defa-erange")
 SITE = Site(

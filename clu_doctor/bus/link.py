@@ -45,8 +45,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
-from clu_doctor.bus.ascii import REQUEST_START
-from clu_doctor.bus.codec import Codec, Decoded, DecodeEvent, Garbage, get_codec
+from clu_doctor.bus.codecs import Codec, get_codec
+from clu_doctor.bus.codecs.ascii import REQUEST_START
+from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
 from clu_doctor.bus.errors import (
     BusError,
     ChecksumError,

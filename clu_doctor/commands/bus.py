@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from clu_doctor.commands import bus_options, flow
+from clu_doctor.commands import flow
+from clu_doctor.commands import options as bus_options
 from clu_doctor.errors import CluDoctorError, UsageError
 
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from clu_doctor.bus.probes_base import BusBusy
-    from clu_doctor.commands.bus_options import Target
+    from clu_doctor.bus.probes.base import BusBusy
+    from clu_doctor.commands.options import Target
 
 SCAN_HELP = """Read every address on the bus: who answers, with which identity and state.
 
@@ -117,11 +118,12 @@ def scan(
     transmit: bus_options.TransmitOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> int:
+    from clu_doctor.bus.chain import analyse_chain
     from clu_doctor.bus.link import Link
-    from clu_doctor.bus.probes import analyse_chain, find_duplicates
-    from clu_doctor.bus.probes import scan as run_scan
+    from clu_doctor.bus.probes.duplicates import find_duplicates
+    from clu_doctor.bus.probes.scan import scan as run_scan
     from clu_doctor.report import probes as render
-    from clu_doctor.ui.console import OutputMode
+    from clu_doctor.report.console import OutputMode
     from clu_doctor.ui.progress import terminal_events
 
     line = bus_options.LineOverride(baud, parity, stopbits, rs485)
@@ -197,7 +199,7 @@ def busy_error(busy: BusBusy) -> CluDoctorError:
 
 
 def _guarded(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    from clu_doctor.bus.probes_base import BusBusy
+    from clu_doctor.bus.probes.base import BusBusy
 
     try:
         return function(*args, **kwargs)
@@ -227,10 +229,10 @@ def listen(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> int:
-    from clu_doctor.bus.listen_verdicts import derive_verdicts
+    from clu_doctor.bus.listen.verdicts import derive_verdicts
     from clu_doctor.probing import BusProber, site_chain, verdict_thresholds
     from clu_doctor.report import probes as render
-    from clu_doctor.ui.console import OutputMode
+    from clu_doctor.report.console import OutputMode
     from clu_doctor.ui.progress import terminal_events
 
     notes: list[str] = []
@@ -239,7 +241,7 @@ def listen(
     if replay is not None:
         if port or sim or save:
             raise UsageError("--replay analyses a file: leave out --port, --sim and --save")
-        from clu_doctor.bus.recording import replay as run_replay
+        from clu_doctor.bus.listen.recording import replay as run_replay
 
         site_plan = bus_options.load_site_option(site)
         loaded = None if profile is None else bus_options.resolve_profile(profile)

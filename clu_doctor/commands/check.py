@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clu_doctor.commands import bus_options, flow
+from clu_doctor.commands import flow
+from clu_doctor.commands import options as bus_options
 from clu_doctor.errors import CluDoctorError, UsageError, error_line
 from clu_doctor.report import CheckFormat
 
 if TYPE_CHECKING:
-    from clu_doctor.history import History
-    from clu_doctor.site import Site
+    from clu_doctor.monitoring.history import History
+    from clu_doctor.site.model import Site
 
 HELP = """Check a site once, unattended, and report in your monitoring system's language.
 
@@ -113,7 +114,7 @@ def check(
     save: bus_options.SaveOption = None,
     rules: bus_options.RulesOption = None,
 ) -> int:
-    from clu_doctor.checking import iso_utc, utc_now
+    from clu_doctor.monitoring.run import iso_utc, utc_now
 
     started = time.monotonic()
     started_at = iso_utc(utc_now())
@@ -124,13 +125,13 @@ def check(
     try:
         site_plan = _site(site, sim)
         if textfile_dir is not None:
-            from clu_doctor.textfile import check_directory
+            from clu_doctor.monitoring.textfile import check_directory
 
             check_directory(textfile_dir.expanduser())  # before the bus, not after it
         if history_dir is not None and no_history:
             raise UsageError("give --history-dir or --no-history, not both")
         if not no_history:
-            from clu_doctor.history import History
+            from clu_doctor.monitoring.history import History
 
             history = History.open(
                 site_plan.name,
@@ -200,14 +201,14 @@ def _run(
     rules: Path | None,
     started: float,
 ) -> int:
-    from clu_doctor.checking import (
+    from clu_doctor.engine import load_rulebook
+    from clu_doctor.monitoring.run import (
         RESERVE_S,
         CheckRequest,
         CouldNotCheck,
         default_listen_s,
         run_check,
     )
-    from clu_doctor.engine import load_rulebook
 
     rulebook = load_rulebook(rules.expanduser() if rules else None)
     if not port and not sim:
@@ -257,7 +258,7 @@ def _run(
         except CluDoctorError as history_error:  # the result stands; the operator is told
             _warn(history_error)
     from clu_doctor.report.check import render_check
-    from clu_doctor.ui.console import OutputMode
+    from clu_doctor.report.console import OutputMode
 
     if textfile_dir is not None:
         metrics = render_check(result, CheckFormat.PROMETHEUS, last_success=last_success)
@@ -286,8 +287,8 @@ def _could_not_check(
 ) -> int:
     """Exit 3 in the format asked for; the history and the metrics file say so too."""
     from clu_doctor.exitcodes import ExitCode
+    from clu_doctor.monitoring.textfile import TextfileError
     from clu_doctor.report.check import render_check_unknown
-    from clu_doctor.textfile import TextfileError
 
     message = error.message
     last_success = None
@@ -321,7 +322,7 @@ def _could_not_check(
 
 
 def _write_textfile(directory: Path, site: str, text: str) -> None:
-    from clu_doctor.textfile import textfile_name, write_atomic
+    from clu_doctor.monitoring.textfile import textfile_name, write_atomic
 
     write_atomic(directory.expanduser(), textfile_name(site), text)
 

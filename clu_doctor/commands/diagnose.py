@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clu_doctor.commands import bus_options, flow
+from clu_doctor.commands import flow
+from clu_doctor.commands import options as bus_options
 
 if TYPE_CHECKING:
     from clu_doctor.engine import Observation, ObservationSpec, Rulebook
@@ -91,7 +92,7 @@ def run_questionnaire(
     """Ask on the terminal (prompts on stderr) for what the trees still need."""
     import os
 
-    from clu_doctor.ui.console import is_terminal
+    from clu_doctor.report.console import is_terminal
     from clu_doctor.ui.questionnaire import Questionnaire
 
     def read_line() -> str:
@@ -200,8 +201,8 @@ def diagnose(
         extra = {"evidence": evidence} if evidence is not None else None
         sys.stdout.write(render_json(diagnosis, extra))
     else:
+        from clu_doctor.report.console import OutputMode
         from clu_doctor.report.diagnosis import render_text
-        from clu_doctor.ui.console import OutputMode
 
         questions = {spec.key: spec.question for spec in rulebook.vocabulary}
         sys.stdout.write(

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from clu_doctor.commands import bus_options, flow
+from clu_doctor.commands import flow
+from clu_doctor.commands import options as bus_options
 from clu_doctor.errors import UsageError
 
 HELP = """Show the recorded checks of a site and what they say about its stations.
@@ -65,7 +66,7 @@ def history(
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> int:
     from clu_doctor.exitcodes import ExitCode
-    from clu_doctor.history import History
+    from clu_doctor.monitoring.history import History
 
     if site is None:
         raise UsageError(
@@ -84,8 +85,8 @@ def history(
 
         sys.stdout.write(render_history_json(rows, site=site_plan.name, facts=facts))
     else:
+        from clu_doctor.report.console import OutputMode
         from clu_doctor.report.history import render_history_text
-        from clu_doctor.ui.console import OutputMode
 
         sys.stdout.write(
             render_history_text(rows, OutputMode.for_stream(), site=site_plan.name, facts=facts)

@@ -136,7 +136,7 @@ def show(
     elif output_format is ShowFormat.MARKDOWN:
         sys.stdout.write(render.render_markdown(rulebook, selected))
     else:
-        from clu_doctor.ui.console import OutputMode
+        from clu_doctor.report.console import OutputMode
 
         sys.stdout.write(render.render_tree_text(rulebook, selected, OutputMode.for_stream()))
 

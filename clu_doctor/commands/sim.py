@@ -80,7 +80,7 @@ def sim(
         float | None, typer.Option("--seconds", min=0.0, help="Stop after this many seconds.")
     ] = None,
 ) -> int:
-    from clu_doctor.report import bus as render
+    from clu_doctor.report import listings as render
 
     if list_only:
         from clu_doctor.sim import list_scenarios
@@ -159,13 +159,13 @@ def ports(
 ) -> None:
     """List this machine's serial ports; known USB-RS485 adapter chips come first, marked."""
     from clu_doctor.bus.ports import list_ports
-    from clu_doctor.report import bus as render
+    from clu_doctor.report import listings as render
 
     found = list_ports(include_links=all_ports)
     if json_output:
         sys.stdout.write(render.render_ports_json(found))
     else:
-        from clu_doctor.ui.console import OutputMode
+        from clu_doctor.report.console import OutputMode
 
         sys.stdout.write(render.render_ports_text(found, OutputMode.for_stream()))
 

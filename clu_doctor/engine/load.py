@@ -37,8 +37,8 @@ from clu_doctor.engine.observations import (
     normalise_word,
 )
 from clu_doctor.engine.schema import Reader
-from clu_doctor.engine.suggest import did_you_mean
 from clu_doctor.errors import FileProblemError, Problem
+from clu_doctor.suggest import did_you_mean
 from clu_doctor.yamlio import YamlList, YamlMap, describe_type, load_yaml_file
 
 FINDING_ID = re.compile(r"[A-Z]+(-[A-Z]+)*-\d{2}")

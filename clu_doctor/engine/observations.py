@@ -17,8 +17,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from clu_doctor.engine.suggest import did_you_mean
 from clu_doctor.errors import FileProblemError, Location, Problem, UsageError
+from clu_doctor.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from clu_doctor.yamlio import YamlMap

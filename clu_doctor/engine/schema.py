@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from clu_doctor.engine.model import Where
-from clu_doctor.engine.suggest import did_you_mean
 from clu_doctor.errors import Location, Problem
+from clu_doctor.suggest import did_you_mean
 from clu_doctor.yamlio import YamlList, YamlMap, describe_type
 
 

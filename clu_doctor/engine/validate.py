@@ -26,8 +26,8 @@ from clu_doctor.engine.observations import (
     ValueKind,
     Vocabulary,
 )
-from clu_doctor.engine.suggest import did_you_mean
 from clu_doctor.errors import Location, Problem
+from clu_doctor.suggest import did_you_mean
 
 
 def validate(

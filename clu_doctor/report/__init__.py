@@ -1,7 +1,7 @@
 """Renderers: diagnoses, rule books and bus results into text, JSON and Markdown.
 
 Every renderer returns a string and never prints; the CLI decides where it goes. Text
-renderers take an :class:`~clu_doctor.ui.console.OutputMode` (styled for a terminal, plain
+renderers take an :class:`~clu_doctor.report.console.OutputMode` (styled for a terminal, plain
 and fixed-width when piped). JSON documents share one envelope (:func:`envelope`).
 """
 

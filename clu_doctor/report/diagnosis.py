@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from clu_doctor.engine import Diagnosis, ReportedFinding, Severity
 from clu_doctor.report import envelope, list_grid, to_json
-from clu_doctor.ui.console import OutputMode, render_to_string
+from clu_doctor.report.console import OutputMode, render_to_string
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 
 from clu_doctor.engine import ReportedFinding
 from clu_doctor.exitcodes import ExitCode
-from clu_doctor.health import CheckResult
-from clu_doctor.report.check import (
+from clu_doctor.monitoring.result import CheckResult
+from clu_doctor.report.summary import (
     SEVERITY_WORD,
     STATUS_WORD,
     ignored_lines,
@@ -38,10 +38,10 @@ from clu_doctor.report.check import (
     station_name,
     summary,
 )
-from clu_doctor.site import LAST_ADDRESS
+from clu_doctor.site.model import LAST_ADDRESS
 
 if TYPE_CHECKING:
-    from clu_doctor.site import Thresholds
+    from clu_doctor.site.model import Thresholds
 
 PREFIX = "CLU-DOCTOR"
 #: The exit code of :func:`render_nagios_unknown`'s output.

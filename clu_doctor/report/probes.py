@@ -11,20 +11,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from clu_doctor.report import envelope, list_grid, to_json
-from clu_doctor.ui.console import OutputMode, render_to_string
+from clu_doctor.report.console import OutputMode, render_to_string
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.table import Table
     from rich.text import Text
 
-    from clu_doctor.bus.detect import Detection
-    from clu_doctor.bus.listen import ListenReport
-    from clu_doctor.bus.listen_verdicts import Verdict
-    from clu_doctor.bus.probes_chain import ChainResult
-    from clu_doctor.bus.probes_duplicates import DuplicateResult
-    from clu_doctor.bus.probes_scan import ScanResult
-    from clu_doctor.site import Site
+    from clu_doctor.bus.chain import ChainResult
+    from clu_doctor.bus.listen.detect import Detection
+    from clu_doctor.bus.listen.report import ListenReport
+    from clu_doctor.bus.listen.verdicts import Verdict
+    from clu_doctor.bus.probes.duplicates import DuplicateResult
+    from clu_doctor.bus.probes.scan import ScanResult
+    from clu_doctor.site.model import Site
 
 #: Exit code and word for a severity as the bus layer names them.
 STATUS = {
@@ -159,7 +159,7 @@ def render_scan_text(
             )
         )
     if duplicates is not None:
-        from clu_doctor.bus.probes_duplicates import describe
+        from clu_doctor.bus.probes.duplicates import describe
 
         severity = {"confirmed": "critical", "suspected": "warning", "noisy": "warning"}.get(
             duplicates.verdict, "ok"

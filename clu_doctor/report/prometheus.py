@@ -1,5 +1,5 @@
 """A check result as Prometheus metrics, in the text exposition format (version 0.0.4), for
-node_exporter's textfile collector (written with :func:`clu_doctor.textfile.write_atomic`).
+node_exporter's textfile collector (written with :func:`clu_doctor.monitoring.textfile.write_atomic`).
 
 Every metric is a **gauge** and describes the last check of the site: a check listens for tens
 of seconds every few minutes, so its counts (polls, answers, corrupt answers) are samples of
@@ -21,8 +21,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from clu_doctor.engine import Severity
-from clu_doctor.health import CheckResult
-from clu_doctor.history import parse_time
+from clu_doctor.monitoring.history import parse_time
+from clu_doctor.monitoring.result import CheckResult
 
 #: Every metric this module writes: name -> help text. All are gauges.
 METRICS: dict[str, str] = {

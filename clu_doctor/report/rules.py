@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from clu_doctor.engine import Rulebook, Tree
 from clu_doctor.engine.model import Target, TargetKind
 from clu_doctor.report import envelope, to_json
+from clu_doctor.report.console import OutputMode, render_to_string
 from clu_doctor.report.diagnosis import SEVERITY_LABEL, SEVERITY_STYLE, probe_description
-from clu_doctor.ui.console import OutputMode, render_to_string
 
 if TYPE_CHECKING:
     from rich.tree import Tree as RichTree

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from clu_doctor.sim.endpoints import SimServer, serve
     from clu_doctor.sim.scenario import Scenario, list_scenarios, load_scenario
-    from clu_doctor.sim.site import SimSite
+    from clu_doctor.sim.simulator import SimSite
 
 __all__ = [
     "Scenario",
@@ -32,7 +32,7 @@ _LAZY = {
     "Scenario": "clu_doctor.sim.scenario",
     "list_scenarios": "clu_doctor.sim.scenario",
     "load_scenario": "clu_doctor.sim.scenario",
-    "SimSite": "clu_doctor.sim.site",
+    "SimSite": "clu_doctor.sim.simulator",
     "SimServer": "clu_doctor.sim.endpoints",
     "serve": "clu_doctor.sim.endpoints",
 }

@@ -2,7 +2,7 @@
 
 Both take one decoded, checksum-valid :class:`~clu_doctor.bus.frames.Frame` addressed to them
 (or broadcast) and return the reply frame, or ``None`` for silence. Everything about *when* and
-*whether the frame arrived intact* lives in :mod:`clu_doctor.sim.site`; this module is the
+*whether the frame arrived intact* lives in :mod:`clu_doctor.sim.simulator`; this module is the
 register map.
 
 **EVCC** (abl-protocol.md §1-§3). Reads (function 0x03 only) of exactly these blocks are

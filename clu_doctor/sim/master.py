@@ -26,7 +26,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Protocol
 
-from clu_doctor.bus.codec import Decoded, get_codec
+from clu_doctor.bus.codecs import get_codec
+from clu_doctor.bus.codecs.events import Decoded
 from clu_doctor.bus.frames import (
     WRITE_MULTIPLE_REGISTERS,
     Direction,

@@ -41,10 +41,10 @@ from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import CluDoctorError
-from clu_doctor.sim.endpoints import sleep_until
 from clu_doctor.sim.line import RxPolicy
+from clu_doctor.sim.pump import sleep_until
 from clu_doctor.sim.scenario import AdapterEnd, load_scenario
-from clu_doctor.sim.site import Adapter, SimSite
+from clu_doctor.sim.simulator import Adapter, SimSite
 
 #: Longest single wait inside ``read`` before the site is advanced again.
 MAX_WAIT_S = 0.05

@@ -18,9 +18,9 @@ import tty
 from typing import Any
 
 from clu_doctor.bus.settings import LineSettings
-from clu_doctor.sim.endpoints import Endpoint
 from clu_doctor.sim.line import RxPolicy
-from clu_doctor.sim.site import Adapter, SimSite
+from clu_doctor.sim.pump import Endpoint
+from clu_doctor.sim.simulator import Adapter, SimSite
 
 # --- termios ---------------------------------------------------------------------------------
 

@@ -12,14 +12,14 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from clu_doctor.ui.console import OutputMode, is_terminal, make_console
+from clu_doctor.report.console import OutputMode, is_terminal, make_console
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.progress import TaskID
 
-    from clu_doctor.bus.listen import ListenReport
-    from clu_doctor.site import Site
+    from clu_doctor.bus.listen.report import ListenReport
+    from clu_doctor.site.model import Site
 
 
 def watching() -> bool:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from clu_doctor.bus.codec import Decoded, get_codec
+from clu_doctor.bus.codecs import get_codec
+from clu_doctor.bus.codecs.events import Decoded
 from clu_doctor.bus.frames import Direction, infer_direction
-
-from .fakes import FakeBus, attach, detach, register
+from tests.bus.fakes import FakeBus, attach, detach, register
 
 Responder = Callable[[bytes], "bytes | None"]
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import serial
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
-from clu_doctor.bus.codec import get_codec
+from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.errors import FrameError
 from clu_doctor.bus.frames import (
     READ_FUNCTIONS,

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from clu_doctor.bus.ascii import AsciiCodec
+from clu_doctor.bus.codecs.ascii import AsciiCodec
+from clu_doctor.bus.codecs.rtu import RtuCodec
 from clu_doctor.bus.errors import (
     ChecksumError,
     CorruptAnswer,
@@ -20,10 +21,8 @@ from clu_doctor.bus.errors import (
 )
 from clu_doctor.bus.frames import Frame, ReadRequest, build_read_reply
 from clu_doctor.bus.link import Link
-from clu_doctor.bus.rtu import RtuCodec
 from clu_doctor.bus.settings import LineSettings
-
-from .fakes import FakeBus, holding, register_devices
+from tests.bus.fakes import FakeBus, holding, register_devices
 
 ABL = LineSettings.parse("38400 8E1")
 METER = LineSettings.parse("9600 8N1")

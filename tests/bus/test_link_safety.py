@@ -18,14 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import clu_doctor.bus
-from clu_doctor.bus.codec import get_codec
+from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.errors import DeviceException, FrameError, TransmitRefused
 from clu_doctor.bus.frames import READ_FUNCTIONS, Direction, Frame, ReadRequest, build_exception
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.settings import LineSettings
-
-from .fakes import FakeBus
-from .strategies import frames, read_requests
+from tests.bus.fakes import FakeBus
+from tests.bus.strategies import frames, read_requests
 
 FAST = LineSettings.parse("115200 8N1")
 FRAMINGS = ("ascii", "rtu")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .rulesets import TREE, VOCABULARY, RulesFactory
+from tests.engine.rulesets import TREE, VOCABULARY, RulesFactory
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import pytest
 
 from clu_doctor.engine import load_rulebook
 from clu_doctor.errors import FileProblemError
-
-from .rulesets import TREE, VOCABULARY, RulesFactory, edit, line_of, problems_of
+from tests.engine.rulesets import TREE, VOCABULARY, RulesFactory, edit, line_of, problems_of
 
 
 def tree_path(root: Path) -> Path:

@@ -18,8 +18,7 @@ from clu_doctor.engine import (
 )
 from clu_doctor.engine.diagnosis import overall_status
 from clu_doctor.exitcodes import ExitCode
-
-from .rulesets import TREE, RulesFactory, edit
+from tests.engine.rulesets import TREE, RulesFactory, edit
 
 RULEBOOK = load_rulebook()
 

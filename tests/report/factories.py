@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from clu_doctor.engine import Diagnosis, Finding, Layer, ReportedFinding, Severity
 from clu_doctor.engine.diagnosis import overall_status
-from clu_doctor.health import CheckResult, IgnoredFinding, StationHealth
+from clu_doctor.monitoring.result import CheckResult, IgnoredFinding, StationHealth
 
 STARTED = "2026-11-25T03:15:00Z"
 #: 2026-11-25T03:15:00Z as seconds since the epoch.

@@ -10,18 +10,16 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from clu_doctor.engine import Severity
-from clu_doctor.report import SCHEMA_VERSION
+from clu_doctor.report import SCHEMA_VERSION, CheckFormat
 from clu_doctor.report.check import (
-    CheckFormat,
-    headline_finding,
     render_check,
     render_check_json,
     render_check_text,
     render_check_unknown,
-    summary,
 )
-from clu_doctor.site import Thresholds
-from clu_doctor.ui.console import OutputMode
+from clu_doctor.report.console import OutputMode
+from clu_doctor.report.summary import headline_finding, summary
+from clu_doctor.site.model import Thresholds
 from tests.report.factories import diagnosis, every_severity, healthy, silent_station, with_status
 
 PLAIN = OutputMode(styled=False, width=100)

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from clu_doctor.report.prometheus import METRICS
-from clu_doctor.site import FlappingThreshold, RateThreshold, SilentThreshold, parse_site
+from clu_doctor.site.model import FlappingThreshold, RateThreshold, SilentThreshold
+from clu_doctor.site.reader import parse_site
 from clu_doctor.yamlio import load_yaml_text
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "monitoring.md"

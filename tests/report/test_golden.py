@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from clu_doctor import __version__
-from clu_doctor.history import History
-from clu_doctor.report.check import CheckFormat, render_check, render_check_unknown
+from clu_doctor.monitoring.history import History
+from clu_doctor.report import CheckFormat
+from clu_doctor.report.check import render_check, render_check_unknown
+from clu_doctor.report.console import OutputMode
 from clu_doctor.report.history import render_history_json, render_history_text
-from clu_doctor.site import RateThreshold, SilentThreshold, Thresholds
-from clu_doctor.ui.console import OutputMode
+from clu_doctor.site.model import RateThreshold, SilentThreshold, Thresholds
+from tests.monitoring.test_history import at, result
 from tests.report.factories import STARTED, STARTED_S, every_severity, healthy, silent_station
-from tests.test_history import at, result
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("CLU_DOCTOR_UPDATE_GOLDEN") == "1"

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clu_doctor.engine import Severity
-from clu_doctor.health import CheckResult
+from clu_doctor.monitoring.result import CheckResult
 from clu_doctor.report.nagios import (
     UNKNOWN_EXIT,
     Perfdata,
@@ -20,7 +20,7 @@ from clu_doctor.report.nagios import (
     render_nagios,
     render_nagios_unknown,
 )
-from clu_doctor.site import RateThreshold, SilentThreshold, Thresholds
+from clu_doctor.site.model import RateThreshold, SilentThreshold, Thresholds
 from tests.report.factories import (
     diagnosis,
     every_severity,

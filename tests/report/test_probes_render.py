@@ -1,7 +1,7 @@
 """What ``scan`` and ``listen`` print: the tables and verdicts of clu_doctor.report.probes.
 
 The results come from the simulator (no port): a scan and a duplicate check of the
-duplicate-address site, and listens saved with ``clu_doctor.bus.recording`` and replayed, as
+duplicate-address site, and listens saved with ``clu_doctor.bus.listen.recording`` and replayed, as
 ``clu-doctor listen --replay FILE`` does.
 """
 
@@ -13,17 +13,19 @@ from pathlib import Path
 import pytest
 
 from clu_doctor.bus.link import Link
-from clu_doctor.bus.listen import TrafficAnalyser, listen
-from clu_doctor.bus.listen_verdicts import derive_verdicts
-from clu_doctor.bus.probes import find_duplicates, scan
-from clu_doctor.bus.profiles import Timing, load_profile
-from clu_doctor.bus.recording import Recorder, replay
+from clu_doctor.bus.listen.analyser import TrafficAnalyser
+from clu_doctor.bus.listen.recording import Recorder, replay
+from clu_doctor.bus.listen.session import listen
+from clu_doctor.bus.listen.verdicts import derive_verdicts
+from clu_doctor.bus.probes.duplicates import find_duplicates
+from clu_doctor.bus.probes.scan import scan
+from clu_doctor.bus.profile import Timing, load_profile
 from clu_doctor.probing import site_chain
+from clu_doctor.report.console import OutputMode
 from clu_doctor.report.probes import render_listen_text, render_scan_text
 from clu_doctor.sim import register_url_handler
-from clu_doctor.sim.plan import site_for
 from clu_doctor.sim.scenario import load_scenario
-from clu_doctor.ui.console import OutputMode
+from clu_doctor.sim.site_plan import site_for
 
 register_url_handler()
 

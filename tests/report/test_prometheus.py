@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from clu_doctor.engine import Severity
-from clu_doctor.health import CheckResult, StationHealth
+from clu_doctor.monitoring.result import CheckResult, StationHealth
 from clu_doctor.report.prometheus import (
     METRICS,
     escape_label_value,

@@ -14,7 +14,8 @@ from typing import Any
 
 import serial
 
-from clu_doctor.bus.codec import Decoded, DecodeEvent, Garbage, get_codec
+from clu_doctor.bus.codecs import get_codec
+from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
 from clu_doctor.bus.frames import Direction, Frame, ReadRequest, parse_read_reply
 from clu_doctor.bus.settings import LineSettings
 

@@ -1,0 +1,789 @@
+"""Passive listening: what the CLU asks, what the stations answer, and how well, without a byte sent.
+
+The CLU is the bus master; a second master would disturb charging, so a live site is diagnosed by
+listening. :class:`TrafficAnalyser` is pure and incremental: feed it ``(timestamp, bytes)`` as
+they arrive (:meth:`~TrafficAnalyser.feed`), tell it when time passes without data
+(:meth:`~TrafficAnalyser.advance`), and take a :class:`ListenReport` at any moment
+(:meth:`~TrafficAnalyser.snapshot`: cheap, a live table redraws from it several times a second)
+or at the end (:meth:`~TrafficAnalyser.finish`). :func:`listen` pumps a
+:class:`~clu_doctor.bus.link.Link` into an analyser (and a recorder) for a number of seconds; it
+only ever calls :meth:`Link.receive <clu_doctor.bus.link.Link.receive>`, which never transmits.
+Verdicts (findings) are derived from a report in :mod:`clu_doctor.bus.listen.verdicts`.
+
+**Pairing** (abl-protocol.md §5). The bus has one master and one request outstanding at a time,
+so a reply belongs to the last request, confirmed by content: same address; same function, or an
+exception (ABL answers every error with 0x90); for reads a byte count of 2 x the registers asked
+for and, on ABL controllers, the echo of the start register's low byte in the first data byte;
+for writes the echoed start register and count. A request followed by another request (or by
+the end of listening, once the reply window has passed) without a valid answer is *unanswered*:
+a **timeout**, or a **corrupt answer** if reply-side garbage arrived for it. Broadcasts (address
+0) are never answered and never outstanding.
+
+**Retries.** A request identical to the one just before it, which went unanswered, is a
+*retry*: masters resend (ABL's community masters 5-20 ms apart, the simulated CLU after its
+timeout), and the first request after idle is sometimes lost. Retries are counted, and a retry
+that is answered *recovers* the exchange; neither is a fault by itself.
+
+**Attribution.** Garbage (bytes that are not a valid frame, with the stream decoder's reason)
+is charged to the address whose request is outstanding, within :data:`ATTRIBUTION_WINDOW_S` of
+that request: before its valid answer it makes the exchange *corrupt*; after it (a second,
+colliding answer: two controllers on one address) it marks the exchange *doubled*. In ASCII a
+garbled frame that starts with ``:`` is a corrupted *request* and is counted bus-wide only. The
+address the garbage itself claims is never trusted for attribution.
+
+**Times** are the caller's timestamps (seconds, monotonic); a report gives them relative to the
+start of listening. A chunk's timestamp is when the host received it, so response times are as
+the host sees them (adapter latency included; 0 when request and answer arrived in one chunk).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from clu_doctor.bus.codecs import FRAMINGS, get_codec
+from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
+from clu_doctor.bus.errors import UnexpectedAnswer
+from clu_doctor.bus.frames import (
+    BROADCAST_ADDRESS,
+    READ_COILS,
+    READ_DISCRETE_INPUTS,
+    READ_FUNCTIONS,
+    WRITE_MULTIPLE_COILS,
+    WRITE_MULTIPLE_REGISTERS,
+    WRITE_SINGLE_COIL,
+    WRITE_SINGLE_REGISTER,
+    Direction,
+    Frame,
+    infer_direction,
+)
+from clu_doctor.bus.settings import LineSettings
+
+if TYPE_CHECKING:
+    from clu_doctor.bus.profile import DeviceProfile, RegisterBlock
+from clu_doctor.bus.chain import Chain
+from clu_doctor.bus.listen.report import (
+    AddressReport,
+    GarbageCount,
+    ListenReport,
+    RawSample,
+    ResponseTimes,
+    Silence,
+    StateSeen,
+    WriteSeen,
+)
+
+#: Garbage later than this after the outstanding request is not charged to it (idle noise).
+ATTRIBUTION_WINDOW_S = 1.0
+
+
+#: A request still unanswered this long after it ended, when listening stops, is a timeout
+#: (a younger one may still have been answered: it stays ``pending``).
+REPLY_WINDOW_S = 0.3
+
+
+#: Silence after the last byte that makes the analyser settle a half-received frame.
+SETTLE_GAP_S = 0.25
+
+
+#: Silences at least this long are listed in the report.
+SILENCE_MIN_S = 1.0
+
+
+#: Bounded evidence: the first frames and garbage runs, the most recent events, the first
+#: writes, and the silences, kept as hex in the report.
+SAMPLE_FIRST = 16
+
+
+SAMPLE_RECENT = 16
+
+
+WRITES_KEPT = 64
+
+
+SILENCES_KEPT = 64
+
+
+#: Response times kept per address for the median (min and max cover every answer).
+RESPONSE_SAMPLES = 512
+
+
+#: Distinct status/identity payloads whose decoding is remembered.
+DECODE_CACHE = 1024
+
+
+_READS = frozenset({READ_COILS, READ_DISCRETE_INPUTS, *READ_FUNCTIONS})
+
+
+_WRITES = frozenset(
+    {WRITE_SINGLE_COIL, WRITE_SINGLE_REGISTER, WRITE_MULTIPLE_COILS, WRITE_MULTIPLE_REGISTERS}
+)
+
+
+_ASCII_REQUEST_START = 0x3A  # ':'
+
+
+class _Stats:
+    """Mutable per-address counters behind an :class:`AddressReport`."""
+
+    __slots__ = (
+        "address",
+        "answers",
+        "chars",
+        "corrupt",
+        "differing",
+        "doubled",
+        "exceptions",
+        "identities",
+        "identity",
+        "last_answer",
+        "last_poll",
+        "mismatched",
+        "polls",
+        "reads",
+        "recovered",
+        "resp_count",
+        "resp_max",
+        "resp_min",
+        "responses",
+        "retries",
+        "state",
+        "states",
+        "timeouts",
+        "undecodable",
+        "unsolicited",
+        "writes",
+    )
+
+    def __init__(self, address: int) -> None:
+        self.address = address
+        self.polls = self.reads = self.writes = self.answers = self.exceptions = 0
+        self.timeouts = self.corrupt = self.retries = self.recovered = 0
+        self.doubled = self.differing = self.mismatched = self.unsolicited = 0
+        self.undecodable = 0
+        self.chars = 0.0
+        self.state: StateSeen | None = None
+        self.states: dict[str, int] = {}
+        self.identity: str | None = None
+        self.identities: list[str] = []
+        self.responses: deque[float] = deque(maxlen=RESPONSE_SAMPLES)
+        self.resp_count = 0
+        self.resp_min = math.inf
+        self.resp_max = -math.inf
+        self.last_poll: float | None = None
+        self.last_answer: float | None = None
+
+
+class _Exchange:
+    """The outstanding request and what has come back for it so far."""
+
+    __slots__ = (
+        "answer",
+        "corrupt",
+        "doubled",
+        "end",
+        "frame",
+        "raw",
+        "retry",
+        "stats",
+    )
+
+    def __init__(self, frame: Frame, raw: bytes, end: float, stats: _Stats, retry: bool) -> None:
+        self.frame = frame
+        self.raw = raw
+        self.end = end
+        self.stats = stats
+        self.retry = retry
+        self.answer: bytes | None = None
+        self.corrupt = False
+        self.doubled = False
+
+
+class TrafficAnalyser:
+    """Incremental analysis of a passively received byte stream (see the module docstring).
+
+    ``profile`` (a :class:`~clu_doctor.bus.profile.DeviceProfile`) decodes the master's reads
+    of its status block (state codes) and identity block; without one, exchanges are still
+    paired and counted. ``check_echo`` enforces ABL's echo of the start register in read
+    answers; by default it follows the profile (on for ABL register maps). ``chain`` is carried
+    into the report for the verdicts. ``on_exchange(address, outcome)`` is told how each poll
+    ended (``answer``, ``corrupt`` or ``timeout``) when it settles: an exchange log for tests,
+    benchmarks and live displays.
+    """
+
+    def __init__(
+        self,
+        framing: str,
+        settings: LineSettings,
+        profile: DeviceProfile | None = None,
+        chain: Chain | None = None,
+        *,
+        check_echo: bool | None = None,
+        silence_min_s: float = SILENCE_MIN_S,
+        reply_window_s: float = REPLY_WINDOW_S,
+        attribution_window_s: float = ATTRIBUTION_WINDOW_S,
+        on_exchange: Callable[[int, str], None] | None = None,
+    ) -> None:
+        if framing not in FRAMINGS:
+            raise ValueError(
+                f"unknown framing {framing!r} (expected one of: {', '.join(FRAMINGS)})"
+            )
+        self.framing = framing
+        self.settings = settings
+        self.profile = profile
+        self.chain = chain
+        self._decoder = get_codec(framing).decoder()
+        self._ascii = framing == "ascii"
+        if check_echo is None:
+            check_echo = profile is not None and profile.identity.decoder.startswith("abl-")
+        self._check_echo = check_echo
+        self._status: tuple[int, int, int] | None = _block_key(profile.status if profile else None)
+        self._identity: tuple[int, int, int] | None = _block_key(
+            profile.identity if profile else None
+        )
+        self._silence_min = silence_min_s
+        self._reply_window = reply_window_s
+        self._attribution_window = attribution_window_s
+        self._on_exchange = on_exchange
+
+        self._start: float | None = None
+        self._now: float | None = None
+        self._last_rx: float | None = None
+        self._first_rx: float | None = None
+        self._finished = False
+        self._bytes = 0
+        self._frames = self._requests = self._replies = self._broadcasts = 0
+        self._frame_bytes = 0
+        self._unpaired = self._corrupt_requests = 0
+        self._garbage: dict[str, list[int]] = {}
+        self._writes: list[WriteSeen] = []
+        self._writes_seen = 0
+        self._silences: list[Silence] = []
+        self._stats: dict[int, _Stats] = {}
+        self._current: _Exchange | None = None
+        self._previous_raw: bytes | None = None
+        self._previous_answered = True
+        self._first_samples: list[_Sample] = []
+        self._first_garbage: list[_Sample] = []
+        self._recent: deque[_Sample] = deque(maxlen=SAMPLE_RECENT)
+        self._pending_flush = False
+        self._after_garbled_request = False
+        self._closing = False
+        self._deferred: _Exchange | None = None
+        self._state_table: dict[str, tuple[str, str]] = {}
+        self._decoded: dict[tuple[tuple[int, int, int], bytes], tuple[str, ...]] = {}
+        # snapshot cache: address -> report, rebuilt for the addresses in _dirty
+        self._cache: dict[int, AddressReport] = {}
+        self._dirty: set[int] = set()
+
+    # -- feeding --------------------------------------------------------------------------
+
+    def start(self, timestamp: float) -> None:
+        """Mark the moment listening began (else the first call to feed/advance does)."""
+        if self._start is None:
+            self._start = self._now = float(timestamp)
+
+    def advance(self, timestamp: float) -> None:
+        """Time passed without data, up to ``timestamp`` (for the seconds listened, silences)."""
+        self._clock(timestamp)
+
+    def feed(self, timestamp: float, data: bytes) -> None:
+        """Bytes received at ``timestamp`` (seconds, monotonic; the time the chunk arrived)."""
+        if self._finished:
+            raise RuntimeError("the analyser has finished; make a new one")
+        if not data:
+            self.advance(timestamp)
+            return
+        now = self._clock(timestamp)
+        assert self._start is not None
+        gap_from = self._last_rx if self._last_rx is not None else self._start
+        began = max(now - self.settings.wire_time(len(data)), gap_from)
+        if began - gap_from >= self._silence_min:
+            self._add_silence(Silence(gap_from - self._start, began - self._start))
+        if (
+            self._pending_flush
+            and self._last_rx is not None
+            and now - self._last_rx >= SETTLE_GAP_S
+        ):
+            # a frame cut off by silence: settle it before the new bytes (decided from the data's
+            # own timestamps only, so a replay settles exactly where the live run did)
+            self._handle(self._decoder.flush())
+        if self._first_rx is None:
+            self._first_rx = began
+        self._last_rx = now
+        self._bytes += len(data)
+        self._pending_flush = True
+        self._handle(self._decoder.feed(data, now))
+
+    def finish(self, timestamp: float | None = None) -> ListenReport:
+        """Listening ended (at ``timestamp``, default the last time seen): settle and report."""
+        if not self._finished:
+            if timestamp is not None:
+                self._clock(timestamp)
+            elif self._start is None:
+                self._clock(0.0)
+            # What the flush settles was cut off by the end of listening, not by the station:
+            # counted as garbage, charged to no one.
+            self._closing = True
+            self._handle(self._decoder.flush())
+            if self._deferred is not None:  # nothing followed the garbage: a second answer
+                self._deferred.doubled = True
+                self._dirty.add(self._deferred.stats.address)
+                self._deferred = None
+            self._pending_flush = False
+            current = self._current
+            if current is not None and current.answer is None:
+                assert self._now is not None
+                if current.corrupt or self._now - current.end >= self._reply_window:
+                    self._settle(current)
+                    self._current = None
+            self._finished = True
+        return self.snapshot()
+
+    def _clock(self, timestamp: float) -> float:
+        """Keep time monotonic whatever the caller passes; returns the time to use."""
+        value = float(timestamp)
+        if math.isnan(value):
+            value = self._now if self._now is not None else 0.0
+        if self._start is None:
+            self._start = self._now = value
+        assert self._now is not None
+        self._now = max(self._now, value)
+        return self._now
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _handle(self, events: list[DecodeEvent]) -> None:
+        for event in events:
+            deferred = self._deferred
+            if deferred is not None:
+                self._deferred = None
+                if isinstance(event, Decoded) and self._direction(event) is Direction.REPLY:
+                    # garbage, then a reply nobody was seen asking for: the garbage was that
+                    # reply's request, garbled on the way to us (the station read it fine)
+                    self._corrupt_requests += 1
+                    self._after_garbled_request = True
+                else:
+                    deferred.doubled = True
+                    self._dirty.add(deferred.stats.address)
+            if isinstance(event, Decoded):
+                self._on_frame(event)
+            else:
+                self._on_garbage(event)
+
+    def _rel(self, when: float | None) -> float:
+        assert self._start is not None
+        base = when if when is not None else self._now
+        assert base is not None
+        return base - self._start
+
+    def _direction(self, event: Decoded) -> Direction:
+        frame = event.frame
+        if frame.direction is not Direction.UNKNOWN:
+            return frame.direction
+        direction = infer_direction(frame.function, frame.data)
+        if direction is Direction.UNKNOWN and frame.function in _WRITES:
+            # 0x05/0x06: request and echo look alike; an outstanding identical request says echo
+            current = self._current
+            if current is not None and current.answer is None and current.raw == event.raw:
+                return Direction.REPLY
+            return Direction.REQUEST
+        return direction
+
+    def _on_frame(self, event: Decoded) -> None:
+        frame = event.frame
+        if self._ascii:
+            shape = infer_direction(frame.function, frame.data)
+            if shape is not Direction.UNKNOWN and shape is not frame.direction:
+                # A reply that starts with ':' or a request with '>': the start character was
+                # damaged (0x3A and 0x3E differ in one bit). Garbage, of the side its shape says.
+                side = "request" if shape is Direction.REQUEST else "reply"
+                garbage = Garbage(event.raw, "malformed", frame.address, event.start, event.end)
+                self._on_garbage(garbage, side)
+                return
+        self._frames += 1
+        self._frame_bytes += len(event.raw)
+        direction = self._direction(event)
+        at = self._rel(event.end)
+        if direction is Direction.REPLY:
+            self._replies += 1
+            self._sample(at, "reply", event)
+            self._on_reply(event, at)
+        else:
+            self._requests += 1
+            self._sample(at, "request", event)
+            self._on_request(event, at)
+
+    def _stats_for(self, address: int) -> _Stats:
+        stats = self._stats.get(address)
+        if stats is None:
+            stats = self._stats[address] = _Stats(address)
+        self._dirty.add(address)
+        return stats
+
+    def _on_request(self, event: Decoded, at: float) -> None:
+        frame = event.frame
+        current = self._current
+        if current is not None:
+            self._settle(current)
+            self._current = None
+        if frame.function in _WRITES:
+            self._record_write(frame, at)
+        if frame.address == BROADCAST_ADDRESS:
+            self._broadcasts += 1
+            self._previous_raw, self._previous_answered = event.raw, True
+            return
+        self._after_garbled_request = False
+        stats = self._stats_for(frame.address)
+        stats.polls += 1
+        if frame.function in _WRITES:
+            stats.writes += 1
+        else:
+            stats.reads += 1
+        stats.last_poll = at
+        retry = event.raw == self._previous_raw and not self._previous_answered
+        if retry:
+            stats.retries += 1
+        stats.chars += len(event.raw) + self._answer_chars(frame)
+        end = event.end if event.end is not None else self._now
+        assert end is not None
+        self._current = _Exchange(frame, event.raw, end, stats, retry)
+        self._previous_raw, self._previous_answered = event.raw, False
+
+    def _settle(self, exchange: _Exchange) -> None:
+        """The exchange is over (a new request came, or listening ended)."""
+        stats = exchange.stats
+        self._dirty.add(stats.address)
+        if exchange.answer is not None:
+            outcome = "answer"
+            if exchange.doubled:
+                stats.doubled += 1
+        elif exchange.corrupt:
+            outcome = "corrupt"
+            stats.corrupt += 1
+        else:
+            outcome = "timeout"
+            stats.timeouts += 1
+        if self._on_exchange is not None:
+            self._on_exchange(stats.address, outcome)
+
+    def _on_reply(self, event: Decoded, at: float) -> None:
+        frame = event.frame
+        current = self._current
+        if current is None or not self._answers(current.frame, frame):
+            if current is not None and frame.address == current.frame.address:
+                # from the right address, but not an answer to this request
+                current.stats.mismatched += 1
+                self._dirty.add(current.stats.address)
+                if current.answer is None:
+                    current.corrupt = True
+                else:
+                    current.doubled = True
+                return
+            self._unpaired += 1
+            # Not charged to the address: before the first request (listening began
+            # mid-exchange) and after a garbled request (this may well be its answer).
+            if self._requests and not self._after_garbled_request:
+                self._stats_for(frame.address).unsolicited += 1
+            return
+        stats = current.stats
+        self._dirty.add(stats.address)
+        if current.answer is not None:
+            current.doubled = True
+            if event.raw != current.answer:
+                stats.differing += 1
+            return
+        current.answer = event.raw
+        self._previous_answered = True
+        stats.answers += 1
+        stats.last_answer = at
+        if current.retry:
+            stats.recovered += 1
+        if frame.is_exception:
+            stats.exceptions += 1
+        end = event.end if event.end is not None else self._now
+        assert end is not None
+        elapsed = max(0.0, end - current.end)
+        stats.responses.append(elapsed)
+        stats.resp_count += 1
+        stats.resp_min = min(stats.resp_min, elapsed)
+        stats.resp_max = max(stats.resp_max, elapsed)
+        if not frame.is_exception and current.frame.function in _READS:
+            self._decode_registers(current.frame, frame, stats, at)
+
+    def _answers(self, request: Frame, reply: Frame) -> bool:
+        """Does ``reply`` answer ``request``? (the pairing rules of abl-protocol.md §5)"""
+        if reply.address != request.address:
+            return False
+        if reply.is_exception:
+            # ABL controllers answer every error with 0x90; others echo the function | 0x80
+            return len(reply.data) == 1
+        if reply.function != request.function:
+            return False
+        data = request.data
+        if request.function in _READS:
+            if len(data) != 4:
+                return False
+            count = int.from_bytes(data[2:4], "big")
+            # registers: two bytes each; coils and discrete inputs: bits packed into bytes
+            expected = 2 * count if request.function in READ_FUNCTIONS else (count + 7) // 8
+            payload = reply.data
+            if len(payload) != 1 + expected or payload[0] != expected:
+                return False
+            return not (self._check_echo and expected and payload[1] != data[1])
+        if request.function in (WRITE_MULTIPLE_REGISTERS, WRITE_MULTIPLE_COILS):
+            return reply.data == data[:4]
+        if request.function in (WRITE_SINGLE_REGISTER, WRITE_SINGLE_COIL):
+            return reply.data == data
+        return True
+
+    def _on_garbage(self, event: Garbage, side: str | None = None) -> None:
+        """Garbage; ``side`` is ``request`` or ``reply`` where known (else from the start)."""
+        if side is None and self._ascii:
+            side = {b":": "request", b">": "reply"}.get(event.raw[:1])
+        entry = self._garbage.setdefault(event.reason, [0, 0])
+        entry[0] += 1
+        entry[1] += len(event.raw)
+        at = self._rel(event.end)
+        if len(self._first_garbage) < SAMPLE_FIRST:
+            self._first_garbage.append((at, "garbage", event))
+        self._recent.append((at, "garbage", event))
+        if side == "request":
+            # the master sent a request we could not read: the exchange before it is over, and
+            # a reply that follows answers the garbled request (a station may have read it fine)
+            if not self._closing:  # (one cut off by the end of listening is not garbled)
+                self._corrupt_requests += 1
+            if self._current is not None:
+                self._settle(self._current)
+                self._current = None
+            self._previous_raw, self._previous_answered = None, True
+            self._after_garbled_request = True
+            return
+        current = self._current
+        if current is None or self._closing:
+            return
+        when = event.start if event.start is not None else self._now
+        assert when is not None
+        if when - current.end > self._attribution_window:
+            return
+        self._dirty.add(current.stats.address)
+        if current.answer is None:
+            current.corrupt = True
+        elif side == "reply":
+            current.doubled = True  # a second, garbled answer
+        else:
+            # After a valid answer, garbage without a start character (RTU junk, ASCII noise)
+            # is a second answer or the next request garbled: what follows it tells (_handle).
+            self._deferred = current
+
+    def _answer_chars(self, request: Frame) -> int:
+        """Characters of the answer ``request`` asks for, in this framing."""
+        function, data = request.function, request.data
+        if function in READ_FUNCTIONS and len(data) == 4:
+            body = 3 + 2 * int.from_bytes(data[2:4], "big")
+        elif function in _WRITES:
+            body = 6
+        else:
+            body = len(request.body)
+        return 1 + 2 * (body + 1) + 2 if self._ascii else body + 2
+
+    def _record_write(self, frame: Frame, at: float) -> None:
+        self._writes_seen += 1
+        if len(self._writes) >= WRITES_KEPT:
+            return
+        data = frame.data
+        if len(data) < 4:
+            return
+        register = int.from_bytes(data[0:2], "big")
+        if frame.function == WRITE_MULTIPLE_REGISTERS and len(data) >= 5:
+            payload = data[5:]
+            values = tuple(
+                int.from_bytes(payload[i : i + 2], "big") for i in range(0, len(payload) - 1, 2)
+            )
+        elif frame.function == WRITE_MULTIPLE_COILS and len(data) >= 5:
+            values = tuple(data[5:])
+        else:
+            values = (int.from_bytes(data[2:4], "big"),)
+        self._writes.append(WriteSeen(at, frame.address, frame.function, register, values))
+
+    def _decode_registers(self, request: Frame, reply: Frame, stats: _Stats, at: float) -> None:
+        profile = self.profile
+        if profile is None:
+            return
+        key = (request.function, int.from_bytes(request.data[0:2], "big"), len(reply.data) // 2)
+        if key not in (self._status, self._identity):
+            return
+        # A station answers the same registers poll after poll: decode each payload once.
+        cache_key = (key, reply.data)
+        decoded = self._decoded.get(cache_key)
+        if decoded is None:
+            decoded = self._decode(profile, key == self._status, reply.data[1:])
+            if len(self._decoded) >= DECODE_CACHE:
+                self._decoded.clear()
+            self._decoded[cache_key] = decoded
+        if decoded[0] == "status":
+            code, meaning, severity = decoded[1:]
+            stats.state = StateSeen(code, meaning, severity, at)
+            stats.states[code] = stats.states.get(code, 0) + 1
+            self._state_table[code] = (meaning, severity)
+        elif decoded[0] == "identity":
+            identity = decoded[1]
+            stats.identity = identity
+            if identity not in stats.identities:
+                stats.identities.append(identity)
+        elif decoded[0] == "undecodable":
+            stats.undecodable += 1
+
+    @staticmethod
+    def _decode(profile: DeviceProfile, is_status: bool, payload: bytes) -> tuple[str, ...]:
+        """("status", code, meaning, severity), ("identity", text), ("undecodable",) or ("",)."""
+        registers = tuple(
+            int.from_bytes(payload[i : i + 2], "big") for i in range(0, len(payload), 2)
+        )
+        try:
+            if is_status:
+                status = profile.decode_status(registers)
+                if status.state is None:
+                    return ("",)
+                return ("status", status.state, status.meaning, status.severity)
+            return ("identity", profile.decode_identity(registers).text)
+        except (UnexpectedAnswer, ValueError):
+            return ("undecodable",)
+
+    def _sample(self, at: float, kind: str, event: Decoded) -> None:
+        # kept raw; made into RawSample (hex, description) only when a report is taken
+        if len(self._first_samples) < SAMPLE_FIRST:
+            self._first_samples.append((at, kind, event))
+        self._recent.append((at, kind, event))
+
+    def _add_silence(self, silence: Silence) -> None:
+        if len(self._silences) < SILENCES_KEPT:
+            self._silences.append(silence)
+        else:  # keep the longest ones
+            shortest = min(range(len(self._silences)), key=lambda i: self._silences[i].seconds)
+            if self._silences[shortest].seconds < silence.seconds:
+                del self._silences[shortest]
+                self._silences.append(silence)
+
+    # -- reporting ------------------------------------------------------------------------
+
+    def snapshot(self) -> ListenReport:
+        """The report as of now. Cheap: unchanged addresses are reused from the last snapshot."""
+        start = self._start
+        now = self._now
+        for address in self._dirty:
+            self._cache[address] = self._address_report(self._stats[address])
+        self._dirty.clear()
+        current = self._current
+        addresses = [self._cache[a] for a in sorted(self._cache)]
+        if current is not None and current.answer is None:
+            # the outstanding request: pending, or already corrupt
+            pending_address = current.stats.address
+            addresses = [
+                _with_pending(entry) if entry.address == pending_address else entry
+                for entry in addresses
+            ]
+        elif current is not None and current.doubled:
+            pending_address = current.stats.address
+            addresses = [
+                _with_doubled(entry) if entry.address == pending_address else entry
+                for entry in addresses
+            ]
+        silences = list(self._silences)
+        if start is not None and now is not None:
+            quiet_from = self._last_rx if self._last_rx is not None else start
+            if now - quiet_from >= self._silence_min:
+                silences.append(Silence(quiet_from - start, now - start, ongoing=True))
+        silences.sort(key=lambda s: s.start)
+        kept = {id(s[2]): s for s in (*self._first_samples, *self._first_garbage, *self._recent)}
+        ordered = [_raw_sample(*sample) for sample in sorted(kept.values(), key=lambda s: s[0])]
+        return ListenReport(
+            framing=self.framing,
+            settings=self.settings,
+            profile=self.profile.name if self.profile else None,
+            seconds=(now - start) if start is not None and now is not None else 0.0,
+            finished=self._finished,
+            bytes=self._bytes,
+            frames=self._frames,
+            frame_bytes=self._frame_bytes,
+            requests=self._requests,
+            replies=self._replies,
+            broadcasts=self._broadcasts,
+            unpaired_replies=self._unpaired,
+            corrupt_requests=self._corrupt_requests,
+            garbage=MappingProxyType(
+                {reason: GarbageCount(c, b) for reason, (c, b) in self._garbage.items()}
+            ),
+            writes_seen=self._writes_seen,
+            writes=tuple(self._writes),
+            silences=tuple(silences),
+            first_byte=None if self._first_rx is None or start is None else self._first_rx - start,
+            last_byte=None if self._last_rx is None or start is None else self._last_rx - start,
+            addresses=tuple(addresses),
+            samples=tuple(ordered),
+            state_table=MappingProxyType(dict(self._state_table)),
+            chain=self.chain,
+        )
+
+    def _address_report(self, stats: _Stats) -> AddressReport:
+        response = None
+        if stats.resp_count:
+            ordered = sorted(stats.responses)
+            middle = len(ordered) // 2
+            median = (
+                ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+            )
+            response = ResponseTimes(stats.resp_count, stats.resp_min, median, stats.resp_max)
+        return AddressReport(
+            address=stats.address,
+            polls=stats.polls,
+            reads=stats.reads,
+            writes=stats.writes,
+            answers=stats.answers,
+            exceptions=stats.exceptions,
+            timeouts=stats.timeouts,
+            corrupt=stats.corrupt,
+            pending=0,
+            retries=stats.retries,
+            recovered=stats.recovered,
+            doubled=stats.doubled,
+            differing=stats.differing,
+            mismatched=stats.mismatched,
+            unsolicited=stats.unsolicited,
+            exchange_chars=stats.chars / stats.polls if stats.polls else 0.0,
+            state=stats.state,
+            states=MappingProxyType(dict(stats.states)),
+            identity=stats.identity,
+            identities=tuple(stats.identities),
+            response=response,
+            undecodable=stats.undecodable,
+            last_poll=stats.last_poll,
+            last_answer=stats.last_answer,
+        )
+
+
+_Sample = tuple[float, str, "Decoded | Garbage"]
+
+
+def _raw_sample(at: float, kind: str, event: Decoded | Garbage) -> RawSample:
+    if isinstance(event, Decoded):
+        return RawSample(at, kind, event.raw.hex(), event.frame.describe())
+    return RawSample(at, kind, event.raw.hex(), event.reason)
+
+
+def _with_pending(entry: AddressReport) -> AddressReport:
+    return replace(entry, pending=entry.pending + 1)
+
+
+def _with_doubled(entry: AddressReport) -> AddressReport:
+    return replace(entry, doubled=entry.doubled + 1)
+
+
+def _block_key(block: RegisterBlock | None) -> tuple[int, int, int] | None:
+    if block is None:
+        return None
+    return (block.function, block.start, block.count)

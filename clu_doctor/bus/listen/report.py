@@ -1,0 +1,310 @@
+"""What passive listening found, as frozen data: per-address answers, states, writes, silences,
+garbage, and the :class:`ListenReport` that carries them with ``to_dict()`` for JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from clu_doctor.bus.chain import Chain
+from clu_doctor.bus.settings import LineSettings
+
+#: Version of :meth:`ListenReport.to_dict`'s shape.
+REPORT_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class ResponseTimes:
+    """How fast an address answered (seconds from the end of the request to the end of the answer)."""
+
+    count: int
+    minimum: float
+    median: float
+    maximum: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "count": self.count,
+            "min_ms": _ms(self.minimum),
+            "median_ms": _ms(self.median),
+            "max_ms": _ms(self.maximum),
+        }
+
+
+@dataclass(frozen=True)
+class StateSeen:
+    """A state code an address reported in answer to the profile's status block."""
+
+    code: str
+    meaning: str
+    severity: str
+    #: Seconds since the start of listening, of the last answer carrying it.
+    at: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "meaning": self.meaning,
+            "severity": self.severity,
+            "at_s": _s(self.at),
+        }
+
+
+@dataclass(frozen=True)
+class AddressReport:
+    """Everything heard about one address.
+
+    Every non-broadcast request to the address is a *poll*. Each settled poll ends as exactly
+    one of ``answers`` (a valid, paired answer), ``corrupt`` (no valid answer but garbage
+    arrived for it, or a frame from this address that does not answer it) or ``timeouts``
+    (nothing); a poll still waiting for its answer is ``pending``. So
+    ``polls == answers + corrupt + timeouts + pending``.
+    """
+
+    address: int
+    polls: int = 0
+    reads: int = 0
+    writes: int = 0
+    answers: int = 0
+    #: Answers that are Modbus exceptions (ABL: 0x90, "writing registers failed").
+    exceptions: int = 0
+    timeouts: int = 0
+    corrupt: int = 0
+    pending: int = 0
+    #: Polls that repeat the request just before them, which went unanswered.
+    retries: int = 0
+    #: Retries that were answered.
+    recovered: int = 0
+    #: Exchanges answered validly *and* followed by a second answer, valid or garbled.
+    doubled: int = 0
+    #: Exchanges with two valid answers whose contents differ (two controllers, one address).
+    differing: int = 0
+    #: Valid frames from this address that do not answer its outstanding request.
+    mismatched: int = 0
+    #: Valid answers from this address while no request to it was outstanding.
+    unsolicited: int = 0
+    #: Mean characters of one exchange (request + expected answer), for error-rate statistics.
+    exchange_chars: float = 0.0
+    state: StateSeen | None = None
+    #: How often each state code was reported.
+    states: Mapping[str, int] = field(default_factory=dict)
+    #: The last identity read by the master (profile identity block), as text.
+    identity: str | None = None
+    #: Every distinct identity seen, in order of first appearance.
+    identities: tuple[str, ...] = ()
+    response: ResponseTimes | None = None
+    #: Status or identity answers the profile could not decode (wrong register map?).
+    undecodable: int = 0
+    #: Seconds since the start of listening: last poll, last valid answer.
+    last_poll: float | None = None
+    last_answer: float | None = None
+
+    @property
+    def settled(self) -> int:
+        """Polls whose outcome is known."""
+        return self.polls - self.pending
+
+    @property
+    def anomalies(self) -> int:
+        """Exchanges that show corruption or a second answer: the duplicate-address signal."""
+        return self.corrupt + self.doubled
+
+    @property
+    def lost(self) -> int:
+        """Unanswered polls that no retry made good."""
+        return max(0, self.timeouts - self.recovered)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "address": self.address,
+            "polls": self.polls,
+            "reads": self.reads,
+            "writes": self.writes,
+            "answers": self.answers,
+            "exceptions": self.exceptions,
+            "timeouts": self.timeouts,
+            "corrupt": self.corrupt,
+            "pending": self.pending,
+            "retries": self.retries,
+            "recovered": self.recovered,
+            "doubled": self.doubled,
+            "differing": self.differing,
+            "mismatched": self.mismatched,
+            "unsolicited": self.unsolicited,
+            "undecodable": self.undecodable,
+            "exchange_chars": round(self.exchange_chars, 1),
+            "state": self.state.to_dict() if self.state else None,
+            "states": dict(sorted(self.states.items())),
+            "identity": self.identity,
+            "identities": list(self.identities),
+            "response": self.response.to_dict() if self.response else None,
+            "last_poll_s": _s(self.last_poll),
+            "last_answer_s": _s(self.last_answer),
+        }
+
+
+@dataclass(frozen=True)
+class WriteSeen:
+    """A write request from the master (0x05/0x06/0x0F/0x10), broadcast (address 0) included."""
+
+    at: float
+    address: int
+    function: int
+    register: int
+    values: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "at_s": _s(self.at),
+            "address": self.address,
+            "function": self.function,
+            "register": f"0x{self.register:04X}",
+            "values": [f"0x{value:04X}" for value in self.values],
+        }
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A stretch without a byte, in seconds since the start of listening."""
+
+    start: float
+    end: float
+    #: Still silent when the report was taken.
+    ongoing: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "start_s": _s(self.start),
+            "end_s": _s(self.end),
+            "seconds": _s(self.seconds),
+            "ongoing": self.ongoing,
+        }
+
+
+@dataclass(frozen=True)
+class GarbageCount:
+    count: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class RawSample:
+    """One piece of raw evidence: a frame or a garbage run as it came off the wire."""
+
+    at: float
+    kind: str  # request | reply | garbage
+    hex: str
+    note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"at_s": _s(self.at), "kind": self.kind, "hex": self.hex, "note": self.note}
+
+
+@dataclass(frozen=True)
+class ListenReport:
+    """What a listen heard: per address and bus-wide, with bounded raw evidence."""
+
+    framing: str
+    settings: LineSettings
+    profile: str | None
+    #: Seconds listened so far (from the start of listening to the last time the analyser saw).
+    seconds: float
+    #: True once :meth:`TrafficAnalyser.finish` ran.
+    finished: bool
+    bytes: int
+    frames: int
+    #: Bytes in valid frames (the rest is garbage or ignorable NUL/CR/LF between frames).
+    frame_bytes: int
+    requests: int
+    replies: int
+    broadcasts: int
+    #: Reply-shaped frames that answer no outstanding request (the first one after listening
+    #: starts mid-exchange is normal; more are stray traffic).
+    unpaired_replies: int
+    #: Garbled frames on the master's side (ASCII frames starting with ``:``).
+    corrupt_requests: int
+    garbage: Mapping[str, GarbageCount]
+    writes_seen: int
+    writes: tuple[WriteSeen, ...]
+    silences: tuple[Silence, ...]
+    #: Seconds since the start: first and last byte heard (``None``: not a byte yet).
+    first_byte: float | None
+    last_byte: float | None
+    addresses: tuple[AddressReport, ...]
+    samples: tuple[RawSample, ...]
+    #: Meaning and severity (from the profile) of every state code in the report.
+    state_table: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: The site's chain, if the caller gave one (used by the verdicts).
+    chain: Chain | None = None
+
+    @property
+    def garbage_events(self) -> int:
+        return sum(entry.count for entry in self.garbage.values())
+
+    @property
+    def garbage_bytes(self) -> int:
+        return sum(entry.bytes for entry in self.garbage.values())
+
+    def address(self, address: int) -> AddressReport | None:
+        for entry in self.addresses:
+            if entry.address == address:
+                return entry
+        return None
+
+    @property
+    def polled(self) -> tuple[int, ...]:
+        """Addresses the master polled."""
+        return tuple(entry.address for entry in self.addresses if entry.polls)
+
+    @property
+    def longest_silence(self) -> Silence | None:
+        return max(self.silences, key=lambda s: s.seconds, default=None)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "schema": REPORT_SCHEMA,
+            "framing": self.framing,
+            "settings": str(self.settings),
+            "profile": self.profile,
+            "seconds": _s(self.seconds),
+            "finished": self.finished,
+            "bus": {
+                "bytes": self.bytes,
+                "frames": self.frames,
+                "frame_bytes": self.frame_bytes,
+                "requests": self.requests,
+                "replies": self.replies,
+                "broadcasts": self.broadcasts,
+                "unpaired_replies": self.unpaired_replies,
+                "corrupt_requests": self.corrupt_requests,
+                "garbage": {
+                    reason: {"count": entry.count, "bytes": entry.bytes}
+                    for reason, entry in sorted(self.garbage.items())
+                },
+                "writes_seen": self.writes_seen,
+                "first_byte_s": _s(self.first_byte),
+                "last_byte_s": _s(self.last_byte),
+            },
+            "addresses": [entry.to_dict() for entry in self.addresses],
+            "writes": [write.to_dict() for write in self.writes],
+            "silences": [silence.to_dict() for silence in self.silences],
+            "samples": [sample.to_dict() for sample in self.samples],
+            "state_table": {
+                code: {"meaning": meaning, "severity": severity}
+                for code, (meaning, severity) in sorted(self.state_table.items())
+            },
+            "chain": self.chain.to_dict() if self.chain else None,
+        }
+
+
+def _s(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _ms(value: float) -> float:
+    return round(value * 1000, 3)

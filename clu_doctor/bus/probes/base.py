@@ -1,0 +1,402 @@
+"""What every active probe shares: listen-before-talk, one recorded exchange, the adapted timeout.
+
+The CLU is the bus master. A probe that transmits next to a polling CLU collides with it, and a
+station that loses its master's polls may stop charging. So every active probe first calls
+:func:`require_quiet`, which listens (:func:`listen_before_talk`, never transmits) and raises
+:class:`BusBusy` if it hears anything that looks like traffic; only an explicit ``force=True``
+skips that. The link itself (:mod:`clu_doctor.bus.link`) still refuses anything but read requests
+and waits for a quiet line before each one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from clu_doctor.bus.codecs.events import Decoded, Garbage
+from clu_doctor.bus.errors import (
+    BusError,
+    CorruptAnswer,
+    DeviceException,
+    NoAnswer,
+    UnexpectedAnswer,
+)
+from clu_doctor.bus.frames import Direction, Frame, ReadRequest, infer_direction
+from clu_doctor.bus.link import Link
+
+#: Silence that proves no master is polling. Longer than a CLU poll cycle (about 1 s, an
+#: assumption: DEFA does not publish it), so at least one cycle would have been heard.
+DEFAULT_IDLE_S = 2.5
+#: Longest listen before giving up on a quiet line.
+DEFAULT_MAX_WAIT_S = 6.0
+#: Silence after the last byte before the stream decoder settles a pending frame.
+_SETTLE_S = 0.05
+#: Step of the listening loop.
+_LISTEN_STEP_S = 0.05
+#: How many frames the listen-before-talk keeps as evidence.
+_SAMPLES = 6
+
+Outcome = Literal["ok", "no_answer", "corrupt", "unexpected", "exception"]
+OUTCOMES: tuple[Outcome, ...] = ("ok", "no_answer", "corrupt", "unexpected", "exception")
+#: Outcomes that prove a device at the address took the request (a valid frame came back).
+ANSWERED: frozenset[str] = frozenset({"ok", "unexpected", "exception"})
+LbtVerdict = Literal["quiet", "traffic", "noise"]
+
+HINT_BUSY = (
+    "disconnect the CLU's USB-RS485 interface from the bus (or power the CLU off) and run "
+    "again, or use the explicit force option if you are sure no master is active"
+)
+
+
+# --- listen before talk ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LbtResult:
+    """What a listen-before-talk heard. ``quiet`` allows transmitting."""
+
+    quiet: bool
+    #: Seconds actually listened.
+    listened_s: float
+    #: The silence asked for, and the longest the listen was allowed to take.
+    idle_s: float
+    max_wait_s: float
+    bytes_seen: int = 0
+    frames_seen: int = 0
+    #: Frames shaped like a master's request (the CLU polling), and like a device's reply.
+    requests_seen: int = 0
+    replies_seen: int = 0
+    #: Runs of bytes that were no valid frame.
+    garbage_seen: int = 0
+    #: Addresses in the requests heard (whom the master polls) and in the replies heard.
+    polled: tuple[int, ...] = ()
+    replying: tuple[int, ...] = ()
+    #: The first few frames heard, as text, for the report.
+    samples: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> LbtVerdict:
+        """``quiet``; ``traffic`` (valid frames: a master is polling); ``noise`` (only bytes)."""
+        if self.quiet:
+            return "quiet"
+        return "traffic" if self.frames_seen else "noise"
+
+    def describe(self) -> str:
+        if self.quiet:
+            return f"the bus was quiet for {self.idle_s:.1f} s"
+        if self.frames_seen:
+            text = (
+                f"heard {self.frames_seen} frames in {self.listened_s:.1f} s "
+                f"({self.requests_seen} requests, {self.replies_seen} replies)"
+            )
+            if self.polled:
+                text += f", requests to {_ranges(self.polled)}"
+            return text
+        return (
+            f"heard {self.bytes_seen} bytes but no valid frame in {self.listened_s:.1f} s: "
+            "something transmits with other line settings, or the line is noisy"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "quiet": self.quiet,
+            "verdict": self.verdict,
+            "listened_s": round(self.listened_s, 4),
+            "idle_s": self.idle_s,
+            "max_wait_s": self.max_wait_s,
+            "bytes_seen": self.bytes_seen,
+            "frames_seen": self.frames_seen,
+            "requests_seen": self.requests_seen,
+            "replies_seen": self.replies_seen,
+            "garbage_seen": self.garbage_seen,
+            "polled": list(self.polled),
+            "replying": list(self.replying),
+            "samples": list(self.samples),
+        }
+
+
+class BusBusy(BusError):
+    """The bus is not quiet (the CLU seems to be polling): the probe sent nothing."""
+
+    def __init__(self, lbt: LbtResult | None, detail: str | None = None) -> None:
+        what = detail or (lbt.describe() if lbt else "traffic from another master")
+        super().__init__(
+            f"the bus is not quiet ({what}): the CLU seems to be polling, so clu-doctor stays "
+            "passive and sends nothing",
+            HINT_BUSY,
+        )
+        self.lbt = lbt
+
+
+def _ranges(addresses: tuple[int, ...]) -> str:
+    """``(1, 2, 3, 5)`` -> ``1-3, 5``."""
+    if not addresses:
+        return "-"
+    parts: list[str] = []
+    values = sorted(set(addresses))
+    first = last = values[0]
+    for value in values[1:]:
+        if value == last + 1:
+            last = value
+            continue
+        parts.append(f"{first}-{last}" if last > first else str(first))
+        first = last = value
+    parts.append(f"{first}-{last}" if last > first else str(first))
+    return ", ".join(parts)
+
+
+def _is_request(frame: Frame) -> bool:
+    if frame.direction is not Direction.UNKNOWN:
+        return frame.direction is Direction.REQUEST
+    return infer_direction(frame.function, frame.data) is Direction.REQUEST
+
+
+def listen_before_talk(
+    link: Link, idle_s: float = DEFAULT_IDLE_S, max_wait_s: float = DEFAULT_MAX_WAIT_S
+) -> LbtResult:
+    """Listen until the bus has been silent for ``idle_s``, for at most ``max_wait_s``.
+
+    Never transmits. Quiet means: ``idle_s`` of uninterrupted silence and no valid frame heard
+    at all (a master polling in bursts has gaps, but any frame it sends disqualifies the bus).
+    Once a frame has been heard the answer is known; the listen goes on only until ``idle_s``
+    has passed, to see whom the master polls.
+    """
+    if idle_s <= 0 or max_wait_s < idle_s:
+        raise ValueError(f"need 0 < idle_s <= max_wait_s, not {idle_s} and {max_wait_s}")
+    decoder = link.codec.decoder()
+    start = time.monotonic()
+    last_rx = start
+    pending = False
+    counts = {"bytes": 0, "frames": 0, "requests": 0, "replies": 0, "garbage": 0}
+    polled: dict[int, None] = {}
+    replying: dict[int, None] = {}
+    samples: list[str] = []
+
+    def take(events: list[Decoded | Garbage]) -> None:
+        for event in events:
+            if isinstance(event, Garbage):
+                counts["garbage"] += int(event.reason != "noise" or len(event.raw) > 2)
+                continue
+            counts["frames"] += 1
+            if _is_request(event.frame):
+                counts["requests"] += 1
+                polled.setdefault(event.frame.address, None)
+            else:
+                counts["replies"] += 1
+                replying.setdefault(event.frame.address, None)
+            if len(samples) < _SAMPLES:
+                samples.append(event.frame.describe())
+
+    quiet = False
+    while True:
+        now = time.monotonic()
+        if not counts["frames"] and now - last_rx >= idle_s:
+            quiet = True
+            break
+        if counts["frames"] and now - start >= idle_s:
+            break
+        if now - start >= max_wait_s:
+            break
+        for stamp, chunk in link.receive(_LISTEN_STEP_S):
+            counts["bytes"] += len(chunk)
+            last_rx = stamp
+            pending = True
+            take(decoder.feed(chunk, stamp))
+        if pending and time.monotonic() - last_rx >= _SETTLE_S:
+            pending = False
+            take(decoder.flush())
+    take(decoder.flush())
+    quiet = quiet and not counts["frames"]
+    return LbtResult(
+        quiet=quiet,
+        listened_s=time.monotonic() - start,
+        idle_s=idle_s,
+        max_wait_s=max_wait_s,
+        bytes_seen=counts["bytes"],
+        frames_seen=counts["frames"],
+        requests_seen=counts["requests"],
+        replies_seen=counts["replies"],
+        garbage_seen=counts["garbage"],
+        polled=tuple(sorted(polled)),
+        replying=tuple(sorted(replying)),
+        samples=tuple(samples),
+    )
+
+
+def require_quiet(
+    link: Link,
+    *,
+    force: bool = False,
+    lbt: LbtResult | None = None,
+    idle_s: float = DEFAULT_IDLE_S,
+    max_wait_s: float = DEFAULT_MAX_WAIT_S,
+) -> LbtResult | None:
+    """The gate in front of every active probe.
+
+    ``force=True`` skips listening (the user's explicit flag) and returns ``lbt`` as given.
+    Otherwise ``lbt`` (a listen the caller already ran on this link) or a fresh
+    :func:`listen_before_talk` must be quiet, else :class:`BusBusy` is raised and nothing has
+    been sent.
+    """
+    if force:
+        return lbt
+    result = lbt if lbt is not None else listen_before_talk(link, idle_s, max_wait_s)
+    if not result.quiet:
+        raise BusBusy(result)
+    return result
+
+
+# --- one exchange ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and what came back, as evidence."""
+
+    address: int
+    #: What the request was for: ``identity`` or ``status``.
+    purpose: str
+    outcome: Outcome
+    #: The answer timeout used.
+    timeout_s: float
+    #: ``ok``/``unexpected``: request sent -> reply's last byte; otherwise the time spent.
+    elapsed_s: float
+    request: bytes
+    #: The reply (``ok``, ``unexpected``) or the corrupt bytes (``corrupt``).
+    reply: bytes = b""
+    #: Bytes that followed the reply in the same read (see ``ReadResult.trailing``).
+    trailing: bytes = b""
+    registers: tuple[int, ...] = ()
+    error: str | None = None
+    #: Modbus exception code, for ``exception``.
+    exception_code: int | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome in ANSWERED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "purpose": self.purpose,
+            "outcome": self.outcome,
+            "timeout_s": round(self.timeout_s, 4),
+            "elapsed_s": round(self.elapsed_s, 6),
+            "request": _show(self.request),
+            "reply": _show(self.reply),
+            "trailing": _show(self.trailing),
+            "error": self.error,
+            "exception_code": self.exception_code,
+        }
+
+
+def _show(raw: bytes) -> str:
+    """Bytes for a report: ASCII frames as text, binary (RTU) as hex."""
+    if raw and all(32 <= b < 127 or b in (10, 13) for b in raw):
+        return raw.decode("ascii").replace("\r", "\\r").replace("\n", "\\n")
+    return raw.hex(" ").upper()
+
+
+def exchange(link: Link, request: ReadRequest, purpose: str, timeout: float) -> Exchange:
+    """Send ``request`` and sort what comes back into an :class:`Exchange`.
+
+    Bus-level failures of this one device become outcomes; :class:`BusBusy` is raised if the
+    answer window held another master's requests; port errors and refusals propagate.
+    """
+    raw_request = link.codec.encode(request.to_frame())
+    started = time.monotonic()
+    base = Exchange(request.address, purpose, "no_answer", timeout, 0.0, raw_request)
+    try:
+        result = link.request(request, timeout=timeout)
+    except NoAnswer as error:
+        return replace(base, elapsed_s=time.monotonic() - started, error=error.message)
+    except UnexpectedAnswer as error:
+        return replace(
+            base,
+            outcome="unexpected",
+            elapsed_s=time.monotonic() - started,
+            reply=error.raw,
+            error=error.message,
+        )
+    except CorruptAnswer as error:
+        return replace(
+            base,
+            outcome="corrupt",
+            elapsed_s=time.monotonic() - started,
+            reply=error.raw,
+            error=error.message,
+        )
+    except DeviceException as error:
+        return replace(
+            base,
+            outcome="exception",
+            elapsed_s=time.monotonic() - started,
+            error=error.message,
+            exception_code=error.code,
+        )
+    others = [d for d in result.skipped if d.raw != raw_request and _is_request(d.frame)]
+    if others:
+        raise BusBusy(
+            None,
+            f"{len(others)} request(s) from another master arrived during a probe, e.g. "
+            f"{others[0].frame.describe()}",
+        )
+    return replace(
+        base,
+        outcome="ok",
+        elapsed_s=result.elapsed,
+        reply=result.raw,
+        trailing=result.trailing,
+        registers=result.registers,
+    )
+
+
+# --- the answer timeout ----------------------------------------------------------------------
+
+
+@dataclass
+class AdaptiveTimeout:
+    """The answer timeout, adapted to how fast the devices that answered were.
+
+    Before anything answered: ``initial``. Then ``factor`` x the longest reply time seen +
+    ``margin``, never below ``floor`` (the profile's ``response_timeout_floor``) and never above
+    ``ceiling``.
+    """
+
+    floor: float
+    initial: float
+    factor: float = 1.5
+    margin: float = 0.010
+    ceiling: float = 2.0
+    longest: float = 0.0
+    observed: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.floor <= 0 or self.initial < self.floor:
+            raise ValueError(f"need 0 < floor <= initial, not {self.floor} and {self.initial}")
+
+    def observe(self, elapsed: float) -> None:
+        self.observed.append(elapsed)
+        self.longest = max(self.longest, elapsed)
+
+    @property
+    def value(self) -> float:
+        if not self.observed:
+            return self.initial
+        return min(self.ceiling, max(self.floor, self.factor * self.longest + self.margin))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "floor_s": self.floor,
+            "initial_s": self.initial,
+            "factor": self.factor,
+            "margin_s": self.margin,
+            "longest_reply_s": round(self.longest, 6),
+            "final_s": round(self.value, 4),
+        }
+
+
+def ranges(addresses: tuple[int, ...] | list[int]) -> str:
+    """Addresses as compact ranges for messages: ``1-6, 9``."""
+    return _ranges(tuple(addresses))

@@ -1,0 +1,315 @@
+"""The address scan: which addresses answer, who they are, what state they report.
+
+:func:`scan` reads every address's identity block (and, where the profile has one and the
+identity answered, its status block): the expected addresses first, then the rest in the order
+given. The answer timeout adapts to the devices that answered (:class:`AdaptiveTimeout`), never
+below the profile's floor; silent expected addresses get retries; the scan can stop as soon as
+every expected address has answered. It listens before it talks (:func:`require_quiet`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from clu_doctor.bus.errors import UnexpectedAnswer
+from clu_doctor.bus.frames import MAX_ADDRESS, ReadRequest
+from clu_doctor.bus.link import Link
+from clu_doctor.bus.probes.base import (
+    DEFAULT_IDLE_S,
+    DEFAULT_MAX_WAIT_S,
+    OUTCOMES,
+    AdaptiveTimeout,
+    Exchange,
+    LbtResult,
+    exchange,
+    require_quiet,
+)
+from clu_doctor.bus.profile import DeviceProfile, Identity, StationStatus
+
+#: ``progress(done, total, address)``, called after each address.
+Progress = Callable[[int, int, int], None]
+
+#: Extra attempts for a silent expected address (the first request after idle is sometimes
+#: lost: abl-protocol.md §4).
+DEFAULT_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class AddressScan:
+    """What the scan found at one address."""
+
+    address: int
+    expected: bool
+    #: A valid frame came back (a device is there, even if it answered with an exception or
+    #: is not the profile's device type).
+    answered: bool
+    identity: Identity | None
+    status: StationStatus | None
+    attempts: tuple[Exchange, ...]
+
+    @property
+    def responded(self) -> bool:
+        """Anything came back, even only corrupt bytes: something at this address transmits."""
+        return self.answered or any(a.outcome == "corrupt" for a in self.attempts)
+
+    @property
+    def state(self) -> str | None:
+        return self.status.state if self.status else None
+
+    @property
+    def response_times(self) -> tuple[float, ...]:
+        return tuple(a.elapsed_s for a in self.attempts if a.outcome in ("ok", "unexpected"))
+
+    @property
+    def errors(self) -> dict[str, int]:
+        """Failed attempts by kind: no_answer, corrupt, unexpected, exception."""
+        counts: dict[str, int] = dict.fromkeys(OUTCOMES[1:], 0)
+        for attempt in self.attempts:
+            if attempt.outcome != "ok":
+                counts[attempt.outcome] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        identity = self.identity
+        status = self.status
+        return {
+            "address": self.address,
+            "expected": self.expected,
+            "answered": self.answered,
+            "responded": self.responded,
+            "identity": None
+            if identity is None
+            else {
+                "text": identity.text,
+                "device_type": identity.device_type,
+                "serial": identity.serial,
+                "raw": list(identity.raw),
+            },
+            "status": None
+            if status is None
+            else {
+                "state": status.state,
+                "meaning": status.meaning,
+                "severity": status.severity,
+                "currents_a": list(status.currents),
+                "ev_connected": status.ev_connected,
+                "duty_percent": status.duty_percent,
+                "flags": list(status.flags),
+                "raw": list(status.raw),
+            },
+            "response_times_s": [round(t, 6) for t in self.response_times],
+            "errors": self.errors,
+            "attempts": [a.to_dict() for a in self.attempts],
+        }
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """A whole scan: per-address results in scan order, and how the scan went."""
+
+    profile: str
+    framing: str
+    line: str
+    #: The planned order: expected addresses first, then the rest.
+    order: tuple[int, ...]
+    expected: tuple[int, ...]
+    results: tuple[AddressScan, ...]
+    #: Addresses not scanned because every expected address had answered.
+    skipped: tuple[int, ...]
+    stopped_early: bool
+    lbt: LbtResult | None
+    forced: bool
+    duration_s: float
+    timeout: dict[str, Any]
+
+    def get(self, address: int) -> AddressScan | None:
+        for result in self.results:
+            if result.address == address:
+                return result
+        return None
+
+    @property
+    def answered(self) -> tuple[int, ...]:
+        return tuple(sorted(r.address for r in self.results if r.answered))
+
+    @property
+    def responded(self) -> tuple[int, ...]:
+        return tuple(sorted(r.address for r in self.results if r.responded))
+
+    @property
+    def silent(self) -> tuple[int, ...]:
+        return tuple(sorted(r.address for r in self.results if not r.responded))
+
+    @property
+    def missing(self) -> tuple[int, ...]:
+        """Expected addresses that did not answer."""
+        found = set(self.answered)
+        return tuple(a for a in self.expected if a not in found)
+
+    @property
+    def unexpected(self) -> tuple[int, ...]:
+        """Addresses that answered but were not expected (only meaningful with ``expected``)."""
+        wanted = set(self.expected)
+        return tuple(a for a in self.answered if a not in wanted)
+
+    @property
+    def attempts(self) -> tuple[Exchange, ...]:
+        return tuple(a for r in self.results for a in r.attempts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "framing": self.framing,
+            "line": self.line,
+            "order": list(self.order),
+            "expected": list(self.expected),
+            "answered": list(self.answered),
+            "responded": list(self.responded),
+            "silent": list(self.silent),
+            "missing": list(self.missing),
+            "unexpected": list(self.unexpected),
+            "skipped": list(self.skipped),
+            "stopped_early": self.stopped_early,
+            "forced": self.forced,
+            "lbt": self.lbt.to_dict() if self.lbt else None,
+            "duration_s": round(self.duration_s, 4),
+            "timeout": self.timeout,
+            "addresses": [r.to_dict() for r in self.results],
+        }
+
+
+def _unique(addresses: Iterable[int], what: str) -> list[int]:
+    seen: dict[int, None] = {}
+    for address in addresses:
+        if isinstance(address, bool) or not isinstance(address, int):
+            raise ValueError(f"{what}: {address!r} is not an address")
+        if not 1 <= address <= MAX_ADDRESS:
+            raise ValueError(f"{what}: address {address} is outside 1..{MAX_ADDRESS}")
+        seen.setdefault(address, None)
+    return list(seen)
+
+
+def scan_order(addresses: Iterable[int], expected: Iterable[int] = ()) -> tuple[int, ...]:
+    """Expected addresses first (in their order), then the rest of ``addresses`` in theirs."""
+    first = _unique(expected, "expected")
+    rest = [a for a in _unique(addresses, "addresses") if a not in set(first)]
+    return tuple(first + rest)
+
+
+def _read(
+    link: Link,
+    request: ReadRequest,
+    purpose: str,
+    timer: AdaptiveTimeout,
+    tries: int,
+    decode: Callable[[tuple[int, ...]], Any],
+) -> tuple[list[Exchange], Any]:
+    """Up to ``tries`` attempts until a valid frame comes back; the decoded value if ``ok``."""
+    attempts: list[Exchange] = []
+    value: Any = None
+    for _ in range(tries):
+        attempt = exchange(link, request, purpose, timer.value)
+        if attempt.outcome == "ok":
+            timer.observe(attempt.elapsed_s)
+            try:
+                value = decode(attempt.registers)
+            except UnexpectedAnswer as error:
+                attempt = replace(attempt, outcome="unexpected", error=error.message)
+        attempts.append(attempt)
+        if attempt.answered:
+            break
+    return attempts, value
+
+
+def scan(
+    link: Link,
+    profile: DeviceProfile,
+    addresses: Sequence[int],
+    *,
+    expected: Sequence[int] = (),
+    retries: int = DEFAULT_RETRIES,
+    retries_other: int = 0,
+    stop_when_expected: bool = False,
+    read_status: bool = True,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+    lbt: LbtResult | None = None,
+    listen_s: float = DEFAULT_IDLE_S,
+    listen_max_s: float = DEFAULT_MAX_WAIT_S,
+) -> ScanResult:
+    """Scan ``addresses`` (plus any ``expected`` ones) with ``profile``'s identity read.
+
+    * Order: ``expected`` first, then the rest of ``addresses`` as given.
+    * Attempts: ``1 + retries`` for a silent (or only corrupt) expected address,
+      ``1 + retries_other`` for the others; a valid frame (reply, exception, other device type)
+      ends the attempts.
+    * Timeout: ``timeout`` (default: twice the profile's floor) until something answered, then
+      1.5 x the longest reply time seen + 10 ms, never below the profile's
+      ``timing.response_timeout_floor``.
+    * Status: where the profile has a status block, one read (same attempts) per address whose
+      identity answered, for the state code.
+    * ``stop_when_expected``: stop once every expected address has answered.
+    * ``progress(done, total, address)`` after each address; no terminal code here.
+
+    Listens first (:func:`~clu_doctor.bus.probes.base.require_quiet`) unless ``force``; raises
+    :class:`~clu_doctor.bus.probes.base.BusBusy` with nothing sent if the bus is not quiet.
+    """
+    if retries < 0 or retries_other < 0:
+        raise ValueError("retries cannot be negative")
+    order = scan_order(addresses, expected)
+    wanted = scan_order(expected)
+    floor = profile.timing.response_timeout_floor
+    initial = max(floor, timeout if timeout is not None else 2 * floor)
+    listened = require_quiet(link, force=force, lbt=lbt, idle_s=listen_s, max_wait_s=listen_max_s)
+    started = time.monotonic()  # the scan's own time, without the listen
+    timer = AdaptiveTimeout(floor=floor, initial=initial)
+    results: list[AddressScan] = []
+    pending = set(wanted)
+    skipped: tuple[int, ...] = ()
+    for index, address in enumerate(order):
+        if stop_when_expected and wanted and not pending:
+            skipped = order[index:]
+            break
+        is_expected = address in wanted
+        tries = 1 + (retries if is_expected else retries_other)
+        attempts, identity = _read(
+            link,
+            profile.identity_request(address),
+            "identity",
+            timer,
+            tries,
+            profile.decode_identity,
+        )
+        status: StationStatus | None = None
+        status_request = profile.status_request(address) if read_status else None
+        if identity is not None and status_request is not None:
+            status_attempts, status = _read(
+                link, status_request, "status", timer, tries, profile.decode_status
+            )
+            attempts += status_attempts
+        answered = any(a.answered for a in attempts)
+        if answered:
+            pending.discard(address)
+        results.append(
+            AddressScan(address, is_expected, answered, identity, status, tuple(attempts))
+        )
+        if progress is not None:
+            progress(index + 1, len(order), address)
+    return ScanResult(
+        profile=profile.name,
+        framing=link.framing,
+        line=str(link.settings),
+        order=order,
+        expected=tuple(wanted),
+        results=tuple(results),
+        skipped=skipped,
+        stopped_early=bool(skipped),
+        lbt=listened,
+        forced=force,
+        duration_s=time.monotonic() - started,
+        timeout=timer.to_dict(),
+    )

@@ -1,0 +1,630 @@
+"""Device profiles: what a device on the bus is, in YAML, with decoders chosen by name.
+
+DEFA publishes neither its bus protocol nor a register map, so what clu-doctor knows about a
+device lives in a profile file: framing, line settings, address range, which registers identify
+the device and carry its status, the meaning and severity of each state code, and timing.
+Bundled profiles ship in ``clu_doctor/bus/profiles/``; a technician can give another file with
+``--profile FILE``. Profiles are data, never code: a profile names one of the decoders in the
+fixed registries below (:data:`IDENTITY_DECODERS`, :data:`STATUS_DECODERS`), and every problem in
+a profile file is reported as ``file:line: message``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from clu_doctor.bus.codecs import FRAMINGS
+from clu_doctor.bus.errors import UnexpectedAnswer
+from clu_doctor.bus.frames import MAX_ADDRESS, MAX_READ_COUNT, READ_FUNCTIONS, ReadRequest
+from clu_doctor.bus.settings import LineSettings
+from clu_doctor.errors import FileProblemError, Location, Problem, UsageError, raise_if_problems
+from clu_doctor.resources import profiles_dir
+from clu_doctor.yamlio import YamlList, YamlMap, describe_type, load_yaml_file
+
+SEVERITIES = ("ok", "info", "warning", "critical")
+#: ABL: a phase current of 0x03E8 (100.0 A) means "no meter, or state A" (abl-protocol.md §2).
+CURRENT_NOT_AVAILABLE = 0x03E8
+_EXAMPLE_HINT = (
+    "compare with the bundled profiles in clu_doctor/bus/profiles/ (run: clu-doctor profiles)"
+)
+
+
+# --- what decoders produce ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a device says it is."""
+
+    #: One line for people, e.g. ``2W22M1 00012345``.
+    text: str
+    device_type: str | None
+    serial: str | None
+    raw: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    """One state code of a profile's state table."""
+
+    code: str
+    byte: int
+    meaning: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class StationStatus:
+    """A charge point's state and phase currents, decoded from its status registers."""
+
+    #: The state code as the controller's display shows it, e.g. ``A1``; ``None`` if unknown.
+    state: str | None
+    state_byte: int | None
+    meaning: str
+    severity: str
+    #: Phase currents in amperes in the controller's order (Ict1..Ict3, read as L1..L3 by
+    #: [ABL]; evcc reverses them, see abl-protocol.md §2); ``None`` = not available.
+    currents: tuple[float | None, ...] = ()
+    #: U_CP <= 10 V: a vehicle is connected. ``None`` where the bit is not valid (E/F states).
+    ev_connected: bool | None = None
+    #: The maximum-current PWM duty cycle the controller offers, in percent.
+    duty_percent: float | None = None
+    #: Other flags the registers carry, in words (``EN1 closed``, ...).
+    flags: tuple[str, ...] = ()
+    raw: tuple[int, ...] = ()
+
+    @property
+    def currents_available(self) -> bool:
+        return any(current is not None for current in self.currents)
+
+
+# --- the profile ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterBlock:
+    """A block of registers to read, and the decoder that reads it."""
+
+    function: int
+    start: int
+    count: int
+    decoder: str
+    label: str = ""
+
+    def request(self, address: int) -> ReadRequest:
+        return ReadRequest(address, self.start, self.count, self.function)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How fast a device answers (seconds)."""
+
+    #: Nothing answers sooner than this after the end of a request.
+    turnaround_floor: float
+    #: What to expect; the simulator uses it.
+    turnaround_typical: float
+    #: The shortest answer timeout worth using for this device.
+    response_timeout_floor: float
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    name: str
+    title: str
+    description: str
+    sources: tuple[str, ...]
+    framing: str
+    line: LineSettings
+    addresses: tuple[int, ...]
+    identity: RegisterBlock
+    status: RegisterBlock | None
+    states: Mapping[int, StateInfo]
+    timing: Timing
+    #: The file the profile came from.
+    path: str = field(default="", compare=False)
+
+    def identity_request(self, address: int) -> ReadRequest:
+        return self.identity.request(address)
+
+    def decode_identity(self, registers: Sequence[int]) -> Identity:
+        """Decode the answer to :meth:`identity_request`; :class:`UnexpectedAnswer` if it is not one."""
+        block = self.identity
+        values = _checked(block, registers)
+        return IDENTITY_DECODERS[block.decoder].decode(block, values)
+
+    def status_request(self, address: int) -> ReadRequest | None:
+        """The status read, or ``None`` for a device without a status block (most meters)."""
+        return self.status.request(address) if self.status else None
+
+    def decode_status(self, registers: Sequence[int]) -> StationStatus:
+        """Decode the answer to :meth:`status_request`; :class:`UnexpectedAnswer` if it is not one."""
+        if self.status is None:
+            raise ValueError(f"profile {self.name} has no status registers")
+        block = self.status
+        values = _checked(block, registers)
+        return STATUS_DECODERS[block.decoder].decode(block, values, self.state_info)
+
+    def state_info(self, byte: int) -> StateInfo:
+        """The state table's entry for ``byte``, or an 'unknown state' entry (severity warning)."""
+        known = self.states.get(byte)
+        if known is not None:
+            return known
+        return StateInfo(
+            f"{byte:02X}",
+            byte,
+            f"unknown state code 0x{byte:02X} (not in profile {self.name})",
+            "warning",
+        )
+
+
+def _checked(block: RegisterBlock, registers: Sequence[int]) -> tuple[int, ...]:
+    values = tuple(registers)
+    if len(values) != block.count:
+        raise UnexpectedAnswer(
+            f"{len(values)} registers for a {block.label or 'block'} of {block.count}"
+        )
+    if any(not 0 <= value <= 0xFFFF for value in values):
+        raise ValueError("registers are 16-bit values")
+    return values
+
+
+# --- decoders ---------------------------------------------------------------------------------
+
+
+def _text_of(registers: Sequence[int]) -> str:
+    """Registers as ASCII, two characters each (high byte first), NULs and padding removed."""
+    raw = b"".join(value.to_bytes(2, "big") for value in registers)
+    text = raw.decode("ascii", errors="replace")
+    return "".join(ch if ch.isprintable() else "?" for ch in text.replace("\x00", " ")).strip()
+
+
+def _abl_echo(block: RegisterBlock, registers: Sequence[int]) -> None:
+    """ABL controllers repeat the start register's low byte in the first word's high byte."""
+    if registers[0] >> 8 != block.start & 0xFF:
+        raise UnexpectedAnswer(
+            f"word 0 is 0x{registers[0]:04X}: an ABL controller answering a read of "
+            f"0x{block.start:04X} starts with 0x{block.start & 0xFF:02X}, so this is not that "
+            "register map (another device type, or the wrong profile)"
+        )
+
+
+def _abl_identity(block: RegisterBlock, registers: tuple[int, ...]) -> Identity:
+    # [CVV-SPL], [ROSCOE]: 6-character type (words 1-3) + 8-character serial (words 4-7).
+    _abl_echo(block, registers)
+    device_type = _text_of(registers[1:4]) or None
+    serial = _text_of(registers[4:8]) or None
+    text = " ".join(part for part in (device_type, serial) if part) or "(blank)"
+    return Identity(text, device_type, serial, registers)
+
+
+def _ascii_identity(block: RegisterBlock, registers: tuple[int, ...]) -> Identity:
+    text = _text_of(registers)
+    return Identity(text or "(blank)", None, text or None, registers)
+
+
+def _uint16_identity(block: RegisterBlock, registers: tuple[int, ...]) -> Identity:
+    return Identity(str(registers[0]), None, str(registers[0]), registers)
+
+
+def _uint32_identity(block: RegisterBlock, registers: tuple[int, ...]) -> Identity:
+    value = registers[0] << 16 | registers[1]
+    return Identity(str(value), None, str(value), registers)
+
+
+def _uint32_swapped_identity(block: RegisterBlock, registers: tuple[int, ...]) -> Identity:
+    value = registers[1] << 16 | registers[0]
+    return Identity(str(value), None, str(value), registers)
+
+
+def _float32_identity(block: RegisterBlock, registers: tuple[int, ...]) -> Identity:
+    (value,) = struct.unpack(">f", struct.pack(">HH", registers[0], registers[1]))
+    text = "NaN" if math.isnan(value) else f"{value:g}"
+    return Identity(f"{block.label}: {text}" if block.label else text, None, None, registers)
+
+
+def _hex_identity(block: RegisterBlock, registers: tuple[int, ...]) -> Identity:
+    text = " ".join(f"{value:04X}" for value in registers)
+    return Identity(text, None, text, registers)
+
+
+def _abl_status(
+    block: RegisterBlock, registers: tuple[int, ...], state_info: Callable[[int], StateInfo]
+) -> StationStatus:
+    # [ABL] 0x002E x5: w0 echo + state; w1 flags + Ic duty x10; w2..w4 Ict1..Ict3 in 0.1 A.
+    _abl_echo(block, registers)
+    info = state_info(registers[0] & 0xFF)
+    flags_word = registers[1]
+    in_error_state = info.code[:1] in ("E", "F")
+    ev_connected = None if in_error_state else bool(flags_word & 0x8000)
+    flags = []
+    if flags_word & 0x4000:
+        flags.append("current reduced")
+    if flags_word & 0x2000:
+        flags.append("EN2 closed")
+    if flags_word & 0x1000:
+        flags.append("EN1 closed")
+    currents = tuple(
+        None if value == CURRENT_NOT_AVAILABLE else value / 10 for value in registers[2:5]
+    )
+    return StationStatus(
+        state=info.code,
+        state_byte=info.byte,
+        meaning=info.meaning,
+        severity=info.severity,
+        currents=currents,
+        ev_connected=ev_connected,
+        duty_percent=(flags_word & 0x0FFF) / 10,
+        flags=tuple(flags),
+        raw=registers,
+    )
+
+
+def _abl_state(
+    block: RegisterBlock, registers: tuple[int, ...], state_info: Callable[[int], StateInfo]
+) -> StationStatus:
+    # 0x0004 x1: echo 04 + state byte ([EVCC] ablRegStatus; traces in E526/E1497).
+    _abl_echo(block, registers)
+    info = state_info(registers[0] & 0xFF)
+    return StationStatus(info.code, info.byte, info.meaning, info.severity, raw=registers)
+
+
+@dataclass(frozen=True)
+class IdentityDecoder:
+    summary: str
+    counts: range
+    decode: Callable[[RegisterBlock, tuple[int, ...]], Identity]
+
+
+@dataclass(frozen=True)
+class StatusDecoder:
+    summary: str
+    counts: range
+    decode: Callable[[RegisterBlock, tuple[int, ...], Callable[[int], StateInfo]], StationStatus]
+
+
+IDENTITY_DECODERS: Mapping[str, IdentityDecoder] = MappingProxyType(
+    {
+        "abl-identity": IdentityDecoder(
+            "ABL 0x0050 block: echo word, 6-character type, 8-character serial",
+            range(8, 9),
+            _abl_identity,
+        ),
+        "ascii-string": IdentityDecoder(
+            "the registers as ASCII text, two characters each",
+            range(1, MAX_READ_COUNT + 1),
+            _ascii_identity,
+        ),
+        "uint16": IdentityDecoder("one register as a number", range(1, 2), _uint16_identity),
+        "uint32": IdentityDecoder(
+            "two registers as a number, high word first", range(2, 3), _uint32_identity
+        ),
+        "uint32-swapped": IdentityDecoder(
+            "two registers as a number, low word first", range(2, 3), _uint32_swapped_identity
+        ),
+        "float32": IdentityDecoder(
+            "two registers as an IEEE float, high word first", range(2, 3), _float32_identity
+        ),
+        "hex": IdentityDecoder("the registers in hex", range(1, MAX_READ_COUNT + 1), _hex_identity),
+    }
+)
+
+STATUS_DECODERS: Mapping[str, StatusDecoder] = MappingProxyType(
+    {
+        "abl-status": StatusDecoder(
+            "ABL 0x002E block: echo + state, flags + duty, three phase currents",
+            range(5, 6),
+            _abl_status,
+        ),
+        "abl-state": StatusDecoder("ABL 0x0004 register: echo + state", range(1, 2), _abl_state),
+    }
+)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+_TOP = {
+    "name": True,
+    "title": True,
+    "description": True,
+    "sources": True,
+    "framing": True,
+    "line": True,
+    "addresses": True,
+    "identity": True,
+    "status": False,
+    "states": False,
+    "timing": True,
+}
+_BLOCK = {"label": False, "function": True, "start": True, "count": True, "decoder": True}
+_STATE = {"meaning": True, "severity": True}
+_TIMING = {
+    "turnaround_floor_ms": True,
+    "turnaround_typical_ms": True,
+    "response_timeout_floor_ms": True,
+}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_STATE_CODE = re.compile(r"^[0-9A-F]{2}$")
+_RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+
+
+class ProfileNotFound(UsageError):
+    """``--profile NAME`` names no bundled profile (and is not a file)."""
+
+
+class _Reader:
+    """Collects every problem in one profile file, each with its line."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, message: str, expected: str | None = None) -> None:
+        self.problems.append(Problem(Location(self.path, line), message, expected))
+
+    def mapping(self, value: Any, line: int, what: str, keys: Mapping[str, bool]) -> YamlMap | None:
+        if not isinstance(value, YamlMap):
+            self.problem(line, f"{what} is {describe_type(value)}", "a mapping")
+            return None
+        for key in value:
+            if key not in keys:
+                self.problem(
+                    value.line_of(key),
+                    f"unknown key {key!r} in {what}",
+                    ", ".join(sorted(keys)),
+                )
+        for key, required in keys.items():
+            if required and key not in value:
+                self.problem(value.line, f"{what} has no {key!r}")
+        return value
+
+    def text(self, where: YamlMap, key: str) -> str:
+        value = where.get(key)
+        if not isinstance(value, str) or not value.strip():
+            if key in where:
+                self.problem(where.value_line_of(key), f"{key!r} is {describe_type(value)}", "text")
+            return ""
+        return value.strip()
+
+    def integer(self, where: YamlMap, key: str, low: int, high: int) -> int | None:
+        value = where.get(key)
+        if key not in where:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(
+                where.value_line_of(key), f"{key!r} is {describe_type(value)}", "a whole number"
+            )
+            return None
+        if not low <= value <= high:
+            self.problem(where.value_line_of(key), f"{key!r} is {value}", f"{low}..{high}")
+            return None
+        return value
+
+    def number(self, where: YamlMap, key: str) -> float | None:
+        value = where.get(key)
+        if key not in where:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            self.problem(
+                where.value_line_of(key), f"{key!r} is {value!r}", "a number of milliseconds >= 0"
+            )
+            return None
+        return float(value)
+
+
+def _read_block(
+    reader: _Reader, top: YamlMap, key: str, registry: Mapping[str, Any]
+) -> RegisterBlock | None:
+    block = reader.mapping(top[key], top.value_line_of(key), key, _BLOCK)
+    if block is None:
+        return None
+    function = reader.integer(block, "function", 0, 255)
+    if function is not None and function not in READ_FUNCTIONS:
+        reader.problem(
+            block.value_line_of("function"), f"function {function} is not a read", "3 or 4"
+        )
+        function = None
+    start = reader.integer(block, "start", 0, 0xFFFF)
+    count = reader.integer(block, "count", 1, MAX_READ_COUNT)
+    decoder = reader.text(block, "decoder")
+    label = reader.text(block, "label") if "label" in block else ""
+    if decoder and decoder not in registry:
+        reader.problem(
+            block.value_line_of("decoder"),
+            f"unknown {key} decoder {decoder!r}",
+            ", ".join(registry),
+        )
+        return None
+    if decoder and count is not None and count not in registry[decoder].counts:
+        counts: range = registry[decoder].counts
+        wanted = str(counts.start) if len(counts) == 1 else f"{counts.start}..{counts.stop - 1}"
+        reader.problem(
+            block.value_line_of("count"),
+            f"decoder {decoder!r} reads {wanted} registers, not {count}",
+        )
+        return None
+    if start is not None and count is not None and start + count > 0x10000:
+        reader.problem(block.value_line_of("count"), "the block runs past register 0xFFFF")
+        return None
+    if function is None or start is None or count is None or not decoder:
+        return None
+    return RegisterBlock(function, start, count, decoder, label)
+
+
+def _read_addresses(reader: _Reader, top: YamlMap) -> tuple[int, ...]:
+    value, line = top["addresses"], top.value_line_of("addresses")
+    addresses: list[int] = []
+    if isinstance(value, str) and _RANGE.match(value):
+        match = _RANGE.match(value)
+        assert match
+        first, last = int(match.group(1)), int(match.group(2))
+        addresses = list(range(first, last + 1))
+        if first > last:
+            reader.problem(line, f"address range {value!r} runs backwards")
+    elif isinstance(value, YamlList) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        addresses = list(value)
+    else:
+        reader.problem(
+            line, f"addresses is {value!r}", "a range such as 1-16, or a list of addresses"
+        )
+        return ()
+    bad = [a for a in addresses if not 1 <= a <= MAX_ADDRESS]
+    if bad:
+        reader.problem(line, f"address {bad[0]} is outside 1..{MAX_ADDRESS} (0 is broadcast)")
+        return ()
+    if len(set(addresses)) != len(addresses):
+        reader.problem(line, "an address is listed twice")
+    return tuple(sorted(set(addresses)))
+
+
+def _read_states(reader: _Reader, top: YamlMap) -> dict[int, StateInfo]:
+    states: dict[int, StateInfo] = {}
+    value = top["states"]
+    if not isinstance(value, YamlMap):
+        reader.problem(
+            top.value_line_of("states"),
+            f"states is {describe_type(value)}",
+            "a mapping of state codes",
+        )
+        return states
+    for code, entry in value.items():
+        line = value.line_of(code)
+        text = str(code)
+        if not isinstance(code, str) or not _STATE_CODE.match(text):
+            reader.problem(line, f"state code {code!r} is not two hex digits", "e.g. A1, F4, FB")
+            continue
+        item = reader.mapping(entry, value.value_line_of(code), f"state {text}", _STATE)
+        if item is None:
+            continue
+        meaning = reader.text(item, "meaning")
+        severity = reader.text(item, "severity")
+        if severity and severity not in SEVERITIES:
+            reader.problem(
+                item.value_line_of("severity"), f"severity {severity!r}", " | ".join(SEVERITIES)
+            )
+            continue
+        if meaning and severity:
+            states[int(text, 16)] = StateInfo(text, int(text, 16), meaning, severity)
+    return states
+
+
+def _read_timing(reader: _Reader, top: YamlMap) -> Timing | None:
+    timing = reader.mapping(top["timing"], top.value_line_of("timing"), "timing", _TIMING)
+    if timing is None:
+        return None
+    floor = reader.number(timing, "turnaround_floor_ms")
+    typical = reader.number(timing, "turnaround_typical_ms")
+    timeout = reader.number(timing, "response_timeout_floor_ms")
+    if floor is None or typical is None or timeout is None:
+        return None
+    if not floor <= typical < timeout:
+        reader.problem(
+            timing.line,
+            "timing must satisfy turnaround_floor_ms <= turnaround_typical_ms < response_timeout_floor_ms",
+        )
+        return None
+    return Timing(floor / 1000, typical / 1000, timeout / 1000)
+
+
+def read_profile(path: str | Path) -> DeviceProfile:
+    """Load and check one profile file; every problem is reported with its ``file:line``."""
+    source = str(path)
+    data = load_yaml_file(path)
+    reader = _Reader(source)
+    top = reader.mapping(data, 1, "the profile", _TOP) if data is not None else None
+    if data is None:
+        reader.problem(1, "the file is empty", "a device profile")
+    if top is None:
+        raise FileProblemError(reader.problems, _EXAMPLE_HINT)
+    name = reader.text(top, "name")
+    if name and not _NAME.match(name):
+        reader.problem(
+            top.value_line_of("name"), f"name {name!r}", "lowercase letters, digits and dashes"
+        )
+    title = reader.text(top, "title")
+    description = reader.text(top, "description")
+    sources: tuple[str, ...] = ()
+    if "sources" in top:
+        raw_sources = top["sources"]
+        if (
+            isinstance(raw_sources, YamlList)
+            and raw_sources
+            and all(isinstance(s, str) for s in raw_sources)
+        ):
+            sources = tuple(s.strip() for s in raw_sources)
+        else:
+            reader.problem(
+                top.value_line_of("sources"), "sources must list where the register map comes from"
+            )
+    framing = reader.text(top, "framing")
+    if framing and framing not in FRAMINGS:
+        reader.problem(top.value_line_of("framing"), f"framing {framing!r}", " | ".join(FRAMINGS))
+    line: LineSettings | None = None
+    if "line" in top:
+        try:
+            line = LineSettings.parse(str(top["line"]))
+        except ValueError as error:
+            reader.problem(top.value_line_of("line"), str(error))
+    addresses = _read_addresses(reader, top) if "addresses" in top else ()
+    identity = (
+        _read_block(reader, top, "identity", IDENTITY_DECODERS) if "identity" in top else None
+    )
+    status = _read_block(reader, top, "status", STATUS_DECODERS) if "status" in top else None
+    states = _read_states(reader, top) if "states" in top else {}
+    if status is not None and not states:
+        reader.problem(top.value_line_of("status"), "a status block needs a states table")
+    timing = _read_timing(reader, top) if "timing" in top else None
+    raise_if_problems(reader.problems, _EXAMPLE_HINT)
+    if line is None or identity is None or timing is None:  # pragma: no cover - reported above
+        raise FileProblemError.at(Location(source), "incomplete profile", hint=_EXAMPLE_HINT)
+    return DeviceProfile(
+        name=name,
+        title=title,
+        description=description,
+        sources=sources,
+        framing=framing,
+        line=line,
+        addresses=addresses,
+        identity=identity,
+        status=status,
+        states=MappingProxyType(states),
+        timing=timing,
+        path=source,
+    )
+
+
+def bundled_profile_names() -> list[str]:
+    return sorted(path.stem for path in profiles_dir().glob("*.yaml"))
+
+
+def list_profiles() -> list[DeviceProfile]:
+    """Every bundled profile, by name."""
+    return [read_profile(profiles_dir() / f"{name}.yaml") for name in bundled_profile_names()]
+
+
+def load_profile(name_or_path: str | Path) -> DeviceProfile:
+    """A bundled profile by name (``defa-erange``), or a profile file by path."""
+    text = str(name_or_path)
+    looks_like_path = (
+        isinstance(name_or_path, Path)
+        or any(sep in text for sep in ("/", "\\"))
+        or text.endswith((".yaml", ".yml"))
+    )
+    if looks_like_path:
+        return read_profile(text)
+    bundled = profiles_dir() / f"{text}.yaml"
+    if bundled.is_file():
+        return read_profile(bundled)
+    names = ", ".join(bundled_profile_names())
+    raise ProfileNotFound(
+        f"unknown device profile {text!r} (bundled: {names})",
+        hint="give the name of a bundled profile, or the path of your own profile file",
+    )

@@ -1,0 +1,862 @@
+"""Per-site history of ``clu-doctor check`` runs, and what it says about each station over time.
+
+Each check of a site appends one row (time, status, duration, findings) and one row per station
+(answering or not, counts, state code) to the site's history, so that a finding can say
+"station 7 answered in every check until 03:15 and has been silent since", and a station that
+misses a few checks out of many is reported as flapping instead of being lost in the noise.
+
+Storage: one SQLite database per site, ``<state dir>/<site slug>.sqlite3``, in WAL mode.
+SQLite rather than JSON lines because the guarantees come with it:
+
+* **Crash safety.** A check killed (SIGKILL, power cut) while writing leaves the database as it
+  was before that check's transaction: each check is written in one transaction, and SQLite's
+  write-ahead log rolls back an uncommitted one when the file is next opened. A JSON-lines file
+  would need a tolerant reader for a torn last line, and its pruning a rewrite-and-rename that
+  races concurrent appenders.
+* **Concurrency.** Two checks of one site at once (a slow run overlapping the next timer tick,
+  an operator running one by hand) serialize their writes: ``BEGIN IMMEDIATE`` takes the write
+  lock up front and a busy timeout waits for it, readers are never blocked in WAL mode.
+* **Bounded size.** :meth:`History.record` deletes checks older than ``keep_days`` (default 90)
+  in the same transaction; freed pages are reused (and returned with incremental vacuum).
+
+``synchronous=FULL``: a committed check survives a power cut too (one small write every few
+minutes, so the cost does not matter). WAL needs a local file system (not NFS/SMB); the state
+directory is local on a gateway. The ``-wal`` and ``-shm`` files next to the database are part
+of it while it is open.
+
+Where: ``--history-dir`` (the ``directory`` argument), else ``$CLU_DOCTOR_STATE_DIR``, else
+``$XDG_STATE_HOME/clu-doctor``, else ``~/.local/state/clu-doctor``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple
+
+from clu_doctor.engine.model import Severity
+from clu_doctor.errors import CluDoctorError
+from clu_doctor.monitoring.result import CheckResult, StationHealth
+from clu_doctor.monitoring.textfile import site_slug
+
+#: Version of the database layout; a newer file is refused rather than misread.
+SCHEMA_VERSION = 1
+ENV_STATE_DIR = "CLU_DOCTOR_STATE_DIR"
+DEFAULT_KEEP_DAYS = 90
+#: How long a writer waits for another check of the same site to finish its write.
+BUSY_TIMEOUT_S = 30.0
+#: How far back (in completed checks) "answered in every check until ..." looks: a day of
+#: checks every 15 minutes.
+DEFAULT_LOOKBACK = 96
+#: Pause between attempts to open a history another check is creating.
+_RETRY_S = 0.02
+
+#: The layout, one statement per item.
+_SCHEMA: tuple[str, ...] = (
+    """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS checks (
+    id                 INTEGER PRIMARY KEY,
+    started            TEXT    NOT NULL,  -- ISO 8601 UTC, as CheckResult.started
+    started_s          REAL    NOT NULL,  -- the same, seconds since the epoch
+    duration_s         REAL    NOT NULL,
+    status             TEXT    NOT NULL,  -- ok | info | warning | critical | unknown
+    exit_code          INTEGER NOT NULL,
+    completed          INTEGER NOT NULL,  -- 1: the check ran, 0: could not check
+    mode               TEXT    NOT NULL,  -- listen | scan | '' (could not check)
+    stations_expected  INTEGER NOT NULL,
+    stations_answering INTEGER NOT NULL,
+    duplicates         TEXT    NOT NULL,  -- JSON list of addresses
+    corrupt_rate       REAL,
+    findings           TEXT    NOT NULL,  -- JSON list of {"id", "severity"}
+    message            TEXT               -- why it could not check
+)
+""",
+    """
+CREATE INDEX IF NOT EXISTS checks_by_time ON checks (started_s)
+""",
+    """
+CREATE TABLE IF NOT EXISTS stations (
+    check_id   INTEGER NOT NULL REFERENCES checks (id) ON DELETE CASCADE,
+    address    INTEGER NOT NULL,
+    label      TEXT,
+    expected   INTEGER NOT NULL,
+    answering  INTEGER NOT NULL,
+    polls      INTEGER NOT NULL,
+    answers    INTEGER NOT NULL,
+    corrupt    INTEGER NOT NULL,
+    timeouts   INTEGER NOT NULL,
+    state      TEXT,
+    response_s REAL,
+    PRIMARY KEY (check_id, address)
+)
+""",
+    """
+CREATE INDEX IF NOT EXISTS stations_by_address ON stations (address, check_id)
+""",
+)
+
+
+class HistoryError(CluDoctorError):
+    """The history cannot be opened or written (permissions, not a database, newer schema)."""
+
+
+# --- where -------------------------------------------------------------------------------------
+
+
+def default_directory(environ: Mapping[str, str] | None = None) -> Path:
+    """``$CLU_DOCTOR_STATE_DIR``, else ``$XDG_STATE_HOME/clu-doctor``, else
+    ``~/.local/state/clu-doctor``."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_STATE_DIR):
+        return Path(env[ENV_STATE_DIR]).expanduser()
+    if env.get("XDG_STATE_HOME"):
+        return Path(env["XDG_STATE_HOME"]).expanduser() / "clu-doctor"
+    return Path.home() / ".local" / "state" / "clu-doctor"
+
+
+def history_path(site: str, directory: str | Path | None = None) -> Path:
+    """The database of one site: ``<directory>/<site slug>.sqlite3``."""
+    folder = Path(directory).expanduser() if directory is not None else default_directory()
+    return folder / f"{site_slug(site)}.sqlite3"
+
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+class FindingRef(NamedTuple):
+    """A finding as the history keeps it: its id and severity."""
+
+    id: str
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class StationRow:
+    """One station in one recorded check."""
+
+    check_id: int
+    started: str
+    address: int
+    label: str | None
+    expected: bool
+    answering: bool
+    polls: int = 0
+    answers: int = 0
+    corrupt: int = 0
+    timeouts: int = 0
+    state: str | None = None
+    response_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check_id": self.check_id,
+            "started": self.started,
+            "address": self.address,
+            "label": self.label,
+            "expected": self.expected,
+            "answering": self.answering,
+            "polls": self.polls,
+            "answers": self.answers,
+            "corrupt": self.corrupt,
+            "timeouts": self.timeouts,
+            "state": self.state,
+            "response_s": self.response_s,
+        }
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One recorded check (or attempt: ``completed`` is false when it could not check)."""
+
+    id: int
+    started: str
+    started_s: float
+    duration_s: float
+    status: Severity
+    exit_code: int
+    completed: bool
+    mode: str
+    stations_expected: int
+    stations_answering: int
+    duplicates: tuple[int, ...] = ()
+    corrupt_rate: float | None = None
+    findings: tuple[FindingRef, ...] = ()
+    message: str | None = None
+    stations: tuple[StationRow, ...] = ()
+
+    @property
+    def finding_ids(self) -> tuple[str, ...]:
+        return tuple(ref.id for ref in self.findings)
+
+    def station(self, address: int) -> StationRow | None:
+        for row in self.stations:
+            if row.address == address:
+                return row
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "started": self.started,
+            "duration_s": self.duration_s,
+            "status": self.status.value,
+            "exit_code": self.exit_code,
+            "completed": self.completed,
+            "mode": self.mode,
+            "stations_expected": self.stations_expected,
+            "stations_answering": self.stations_answering,
+            "duplicates": list(self.duplicates),
+            "corrupt_rate": self.corrupt_rate,
+            "findings": [{"id": ref.id, "severity": ref.severity.value} for ref in self.findings],
+            "message": self.message,
+            "stations": [
+                {k: v for k, v in row.to_dict().items() if k not in ("check_id", "started")}
+                for row in self.stations
+            ],
+        }
+
+
+# --- facts for the rules -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SilenceFact:
+    """An expected station that is silent in the newest check, and since when."""
+
+    address: int
+    label: str | None
+    #: Consecutive silent checks, newest included.
+    silent_checks: int
+    #: The first check of that silent run (ISO 8601 UTC).
+    silent_since: str
+    #: The newest check in which it answered, if any within the look-back.
+    last_answer: str | None
+    #: True when it answered in every check (within the look-back) before the silent run.
+    steady_before: bool
+    evidence: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "label": self.label,
+            "silent_checks": self.silent_checks,
+            "silent_since": self.silent_since,
+            "last_answer": self.last_answer,
+            "steady_before": self.steady_before,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(frozen=True)
+class FlappingFact:
+    """An expected station that missed ``missed`` of the last ``of`` checks, and answered again
+    after missing: it comes and goes (a warning), rather than being simply off."""
+
+    address: int
+    label: str | None
+    missed: int
+    of: int
+    #: One character per check, oldest first: ``+`` answered, ``-`` silent.
+    pattern: str
+    evidence: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "label": self.label,
+            "missed": self.missed,
+            "of": self.of,
+            "pattern": self.pattern,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(frozen=True)
+class HistoryFacts:
+    """What the history says about the site's stations, for the rules and the report."""
+
+    #: Completed checks looked at (the current one included, if given).
+    checks: int
+    silences: tuple[SilenceFact, ...] = ()
+    flapping: tuple[FlappingFact, ...] = ()
+
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        lines = [line for fact in self.silences for line in fact.evidence]
+        return (*lines, *(line for fact in self.flapping for line in fact.evidence))
+
+    def silent_addresses(self) -> tuple[int, ...]:
+        return tuple(fact.address for fact in self.silences)
+
+    def flapping_addresses(self) -> tuple[int, ...]:
+        return tuple(fact.address for fact in self.flapping)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checks": self.checks,
+            "silences": [fact.to_dict() for fact in self.silences],
+            "flapping": [fact.to_dict() for fact in self.flapping],
+        }
+
+
+def parse_time(iso: str) -> datetime:
+    """``2026-11-25T03:15:00Z`` (or with an offset; naive means UTC) as an aware datetime."""
+    text = iso.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _station_name(address: int, label: str | None) -> str:
+    return f"station {address} ({label})" if label else f"station {address}"
+
+
+class _Clock:
+    """Times for evidence lines: ``03:15 UTC`` on the newest check's day, else with the date."""
+
+    def __init__(self, reference: str, tz: tzinfo | None) -> None:
+        self.tz = tz or timezone.utc
+        self.day = parse_time(reference).astimezone(self.tz).date()
+
+    def __call__(self, iso: str) -> str:
+        moment = parse_time(iso).astimezone(self.tz)
+        zone = moment.tzname() or ""
+        zone = "UTC" if zone in ("UTC", "UTC+00:00") else zone
+        shown = (
+            moment.strftime("%H:%M")
+            if moment.date() == self.day
+            else moment.strftime("%Y-%m-%d %H:%M")
+        )
+        return f"{shown} {zone}".strip()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def compute_facts(
+    checks: Sequence[tuple[str, Mapping[int, StationHealth | StationRow]]],
+    *,
+    missed: int = 2,
+    of: int = 8,
+    addresses: Sequence[int] | None = None,
+    tz: tzinfo | None = None,
+) -> HistoryFacts:
+    """The facts from a series of completed checks, oldest first: ``(started, stations by
+    address)``. Pure; :meth:`History.facts` feeds it from the database.
+
+    For each address expected in the newest check (or each of ``addresses``): a
+    :class:`SilenceFact` when it is silent in the newest check, a :class:`FlappingFact` when it
+    missed at least ``missed`` of its last ``of`` checks and answered again after the first of
+    those misses. A station missing from a check (not planned then) does not count either way.
+    """
+    if not checks:
+        return HistoryFacts(0)
+    newest_started, newest = checks[-1]
+    clock = _Clock(newest_started, tz)
+    wanted = (
+        list(addresses)
+        if addresses is not None
+        else sorted(a for a, row in newest.items() if row.expected)
+    )
+    silences: list[SilenceFact] = []
+    flapping: list[FlappingFact] = []
+    for address in wanted:
+        series = [
+            (started, stations[address].answering)
+            for started, stations in checks
+            if address in stations and stations[address].expected
+        ]
+        if not series:
+            continue
+        label = next(
+            (s[address].label for _, s in reversed(checks) if address in s and s[address].label),
+            None,
+        )
+        name = _station_name(address, label)
+        silence = _silence(series, address, label, name, clock)
+        if silence is not None:
+            silences.append(silence)
+        flap = _flapping(series[-of:], address, label, name, missed)
+        if flap is not None:
+            flapping.append(flap)
+    return HistoryFacts(len(checks), tuple(silences), tuple(flapping))
+
+
+def _silence(
+    series: Sequence[tuple[str, bool]], address: int, label: str | None, name: str, clock: _Clock
+) -> SilenceFact | None:
+    if series[-1][1]:
+        return None
+    run = 0
+    for _, answered in reversed(series):
+        if answered:
+            break
+        run += 1
+    since = series[-run][0]
+    before = series[:-run]
+    last_answer = next((started for started, answered in reversed(before) if answered), None)
+    steady = bool(before) and all(answered for _, answered in before)
+    checks = _plural(run, "check")
+    if last_answer is None and run == 1:
+        line = f"{name} did not answer in the first recorded check of it ({clock(since)})"
+    elif last_answer is None:
+        line = (
+            f"{name} has not answered in any of the {_plural(run, 'recorded check')} "
+            f"(since {clock(since)})"
+        )
+    elif steady:
+        line = (
+            f"{name} answered in every check until {clock(last_answer)} and has been silent "
+            f"since {clock(since)} ({checks})"
+        )
+    else:
+        misses = sum(1 for _, answered in before if not answered)
+        line = (
+            f"{name} last answered at {clock(last_answer)} (it missed {misses} of the "
+            f"{len(before)} checks before) and has been silent since {clock(since)} ({checks})"
+        )
+    return SilenceFact(address, label, run, since, last_answer, steady, (line,))
+
+
+def _flapping(
+    window: Sequence[tuple[str, bool]], address: int, label: str | None, name: str, missed: int
+) -> FlappingFact | None:
+    misses = [index for index, (_, answered) in enumerate(window) if not answered]
+    if len(misses) < missed:
+        return None
+    if not any(answered for _, answered in window[misses[0] :]):
+        return None  # one silent run at the end: silent since, not flapping
+    pattern = "".join("+" if answered else "-" for _, answered in window)
+    line = (
+        f"{name} missed {len(misses)} of the last {_plural(len(window), 'check')} and answered "
+        f"in between ({pattern}, oldest first, + answered, - silent)"
+    )
+    return FlappingFact(address, label, len(misses), len(window), pattern, (line,))
+
+
+# --- the database ------------------------------------------------------------------------------
+
+
+def _row_to_station(row: sqlite3.Row) -> StationRow:
+    return StationRow(
+        check_id=row["check_id"],
+        started=row["started"],
+        address=row["address"],
+        label=row["label"],
+        expected=bool(row["expected"]),
+        answering=bool(row["answering"]),
+        polls=row["polls"],
+        answers=row["answers"],
+        corrupt=row["corrupt"],
+        timeouts=row["timeouts"],
+        state=row["state"],
+        response_s=row["response_s"],
+    )
+
+
+def _row_to_check(row: sqlite3.Row, stations: Sequence[StationRow]) -> CheckRow:
+    findings = tuple(
+        FindingRef(item["id"], Severity(item["severity"])) for item in json.loads(row["findings"])
+    )
+    return CheckRow(
+        id=row["id"],
+        started=row["started"],
+        started_s=row["started_s"],
+        duration_s=row["duration_s"],
+        status=Severity(row["status"]),
+        exit_code=row["exit_code"],
+        completed=bool(row["completed"]),
+        mode=row["mode"],
+        stations_expected=row["stations_expected"],
+        stations_answering=row["stations_answering"],
+        duplicates=tuple(json.loads(row["duplicates"])),
+        corrupt_rate=row["corrupt_rate"],
+        findings=findings,
+        message=row["message"],
+        stations=tuple(stations),
+    )
+
+
+class History:
+    """The history of one site. Open with :meth:`open`; use as a context manager or
+    :meth:`close` it."""
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path,
+        site: str,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
+    ) -> None:
+        self._db = connection
+        self.path = path
+        self.site = site
+        self.busy_timeout_s = busy_timeout_s
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        site: str,
+        directory: str | Path | None = None,
+        *,
+        create: bool = True,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
+    ) -> History:
+        """Open (and with ``create``, create) the history of ``site``.
+
+        ``directory`` is ``--history-dir``; ``None`` means :func:`default_directory`. Without
+        ``create`` a missing history is an error (for ``clu-doctor history``).
+        """
+        path = history_path(site, directory)
+        if not create and not path.is_file():
+            raise HistoryError(
+                f"no history of site {site!r} in {path.parent}",
+                "run clu-doctor check with this site first, or pass the --history-dir the "
+                f"checks use (or set {ENV_STATE_DIR})",
+            )
+        if create:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise HistoryError(
+                    f"cannot create the history directory {path.parent}: {error.strerror or error}",
+                    f"pass --history-dir (or set {ENV_STATE_DIR}) to a writable directory",
+                ) from None
+        try:
+            connection = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+        except sqlite3.Error as error:
+            raise _open_error(path, error) from None
+        connection.row_factory = sqlite3.Row
+        history = cls(connection, path, site, busy_timeout_s)
+        # Switching a new file to WAL takes a lock SQLite does not wait for: when several
+        # checks create the same history at once, the losers retry within the busy timeout.
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                history._prepare()
+            except sqlite3.OperationalError as error:
+                if _is_busy(error) and time.monotonic() < deadline:
+                    time.sleep(_RETRY_S)
+                    continue
+                connection.close()
+                raise _open_error(path, error) from None
+            except sqlite3.Error as error:
+                connection.close()
+                raise _open_error(path, error) from None
+            except HistoryError:
+                connection.close()
+                raise
+            return history
+
+    def _prepare(self) -> None:
+        db = self._db
+        if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect on a new file
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        version = self._meta("schema_version")
+        if version is None:
+            with self._transaction():
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?), "
+                    "('site', ?)",
+                    (str(SCHEMA_VERSION), self.site),
+                )
+            version = self._meta("schema_version")
+        if version is not None and int(version) > SCHEMA_VERSION:
+            raise HistoryError(
+                f"{self.path} was written by a newer clu-doctor (history schema {version})",
+                "upgrade clu-doctor, or pass another --history-dir",
+            )
+        owner = self._meta("site")
+        if owner is not None and owner != self.site:
+            raise HistoryError(
+                f"{self.path} holds the history of site {owner!r}, not {self.site!r}",
+                "two site names give the same file name: rename one site, or give each its "
+                "own --history-dir",
+            )
+
+    def _meta(self, key: str) -> str | None:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError as error:
+            if "no such table" in str(error):
+                return None
+            raise
+        return None if row is None else str(row[0])
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: the write lock taken up front (waiting out another writer up
+        to the busy timeout), committed whole or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def record(self, result: CheckResult, *, keep_days: int = DEFAULT_KEEP_DAYS) -> int:
+        """Append one completed check and its stations; prune checks older than ``keep_days``
+        (counted back from this check). Returns the new check's id."""
+        started_s = parse_time(result.started).timestamp()
+        findings = [
+            {"id": item.id, "severity": item.severity.value}
+            for item in result.diagnosis.all_findings()
+        ]
+        return self._write(
+            (
+                result.started,
+                started_s,
+                result.duration_s,
+                result.status.value,
+                result.exit_code,
+                1,
+                result.mode,
+                result.stations_expected,
+                result.stations_answering,
+                json.dumps(list(result.duplicates)),
+                result.corrupt_rate,
+                json.dumps(findings),
+                None,
+            ),
+            result.stations,
+            started_s - keep_days * 86400,
+        )
+
+    def record_failure(
+        self, started: str, duration_s: float, message: str, *, keep_days: int = DEFAULT_KEEP_DAYS
+    ) -> int:
+        """Append a check that could not check (port busy, no port, timeout before any frame):
+        status unknown, no stations. It never counts as a success or as a silent station."""
+        started_s = parse_time(started).timestamp()
+        return self._write(
+            (
+                started,
+                started_s,
+                duration_s,
+                Severity.UNKNOWN.value,
+                int(Severity.UNKNOWN.exit_code),
+                0,
+                "",
+                0,
+                0,
+                "[]",
+                None,
+                "[]",
+                message,
+            ),
+            (),
+            started_s - keep_days * 86400,
+        )
+
+    def _write(
+        self, values: tuple[Any, ...], stations: Sequence[StationHealth], cutoff_s: float
+    ) -> int:
+        try:
+            with self._transaction():
+                cursor = self._db.execute(
+                    "INSERT INTO checks (started, started_s, duration_s, status, exit_code, "
+                    "completed, mode, stations_expected, stations_answering, duplicates, "
+                    "corrupt_rate, findings, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    values,
+                )
+                check_id = cursor.lastrowid
+                assert check_id is not None
+                self._insert_stations(check_id, stations)
+                self._prune(cutoff_s)
+        except sqlite3.OperationalError as error:
+            raise _write_error(self.path, error, self.busy_timeout_s) from None
+        return check_id
+
+    def _insert_stations(self, check_id: int, stations: Sequence[StationHealth]) -> None:
+        self._db.executemany(
+            "INSERT INTO stations (check_id, address, label, expected, answering, polls, "
+            "answers, corrupt, timeouts, state, response_s) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    check_id,
+                    s.address,
+                    s.label,
+                    int(s.expected),
+                    int(s.answering),
+                    s.polls,
+                    s.answers,
+                    s.corrupt,
+                    s.timeouts,
+                    s.state,
+                    s.response_s,
+                )
+                for s in stations
+            ],
+        )
+
+    def _prune(self, cutoff_s: float) -> int:
+        self._db.execute(
+            "DELETE FROM stations WHERE check_id IN (SELECT id FROM checks WHERE started_s < ?)",
+            (cutoff_s,),
+        )
+        removed = self._db.execute("DELETE FROM checks WHERE started_s < ?", (cutoff_s,)).rowcount
+        if removed:
+            self._db.execute("PRAGMA incremental_vacuum")
+        return removed
+
+    def prune(self, keep_days: int = DEFAULT_KEEP_DAYS, *, now_s: float | None = None) -> int:
+        """Delete checks older than ``keep_days`` before ``now_s`` (default: the newest
+        check); return how many."""
+        if now_s is None:
+            row = self._db.execute("SELECT MAX(started_s) FROM checks").fetchone()
+            if row[0] is None:
+                return 0
+            now_s = float(row[0])
+        try:
+            with self._transaction():
+                return self._prune(now_s - keep_days * 86400)
+        except sqlite3.OperationalError as error:
+            raise _write_error(self.path, error, self.busy_timeout_s) from None
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _stations_of(self, check_ids: Sequence[int]) -> dict[int, list[StationRow]]:
+        by_check: dict[int, list[StationRow]] = {check_id: [] for check_id in check_ids}
+        if not check_ids:
+            return by_check
+        marks = ", ".join("?" for _ in check_ids)
+        rows = self._db.execute(
+            "SELECT s.*, c.started FROM stations s JOIN checks c ON c.id = s.check_id "
+            f"WHERE s.check_id IN ({marks}) ORDER BY s.check_id, s.address",
+            list(check_ids),
+        ).fetchall()
+        for row in rows:
+            by_check[row["check_id"]].append(_row_to_station(row))
+        return by_check
+
+    def recent(self, n: int = 20, *, completed_only: bool = False) -> list[CheckRow]:
+        """The newest ``n`` checks with their stations, oldest first."""
+        where = "WHERE completed = 1" if completed_only else ""
+        rows = self._db.execute(
+            f"SELECT * FROM checks {where} ORDER BY started_s DESC, id DESC LIMIT ?", (n,)
+        ).fetchall()
+        rows.reverse()
+        stations = self._stations_of([row["id"] for row in rows])
+        return [_row_to_check(row, stations[row["id"]]) for row in rows]
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM checks").fetchone()[0])
+
+    def station_timeline(self, address: int, n: int = 20) -> list[StationRow]:
+        """One station over the newest ``n`` completed checks it was part of, oldest first."""
+        rows = self._db.execute(
+            "SELECT s.*, c.started FROM stations s JOIN checks c ON c.id = s.check_id "
+            "WHERE s.address = ? AND c.completed = 1 "
+            "ORDER BY c.started_s DESC, c.id DESC LIMIT ?",
+            (address, n),
+        ).fetchall()
+        return [_row_to_station(row) for row in reversed(rows)]
+
+    def last_success(self) -> float | None:
+        """When the last check that completed (whatever its status) ended, in seconds since
+        the epoch; ``None`` if none did. For ``clu_doctor_last_success_timestamp_seconds``."""
+        row = self._db.execute(
+            "SELECT MAX(started_s + duration_s) FROM checks WHERE completed = 1"
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def facts(
+        self,
+        *,
+        missed: int = 2,
+        of: int = 8,
+        lookback: int = DEFAULT_LOOKBACK,
+        current: tuple[str, Sequence[StationHealth]] | None = None,
+        addresses: Sequence[int] | None = None,
+        tz: tzinfo | None = None,
+    ) -> HistoryFacts:
+        """Silent-since and flapping facts from the last ``max(lookback, of)`` completed checks.
+
+        ``current`` is the check being made (its start time and stations) when the facts are
+        wanted before it is recorded (to feed the rules whose findings go into the record);
+        it counts as the newest check. See :func:`compute_facts`.
+        """
+        window = max(lookback, of)
+        recorded = self.recent(window - (1 if current else 0), completed_only=True)
+        series: list[tuple[str, Mapping[int, StationHealth | StationRow]]] = [
+            (row.started, {s.address: s for s in row.stations}) for row in recorded
+        ]
+        if current is not None:
+            series.append((current[0], {s.address: s for s in current[1]}))
+        return compute_facts(series, missed=missed, of=of, addresses=addresses, tz=tz)
+
+    def integrity(self) -> str:
+        """SQLite's own consistency check: ``ok`` when the file is sound."""
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error)
+    return "locked" in text or "busy" in text
+
+
+def _open_error(path: Path, error: sqlite3.Error) -> HistoryError:
+    text = str(error)
+    if isinstance(error, sqlite3.DatabaseError) and "not a database" in text:
+        return HistoryError(
+            f"{path} is not a clu-doctor history ({text})",
+            "move the file aside; the next check starts a new history",
+        )
+    if "readonly" in text or "unable to open" in text:
+        return HistoryError(
+            f"cannot open the history {path}: {text}",
+            "the user running the check needs write access to the file and its directory "
+            f"(or pass --history-dir / set {ENV_STATE_DIR})",
+        )
+    return HistoryError(f"cannot open the history {path}: {text}")
+
+
+def _write_error(path: Path, error: sqlite3.OperationalError, timeout_s: float) -> HistoryError:
+    text = str(error)
+    if _is_busy(error):
+        return HistoryError(
+            f"the history {path} stayed locked by another check for {timeout_s:g} s",
+            "another clu-doctor check of this site is still writing; look for a hung process",
+        )
+    return HistoryError(f"cannot write the history {path}: {text}")

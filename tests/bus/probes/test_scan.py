@@ -1,0 +1,279 @@
+"""The address scan and the end-of-bus analysis against every relevant simulated scenario.
+
+The sites run in-process behind ``sim://`` (no wire time: the logic is the subject here, the
+timing is benchmarks/scan.py's) and, for the path a real tool takes, behind a pty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from clu_doctor.bus.chain import analyse_chain
+from clu_doctor.bus.link import Link
+from clu_doctor.bus.probes.scan import AddressScan, ScanResult, scan, scan_order
+from clu_doctor.bus.profile import DeviceProfile, Timing, load_profile
+from clu_doctor.bus.settings import LineSettings
+from clu_doctor.sim import register_url_handler
+from clu_doctor.sim.endpoints import serve
+
+BUNDLED = load_profile("defa-erange")
+# The simulated controllers answer within 3 +/- 1 ms; the bundled 300 ms floor is for real
+# hardware and would only make silent addresses slow here.
+PROFILE = dataclasses.replace(BUNDLED, timing=Timing(0.001, 0.003, 0.05))
+RTU_PROFILE = dataclasses.replace(PROFILE, framing="rtu", line=LineSettings.parse("9600 8N1"))
+TWELVE = tuple(range(1, 13))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _sim_urls() -> None:
+    register_url_handler()
+
+
+@pytest.fixture
+def probe() -> Iterator[Any]:
+    """``probe(scenario, *addresses, query=..., **scan_options)`` -> ScanResult (CLU unplugged)."""
+    links: list[Link] = []
+
+    def run(
+        scenario: str,
+        addresses: Any = range(1, 17),
+        *,
+        query: str = "clu=0",
+        profile: DeviceProfile = PROFILE,
+        **options: Any,
+    ) -> ScanResult:
+        link = Link.open(f"sim://{scenario}?wire_time=0&{query}", profile.line, profile.framing)
+        links.append(link)
+        options.setdefault("listen_s", 0.2)
+        options.setdefault("listen_max_s", 0.5)
+        return scan(link, profile, addresses, **options)
+
+    yield run
+    for link in links:
+        link.close()
+
+
+def serials(result: ScanResult) -> dict[int, str | None]:
+    return {r.address: r.identity.serial for r in result.results if r.identity}
+
+
+# --- healthy sites ---------------------------------------------------------------------------------
+
+
+def test_healthy_16_every_station_answers_with_its_identity_and_state(probe: Any) -> None:
+    result = probe("healthy-16", expected=range(1, 17))
+    assert result.answered == tuple(range(1, 17))
+    assert result.missing == () and result.silent == () and result.unexpected == ()
+    assert serials(result) == {a: f"DF2301{a:02d}" for a in range(1, 17)}
+    first = result.get(1)
+    assert first is not None and first.identity is not None
+    assert first.identity.device_type == "2W22M1"
+    states = {r.address: r.state for r in result.results}
+    assert states[2] == "C2" and states[4] == "B2" and states[1] == "A1"
+    assert all(r.errors == dict.fromkeys(r.errors, 0) for r in result.results)
+    assert all(len(r.attempts) == 2 for r in result.results)  # identity + status
+
+
+def test_healthy_duo_8_all_sixteen_controllers_answer(probe: Any) -> None:
+    result = probe("healthy-duo-8", expected=range(1, 17))
+    assert result.answered == tuple(range(1, 17))
+    assert len(set(serials(result).values())) == 16
+    identity = result.get(2).identity
+    assert identity is not None and identity.device_type == "2W22D1"
+
+
+def test_the_bundled_profile_keeps_its_timeout_floor(probe: Any) -> None:
+    result = probe("healthy-16", [1, 2, 3], profile=BUNDLED)
+    assert result.answered == (1, 2, 3)
+    assert result.timeout["floor_s"] == 0.3
+    longest = result.timeout["longest_reply_s"]
+    assert result.timeout["final_s"] == max(0.3, 1.5 * longest + 0.01)  # the floor at least
+    assert all(a.timeout_s >= 0.3 for a in result.attempts)
+
+
+def test_the_timeout_adapts_after_the_first_answer(probe: Any) -> None:
+    result = probe("unpowered-station", [4, 1, 2], timeout=0.2)
+    attempts = result.attempts
+    assert attempts[0].address == 4 and attempts[0].timeout_s == 0.2  # nothing answered yet
+    assert attempts[0].outcome == "no_answer"
+    assert attempts[1].timeout_s == 0.2  # address 1's identity: the first to answer
+    floor = PROFILE.timing.response_timeout_floor
+    # From then on: 1.5 x the longest reply seen + 10 ms, never below the floor.
+    assert attempts[2].timeout_s == max(floor, 1.5 * attempts[1].elapsed_s + 0.01)
+    assert all(a.timeout_s >= floor for a in attempts[2:])
+    assert result.timeout["longest_reply_s"] > 0
+
+
+# --- order, retries, early stop, progress ------------------------------------------------------
+
+
+def test_expected_addresses_come_first_then_the_rest() -> None:
+    assert scan_order(range(1, 9), [5, 3]) == (5, 3, 1, 2, 4, 6, 7, 8)
+    assert scan_order([2, 2, 1], [9]) == (9, 2, 1)
+    with pytest.raises(ValueError):
+        scan_order([0])
+    with pytest.raises(ValueError):
+        scan_order([248])
+
+
+def test_silent_expected_addresses_are_retried_others_are_not(probe: Any) -> None:
+    result = probe("unpowered-station", range(1, 9), expected=[4, 5], retries=2)
+    assert result.order[:2] == (4, 5)
+    four = result.get(4)
+    assert four is not None and not four.answered and four.expected
+    assert [a.outcome for a in four.attempts] == ["no_answer"] * 3
+    assert four.errors["no_answer"] == 3
+    assert result.missing == (4,)
+    unpowered = probe("unpowered-station", [4], retries_other=1)
+    assert len(unpowered.get(4).attempts) == 2
+
+
+def test_stop_when_every_expected_station_answered(probe: Any) -> None:
+    result = probe("healthy-16", range(1, 248), expected=range(1, 17), stop_when_expected=True)
+    assert [r.address for r in result.results] == list(range(1, 17))
+    assert result.stopped_early
+    assert result.skipped == tuple(range(17, 248))
+
+
+def test_no_early_stop_while_an_expected_station_is_silent(probe: Any) -> None:
+    result = probe(
+        "unpowered-station", range(1, 11), expected=range(1, 9), stop_when_expected=True, retries=0
+    )
+    assert not result.stopped_early
+    assert [r.address for r in result.results] == list(range(1, 11))
+
+
+def test_progress_is_reported_after_every_address(probe: Any) -> None:
+    calls: list[tuple[int, int, int]] = []
+    probe("healthy-16", range(1, 6), expected=[3], progress=lambda *args: calls.append(args))
+    assert calls == [(1, 5, 3), (2, 5, 1), (3, 5, 2), (4, 5, 4), (5, 5, 5)]
+
+
+def test_bad_arguments(probe: Any) -> None:
+    with pytest.raises(ValueError):
+        probe("healthy-16", [1], retries=-1)
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+def test_duplicate_address_1_does_not_read_cleanly_and_9_is_silent(probe: Any) -> None:
+    result = probe("duplicate-address", expected=range(1, 17), retries=0)
+    assert 9 in result.missing and 9 in result.silent
+    assert set(result.missing) <= {1, 9}
+    one = result.get(1)
+    assert one is not None and one.responded  # two replies at once: something came back
+    assert set(result.answered) >= set(range(2, 17)) - {9}
+
+
+@pytest.mark.parametrize(
+    ("adapter_at", "answered"), [("clu", tuple(range(1, 7))), ("end", tuple(range(7, 13)))]
+)
+def test_cable_break_is_localised_from_both_ends(
+    probe: Any, adapter_at: str, answered: tuple[int, ...]
+) -> None:
+    result = probe(
+        "cable-break", TWELVE, expected=TWELVE, retries=0, query=f"clu=0&at={adapter_at}"
+    )
+    assert result.answered == answered
+    chain = analyse_chain(TWELVE, adapter_at, set(result.answered))
+    assert chain.verdict == "break"
+    assert chain.segment == (6, 7)  # between XAXXY06's BUS OUT and XAXXY07's BUS IN
+    assert chain.segment_addresses == ((6,), (7,))
+
+
+def test_unpowered_station_is_one_silent_station_with_its_neighbours_fine(probe: Any) -> None:
+    chain_addresses = tuple(range(1, 9))
+    result = probe("unpowered-station", chain_addresses, expected=chain_addresses, retries=1)
+    assert result.missing == (4,)
+    chain = analyse_chain(chain_addresses, "clu", set(result.answered))
+    assert chain.verdict == "station"
+    assert chain.isolated == (4,)
+    from_end = probe("unpowered-station", chain_addresses, query="clu=0&at=end", retries=0)
+    assert analyse_chain(chain_addresses, "end", set(from_end.answered)).verdict == "station"
+
+
+def test_clu_usb_dead_the_bus_is_quiet_and_every_station_answers(probe: Any) -> None:
+    result = probe("clu-usb-dead", range(1, 9), query="")  # the CLU is on the bus, but mute
+    assert result.lbt is not None and result.lbt.quiet
+    assert result.answered == tuple(range(1, 9))
+    assert analyse_chain(range(1, 9), "clu", set(result.answered)).verdict == "ok"
+
+
+def test_a_station_in_f4_reports_its_state(probe: Any) -> None:
+    result = probe("station-f4", [7])
+    seven = result.get(7)
+    assert seven is not None and seven.status is not None
+    assert seven.state == "F4"
+    assert seven.status.severity == "critical"
+
+
+def test_rtu_stations_are_scanned_in_rtu(probe: Any) -> None:
+    result = probe("healthy-rtu-4", range(1, 9), profile=RTU_PROFILE)
+    assert result.framing == "rtu"
+    assert result.answered == (1, 2, 3, 4)
+    assert result.get(2).state == "C2"
+
+
+def test_a_device_of_another_type_answers_but_is_not_identified(probe: Any) -> None:
+    meter = dataclasses.replace(load_profile("modbus-meter"), timing=PROFILE.timing)
+    # The meter profile reads input registers 0-1; the ABL station emulation does not have them
+    # and stays silent, as an ABL controller does.
+    result = probe("healthy-rtu-4", [1], profile=meter)
+    assert result.answered == ()
+    # The other way round: the station profile's identity read to an energy meter gets an
+    # exception ("illegal data address"): a device is there, just not a charge controller.
+    stations = dataclasses.replace(RTU_PROFILE, status=None)
+    result = probe("meter-bus-duplicate", [2], profile=stations)
+    two = result.get(2)
+    assert two is not None and two.answered and two.identity is None
+    assert two.errors["exception"] == 1
+    assert two.attempts[0].exception_code == 2
+
+
+# --- evidence -------------------------------------------------------------------------------------
+
+
+def test_to_dict_carries_the_raw_evidence(probe: Any) -> None:
+    result = probe("unpowered-station", [3, 4], expected=[3, 4], retries=0)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["answered"] == [3] and data["missing"] == [4]
+    three = data["addresses"][0]
+    assert three["identity"]["serial"] == "DF230103"
+    assert three["status"]["state"] == "A1"
+    first = three["attempts"][0]
+    assert first["request"] == ":030300500008A2\\r\\n"  # abl-protocol.md example 2a
+    assert first["reply"].startswith(">03031050")
+    assert first["outcome"] == "ok"
+    four = data["addresses"][1]
+    assert four["errors"] == {"no_answer": 1, "corrupt": 0, "unexpected": 0, "exception": 0}
+    assert four["attempts"][0]["error"].startswith("address 4: no answer")
+    assert data["lbt"]["verdict"] == "quiet"
+
+
+def test_address_scan_properties() -> None:
+    empty = AddressScan(5, False, False, None, None, ())
+    assert not empty.responded and empty.state is None and empty.response_times == ()
+
+
+# --- through a pty ----------------------------------------------------------------------------------
+
+
+def test_a_scan_through_a_pty_finds_the_same_stations() -> None:
+    server = serve("cable-break", tcp=False, wire_time=False, clu=False, adapter_at="end")
+    try:
+        assert server.pty is not None
+        with Link.open(server.pty, PROFILE.line, PROFILE.framing) as link:
+            result = scan(
+                link, PROFILE, TWELVE, expected=TWELVE, retries=0, listen_s=0.2, listen_max_s=0.5
+            )
+        assert result.answered == tuple(range(7, 13))
+        assert serials(result)[7] == "DF230107"
+        assert analyse_chain(TWELVE, "end", set(result.answered)).segment == (6, 7)
+    finally:
+        server.stop()

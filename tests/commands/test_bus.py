@@ -1,0 +1,306 @@
+"""``clu-doctor scan`` and ``clu-doctor listen``, and port errors as a user meets them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clu_doctor.bus.link import Link
+from clu_doctor.bus.profile import load_profile
+from clu_doctor.resources import profiles_dir
+from clu_doctor.sim import serve
+from tests.commands.helpers import REPO, Outcome, invoke
+
+
+@pytest.fixture(scope="module")
+def fast_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = (profiles_dir() / "defa-erange.yaml").read_text(encoding="utf-8")
+    path = tmp_path_factory.mktemp("profiles") / "fast.yaml"
+    path.write_text(text.replace("response_timeout_floor_ms: 300", "response_timeout_floor_ms: 25"))
+    return path
+
+
+def one_line_error(result: Outcome, *fragments: str) -> str:
+    assert result.code == 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+# --- scan -----------------------------------------------------------------------------------
+
+
+def test_scan_stays_passive_while_the_clu_polls() -> None:
+    with serve("healthy-16", tcp=False, time_scale=4) as server:
+        assert server.pty is not None
+        result = invoke("scan", "--port", server.pty)
+        sent = server.site.adapter.bytes_sent
+    one_line_error(result, "stays passive", "--transmit")
+    assert sent == 0
+
+
+def test_scan_finds_a_cable_break_with_the_clu_disconnected(fast_profile: Path) -> None:
+    result = invoke(
+        "scan", "--sim", "cable-break?clu=0&time_scale=4", "--profile", str(fast_profile)
+    )
+    assert result.code == 2
+    lines = result.stdout.splitlines()
+    row7 = next(line for line in lines if line.split("|")[0].strip() == "7")
+    assert "no answer" in row7 and "XAXXY07" in row7
+    assert "chain: break" in result.stdout
+    assert lines[-1].startswith("Result: CRITICAL")
+
+
+def scan_duplicates(profile: Path, seed: int) -> dict[str, object]:
+    result = invoke(
+        "scan",
+        "--sim",
+        f"duplicate-address?clu=0&seed={seed}",  # real time: the turnarounds stay apart
+        "--profile",
+        str(profile),
+        "--reads",
+        "20",
+        "--json",
+    )
+    document: dict[str, object] = result.json()
+    # XAXXY09's controller answers on 1, so 9 is missing from the chain: critical either way.
+    assert result.code == document["exit_code"] == 2
+    return document
+
+
+def test_scan_confirms_a_duplicate_address_from_two_identities(fast_profile: Path) -> None:
+    """With this seed some replies arrive clean: two serial numbers at one address."""
+    duplicates = scan_duplicates(fast_profile, seed=1)["duplicates"]
+    assert isinstance(duplicates, dict) and duplicates["verdict"] == "confirmed"
+    [entry] = [a for a in duplicates["addresses"] if a["verdict"] == "confirmed"]
+    assert entry["address"] == 1
+    serials = " ".join(str(i) for i in entry["identities"])
+    assert "DF230101" in serials and "AB190042" in serials
+
+
+def test_scan_suspects_a_duplicate_address_when_every_reply_collides(fast_profile: Path) -> None:
+    """With this seed the two replies always overlap: only the corruption rate shows it."""
+    duplicates = scan_duplicates(fast_profile, seed=0)["duplicates"]
+    assert isinstance(duplicates, dict) and duplicates["verdict"] == "suspected"
+    [entry] = [a for a in duplicates["addresses"] if a["verdict"] == "suspected"]
+    assert entry["address"] == 1 and "corrupt_rate" in entry["reasons"]
+
+
+def test_scan_of_a_healthy_quiet_site_is_ok(fast_profile: Path) -> None:
+    result = invoke(
+        "scan", "--sim", "clu-usb-dead?time_scale=4", "--profile", str(fast_profile), "--json"
+    )
+    document = result.json()
+    assert result.code == 0
+    assert document["scan"]["answered"] == list(range(1, 9))
+    assert document["chain"]["verdict"] == "ok"
+
+
+def test_scan_rejects_a_bad_address_range() -> None:
+    one_line_error(invoke("scan", "--sim", "healthy-16", "--addresses", "1-300"), "1-300")
+    one_line_error(invoke("scan", "--sim", "healthy-16", "--addresses", "x"), "'x'")
+    one_line_error(
+        invoke("scan", "--sim", "healthy-16", "--addresses", "16-1"), "runs backwards", "1-16"
+    )
+
+
+def test_scan_without_a_bus_says_how_to_give_one() -> None:
+    one_line_error(invoke("scan"), "--port", "clu-doctor ports")
+
+
+# --- line settings and ports given on the command line -------------------------------------
+
+
+def test_the_simulators_url_works_as_a_port() -> None:
+    result = invoke("listen", "--port", "sim://healthy-16?time_scale=4", "--seconds", "2")
+    assert result.code == 0, result.stderr
+    assert "38400 8E1" in result.stdout and "XAXXY" not in result.stderr
+
+
+def test_line_flags_override_the_profile_and_listening_finds_the_real_setting() -> None:
+    document = invoke(
+        "listen", "--sim", "healthy-16?time_scale=4", "--baud", "9600", "--seconds", "3", "--json"
+    ).json()
+    assert document["notes"] == [
+        "the bus runs at 38400 8E1 (ascii), not at the profile's 9600 8E1 (ascii)"
+    ]
+    assert document["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["listen", "--sim", "healthy-16", "--stopbits", "3"], "stop bits must be 1, 1.5 or 2"),
+        (["listen", "--sim", "healthy-16", "--parity", "X"], "'X' is not one of"),
+        (["diagnose", "--no-input", "--profile", "defa-erange"], "need a bus: give --port"),
+        (["diagnose", "--no-input", "--baud", "9600"], "need a bus: give --port"),
+    ],
+)
+def test_line_flags_and_profiles_without_a_bus_are_usage_errors(
+    args: list[str], fragment: str
+) -> None:
+    one_line_error(invoke(*args), fragment)
+
+
+def test_kernel_rs485_mode_on_a_port_without_it_is_one_line() -> None:
+    with serve("healthy-16", tcp=False, time_scale=4) as server:
+        assert server.pty is not None
+        result = invoke("listen", "--port", server.pty, "--rs485", "--seconds", "1")
+    one_line_error(result, "RS-485", "without --rs485")
+
+
+# --- listen ---------------------------------------------------------------------------------
+
+
+def test_listen_names_the_silent_station_and_writes_nothing(tmp_path: Path) -> None:
+    with serve("unpowered-station", tcp=False, time_scale=4) as server:
+        assert server.pty is not None
+        result = invoke("listen", "--port", server.pty, "--seconds", "3", "--json")
+        sent = server.site.adapter.bytes_sent
+    assert sent == 0, "listening must not put a single byte on the bus"
+    document = result.json()
+    assert document["schema"] == "clu-doctor/listen"
+    assert result.code == document["exit_code"] != 0
+    silent = [v for v in document["verdicts"] if v["key"] == "bus.silent_addresses"]
+    assert silent and silent[0]["addresses"] == [4]
+    row = next(a for a in document["report"]["addresses"] if a["address"] == 4)
+    assert row["polls"] > 0 and row["answers"] == 0
+
+
+def test_listen_on_a_healthy_site_is_quiet_and_ok() -> None:
+    result = invoke("listen", "--sim", "healthy-16?time_scale=4", "--seconds", "3")
+    assert result.code == 0
+    assert result.stdout.splitlines()[-1].startswith("Result: OK")
+    assert "XAXXY" in result.stdout  # the scenario's site plan labels the rows
+
+
+def test_a_listen_too_short_to_judge_silence_is_unknown_not_ok() -> None:
+    result = invoke("listen", "--sim", "clu-usb-dead", "--seconds", "1")
+    assert result.code == 3
+    assert "Result: UNKNOWN: not a byte in 1.0 s" in result.stdout
+    longer = invoke("listen", "--sim", "clu-usb-dead", "--seconds", "5", "--json").json()
+    assert longer["exit_code"] == 2
+    assert [v["key"] for v in longer["verdicts"]] == ["bus.traffic"]
+
+
+def test_a_saved_capture_replays_to_the_same_verdicts(tmp_path: Path) -> None:
+    capture = tmp_path / "capture.cdr"
+    live = invoke(
+        "listen",
+        "--sim",
+        "cable-break?time_scale=4",
+        "--seconds",
+        "3",
+        "--save",
+        str(capture),
+        "--json",
+    ).json()
+    again = invoke("listen", "--replay", str(capture), "--json").json()
+    keys = lambda doc: [(v["key"], v["value"], v["addresses"]) for v in doc["verdicts"]]  # noqa: E731
+    # Without --site the replay has no chain to place silence on, so compare what does not
+    # need one: the traffic itself.
+    assert again["report"]["addresses"] == live["report"]["addresses"]
+    assert {k for k, *_ in keys(again)} <= {k for k, *_ in keys(live)} | {"bus.silent_addresses"}
+
+
+def test_a_cut_off_recording_is_one_warning_and_a_corrupt_one_is_one_error(
+    tmp_path: Path,
+) -> None:
+    capture = tmp_path / "capture.cdr"
+    invoke("listen", "--sim", "healthy-16?time_scale=4", "--seconds", "2", "--save", str(capture))
+    text = capture.read_text(encoding="utf-8")
+    cut = tmp_path / "cut.cdr"
+    cut.write_text(text[: len(text) // 2], encoding="utf-8")
+    result = invoke("listen", "--replay", str(cut))
+    assert result.code == 0
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) >= 1 and str(cut) in warnings[0]
+    broken = tmp_path / "broken.cdr"
+    lines = text.splitlines()
+    lines[3] = "{not json"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    one_line_error(invoke("listen", "--replay", str(broken)), f"{broken}:4")
+
+
+def test_replay_of_a_missing_file() -> None:
+    one_line_error(invoke("listen", "--replay", "/nonexistent/capture.cdr"), "capture.cdr")
+
+
+# --- port errors: one line, a hint, exit 3 --------------------------------------------------
+
+
+def test_missing_port() -> None:
+    one_line_error(
+        invoke("listen", "--port", "/dev/ttyNOPE0", "--seconds", "1"),
+        "/dev/ttyNOPE0",
+        "clu-doctor ports",
+    )
+
+
+def test_busy_port() -> None:
+    profile = load_profile("defa-erange")
+    with serve("healthy-16", tcp=False) as server:
+        assert server.pty is not None
+        with Link.open(server.pty, profile.line, profile.framing):
+            result = invoke("listen", "--port", server.pty, "--seconds", "1")
+    line = one_line_error(result, server.pty)
+    assert "in use" in line
+
+
+def test_permission_denied_as_an_unprivileged_user(tmp_path: Path) -> None:
+    with serve("healthy-16", tcp=False) as server:
+        assert server.pty is not None
+        os.chmod(server.pty, 0o600)
+        command = [
+            sys.executable,
+            "-m",
+            "clu_doctor",
+            "listen",
+            "--port",
+            server.pty,
+            "--seconds",
+            "1",
+        ]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            assert setpriv, "util-linux setpriv is needed to drop root for this test"
+            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        env = {**os.environ, "HOME": str(tmp_path), "CLU_DOCTOR_NO_CACHE": "1"}
+        proc = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=60, cwd=REPO
+        )
+    result = Outcome(proc.returncode, proc.stdout, proc.stderr)
+    one_line_error(result, "permission denied", "dialout")
+
+
+def test_adapter_unplugged_mid_listen() -> None:
+    server = serve("healthy-16", tcp=False)
+    try:
+        assert server.pty is not None
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "clu_doctor", "listen", "--port", server.pty, "--seconds", "30"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        time.sleep(2.0)  # let it open the port and hear some traffic
+    finally:
+        server.stop()  # the pty's master side goes away: the adapter is gone
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        raise
+    result = Outcome(proc.returncode, "", stderr)
+    one_line_error(result, server.pty)

@@ -1,0 +1,424 @@
+"""``clu-doctor check`` as cron, a systemd timer and a monitoring system run it, end to end on the
+simulator: exit codes, formats, the history across runs, the metrics file, port contention,
+deadlines and SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from clu_doctor.bus.link import Link
+from clu_doctor.bus.profile import load_profile
+from clu_doctor.monitoring.history import History
+from clu_doctor.resources import scenarios_dir
+from clu_doctor.sim import serve
+from tests.commands.helpers import REPO, Outcome, invoke
+
+#: Listening time for the simulated sites (their CLU polls every address within a second).
+LISTEN = "3"
+
+
+def site_file(
+    tmp_path: Path, name: str, stations: int, extra: str = "", file: str = "site.yaml"
+) -> Path:
+    chain = "\n".join(
+        f"  - {{address: {a}, model: UNO, label: XAXXY{a:02d}}}" for a in range(1, stations + 1)
+    )
+    path = tmp_path / file
+    path.write_text(f"name: {name}\nchain:\n{chain}\n{extra}", encoding="utf-8")
+    return path
+
+
+def check(tmp_path: Path, *args: str) -> Outcome:
+    return invoke("check", "--history-dir", str(tmp_path / "state"), *args)
+
+
+def sim(scenario: str) -> str:
+    joiner = "&" if "?" in scenario else "?"
+    return f"{scenario}{joiner}time_scale=4"
+
+
+def status_line(result: Outcome) -> str:
+    return result.stdout.splitlines()[0]
+
+
+def metrics(text: str) -> dict[str, float]:
+    """``name{labels}`` -> value, through prometheus_client's own parser."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            out[f"{sample.name}{{{labels}}}"] = sample.value
+    return out
+
+
+# --- end to end on the simulator ---------------------------------------------------------------
+
+
+def test_a_healthy_site_is_ok_in_nagios_json_and_prometheus(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 16", 16)
+    textfiles = tmp_path / "textfile"
+    textfiles.mkdir()
+    args = ["--site", str(site), "--sim", sim("healthy-16"), "--listen-seconds", LISTEN]
+
+    nagios = check(tmp_path, *args, "--format", "nagios")
+    assert nagios.code == 0, nagios.stdout + nagios.stderr
+    line = status_line(nagios)
+    assert line.startswith("CLU-DOCTOR OK - Garage 16: 16/16 stations answering |")
+    assert "stations_answering=16;" in line
+    assert nagios.stderr == ""
+
+    document = check(tmp_path, *args, "--json").json()
+    assert document["schema"] == "clu-doctor/check"
+    assert (document["status"], document["exit_code"], document["completed"]) == ("ok", 0, True)
+    assert document["mode"] == "listen"
+    assert {s["address"] for s in document["stations"] if s["answering"]} == set(range(1, 17))
+    assert "CLU-RUN-01" in {f["id"] for f in document["findings"]}
+
+    prom = check(tmp_path, *args, "--format", "prometheus", "--textfile-dir", str(textfiles))
+    assert prom.code == 0
+    written = (textfiles / "clu_doctor_garage_16.prom").read_text(encoding="utf-8")
+    assert written == prom.stdout
+    found = metrics(written)
+    assert found["clu_doctor_check_status{site=Garage 16}"] == 0
+    assert found["clu_doctor_stations_answering{site=Garage 16}"] == 16
+    assert found["clu_doctor_last_success_timestamp_seconds{site=Garage 16}"] > 0
+    assert found["clu_doctor_station_up{address=7,label=XAXXY07,site=Garage 16}"] == 1
+    assert not [p for p in textfiles.iterdir() if p.name.startswith(".")]
+
+    with History.open("Garage 16", tmp_path / "state", create=False) as history:
+        assert history.count() == 3
+        assert history.integrity() == "ok"
+
+
+def test_a_silent_station_is_critical_and_named_by_address_and_label(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 8", 8)
+    result = check(
+        tmp_path,
+        *("--site", str(site), "--sim", sim("unpowered-station"), "--listen-seconds", LISTEN),
+        "--format",
+        "nagios",
+    )
+    assert result.code == 2, result.stdout
+    line = status_line(result)
+    assert line.startswith("CLU-DOCTOR CRITICAL - Garage 8: 7/8 stations answering")
+    assert "silent: 4 (XAXXY04)" in line
+    assert "BUS-STATION-01" in line
+    assert "[CRITICAL] BUS-STATION-01" in result.stdout
+
+
+def test_a_duplicate_address_is_critical(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 16", 16)
+    document = check(
+        tmp_path,
+        *("--site", str(site), "--sim", sim("duplicate-address"), "--listen-seconds", LISTEN),
+        "--json",
+    ).json()
+    assert document["exit_code"] == 2
+    assert document["duplicates"] == [1]
+    ids = {f["id"] for f in document["findings"]}
+    assert ids & {"BUS-DUP-01", "BUS-DUP-02"}
+
+
+def test_a_station_that_comes_and_goes_is_a_warning(tmp_path: Path) -> None:
+    """Station 4 answers, is silent, answers, is silent, answers: flapping, not noise."""
+    off = (scenarios_dir() / "unpowered-station.yaml").read_text(encoding="utf-8")
+    assert off.count(", powered: false") == 1
+    (tmp_path / "off.yaml").write_text(off, encoding="utf-8")
+    (tmp_path / "on.yaml").write_text(off.replace(", powered: false", ""), encoding="utf-8")
+    site = site_file(tmp_path, "Garage 8", 8, "thresholds:\n  flapping: {missed: 2, of: 4}\n")
+    codes = []
+    for state in ("on", "off", "on", "off", "on"):
+        result = check(
+            tmp_path,
+            *("--site", str(site), "--sim", sim(str(tmp_path / f"{state}.yaml"))),
+            *("--listen-seconds", LISTEN, "--format", "nagios"),
+        )
+        codes.append(result.code)
+    assert codes == [0, 2, 0, 2, 1], result.stdout
+    line = status_line(result)
+    assert line.startswith("CLU-DOCTOR WARNING - Garage 8: 8/8 stations answering")
+    assert "STATION-FLAP-01" in line
+    assert "station 4 (XAXXY04) missed 2 of the last 4 checks" in result.stdout
+
+    shown = invoke("history", "--site", str(site), "--history-dir", str(tmp_path / "state"))
+    assert shown.code == 0
+    row = next(line for line in shown.stdout.splitlines() if "XAXXY04" in line)
+    assert "+-+-+" in row
+
+
+def test_a_silent_station_says_since_when(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 8", 8)
+    on = (scenarios_dir() / "unpowered-station.yaml").read_text(encoding="utf-8")
+    (tmp_path / "on.yaml").write_text(on.replace(", powered: false", ""), encoding="utf-8")
+    first = check(
+        tmp_path,
+        *("--site", str(site), "--sim", sim(str(tmp_path / "on.yaml")), "--listen-seconds", "2"),
+    )
+    assert first.code == 0
+    second = check(
+        tmp_path,
+        *("--site", str(site), "--sim", sim("unpowered-station"), "--listen-seconds", LISTEN),
+        "--json",
+    ).json()
+    station = next(f for f in second["findings"] if f["id"] == "BUS-STATION-01")
+    assert any(
+        "station 4 (XAXXY04) answered in every check until" in line and "silent since" in line
+        for line in station["evidence"]
+    ), station["evidence"]
+
+
+def test_the_sites_thresholds_and_ignores_decide_the_status(tmp_path: Path) -> None:
+    args = ["--sim", sim("unpowered-station"), "--listen-seconds", LISTEN, "--format", "nagios"]
+    tolerant = site_file(
+        tmp_path, "Tolerant", 8, "thresholds:\n  stations_silent: {warning: 1, critical: 2}\n"
+    )
+    result = check(tmp_path, "--site", str(tolerant), *args)
+    assert result.code == 1
+    assert status_line(result).startswith("CLU-DOCTOR WARNING - Tolerant: 7/8")
+    assert "[WARNING] BUS-STATION-01" in result.stdout
+
+    tomorrow = date.today() + timedelta(days=1)
+    ignoring = site_file(
+        tmp_path,
+        "Ignoring",
+        8,
+        "ignore:\n  - finding: BUS-STATION-01\n    address: 4\n"
+        f"    reason: breaker replaced on Friday\n    until: {tomorrow.isoformat()}\n",
+        file="ignoring.yaml",
+    )
+    result = check(tmp_path, "--site", str(ignoring), *args)
+    assert result.code == 0, result.stdout
+    assert f"ignored until {tomorrow.isoformat()}: BUS-STATION-01" in result.stdout
+    assert "breaker replaced on Friday" in result.stdout
+
+    yesterday = date.today() - timedelta(days=1)
+    expired = ignoring.read_text(encoding="utf-8").replace(
+        tomorrow.isoformat(), yesterday.isoformat()
+    )
+    ignoring.write_text(expired, encoding="utf-8")
+    result = check(tmp_path, "--site", str(ignoring), *args)
+    assert result.code == 2
+    assert (
+        f"expired ignore: BUS-STATION-01 (critical) at address 4 was ignored until {yesterday}"
+        in (result.stdout)
+    )
+
+
+def test_an_ignore_naming_no_finding_is_unknown(tmp_path: Path) -> None:
+    site = site_file(
+        tmp_path,
+        "Typo",
+        8,
+        "ignore:\n  - finding: BUS-STATOIN-01\n    reason: typo\n    until: 2099-01-01\n",
+    )
+    result = check(tmp_path, "--site", str(site), "--sim", sim("healthy-16"), "--format", "nagios")
+    assert result.code == 3
+    assert status_line(result).startswith("CLU-DOCTOR UNKNOWN - Typo: could not check: ")
+    assert f"{site}:12: ignore: no finding BUS-STATOIN-01 in the rules" in status_line(result)
+
+
+# --- could not check: always 3, never 2 ---------------------------------------------------------
+
+
+def test_a_bus_without_a_frame_ends_unknown_saying_how_long_it_waited(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Dead USB", 8)
+    document = check(
+        tmp_path,
+        *("--site", str(site), "--sim", sim("clu-usb-dead"), "--listen-seconds", LISTEN),
+        *("--timeout", "10", "--json"),
+    ).json()
+    assert (document["status"], document["exit_code"], document["completed"]) == (
+        "unknown",
+        3,
+        False,
+    )
+    assert (
+        "no frame heard on simulated site clu-usb-dead in 3.0 s of listening"
+        in (document["message"])
+    )
+    assert "waited" in document["message"]
+    assert document["duration_s"] <= 10
+    assert "clu: disconnected" in document["hint"]
+
+
+def test_the_timeout_stops_a_long_probe_and_releases_the_port(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Quiet", 16, "clu: disconnected\n")
+    with serve("duplicate-address", tcp=False, clu=False, time_scale=4) as server:
+        assert server.pty is not None
+        result = check(
+            tmp_path,
+            *("--site", str(site), "--port", server.pty, "--listen-seconds", "1"),
+            *("--timeout", "6", "--format", "nagios"),
+        )
+        profile = load_profile("defa-erange")
+        with Link.open(server.pty, profile.line, profile.framing):
+            pass  # the port was released: an exclusive open succeeds
+    assert result.code == 3, result.stdout
+    line = status_line(result)
+    assert line.startswith("CLU-DOCTOR UNKNOWN - Quiet: could not check: timed out after ")
+    assert "(--timeout 6) while " in line
+    assert "the port is released" in line
+    with History.open("Quiet", tmp_path / "state", create=False) as history:
+        [row] = history.recent()
+        assert not row.completed and row.exit_code == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--format", "xml"], "'xml' is not one of"),
+        ([], "give --site site.yaml"),
+        (["--sim", "healthy-16", "--listen-seconds", "50"], "does not fit in --timeout 45"),
+        (["--sim", "healthy-16", "--timeout", "2"], "2.0 is not in the range"),
+    ],
+)
+def test_usage_errors_are_unknown_not_critical(
+    tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    result = check(tmp_path, *args)
+    assert result.code == 3
+    assert "Traceback" not in result.stderr
+    assert fragment in result.stdout + result.stderr
+
+
+def test_a_site_without_a_port_is_unknown_with_a_hint(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "No port", 4)
+    result = check(tmp_path, "--site", str(site))
+    assert result.code == 3
+    assert "no port to check: give --port PORT or set port: in the site file" in result.stdout
+    assert "clu-doctor ports" in result.stdout
+
+
+def test_an_invalid_site_file_is_unknown_in_the_monitoring_format(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text("name: Broken\nchain:\n  - {address: 17, model: UNO, label: XAXXY17}\n")
+    result = check(tmp_path, "--site", str(site), "--format", "nagios")
+    assert result.code == 3
+    assert status_line(result).startswith(f"CLU-DOCTOR UNKNOWN - could not check: {site}:3: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_port_is_unknown_in_the_history_and_the_metrics(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Gone", 4, "port: /dev/ttyCLUDOCTOR-NOPE\n")
+    textfiles = tmp_path / "textfile"
+    textfiles.mkdir()
+    result = check(
+        tmp_path, "--site", str(site), "--format", "prometheus", "--textfile-dir", str(textfiles)
+    )
+    assert result.code == 3
+    found = metrics((textfiles / "clu_doctor_gone.prom").read_text(encoding="utf-8"))
+    assert found["clu_doctor_check_status{site=Gone}"] == 3
+    assert found["clu_doctor_check_completed{site=Gone}"] == 0
+    assert "/dev/ttyCLUDOCTOR-NOPE: no such port" in result.stderr
+    with History.open("Gone", tmp_path / "state", create=False) as history:
+        [row] = history.recent()
+        assert row.message is not None and "no such port" in row.message
+
+
+# --- as real processes: port contention and SIGKILL --------------------------------------------
+
+
+def start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    state = str(tmp_path / "state")
+    return subprocess.Popen(
+        [sys.executable, "-m", "clu_doctor", "check", "--history-dir", state, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def holds(pid: int, path: str) -> bool:
+    """Has process ``pid`` got ``path`` open? (Linux /proc)"""
+    folder = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fd) == path for fd in folder.iterdir())
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
+def test_a_second_check_on_a_busy_port_says_so_at_once(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 16", 16)
+    with serve("healthy-16", tcp=False, time_scale=4) as server:
+        assert server.pty is not None
+        first = start(tmp_path, "--site", str(site), "--port", server.pty, "--listen-seconds", "8")
+        try:
+            while not holds(first.pid, server.pty):
+                assert first.poll() is None, first.communicate()
+                time.sleep(0.02)
+            second = start(tmp_path, "--site", str(site), "--port", server.pty, "-f", "nagios")
+            out, err = second.communicate(timeout=60)
+            assert first.poll() is None  # the second ended while the first still listens
+        finally:
+            first_out, first_err = first.communicate(timeout=60)
+    assert second.returncode == 3
+    assert out.startswith("CLU-DOCTOR UNKNOWN - Garage 16: could not check: ")
+    assert "in use by another program" in out
+    assert "Traceback" not in err
+    assert first.returncode == 0, first_out + first_err
+    with History.open("Garage 16", tmp_path / "state", create=False) as history:
+        assert history.integrity() == "ok"
+        assert sorted(row.exit_code for row in history.recent()) == [0, 3]
+
+
+def test_a_check_killed_at_any_moment_leaves_history_and_metrics_readable(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 16", 16)
+    textfiles = tmp_path / "textfile"
+    textfiles.mkdir()
+    args = ["--site", str(site), "--sim", sim("healthy-16"), "--listen-seconds", "1"]
+    args += ["--format", "prometheus", "--textfile-dir", str(textfiles)]
+    first = start(tmp_path, *args)
+    assert first.wait(timeout=60) == 0
+    completed = 1
+    for delay in (0.3, 0.8, 1.2, 1.4, 1.6, 1.8, 2.2):
+        process = start(tmp_path, *args)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        if process.returncode == 0:
+            completed += 1
+        with History.open("Garage 16", tmp_path / "state", create=False) as history:
+            assert history.integrity() == "ok"
+            rows = history.recent(50)
+            assert all(row.completed and row.exit_code == 0 for row in rows)
+            assert len(rows) >= completed
+        found = metrics((textfiles / "clu_doctor_garage_16.prom").read_text(encoding="utf-8"))
+        assert found["clu_doctor_check_status{site=Garage 16}"] == 0
+    proms = [p.name for p in textfiles.iterdir() if p.name.endswith(".prom")]
+    assert proms == ["clu_doctor_garage_16.prom"]
+
+
+def test_help_names_the_formats_and_shows_examples() -> None:
+    result = invoke("check", "--help")
+    assert result.code == 0
+    for text in ("nagios", "prometheus", "--textfile-dir", "--timeout", "Examples"):
+        assert text in result.stdout
+
+
+def test_a_wrong_textfile_directory_is_refused_before_the_bus(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 8", 8)
+    missing = tmp_path / "no-such-dir"
+    result = check(
+        tmp_path,
+        *("--site", str(site), "--sim", sim("healthy-16"), "--format", "nagios"),
+        *("--textfile-dir", str(missing)),
+    )
+    assert result.code == 3
+    assert status_line(result).startswith(
+        f"CLU-DOCTOR UNKNOWN - Garage 8: could not check: textfile directory {missing} does "
+        "not exist"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "state").exists()  # nothing was checked, so nothing is recorded

@@ -1,0 +1,238 @@
+"""``diagnose --sim`` / ``--port``: every simulated site yields its fault's findings, healthy ones none.
+
+Listening runs on the in-process simulator with its time compressed (``time_scale``), so a
+few seconds of real time hear a dozen polling cycles. Scenarios where the CLU is quiet make
+the tool read addresses; there a profile with a short response-timeout floor keeps the scan
+fast (the simulated stations answer within milliseconds).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clu_doctor.resources import profiles_dir, scenarios_dir
+from clu_doctor.sim import load_scenario, serve
+from clu_doctor.sim.site_plan import site_for
+from clu_doctor.site.model import Site
+from tests.commands.helpers import invoke
+
+PROBLEMS = ("critical", "warning")
+
+
+def all_findings(document: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    stack = list(document["findings"])
+    while stack:
+        item = stack.pop()
+        out.append(item)
+        stack.extend(item["consequences"])
+    return out
+
+
+def problems(document: dict[str, Any]) -> set[str]:
+    """Problem finding ids, with the two duplicate findings (confirmed, suspected) as one."""
+    ids = {f["id"] for f in all_findings(document) if f["severity"] in PROBLEMS}
+    return {"BUS-DUP" if i.startswith("BUS-DUP-") else i for i in ids}
+
+
+@pytest.fixture(scope="module")
+def fast_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = (profiles_dir() / "defa-erange.yaml").read_text(encoding="utf-8")
+    assert "response_timeout_floor_ms: 300" in text
+    path = tmp_path_factory.mktemp("profiles") / "defa-erange-fast.yaml"
+    path.write_text(text.replace("response_timeout_floor_ms: 300", "response_timeout_floor_ms: 25"))
+    return path
+
+
+LEDS_NORMAL = ["-o", "clu.power_led=steady", "-o", "clu.status_led=flashing"]
+
+# scenario (with sim options) -> (extra arguments, expected problem findings, expected status)
+CASES: dict[str, tuple[list[str], set[str], str]] = {
+    "healthy-16": ([], set(), "ok"),
+    "healthy-duo-8": ([], set(), "ok"),
+    "healthy-rtu-4": ([], set(), "ok"),
+    "duplicate-address": ([], {"BUS-DUP", "BUS-STATION-01"}, "critical"),
+    "cable-break": ([], {"BUS-BREAK-01"}, "critical"),
+    "cable-break?at=end": (LEDS_NORMAL, {"BUS-BREAK-01"}, "critical"),
+    "unpowered-station": ([], {"BUS-STATION-01"}, "critical"),
+    # 46 % of exchanges fail: above the default critical rate (10 %) of thresholds.corrupt_rate
+    "long-unterminated": ([], {"BUS-NOISE-01", "SITE-CABLE-01"}, "critical"),
+    "ab-swapped": ([], {"BUS-BREAK-01"}, "critical"),
+    "clu-usb-dead": ([*LEDS_NORMAL, "-o", "clu.uptime_s=1h"], {"USB-DARK-01"}, "critical"),
+    "clu-booting": ([*LEDS_NORMAL, "-o", "clu.uptime_s=60"], set(), "info"),
+    "station-f4": ([], {"BUS-UNPOLLED-01"}, "critical"),
+    # The CLU is off the bus by plan (clu: disconnected): its dark interface is not a fault.
+    "station-f4?clu=0": (
+        [*LEDS_NORMAL, "-o", "clu.uptime_s=1h"],
+        {"STATION-LOST-01"},
+        "critical",
+    ),
+    "meter-bus-duplicate": ([], {"BUS-DUP"}, "warning"),
+}
+
+
+def diagnose_sim(scenario: str, *extra: str, profile: Path | None = None) -> dict[str, Any]:
+    joiner = "&" if "?" in scenario else "?"
+    args = ["diagnose", "--sim", f"{scenario}{joiner}time_scale=4", "--listen-seconds", "3"]
+    if profile is not None:
+        args += ["--profile", str(profile)]
+    result = invoke(*args, *extra, "--json", "--no-input")
+    assert "Traceback" not in result.stderr
+    document: dict[str, Any] = result.json()
+    assert result.code == document["exit_code"]
+    return document
+
+
+@pytest.mark.parametrize("scenario", sorted(CASES))
+def test_each_scenario_through_the_simulator(scenario: str, fast_profile: Path) -> None:
+    extra, expected, status = CASES[scenario]
+    profile = None if "meter" in scenario or "rtu" in scenario else fast_profile
+    document = diagnose_sim(scenario, *extra, profile=profile)
+    assert problems(document) == expected
+    assert document["status"] == status
+    assert document["evidence"]["listen"]["seconds"] > 0
+
+
+def site_yaml(site: Site) -> str:
+    """``site`` written as a site.yaml, as a technician would for that site."""
+    lines = [f"name: {site.name}", f"adapter: {site.adapter_at}", f"clu: {site.clu}"]
+    if site.line_settings is not None:
+        lines.append(f"line: {site.line_settings}")
+    if site.framing is not None:
+        lines.append(f"framing: {site.framing}")
+    if site.cable_m is not None:
+        lines.append(f"cable_m: {site.cable_m:g}")
+    lines.append("chain:")
+    for station in site.chain:
+        labels = (
+            f"labels: [{', '.join(station.labels)}]"
+            if station.model == "DUO"
+            else f"label: {station.labels[0]}"
+        )
+        lines.append(f"  - {{address: {station.address}, model: {station.model}, {labels}}}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("scenario", sorted(CASES))
+def test_each_scenario_through_a_pty_as_a_technician_would(
+    scenario: str, fast_profile: Path, tmp_path: Path
+) -> None:
+    """The same sites through a real serial endpoint, with a site file written for them."""
+    extra, expected, status = CASES[scenario]
+    name, _, query = scenario.partition("?")
+    options = dict(part.split("=") for part in query.split("&") if part)
+    at = options.get("at")
+    clu = None if "clu" not in options else options["clu"] != "0"
+    plan = site_for(load_scenario(name).with_changes(adapter_at=at, clu_present=clu))  # type: ignore[arg-type]
+    args = ["diagnose", "--listen-seconds", "3", "--json", "--no-input", *extra]
+    if plan is not None:
+        path = tmp_path / "site.yaml"
+        path.write_text(site_yaml(plan), encoding="utf-8")
+        args += ["--site", str(path)]
+        if "rtu" not in name:
+            args += ["--profile", str(fast_profile)]
+    else:  # a meter bus: the generic meter profile at the scenario's own line settings
+        bus = load_scenario(name).bus
+        args += ["--profile", "modbus-meter", "--baud", str(bus.settings.baudrate)]
+        args += ["--parity", bus.settings.parity]
+    with serve(name, tcp=False, time_scale=4, adapter_at=at, clu=clu) as server:  # type: ignore[arg-type]
+        assert server.pty is not None
+        result = invoke(*args, "--port", server.pty)
+    assert "Traceback" not in result.stderr
+    document = result.json()
+    assert problems(document) == expected, json.dumps(document["findings"])[:2000]
+    assert document["status"] == status
+
+
+def test_nothing_decodes_when_the_adapter_is_fixed_at_other_settings() -> None:
+    """The line-setting search runs (it takes a window per candidate) and finds nothing."""
+    document = diagnose_sim("wrong-adapter-settings")
+    assert problems(document) == {"BUS-GARBLE-01"}
+    detection = document["evidence"]["detection"]
+    assert detection["outcome"] == "nothing_decodes"
+    assert len(detection["candidates"]) > 5
+
+
+def test_findings_carry_the_evidence_and_the_trace_names_the_probe(fast_profile: Path) -> None:
+    document = diagnose_sim("cable-break", profile=fast_profile)
+    [brk] = [f for f in all_findings(document) if f["id"] == "BUS-BREAK-01"]
+    assert any("XAXXY06" in line and "XAXXY07" in line for line in brk["evidence"])
+    reach = [s for t in document["trace"] for s in t["steps"] if s["key"] == "bus.reach"]
+    assert reach and reach[0]["source"] == "probe" and reach[0]["value"] == "break"
+
+
+def test_listening_never_transmits_while_the_clu_polls(fast_profile: Path) -> None:
+    """Only listen-derived evidence: no scan ran, and the reason is recorded."""
+    document = diagnose_sim("healthy-16", profile=fast_profile)
+    evidence = document["evidence"]
+    assert "scan" not in evidence and "duplicates" not in evidence
+
+
+def test_quiet_bus_is_probed_actively(fast_profile: Path) -> None:
+    document = diagnose_sim("clu-usb-dead", *LEDS_NORMAL, profile=fast_profile)
+    scan = document["evidence"]["scan"]
+    assert scan["lbt"]["quiet"] is True  # it listened before it talked
+    assert sorted(scan["answered"]) == list(range(1, 9))
+    assert scan["missing"] == []
+
+
+# --- noise without a duplicate: a false positive is a bug ---------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_byte_errors_of_one_in_a_thousand_never_look_like_a_duplicate(
+    tmp_path: Path, seed: int
+) -> None:
+    text = (scenarios_dir() / "healthy-16.yaml").read_text(encoding="utf-8")
+    text = text.replace("  termination: both\n", "  termination: both\n  extra_byte_error: 0.001\n")
+    assert "extra_byte_error" in text
+    scenario = tmp_path / "noisy-16.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    document = diagnose_sim(f"{scenario}?seed={seed}")
+    ids = {f["id"] for f in all_findings(document)}
+    assert not any(i.startswith("BUS-DUP") for i in ids), ids
+
+
+# --- through a real pty, with a site file ---------------------------------------------------
+
+
+def site_file(tmp_path: Path, addresses: range, *, adapter: str = "clu") -> Path:
+    lines = ["name: test site", f"adapter: {adapter}", "cable_m: 90", "chain:"]
+    lines += [f"  - {{address: {a}, model: UNO, label: XAXXY{a:02d}}}" for a in addresses]
+    path = tmp_path / "site.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("scenario", "stations", "expected"),
+    [
+        ("healthy-16", range(1, 17), set()),
+        ("cable-break", range(1, 13), {"BUS-BREAK-01"}),
+        ("unpowered-station", range(1, 9), {"BUS-STATION-01"}),
+    ],
+)
+def test_through_a_pty_with_a_site_file(
+    tmp_path: Path, scenario: str, stations: range, expected: set[str]
+) -> None:
+    site = site_file(tmp_path, stations)
+    with serve(scenario, tcp=False, time_scale=4) as server:
+        assert server.pty is not None
+        result = invoke(
+            "diagnose",
+            "--port",
+            server.pty,
+            "--site",
+            str(site),
+            "--listen-seconds",
+            "3",
+            "--json",
+            "--no-input",
+        )
+    document = result.json()
+    assert problems(document) == expected, json.dumps(document["findings"])[:2000]
+    assert document["evidence"]["site"]["name"] == "test site"

@@ -1,0 +1,203 @@
+"""The endpoints with real clients: a pty, a TCP socket, the sim:// URL handler, serve()."""
+
+from __future__ import annotations
+
+import socket
+import termios
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import serial
+
+from clu_doctor.bus.codecs.events import Decoded
+from clu_doctor.bus.link import Link
+from clu_doctor.bus.settings import LineSettings
+from clu_doctor.sim.endpoints import SimServer
+from clu_doctor.sim.protocol_sim import parse_url
+from clu_doctor.sim.ptyport import settings_from_termios
+from tests.sim.client import ABL, Client, identity, open_port
+
+Served = Callable[..., SimServer]
+
+
+def test_serve_returns_a_pty_and_a_localhost_socket(served: Served) -> None:
+    server = served("healthy-16", clu=False)
+    assert set(server.addresses) == {"pty", "tcp"}
+    assert server.addresses["pty"].startswith("/dev/")
+    assert server.addresses["tcp"].startswith("socket://127.0.0.1:")
+
+
+def test_an_identity_read_through_the_pty(served: Served) -> None:
+    server = served("healthy-16", clu=False)
+    with Client(server.addresses["pty"]) as client:
+        registers = client.read(3, 0x0050, 8)
+    assert registers is not None and identity(registers) == "2W22M1DF230103"
+
+
+def test_an_identity_read_through_the_socket(served: Served) -> None:
+    server = served("healthy-16", clu=False)
+    with Client(server.addresses["tcp"]) as client:
+        registers = client.read(16, 0x0050, 8)
+    assert registers is not None and identity(registers) == "2W22M1DF230116"
+
+
+def test_the_echo_quirk_reaches_the_client(served: Served) -> None:
+    server = served("healthy-16", clu=False)
+    with Client(server.addresses["pty"]) as client:
+        for start, count in ((0x0001, 2), (0x0003, 1), (0x0004, 1), (0x002E, 5), (0x0050, 8)):
+            [reply] = client.request(1, start, count).replies
+            echo = 0x50 if start == 0x50 else start
+            assert reply.data[1] == echo, f"0x{start:04X}"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b":0103002E0005C8\r\n",  # checksum error
+        b":010301000001FA\r\n",  # unknown register
+        b":000300010002FA\r\n",  # broadcast
+    ],
+    ids=["checksum", "unknown-register", "broadcast"],
+)
+def test_silence_rules_through_the_pty(served: Served, data: bytes) -> None:
+    server = served("healthy-16", clu=False)
+    with Client(server.addresses["pty"]) as client:
+        assert client.exchange(data, wait=0.5).raw == b""
+
+
+def connect(host: str, port: int, patience: float) -> socket.socket | None:
+    """A connection the endpoint took as its client, or None if it was reset or closed at
+    once (the port is busy). Taken means: still open after ``patience`` seconds."""
+    try:
+        conn = socket.create_connection((host, port), timeout=patience)
+    except ConnectionResetError:
+        return None  # the reset overtook the end of connect()
+    try:
+        if conn.recv(16) == b"":
+            conn.close()
+            return None
+    except ConnectionResetError:
+        conn.close()
+        return None
+    except TimeoutError:
+        return conn
+    raise AssertionError("unexpected bytes from an idle simulated bus")
+
+
+def test_a_second_tcp_client_is_turned_away_at_once(served: Served) -> None:
+    server = served("healthy-16", clu=False, pty=False)
+    host, port = server.addresses["tcp"].removeprefix("socket://").split(":")
+    with Client(server.addresses["tcp"]) as first:
+        assert first.read(1, 0x0004, 1) is not None
+        assert connect(host, int(port), patience=5.0) is None
+        assert first.read(2, 0x0004, 1) is not None  # the first client is unaffected
+    # Once the endpoint has seen the first client go, the port takes a new one.
+    deadline = time.monotonic() + 10
+    third = None
+    while third is None and time.monotonic() < deadline:
+        third = connect(host, int(port), patience=0.3)
+    assert third is not None
+    with third:
+        third.settimeout(5)
+        third.sendall(b":030300040001F5\r\n")  # abl-protocol.md example 6
+        reply = b""
+        while not reply.endswith(b"\r\n"):
+            reply += third.recv(64)
+    assert reply == b">03030204A153\r\n"  # state A1; 03+03+02+04+A1 = 0xAD
+
+
+def test_a_client_at_the_wrong_baud_rate_gets_junk_through_the_pty(served: Served) -> None:
+    server = served("healthy-16", clu=True, tcp=False)
+    with Client(server.addresses["pty"], settings=LineSettings(9600, 8, "N", 1)) as client:
+        heard = client.collect(1.2)
+        assert heard, "the CLU's traffic arrives, garbled"
+        assert not any(isinstance(e, Decoded) for e in client.decode(heard))
+        # About one character per four sent, mostly framing errors (NUL).
+        assert heard.count(0) > len(heard) // 4
+
+
+def test_the_pty_reports_the_clients_speed_and_stop_bits(served: Served) -> None:
+    server = served("healthy-16", clu=False, tcp=False)
+    endpoint = server.endpoints[0]
+    port = open_port(server.addresses["pty"], LineSettings(19200, 8, "N", 2))
+    try:
+        settings, policy = settings_from_termios(termios.tcgetattr(port.fd), ABL)
+    finally:
+        port.close()
+    assert settings is not None
+    assert (settings.baudrate, settings.stopbits) == (19200, 2.0)
+    assert not policy.check_parity  # pyserial never sets INPCK
+    assert endpoint.running
+
+
+def test_termios_parity_is_read_where_the_os_keeps_it() -> None:
+    attrs = [0, 0, termios.CS7 | termios.PARENB | termios.PARODD, 0, termios.B9600, termios.B9600]
+    settings, _ = settings_from_termios(attrs, ABL, pty_drops_parity=False)
+    assert str(settings) == "9600 7O1"
+    # On Linux the pty drops PARENB: INPCK (libmodbus sets it with parity) still tells.
+    attrs = [termios.INPCK, 0, termios.CS8, 0, termios.B9600, termios.B9600]
+    settings, policy = settings_from_termios(attrs, ABL, pty_drops_parity=True)
+    assert str(settings) == "9600 8E1" and policy.check_parity
+
+
+def test_the_url_handler_sees_a_parity_mismatch() -> None:
+    # 8E1 traffic read at 8N1: characters with even parity arrive as NUL (framing error),
+    # the others intact. The CLU polls 1..16, so the adapter hears plenty.
+    port = serial.serial_for_url(
+        "sim://healthy-16?seed=1", baudrate=38400, parity="N", timeout=0.05
+    )
+    try:
+        heard = bytearray()
+        end = time.monotonic() + 0.6
+        while time.monotonic() < end:
+            heard += port.read(4096)
+    finally:
+        port.close()
+    assert heard.count(0) > 10
+    assert all(b == 0 or bin(b).count("1") % 2 for b in heard)
+
+
+def test_the_url_handler_answers_at_matching_settings() -> None:
+    with Client("sim://healthy-duo-8?clu=0&wire_time=0") as client:
+        registers = client.read(6, 0x0050, 8)
+    assert registers is not None and identity(registers) == "2W22D1DF240206"
+
+
+def test_the_link_opens_a_simulated_site_by_url() -> None:
+    with Link.open("sim://healthy-16?clu=0&wire_time=0", ABL, "ascii", timeout=0.5) as link:
+        result = link.read_registers(12, 0x002E, 5)
+    assert result.registers[0] == 0x2EA1
+
+
+def test_a_scenario_file_opens_by_path(tmp_path: Path) -> None:
+    site = tmp_path / "tiny.yaml"
+    site.write_text(
+        "description: tiny\nstations:\n  - {label: A, address: 7, serial: X1}\n", "utf-8"
+    )
+    with Client(f"sim://{site}?clu=0&wire_time=0") as client:
+        registers = client.read(7, 0x0050, 8)
+    assert registers is not None and identity(registers).endswith("X1      ")
+
+
+def test_url_options_are_parsed_and_checked() -> None:
+    url = parse_url("sim://healthy-16?wire_time=0&time_scale=10&seed=3&at=end&clu=0&uptime=5")
+    assert (url.scenario, url.wire_time, url.time_scale, url.seed) == ("healthy-16", False, 10.0, 3)
+    assert (url.at, url.clu, url.uptime) == ("end", False, 5.0)
+    with pytest.raises(ValueError, match="unknown option"):
+        parse_url("sim://healthy-16?speed=fast")
+    with pytest.raises(ValueError, match="time_scale"):
+        parse_url("sim://healthy-16?time_scale=0")
+    with pytest.raises(serial.SerialException, match="no simulator scenario"):
+        serial.serial_for_url("sim://no-such-site")
+
+
+def test_stop_ends_the_threads_and_frees_the_port(served: Served) -> None:
+    server = served("healthy-16", clu=False)
+    url = server.addresses["tcp"]
+    server.stop()
+    server.stop()  # twice is fine
+    assert not server.running
+    with pytest.raises(serial.SerialException):
+        serial.serial_for_url(url, timeout=0.1)
