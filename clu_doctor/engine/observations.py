@@ -317,21 +317,15 @@ class Vocabulary:
             )
 
 
-def _bundled_vocabulary() -> Vocabulary:
-    from clu_doctor.engine.rulebook import load_rulebook
-
-    return load_rulebook().vocabulary
-
-
 def parse_assignment(
     text: str,
-    vocabulary: Vocabulary | None = None,
+    vocabulary: Vocabulary,
     source: AnswerSource = AnswerSource.FLAG,
 ) -> Observation:
     """Parse ``KEY=VALUE`` (the ``--observe`` flag) into an observation.
 
-    ``vocabulary`` defaults to the bundled one; pass the rulebook's when rules come from
-    elsewhere.
+    ``vocabulary`` is the rulebook's (``load_rulebook().vocabulary``): the observations
+    module knows no rulebook, so the engine's layers point one way.
     """
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
@@ -339,7 +333,6 @@ def parse_assignment(
             key.strip(),
             f"{text!r} is not an assignment (expected KEY=VALUE, e.g. clu.power_led=off)",
         )
-    vocabulary = vocabulary if vocabulary is not None else _bundled_vocabulary()
     return vocabulary.parse(key, raw, source, detail=text)
 
 
@@ -369,16 +362,15 @@ def _flatten(
             out[dotted] = (value, line)
 
 
-def load_answers(path: str | Path, vocabulary: Vocabulary | None = None) -> dict[str, Observation]:
+def load_answers(path: str | Path, vocabulary: Vocabulary) -> dict[str, Observation]:
     """Read an answers file: a YAML or JSON mapping of observation key to value.
 
     Nested mappings are flattened (``clu: {power_led: off}`` is ``clu.power_led``). Every
-    problem in the file is reported at once, each with its ``file:line``. ``vocabulary``
-    defaults to the bundled one.
+    problem in the file is reported at once, each with its ``file:line``. ``vocabulary`` is
+    the rulebook's.
     """
     from clu_doctor.yamlio import YamlMap, load_yaml_file
 
-    vocabulary = vocabulary if vocabulary is not None else _bundled_vocabulary()
     source = str(path)
     expected = "a YAML or JSON mapping of observation keys to values, e.g. 'clu.power_led: off'"
     try:
