@@ -310,11 +310,12 @@ class Reader:
     """Reads one file's parsed YAML into typed values, recording every problem against the file.
 
     ``what`` names the value in messages (``"meters: present"``); it defaults to the key, and
-    ``of=X`` makes it ``'key' of X``. Every problem reads ``WHAT is FOUND (expected ...)``.
+    ``of=X`` makes it ``'key' of X``. Every problem reads ``WHAT is FOUND (expected ...)``:
+    FOUND names the value's kind (``a list``) when the kind is wrong, and quotes text of the
+    right kind that is not an allowed value (``'middle'``).
 
-    The four hooks (:meth:`invalid`, :meth:`out_of_range`, :meth:`unknown_key`,
-    :meth:`missing_key`) are the only wording a file type may change, for messages its users
-    (and tests) already know.
+    The hooks :meth:`out_of_range`, :meth:`unknown_key` and :meth:`missing_key` are the only
+    wording a file type may change, for messages its users (and tests) already know.
     """
 
     def __init__(self, path: str) -> None:
@@ -329,8 +330,13 @@ class Reader:
 
     # -- wording hooks ----------------------------------------------------------------------
 
+    def wrong_kind(self, line: int, what: str, value: Any, expected: str) -> None:
+        """A value of the wrong kind, named by its kind: ``port is a whole number``."""
+        self.report(line, f"{what} is {describe_type(value)}", expected)
+
     def invalid(self, line: int, what: str, value: Any, expected: str) -> None:
-        """A value of the wrong kind: text is quoted, anything else named by its type."""
+        """A value that is not one of those allowed: text is quoted, anything else named by its
+        kind (``adapter is 'middle'``, ``adapter is a list``)."""
         shown = repr(value) if isinstance(value, str) else describe_type(value)
         self.report(line, f"{what} is {shown}", expected)
 
@@ -362,7 +368,7 @@ class Reader:
         """``value`` if it is a mapping, else a problem naming ``what`` it should have been."""
         if isinstance(value, YamlMap):
             return value
-        self.invalid(line, what, value, "a mapping")
+        self.wrong_kind(line, what, value, "a mapping")
         return None
 
     def keys(
@@ -422,7 +428,7 @@ class Reader:
         value = node[key]
         if isinstance(value, str) and value.strip():
             return value.strip()
-        self.invalid(node.value_line_of(key), self._what(key, what, of), value, "text")
+        self.wrong_kind(node.value_line_of(key), self._what(key, what, of), value, "text")
         return None
 
     def texts(
@@ -436,12 +442,12 @@ class Reader:
         if isinstance(value, str) and value.strip():
             return (value.strip(),)
         if not isinstance(value, YamlList):
-            self.invalid(node.value_line_of(key), name, value, "a list of text")
+            self.wrong_kind(node.value_line_of(key), name, value, "a list of text")
             return None
         items: list[str] = []
         for index, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
-                self.invalid(value.line_of(index), f"item {index + 1} of {name}", item, "text")
+                self.wrong_kind(value.line_of(index), f"item {index + 1} of {name}", item, "text")
                 return None
             items.append(item.strip())
         return tuple(items)
@@ -463,10 +469,10 @@ class Reader:
         if key not in node:
             return None
         value, line, name = node[key], node.value_line_of(key), self._what(key, what, of)
-        wanted = expected or "a number" + _bounds(low, high, above)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            self.invalid(line, name, value, wanted)
+            self.wrong_kind(line, name, value, expected or "a number")
             return None
+        wanted = expected or "a number" + _bounds(low, high, above)
         if (
             math.isinf(value)
             or (low is not None and value < low)
@@ -490,7 +496,7 @@ class Reader:
         """``value`` as a whole number within ``low``..``high``."""
         wanted = expected or "a whole number" + _bounds(low, high, None)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.invalid(line, what, value, wanted)
+            self.wrong_kind(line, what, value, wanted)
             return None
         if (low is not None and value < low) or (high is not None and value > high):
             self.out_of_range(line, what, value, wanted, low, high)
@@ -524,7 +530,7 @@ class Reader:
         value = node[key]
         if isinstance(value, bool):
             return value
-        self.invalid(node.value_line_of(key), self._what(key, what, of), value, "true or false")
+        self.wrong_kind(node.value_line_of(key), self._what(key, what, of), value, "true or false")
         return None
 
     def choice(
@@ -560,7 +566,7 @@ class Reader:
             return None
         value, line = node[key], node.value_line_of(key)
         if not isinstance(value, str):
-            self.invalid(line, self._what(key, what, None), value, expected)
+            self.wrong_kind(line, self._what(key, what, None), value, expected)
             return None
         try:
             return parse(value)
