@@ -26,7 +26,8 @@ from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.listen.verdicts import Thresholds, derive_verdicts
 from clu_doctor.sim import register_url_handler
 from clu_doctor.sim.endpoints import serve
-from clu_doctor.sim.scenario import AdapterEnd, load_scenario
+from clu_doctor.sim.scenario import AdapterEnd
+from clu_doctor.sim.scenario_reader import load_scenario
 from tests.bus.conftest import SocatPair
 from tests.bus.listen.support import (
     ABL,

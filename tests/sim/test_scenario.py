@@ -8,12 +8,8 @@ import pytest
 
 from clu_doctor.errors import FileProblemError
 from clu_doctor.resources import scenarios_dir
-from clu_doctor.sim.scenario import (
-    ScenarioNotFound,
-    list_scenarios,
-    load_scenario,
-    parse_scenario,
-)
+from clu_doctor.sim.scenario import ScenarioNotFound
+from clu_doctor.sim.scenario_reader import list_scenarios, load_scenario, parse_scenario
 
 BUNDLED = sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
 
