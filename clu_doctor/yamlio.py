@@ -306,6 +306,10 @@ def _bounds(low: float | None, high: float | None, above: float | None) -> str:
     return ""
 
 
+def _span(low: float | None, high: float | None) -> str:
+    return f"{-math.inf if low is None else low:g}..{math.inf if high is None else high:g}"
+
+
 class Reader:
     """Reads one file's parsed YAML into typed values, recording every problem against the file.
 
@@ -340,16 +344,8 @@ class Reader:
         shown = repr(value) if isinstance(value, str) else describe_type(value)
         self.report(line, f"{what} is {shown}", expected)
 
-    def out_of_range(
-        self,
-        line: int,
-        what: str,
-        value: float,
-        expected: str,
-        low: float | None,
-        high: float | None,
-    ) -> None:
-        """A number of the right kind outside its bounds (``expected`` already names them)."""
+    def out_of_range(self, line: int, what: str, value: float, expected: str, span: str) -> None:
+        """A number of the right kind beyond its bounds; ``span`` is them alone (``1..16``)."""
         self.report(line, f"{what} is {value}", expected)
 
     def unknown_key(self, line: int, key: Any, what: str, allowed: Sequence[str]) -> None:
@@ -378,24 +374,20 @@ class Reader:
         required: Sequence[str] = (),
         optional: Sequence[str] = (),
         line: int | None = None,
-    ) -> bool:
+    ) -> None:
         """Check the keys of ``node``: unknown keys and missing required keys are problems.
 
         Unknown keys are errors (not warnings) so that a typo such as ``remedys:`` cannot make
         a rule silently lose its remedy, or a scenario quietly simulate a healthy site. Missing
-        keys are reported at ``line`` (default: the mapping's first line). True when all is well.
+        keys are reported at ``line`` (default: the mapping's first line).
         """
         allowed = [*required, *optional]
-        ok = True
         for key in node:
             if key not in allowed:
-                ok = False
                 self.unknown_key(node.line_of(key), key, what, allowed)
         for key in required:
             if key not in node:
-                ok = False
                 self.missing_key(node.line if line is None else line, key, what)
-        return ok
 
     def section(
         self,
@@ -479,7 +471,7 @@ class Reader:
             or (high is not None and value > high)
             or (above is not None and value <= above)
         ):
-            self.out_of_range(line, name, value, wanted, low, high)
+            self.out_of_range(line, name, value, wanted, _span(low, high))
             return None
         return float(value)
 
@@ -499,7 +491,7 @@ class Reader:
             self.wrong_kind(line, what, value, wanted)
             return None
         if (low is not None and value < low) or (high is not None and value > high):
-            self.out_of_range(line, what, value, wanted, low, high)
+            self.out_of_range(line, what, value, wanted, _span(low, high))
             return None
         return value
 

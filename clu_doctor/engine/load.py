@@ -63,6 +63,14 @@ class _RulesReader(Reader):
         self.report(line, f"{what} {shown} is not a valid name", expected=shape)
         return False
 
+    def named(
+        self, node: YamlMap, key: str, pattern: re.Pattern[str], shape: str, *, of: str = ""
+    ) -> None:
+        """Check the identifier under ``key``, if there is one (named ``'key' of OF``)."""
+        if key in node:
+            what = f"{key!r} of {of}" if of else key
+            self.name(node[key], node.value_line_of(key), what, pattern, shape)
+
 
 def _choices(enum: type[Severity] | type[Layer] | type[ValueKind] | type[SpecSource]) -> str:
     return "one of: " + ", ".join(member.value for member in enum)
@@ -248,14 +256,7 @@ def read_tree(path: Path) -> tuple[Tree | None, list[Problem]]:
         optional=["description"],
     )
     tree_id = top.get("tree")
-    if "tree" in top:
-        reader.name(
-            tree_id,
-            top.value_line_of("tree"),
-            "tree",
-            TREE_ID,
-            "lower-case words joined by '-', e.g. usb-leds",
-        )
+    reader.named(top, "tree", TREE_ID, "lower-case words joined by '-', e.g. usb-leds")
     tree_name = str(tree_id)
     title = reader.text(top, "title", of="the tree")
     manual = reader.text(top, "manual", of="the tree")
@@ -309,10 +310,7 @@ def _read_nodes(reader: _RulesReader, top: YamlMap) -> dict[str, Node]:
             node, what, ["ask"], ["branches", "ranges", "otherwise", "unknown", "note"], line=line
         )
         ask = node.get("ask")
-        if "ask" in node:
-            reader.name(
-                ask, node.value_line_of("ask"), f"'ask' of {what}", OBSERVATION_KEY, _KEY_SHAPE
-            )
+        reader.named(node, "ask", OBSERVATION_KEY, _KEY_SHAPE, of=what)
         where = reader.where(node, line)
         if "branches" in node and "ranges" in node:
             reader.report(
@@ -448,23 +446,10 @@ def _read_findings(reader: _RulesReader, top: YamlMap, tree: str) -> dict[str, F
                 expected="what to expect after the fix ('after the fix, expect ...')",
             )
         confirm = node.get("confirm_with")
-        if "confirm_with" in node:
-            reader.name(
-                confirm,
-                node.value_line_of("confirm_with"),
-                f"'confirm_with' of {what}",
-                OBSERVATION_KEY,
-                "a probe name, e.g. bus.scan",
-            )
+        reader.named(node, "confirm_with", OBSERVATION_KEY, "a probe name, e.g. bus.scan", of=what)
         graded = node.get("graded_by")
-        if "graded_by" in node:
-            reader.name(
-                graded,
-                node.value_line_of("graded_by"),
-                f"'graded_by' of {what}",
-                OBSERVATION_KEY,
-                "an observation key, e.g. grade.stations_silent",
-            )
+        shape = "an observation key, e.g. grade.stations_silent"
+        reader.named(node, "graded_by", OBSERVATION_KEY, shape, of=what)
         explained = reader.texts(node, "explained_by", of=what) or ()
         for index, root in enumerate(explained):
             reader.name(

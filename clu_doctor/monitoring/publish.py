@@ -46,9 +46,7 @@ def publish_result(
         except CluDoctorError as error:
             published.warnings.append(error)
     if textfile_dir is not None:
-        metrics = render_check(
-            result, CheckFormat.PROMETHEUS, last_success=published.last_success
-        )
+        metrics = render_check(result, CheckFormat.PROMETHEUS, last_success=published.last_success)
         write_textfile(textfile_dir, result.site, metrics)
     return published
 

@@ -27,7 +27,6 @@ YAML layout (every key except ``description`` and ``stations`` is optional)::
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -124,18 +123,9 @@ def _or(value: T | None, default: T) -> T:
 class ScenarioReader(Reader):
     """Turns parsed YAML into the scenario's dataclasses, recording every problem with its line."""
 
-    def out_of_range(
-        self,
-        line: int,
-        what: str,
-        value: float,
-        expected: str,
-        low: float | None,
-        high: float | None,
-    ) -> None:
+    def out_of_range(self, line: int, what: str, value: float, expected: str, span: str) -> None:
         # Scenario files have always said "cable_m is -1, out of range (expected 0..5000)".
-        bounds = f"{-math.inf if low is None else low:g}..{math.inf if high is None else high:g}"
-        self.report(line, f"{what} is {value}, out of range", bounds)
+        self.report(line, f"{what} is {value}, out of range", span)
 
     # -- helpers this file type needs -----------------------------------------------------
 
