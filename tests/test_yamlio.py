@@ -162,7 +162,9 @@ def test_yaml_errors_are_located_problems() -> None:
     with pytest.raises(FileProblemError) as caught:
         load_yaml_text("a: 1\na: 2\n", "f.yaml")
     assert str(caught.value) == "f.yaml:2:1: duplicate key 'a' (first given on line 1)"
-    with pytest.raises(FileProblemError, match=r"^f\.yaml:2:1: not valid YAML: did not find expected"):
+    with pytest.raises(
+        FileProblemError, match=r"^f\.yaml:2:1: not valid YAML: did not find expected"
+    ):
         load_yaml_text("a: [1\n", "f.yaml")
     assert load_yaml_text("led: off\nanswer: no\nok: true\n", "f.yaml") == {
         "led": "off",
