@@ -15,16 +15,11 @@ import re
 from collections.abc import Iterator, Mapping
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from clu_doctor.errors import FileProblemError, Location, Problem, UsageError
 from clu_doctor.suggest import did_you_mean
-
-if TYPE_CHECKING:
-    from clu_doctor.yamlio import YamlMap
-
-# YAML (clu_doctor.yamlio) is imported only where a file is read or an error is described:
-# with the rulebook cache, a plain diagnosis never needs it (see rulebook.py).
+from clu_doctor.yamlio import YamlMap, describe_type, load_yaml_file
 
 UNKNOWN = "unknown"
 """The canonical "don't know" value, legal for every observation."""
@@ -216,8 +211,6 @@ class ObservationSpec(NamedTuple):
 
 
 def _describe(value: Any) -> str:
-    from clu_doctor.yamlio import describe_type
-
     return describe_type(value)
 
 
@@ -339,8 +332,6 @@ def parse_assignment(
 def _flatten(
     node: YamlMap, prefix: str, out: dict[str, tuple[Any, int]], problems: list[Problem], path: str
 ) -> None:
-    from clu_doctor.yamlio import YamlMap
-
     for key, value in node.items():
         line = node.line_of(key)
         if not isinstance(key, str):
@@ -369,8 +360,6 @@ def load_answers(path: str | Path, vocabulary: Vocabulary) -> dict[str, Observat
     problem in the file is reported at once, each with its ``file:line``. ``vocabulary`` is
     the rulebook's.
     """
-    from clu_doctor.yamlio import YamlMap, load_yaml_file
-
     source = str(path)
     expected = "a YAML or JSON mapping of observation keys to values, e.g. 'clu.power_led: off'"
     try:
