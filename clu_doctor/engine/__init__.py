@@ -12,7 +12,7 @@ rules stays cheap for the CLI. Typical use::
 """
 
 from clu_doctor.engine.diagnosis import Diagnosis, ReportedFinding, TraceStep, TreeTrace
-from clu_doctor.engine.model import Case, Finding, Layer, Severity, Tree
+from clu_doctor.engine.model import Case, Finding, Layer, Tree
 from clu_doctor.engine.observations import (
     UNKNOWN,
     AnswerSource,
@@ -29,6 +29,7 @@ from clu_doctor.engine.observations import (
     parse_duration,
 )
 from clu_doctor.engine.rulebook import Rulebook, load_rulebook
+from clu_doctor.severity import Severity
 
 __all__ = [
     "UNKNOWN",

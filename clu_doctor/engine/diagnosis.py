@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from clu_doctor.engine.model import Finding, Severity
+from clu_doctor.engine.model import Finding
 from clu_doctor.engine.observations import AnswerSource, Observation, Value
 from clu_doctor.exitcodes import ExitCode
+from clu_doctor.severity import Severity
 
 
 class TraceStep(NamedTuple):
@@ -103,9 +104,7 @@ class ReportedFinding(NamedTuple):
 
 def overall_status(severities: Sequence[Severity]) -> Severity:
     """The worst severity by :attr:`Severity.rank`; ``unknown`` when nothing was found."""
-    if not severities:
-        return Severity.UNKNOWN
-    return max(severities, key=lambda s: s.rank)
+    return Severity.worst(severities, default=Severity.UNKNOWN)
 
 
 class Diagnosis(NamedTuple):

@@ -20,7 +20,6 @@ from clu_doctor.engine.model import (
     Layer,
     Node,
     NumberRange,
-    Severity,
     Target,
     TargetKind,
     Tree,
@@ -36,6 +35,7 @@ from clu_doctor.engine.observations import (
     normalise_word,
 )
 from clu_doctor.errors import FileProblemError, Problem
+from clu_doctor.severity import Severity
 from clu_doctor.suggest import did_you_mean
 from clu_doctor.yamlio import Reader, Where, YamlList, YamlMap, describe_type, load_yaml_file
 

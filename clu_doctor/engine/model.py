@@ -15,54 +15,11 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, NamedTuple
 
-from clu_doctor.exitcodes import ExitCode
+from clu_doctor.severity import Severity
 from clu_doctor.yamlio import NOWHERE, Where
 
 END = "end"
 FINDING_PREFIX = "finding:"
-
-
-class Severity(str, Enum):
-    """How bad a finding is; also the overall status of a diagnosis.
-
-    ``unknown`` means "cannot decide from what is known: look at X"; it maps to the
-    monitoring-plugin UNKNOWN exit code, like a check that could not run.
-    """
-
-    OK = "ok"
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-    UNKNOWN = "unknown"
-
-    @property
-    def rank(self) -> int:
-        """Urgency for sorting and for the overall status: higher is worse.
-
-        ``unknown`` sits between info and warning: an undecided check outweighs "all fine"
-        but not a problem that was actually found.
-        """
-        return _SEVERITY_RANK[self]
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return _EXIT_CODES[self]
-
-
-_SEVERITY_RANK = {
-    Severity.OK: 0,
-    Severity.INFO: 1,
-    Severity.UNKNOWN: 2,
-    Severity.WARNING: 3,
-    Severity.CRITICAL: 4,
-}
-_EXIT_CODES = {
-    Severity.OK: ExitCode.OK,
-    Severity.INFO: ExitCode.OK,
-    Severity.WARNING: ExitCode.WARNING,
-    Severity.CRITICAL: ExitCode.CRITICAL,
-    Severity.UNKNOWN: ExitCode.UNKNOWN,
-}
 
 
 class Layer(str, Enum):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from clu_doctor.engine.model import Finding, Node, Severity, Target, TargetKind, Tree
+from clu_doctor.engine.model import Finding, Node, Target, TargetKind, Tree
 from clu_doctor.engine.observations import (
     UNKNOWN,
     AnswerSource,
@@ -27,6 +27,7 @@ from clu_doctor.engine.observations import (
     Vocabulary,
 )
 from clu_doctor.errors import Location, Problem
+from clu_doctor.severity import GRADES
 from clu_doctor.suggest import did_you_mean
 
 
@@ -332,7 +333,7 @@ def _check_finding_refs(tree: Tree, vocabulary: Vocabulary) -> list[Problem]:
 
 
 #: What a grading observation's values may be: severities a finding can take.
-_GRADES = frozenset(s.value for s in Severity if s is not Severity.UNKNOWN)
+_GRADES = frozenset(grade.value for grade in GRADES)
 
 
 def _check_grade(finding: Finding, vocabulary: Vocabulary) -> list[Problem]:

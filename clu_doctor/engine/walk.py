@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from clu_doctor.engine.diagnosis import Diagnosis, TraceStep, TreeTrace, arrange, overall_status
-from clu_doctor.engine.model import Finding, Node, Severity, Target, TargetKind, Tree
+from clu_doctor.engine.model import Finding, Node, Target, TargetKind, Tree
 from clu_doctor.engine.observations import (
     UNKNOWN,
     AnswerSource,
@@ -23,6 +23,7 @@ from clu_doctor.engine.observations import (
     ValueKind,
     Vocabulary,
 )
+from clu_doctor.severity import Severity
 
 Observations = Mapping[str, Observation]
 

@@ -42,10 +42,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from clu_doctor.engine.model import Severity
 from clu_doctor.errors import CluDoctorError
 from clu_doctor.monitoring.result import CheckResult, StationHealth
 from clu_doctor.monitoring.textfile import site_slug
+from clu_doctor.severity import Severity
 
 #: Version of the database layout; a newer file is refused rather than misread.
 SCHEMA_VERSION = 1

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from clu_doctor.engine.model import Severity
 from clu_doctor.errors import Location, Problem
 
 if TYPE_CHECKING:
     from clu_doctor.engine.diagnosis import Diagnosis, ReportedFinding
     from clu_doctor.monitoring.result import IgnoredFinding
+from clu_doctor.severity import Severity
 from clu_doctor.site.model import Ignore
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from clu_doctor.engine import Diagnosis, Severity
+from clu_doctor.engine import Diagnosis
+from clu_doctor.severity import Severity
 
 
 @dataclass(frozen=True)

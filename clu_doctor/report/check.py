@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from clu_doctor.engine import ReportedFinding, Severity
+from clu_doctor.engine import ReportedFinding
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.result import CheckResult
 from clu_doctor.report import CheckFormat, envelope, to_json
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.report.console import OutputMode

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from clu_doctor.engine import Diagnosis, ReportedFinding, Severity
+from clu_doctor.engine import Diagnosis, ReportedFinding
 from clu_doctor.report import envelope, list_grid, to_json
 from clu_doctor.report.console import OutputMode, render_to_string
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from clu_doctor.engine import Severity
 from clu_doctor.monitoring.history import CheckRow, HistoryFacts, parse_time
 from clu_doctor.report import envelope, to_json
 from clu_doctor.report.summary import SEVERITY_STYLE, STATUS_WORD, Segment, one_line, render_lines
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.report.console import OutputMode

@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from clu_doctor.engine import Severity
 from clu_doctor.monitoring.history import parse_time
 from clu_doctor.monitoring.result import CheckResult
+from clu_doctor.severity import Severity
 
 #: Every metric this module writes: name -> help text. All are gauges.
 METRICS: dict[str, str] = {

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from clu_doctor.engine import ReportedFinding, Severity
+from clu_doctor.engine import ReportedFinding
 from clu_doctor.monitoring.result import CheckResult, StationHealth
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.report.console import OutputMode

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from clu_doctor.bus.settings import LineSettings
-from clu_doctor.engine.model import Severity
 from clu_doctor.errors import Location
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.bus.profile import DeviceProfile

@@ -266,20 +266,6 @@ def test_overall_status(severities: list[Severity], status: Severity) -> None:
     assert overall_status(severities) is status
 
 
-@pytest.mark.parametrize(
-    ("status", "code"),
-    [
-        (Severity.OK, ExitCode.OK),
-        (Severity.INFO, ExitCode.OK),
-        (Severity.WARNING, ExitCode.WARNING),
-        (Severity.CRITICAL, ExitCode.CRITICAL),
-        (Severity.UNKNOWN, ExitCode.UNKNOWN),
-    ],
-)
-def test_exit_codes(status: Severity, code: ExitCode) -> None:
-    assert status.exit_code is code
-
-
 def test_a_tree_that_ends_without_a_finding_leaves_the_status_unknown(
     make_rules: RulesFactory,
 ) -> None:
