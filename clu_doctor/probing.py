@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from clu_doctor.engine import UNKNOWN, AnswerSource, Observation, ObservationSpec, Rulebook
 from clu_doctor.engine import SpecSource as _SpecSource
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.bus.chain import Chain
@@ -609,11 +610,11 @@ def classify_states(
     lines = []
     for address, code in sorted(states.items()):
         info = profile.states.get(int(code, 16)) if _is_hex(code) else None
-        severity = info.severity if info else "ok"
+        severity = info.severity if info else Severity.OK
         value = STATE_VALUES.get(code, "fault" if code.startswith("F") else "normal")
-        if severity == "ok" and value not in STATE_VALUES.values():
+        if severity is Severity.OK and value not in STATE_VALUES.values():
             value = "normal"
-        elif value == "normal" and severity in ("warning", "critical"):
+        elif value == "normal" and severity in (Severity.WARNING, Severity.CRITICAL):
             value = "unusual"  # e.g. E1: the profile says it needs attention
         if value != "normal":
             label = site.label_of(address) if site else None

@@ -26,9 +26,11 @@ from clu_doctor.bus.frames import MAX_ADDRESS, MAX_READ_COUNT, READ_FUNCTIONS, R
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import FileProblemError, Location, UsageError, raise_if_problems
 from clu_doctor.resources import profiles_dir
+from clu_doctor.severity import GRADES, Severity
 from clu_doctor.yamlio import Reader, YamlList, YamlMap, load_yaml_file
 
-SEVERITIES = ("ok", "info", "warning", "critical")
+#: The words a profile may give a state code's severity (a state always decides: no unknown).
+SEVERITIES = tuple(grade.value for grade in GRADES)
 #: ABL: a phase current of 0x03E8 (100.0 A) means "no meter, or state A" (abl-protocol.md §2).
 CURRENT_NOT_AVAILABLE = 0x03E8
 _EXAMPLE_HINT = (
@@ -57,7 +59,7 @@ class StateInfo:
     code: str
     byte: int
     meaning: str
-    severity: str
+    severity: Severity
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class StationStatus:
     state: str | None
     state_byte: int | None
     meaning: str
-    severity: str
+    severity: Severity
     #: Phase currents in amperes in the controller's order (Ict1..Ict3, read as L1..L3 by
     #: [ABL]; evcc reverses them, see abl-protocol.md §2); ``None`` = not available.
     currents: tuple[float | None, ...] = ()
@@ -160,7 +162,7 @@ class DeviceProfile:
             f"{byte:02X}",
             byte,
             f"unknown state code 0x{byte:02X} (not in profile {self.name})",
-            "warning",
+            Severity.WARNING,
         )
 
 
@@ -436,7 +438,7 @@ def _read_states(reader: Reader, top: YamlMap) -> dict[int, StateInfo]:
             )
             continue
         if meaning and severity:
-            states[int(text, 16)] = StateInfo(text, int(text, 16), meaning, severity)
+            states[int(text, 16)] = StateInfo(text, int(text, 16), meaning, Severity(severity))
     return states
 
 

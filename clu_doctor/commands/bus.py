@@ -185,7 +185,7 @@ def scan(
             )
         )
     status, _ = render.scan_status(result, chain, dup)
-    return render.STATUS[status][0]
+    return int(status.exit_code)
 
 
 def busy_error(busy: BusBusy) -> CluDoctorError:
@@ -281,7 +281,7 @@ def listen(
             )
         )
     status, _ = render.listen_status(verdicts, report)
-    return render.STATUS[status][0]
+    return int(status.exit_code)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,15 +15,13 @@ from clu_doctor.engine import ReportedFinding
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.result import CheckResult
 from clu_doctor.report import CheckFormat, envelope, to_json
+from clu_doctor.report.console import LOOKS
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.report.console import OutputMode
     from clu_doctor.site.model import Thresholds
 from clu_doctor.report.summary import (
-    SEVERITY_STYLE,
-    SEVERITY_WORD,
-    STATUS_WORD,
     Segment,
     ignored_lines,
     one_line,
@@ -89,7 +87,7 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
     lines: list[list[Segment]] = [
         [
             (f"{result.site}: ", "bold"),
-            (STATUS_WORD[status], SEVERITY_STYLE[status]),
+            (LOOKS[status].status, LOOKS[status].style),
             (f" (exit {result.exit_code})", "dim"),
         ],
         [(summary(result), None)],
@@ -155,7 +153,7 @@ def _finding_lines(item: ReportedFinding, depth: int, lines: list[list[Segment]]
     lines.append(
         [
             (indent, None),
-            (f"{SEVERITY_WORD[item.severity]:<8}", SEVERITY_STYLE[item.severity]),
+            (f"{LOOKS[item.severity].word:<8}", LOOKS[item.severity].style),
             (f" {item.id}  ", "bold"),
             (one_line(item.finding.title) + explained, None),
         ]

@@ -1,4 +1,5 @@
-"""How output should look on this run: styled for a terminal, plain and stable when piped.
+"""How output should look: styled for a terminal, plain and stable when piped, and the words
+and colours every renderer shows for a severity (:data:`LOOKS`).
 
 Rich is imported only when something is actually rendered for a terminal, so machine-output
 paths (``--json``, Nagios, piped text) stay fast.
@@ -8,14 +9,51 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import IO, TYPE_CHECKING
+
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 #: Width of plain output when piped: fixed so that output is byte-for-byte stable.
 PLAIN_WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one severity is shown. The renderers only look it up; the severity itself is
+    decided before them (by the rules, the site's thresholds, or the bus command's status)."""
+
+    #: As the overall status of a result, in monitoring terms (``info`` is OK).
+    status: str
+    #: As the severity of one finding or verdict in a list.
+    word: str
+    #: As a finding in a diagnosis or the rule list, where ``unknown`` means "undecided: look
+    #: at X" rather than "could not check".
+    label: str
+    #: Its colour on a terminal.
+    colour: str
+
+    @property
+    def style(self) -> str:
+        """Its style where it heads a line: the colour, bold."""
+        return f"bold {self.colour}"
+
+
+#: Every severity's words and colour: the one table the renderers share.
+LOOKS: Mapping[Severity, Look] = MappingProxyType(
+    {
+        Severity.OK: Look("OK", "OK", "OK", "green"),
+        Severity.INFO: Look("OK", "INFO", "INFO", "cyan"),
+        Severity.WARNING: Look("WARNING", "WARNING", "WARNING", "yellow"),
+        Severity.CRITICAL: Look("CRITICAL", "CRITICAL", "CRITICAL", "red"),
+        Severity.UNKNOWN: Look("UNKNOWN", "UNKNOWN", "UNDECIDED", "magenta"),
+    }
+)
 
 
 def is_terminal(stream: IO[str]) -> bool:

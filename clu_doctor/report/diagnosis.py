@@ -12,34 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from clu_doctor.engine import Diagnosis, ReportedFinding
 from clu_doctor.report import envelope, list_grid, to_json
-from clu_doctor.report.console import OutputMode, render_to_string
+from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.text import Text
-
-SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold red",
-    Severity.WARNING: "bold yellow",
-    Severity.UNKNOWN: "bold magenta",
-    Severity.INFO: "bold cyan",
-    Severity.OK: "bold green",
-}
-SEVERITY_LABEL = {
-    Severity.CRITICAL: "CRITICAL",
-    Severity.WARNING: "WARNING",
-    Severity.UNKNOWN: "UNDECIDED",
-    Severity.INFO: "INFO",
-    Severity.OK: "OK",
-}
-STATUS_WORD = {
-    Severity.CRITICAL: "CRITICAL",
-    Severity.WARNING: "WARNING",
-    Severity.UNKNOWN: "UNKNOWN",
-    Severity.INFO: "OK",
-    Severity.OK: "OK",
-}
 
 #: Evidence lines shown per finding in text (all of them are in the JSON).
 MAX_EVIDENCE = 12
@@ -90,7 +68,7 @@ def summary_line(diagnosis: Diagnosis) -> str:
         parts.append(_count(len(undecided), "question") + " left open")
     if not parts:
         parts.append("nothing wrong found" if roots else "nothing could be decided")
-    return f"{STATUS_WORD[diagnosis.status]}: {', '.join(parts)}"
+    return f"{LOOKS[diagnosis.status].status}: {', '.join(parts)}"
 
 
 def _count(n: int, word: str) -> str:
@@ -122,7 +100,7 @@ def render_text(
         blocks.append(_why_block(diagnosis))
     result = Text()
     result.append("Result: ", style="bold")
-    result.append(summary_line(diagnosis), style=SEVERITY_STYLE[diagnosis.status])
+    result.append(summary_line(diagnosis), style=LOOKS[diagnosis.status].style)
     result.append(f"  (exit {int(diagnosis.exit_code)})", style="dim")
     blocks.append(result)
     return render_to_string(mode, *_spaced(blocks))
@@ -143,7 +121,7 @@ def _heading(item: ReportedFinding, number: int | None) -> Text:
     heading = Text()
     if number is not None:
         heading.append(f"{number}. ", style="bold")
-    heading.append(f"{SEVERITY_LABEL[item.severity]:<9}", style=SEVERITY_STYLE[item.severity])
+    heading.append(f"{LOOKS[item.severity].label:<9}", style=LOOKS[item.severity].style)
     heading.append(f" {item.id}  ", style="bold")
     heading.append(item.finding.title, style="bold")
     return heading
@@ -194,7 +172,7 @@ def _finding_block(
         lines.append(Text("Explained by this cause (not separate faults):", style="bold"))
         for child in consequences:
             child_line = Text("  - ")
-            child_line.append(SEVERITY_LABEL[child.severity], style=SEVERITY_STYLE[child.severity])
+            child_line.append(LOOKS[child.severity].label, style=LOOKS[child.severity].style)
             child_line.append(f" {child.id}  {child.finding.title}")
             lines.append(child_line)
     return Group(_heading(root, number), Padding(Group(*lines), (0, 0, 0, 4)))
@@ -208,9 +186,7 @@ def _fine_block(fine: list[ReportedFinding]) -> RenderableType:
     for item in fine:
         for entry in item.walk():
             line = Text("  ")
-            line.append(
-                f"{SEVERITY_LABEL[entry.severity]:<5}", style=SEVERITY_STYLE[entry.severity]
-            )
+            line.append(f"{LOOKS[entry.severity].label:<5}", style=LOOKS[entry.severity].style)
             line.append(f" {entry.id}  {entry.finding.title}")
             lines.append(line)
             if entry.severity is Severity.INFO:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from clu_doctor.monitoring.history import CheckRow, HistoryFacts, parse_time
 from clu_doctor.report import envelope, to_json
-from clu_doctor.report.summary import SEVERITY_STYLE, STATUS_WORD, Segment, one_line, render_lines
+from clu_doctor.report.console import LOOKS
+from clu_doctor.report.summary import Segment, one_line, render_lines
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ def _when(iso: str) -> str:
 
 
 def _check_line(row: CheckRow) -> list[Segment]:
-    word = STATUS_WORD[row.status]
+    word = LOOKS[row.status].status
     if row.completed:
         answering = f"{row.stations_answering}/{row.stations_expected}"
         problems = [ref.id for ref in row.findings if ref.severity.rank > Severity.INFO.rank]
@@ -41,7 +42,7 @@ def _check_line(row: CheckRow) -> list[Segment]:
         shown = f"could not check: {one_line(row.message or '')}"
     return [
         (f"{_when(row.started)}  ", None),
-        (f"{word:<8}", SEVERITY_STYLE[row.status]),
+        (f"{word:<8}", LOOKS[row.status].style),
         (f"  {row.exit_code:>4}  {row.duration_s:>7.1f} s  {answering:>9}  {shown}", None),
     ]
 

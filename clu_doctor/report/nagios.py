@@ -29,9 +29,8 @@ from typing import TYPE_CHECKING
 from clu_doctor.engine import ReportedFinding
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.result import CheckResult
+from clu_doctor.report.console import LOOKS
 from clu_doctor.report.summary import (
-    SEVERITY_WORD,
-    STATUS_WORD,
     ignored_lines,
     one_line,
     silent_stations,
@@ -134,9 +133,7 @@ def perfdata(result: CheckResult, thresholds: Thresholds) -> list[Perfdata]:
 def _finding_lines(item: ReportedFinding, depth: int) -> list[str]:
     indent = "  " * depth
     tail = f" (consequence of {item.consequence_of})" if item.consequence_of else ""
-    lines = [
-        f"{indent}[{SEVERITY_WORD[item.severity]}] {item.id} {clean(item.finding.title)}{tail}"
-    ]
+    lines = [f"{indent}[{LOOKS[item.severity].word}] {item.id} {clean(item.finding.title)}{tail}"]
     lines += [f"{indent}    - {clean(line)}" for line in item.evidence if clean(line)]
     for child in item.consequences:
         lines += _finding_lines(child, depth + 1)
@@ -146,7 +143,7 @@ def _finding_lines(item: ReportedFinding, depth: int) -> list[str]:
 def render_nagios(result: CheckResult, *, thresholds: Thresholds) -> str:
     """The status line with performance data, then the long output; exit with
     ``result.exit_code``."""
-    word = STATUS_WORD[result.status]
+    word = LOOKS[result.status].status
     status = f"{PREFIX} {word} - {clean(result.site)}: {clean(summary(result))}"
     perf = " ".join(str(item) for item in perfdata(result, thresholds))
     lines = [f"{status} | {perf}"]

@@ -7,11 +7,12 @@ so the text and the JSON always agree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clu_doctor.report import envelope, list_grid, to_json
-from clu_doctor.report.console import OutputMode, render_to_string
+from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -22,30 +23,9 @@ if TYPE_CHECKING:
     from clu_doctor.bus.listen.detect import Detection
     from clu_doctor.bus.listen.report import ListenReport
     from clu_doctor.bus.listen.verdicts import Verdict
-    from clu_doctor.bus.probes.duplicates import DuplicateResult
+    from clu_doctor.bus.probes.duplicates import DuplicateResult, DuplicateVerdict
     from clu_doctor.bus.probes.scan import ScanResult
     from clu_doctor.site.model import Site
-
-#: Exit code and word for a severity as the bus layer names them.
-STATUS = {
-    "ok": (0, "OK"),
-    "info": (0, "OK"),
-    "warning": (1, "WARNING"),
-    "critical": (2, "CRITICAL"),
-    "unknown": (3, "UNKNOWN"),
-}
-_STYLE = {
-    "ok": "green",
-    "info": "cyan",
-    "warning": "yellow",
-    "critical": "red",
-    "unknown": "magenta",
-}
-
-
-def _worst(severities: Sequence[str]) -> str:
-    order = ["ok", "info", "warning", "critical"]
-    return max(severities, key=lambda s: order.index(s) if s in order else 0, default="ok")
 
 
 def _ms(seconds: float | None) -> str:
@@ -65,7 +45,9 @@ def _table(mode: OutputMode, columns: Sequence[str]) -> Table:
 _NUMERIC = {"addr", "polls", "answers", "timeouts", "corrupt", "ms", "tries"}
 
 
-def _verdict_lines(rows: Sequence[tuple[str, str, Sequence[str]]]) -> list[RenderableType]:
+def _verdict_lines(
+    rows: Sequence[tuple[Severity, str, Sequence[str]]],
+) -> list[RenderableType]:
     """``(severity, title, evidence)`` as a heading and indented evidence."""
     from rich.padding import Padding
     from rich.text import Text
@@ -73,7 +55,7 @@ def _verdict_lines(rows: Sequence[tuple[str, str, Sequence[str]]]) -> list[Rende
     out: list[RenderableType] = []
     for severity, title, evidence in rows:
         line = Text()
-        line.append(f"{severity.upper():<9}", style=f"bold {_STYLE.get(severity, '')}".strip())
+        line.append(f"{LOOKS[severity].word:<9}", style=LOOKS[severity].style)
         line.append(f" {title}")
         out.append(line)
         if evidence:
@@ -81,39 +63,53 @@ def _verdict_lines(rows: Sequence[tuple[str, str, Sequence[str]]]) -> list[Rende
     return out
 
 
-def _result(status: str, text: str) -> Text:
+def _result(status: Severity, text: str) -> Text:
     from rich.text import Text
 
-    code, word = STATUS.get(status, (3, "UNKNOWN"))
     line = Text("Result: ", style="bold")
-    line.append(f"{word}: {text}", style=_STYLE.get(status, ""))
-    line.append(f"  (exit {code})", style="dim")
+    line.append(f"{LOOKS[status].status}: {text}", style=LOOKS[status].colour)
+    line.append(f"  (exit {int(status.exit_code)})", style="dim")
     return line
 
 
 # --- scan ---------------------------------------------------------------------------------
 
 
+def chain_severity(chain: ChainResult) -> Severity:
+    """A scan's chain analysis: anything but every station answering is critical."""
+    return Severity.OK if chain.verdict == "ok" else Severity.CRITICAL
+
+
+#: A duplicate scan's bus-wide verdict as a severity: proven is critical, a suspicion (or a bus
+#: too noisy to tell) a warning.
+DUPLICATES_SEVERITY: Mapping[DuplicateVerdict, Severity] = {
+    "none": Severity.OK,
+    "noisy": Severity.WARNING,
+    "suspected": Severity.WARNING,
+    "confirmed": Severity.CRITICAL,
+}
+
+
 def scan_status(
     scan: ScanResult, chain: ChainResult | None, duplicates: DuplicateResult | None
-) -> tuple[str, str]:
+) -> tuple[Severity, str]:
     """(severity, summary) of a scan: missing stations and confirmed duplicates are critical."""
     problems = []
-    severity = "ok"
+    severity = Severity.OK
     if not scan.answered:
-        return "critical", "no address answered"
+        return Severity.CRITICAL, "no address answered"
     if chain is not None and chain.verdict != "ok":
-        severity = "critical"
+        severity = chain_severity(chain)
         problems.append(f"chain: {chain.verdict} ({', '.join(map(str, chain.silent)) or '-'})")
     elif scan.missing:
-        severity = "critical"
+        severity = Severity.CRITICAL
         problems.append(f"missing: {', '.join(map(str, scan.missing))}")
-    if duplicates is not None and duplicates.verdict == "confirmed":
-        severity = "critical"
-        problems.append(f"duplicate address: {', '.join(map(str, duplicates.confirmed))}")
-    elif duplicates is not None and duplicates.verdict in ("suspected", "noisy"):
-        severity = _worst([severity, "warning"])
-        problems.append(f"duplicates {duplicates.verdict}")
+    if duplicates is not None and duplicates.verdict != "none":
+        severity = Severity.worst([severity, DUPLICATES_SEVERITY[duplicates.verdict]])
+        if duplicates.verdict == "confirmed":
+            problems.append(f"duplicate address: {', '.join(map(str, duplicates.confirmed))}")
+        else:
+            problems.append(f"duplicates {duplicates.verdict}")
     found = f"{len(scan.answered)} address(es) answered"
     return severity, "; ".join([found, *problems])
 
@@ -149,22 +145,19 @@ def render_scan_text(
             str(len(entry.attempts)),
             errors,
         )
-    rows: list[tuple[str, str, Sequence[str]]] = []
+    rows: list[tuple[Severity, str, Sequence[str]]] = []
     if chain is not None:
-        rows.append(
-            (
-                "ok" if chain.verdict == "ok" else "critical",
-                f"chain: {chain.verdict}",
-                chain.evidence,
-            )
-        )
+        rows.append((chain_severity(chain), f"chain: {chain.verdict}", chain.evidence))
     if duplicates is not None:
         from clu_doctor.bus.probes.duplicates import describe
 
-        severity = {"confirmed": "critical", "suspected": "warning", "noisy": "warning"}.get(
-            duplicates.verdict, "ok"
+        rows.append(
+            (
+                DUPLICATES_SEVERITY[duplicates.verdict],
+                f"duplicate addresses: {duplicates.verdict}",
+                describe(duplicates),
+            )
         )
-        rows.append((severity, f"duplicate addresses: {duplicates.verdict}", describe(duplicates)))
     status, summary = scan_status(scan, chain, duplicates)
     return render_to_string(mode, table, *_verdict_lines(rows), "", _result(status, summary))
 
@@ -178,8 +171,8 @@ def render_scan_json(
 ) -> str:
     status, summary = scan_status(scan, chain, duplicates)
     body: dict[str, Any] = {
-        "status": status,
-        "exit_code": STATUS[status][0],
+        "status": status.value,
+        "exit_code": int(status.exit_code),
         "summary": summary,
         "scan": scan.to_dict(),
         "chain": chain.to_dict() if chain else None,
@@ -199,20 +192,20 @@ _SHORT_SILENCE_S = 5.0
 
 def listen_status(
     verdicts: Sequence[Verdict], report: ListenReport | None = None
-) -> tuple[str, str]:
+) -> tuple[Severity, str]:
     if (
         not verdicts
         and report is not None
         and report.bytes == 0
         and report.seconds < _SHORT_SILENCE_S
     ):
-        return "unknown", (
+        return Severity.UNKNOWN, (
             f"not a byte in {report.seconds:.1f} s: too short to tell a quiet bus from a "
             f"dead one (listen at least {_SHORT_SILENCE_S:g} s)"
         )
     if not verdicts:
-        return "ok", "nothing wrong heard"
-    severity = _worst([v.severity for v in verdicts])
+        return Severity.OK, "nothing wrong heard"
+    severity = Severity.worst(v.severity for v in verdicts)
     return severity, "; ".join(v.title for v in verdicts[:3]) + (
         f" (+{len(verdicts) - 3} more)" if len(verdicts) > 3 else ""
     )
@@ -291,8 +284,8 @@ def render_listen_json(
 ) -> str:
     status, summary = listen_status(verdicts, report)
     body = {
-        "status": status,
-        "exit_code": STATUS[status][0],
+        "status": status.value,
+        "exit_code": int(status.exit_code),
         "summary": summary,
         "notes": list(notes),
         "warnings": list(warnings),

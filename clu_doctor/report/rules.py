@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from clu_doctor.engine import Rulebook, Tree
 from clu_doctor.engine.model import Target, TargetKind
 from clu_doctor.report import envelope, to_json
-from clu_doctor.report.console import OutputMode, render_to_string
-from clu_doctor.report.diagnosis import SEVERITY_LABEL, SEVERITY_STYLE, probe_description
+from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
+from clu_doctor.report.diagnosis import probe_description
 
 if TYPE_CHECKING:
     from rich.tree import Tree as RichTree
@@ -87,7 +87,8 @@ def _target_text(rulebook: Rulebook, target: Target) -> Any:
         return Text("nothing to report", style="dim")
     finding = rulebook.findings[target.name]
     text = Text()
-    text.append(SEVERITY_LABEL[finding.severity], style=SEVERITY_STYLE[finding.severity])
+    look = LOOKS[finding.severity]
+    text.append(look.label, style=look.style)
     text.append(f" {finding.id}: {finding.title}")
     return text
 

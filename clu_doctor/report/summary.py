@@ -1,5 +1,6 @@
-"""The lines every check renderer shares: status and severity words, the one-line summary, the
-silent stations, the acknowledged findings, and styled segments for a terminal.
+"""The lines every check renderer shares: the one-line summary, the silent stations, the
+acknowledged findings, and styled segments for a terminal. (A severity's words and colours are
+in :data:`clu_doctor.report.console.LOOKS`.)
 """
 
 from __future__ import annotations
@@ -13,35 +14,6 @@ from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.report.console import OutputMode
-
-
-#: The status word for each severity, as monitoring systems say it (``info`` is OK).
-STATUS_WORD = {
-    Severity.OK: "OK",
-    Severity.INFO: "OK",
-    Severity.WARNING: "WARNING",
-    Severity.CRITICAL: "CRITICAL",
-    Severity.UNKNOWN: "UNKNOWN",
-}
-
-
-#: A finding's severity in one word, for lists of findings.
-SEVERITY_WORD = {
-    Severity.OK: "OK",
-    Severity.INFO: "INFO",
-    Severity.WARNING: "WARNING",
-    Severity.CRITICAL: "CRITICAL",
-    Severity.UNKNOWN: "UNKNOWN",
-}
-
-
-SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold red",
-    Severity.WARNING: "bold yellow",
-    Severity.UNKNOWN: "bold magenta",
-    Severity.INFO: "bold cyan",
-    Severity.OK: "bold green",
-}
 
 
 #: How many silent stations the one-line summary names before it says "+N more".

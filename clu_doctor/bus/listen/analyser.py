@@ -43,7 +43,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from clu_doctor.bus.codecs import FRAMINGS, get_codec
 from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
@@ -62,6 +62,7 @@ from clu_doctor.bus.frames import (
     infer_direction,
 )
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.bus.profile import DeviceProfile, RegisterBlock
@@ -75,6 +76,15 @@ from clu_doctor.bus.listen.report import (
     Silence,
     StateSeen,
     WriteSeen,
+)
+
+#: What an answer's registers decoded to (cached per payload): a state code with its meaning
+#: and the profile's severity, an identity, something the profile cannot read, or nothing.
+_Payload = (
+    tuple[Literal["status"], str, str, Severity]
+    | tuple[Literal["identity"], str]
+    | tuple[Literal["undecodable"]]
+    | tuple[Literal[""]]
 )
 
 #: Garbage later than this after the outstanding request is not charged to it (idle noise).
@@ -274,8 +284,8 @@ class TrafficAnalyser:
         self._after_garbled_request = False
         self._closing = False
         self._deferred: _Exchange | None = None
-        self._state_table: dict[str, tuple[str, str]] = {}
-        self._decoded: dict[tuple[tuple[int, int, int], bytes], tuple[str, ...]] = {}
+        self._state_table: dict[str, tuple[str, Severity]] = {}
+        self._decoded: dict[tuple[tuple[int, int, int], bytes], _Payload] = {}
         # snapshot cache: address -> report, rebuilt for the addresses in _dirty
         self._cache: dict[int, AddressReport] = {}
         self._dirty: set[int] = set()
@@ -639,7 +649,7 @@ class TrafficAnalyser:
             stats.undecodable += 1
 
     @staticmethod
-    def _decode(profile: DeviceProfile, is_status: bool, payload: bytes) -> tuple[str, ...]:
+    def _decode(profile: DeviceProfile, is_status: bool, payload: bytes) -> _Payload:
         """("status", code, meaning, severity), ("identity", text), ("undecodable",) or ("",)."""
         registers = tuple(
             int.from_bytes(payload[i : i + 2], "big") for i in range(0, len(payload), 2)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.severity import Severity
 
 #: Version of :meth:`ListenReport.to_dict`'s shape.
 REPORT_SCHEMA = 1
@@ -38,7 +39,7 @@ class StateSeen:
 
     code: str
     meaning: str
-    severity: str
+    severity: Severity
     #: Seconds since the start of listening, of the last answer carrying it.
     at: float
 
@@ -46,7 +47,7 @@ class StateSeen:
         return {
             "code": self.code,
             "meaning": self.meaning,
-            "severity": self.severity,
+            "severity": self.severity.value,
             "at_s": _s(self.at),
         }
 
@@ -238,7 +239,7 @@ class ListenReport:
     addresses: tuple[AddressReport, ...]
     samples: tuple[RawSample, ...]
     #: Meaning and severity (from the profile) of every state code in the report.
-    state_table: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    state_table: Mapping[str, tuple[str, Severity]] = field(default_factory=dict)
     #: The site's chain, if the caller gave one (used by the verdicts).
     chain: Chain | None = None
 
@@ -295,7 +296,7 @@ class ListenReport:
             "silences": [silence.to_dict() for silence in self.silences],
             "samples": [sample.to_dict() for sample in self.samples],
             "state_table": {
-                code: {"meaning": meaning, "severity": severity}
+                code: {"meaning": meaning, "severity": severity.value}
                 for code, (meaning, severity) in sorted(self.state_table.items())
             },
             "chain": self.chain.to_dict() if self.chain else None,

@@ -59,11 +59,10 @@ from typing import TYPE_CHECKING
 
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.listen.report import AddressReport, ListenReport
+from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.bus.listen.detect import Detection
-
-SEVERITY_ORDER = ("ok", "info", "warning", "critical")
 
 
 @dataclass(frozen=True)
@@ -108,21 +107,31 @@ class Thresholds:
     #: was never polled is reported: the master has gone round its list that often.
     unpolled_min_cycles: int = 2
     #: State severities (from the profile) that make a ``station.state`` verdict.
-    state_severities: frozenset[str] = frozenset({"warning", "critical"})
+    state_severities: frozenset[Severity] = frozenset({Severity.WARNING, Severity.CRITICAL})
     #: State codes never reported (none by default; E0 is a master's "disabled" and reported).
     ignore_states: frozenset[str] = frozenset()
 
 
 DEFAULT_THRESHOLDS = Thresholds()
 
+#: A state code the report's table does not list (not from the profile): worth a look, as the
+#: profile's own unknown codes are (``DeviceProfile.state_info``).
+_UNLISTED_STATE = ("", Severity.WARNING)
+
 
 @dataclass(frozen=True)
 class Verdict:
-    """One finding from the traffic. ``key``/``value`` are stable; the rest is for people."""
+    """One finding from the traffic. ``key``/``value`` are stable; the rest is for people.
+
+    ``severity`` is the bus's own reading, used where the bus speaks for itself (``listen``'s
+    table, its result line and exit code). In ``diagnose`` and ``check`` it is advisory: the
+    rules decide a finding's severity (the YAML finding, or the site's thresholds through
+    ``graded_by``), and a verdict reaches them only as an observation's value.
+    """
 
     key: str
     value: str
-    severity: str
+    severity: Severity
     title: str
     evidence: tuple[str, ...] = ()
     addresses: tuple[int, ...] = ()
@@ -132,7 +141,7 @@ class Verdict:
         return {
             "key": self.key,
             "value": self.value,
-            "severity": self.severity,
+            "severity": self.severity.value,
             "title": self.title,
             "evidence": list(self.evidence),
             "addresses": list(self.addresses),
@@ -143,7 +152,7 @@ class Verdict:
 def _verdict(
     key: str,
     value: str,
-    severity: str,
+    severity: Severity,
     title: str,
     evidence: Sequence[str] = (),
     addresses: Sequence[int] = (),
@@ -278,7 +287,7 @@ def _traffic(report: ListenReport, chain: Chain | None, t: Thresholds) -> Verdic
         return _verdict(
             "bus.traffic",
             "none",
-            "critical",
+            Severity.CRITICAL,
             f"no traffic at all in {listened:.0f} s: the CLU is not polling",
             [
                 f"not one byte in {listened:.1f} s of listening",
@@ -295,7 +304,7 @@ def _traffic(report: ListenReport, chain: Chain | None, t: Thresholds) -> Verdic
         return _verdict(
             "bus.traffic",
             "started_late",
-            "info",
+            Severity.INFO,
             f"the bus was silent for {first:.0f} s, then traffic started",
             [
                 f"first byte {first:.1f} s into a {listened:.1f} s listen",
@@ -308,7 +317,7 @@ def _traffic(report: ListenReport, chain: Chain | None, t: Thresholds) -> Verdic
         return _verdict(
             "bus.traffic",
             "stopped",
-            "critical",
+            Severity.CRITICAL,
             f"traffic stopped: silent for the last {listened - last:.0f} s",
             [
                 f"last byte {last:.1f} s into a {listened:.1f} s listen",
@@ -324,7 +333,7 @@ def _traffic(report: ListenReport, chain: Chain | None, t: Thresholds) -> Verdic
         return _verdict(
             "bus.traffic",
             "gaps",
-            "warning",
+            Severity.WARNING,
             f"the bus went silent {len(gaps)} time(s), up to {longest.seconds:.0f} s",
             [f"silent from {s.start:.1f} s to {s.end:.1f} s ({s.seconds:.1f} s)" for s in gaps[:5]],
             listened_s=round(listened, 3),
@@ -342,7 +351,7 @@ def _undecodable(
         return _verdict(
             "bus.undecodable",
             "at_every_setting",
-            "critical",
+            Severity.CRITICAL,
             "bytes on the line but nothing decodes at any setting",
             [
                 f"{len(detection.candidates)} settings and framings tried, {heard} bytes heard, "
@@ -359,7 +368,7 @@ def _undecodable(
     return _verdict(
         "bus.undecodable",
         "at_this_setting",
-        "critical",
+        Severity.CRITICAL,
         f"bytes on the line but nothing decodes at {report.settings} {report.framing}",
         [
             f"{report.bytes} bytes, {report.frames} valid frames, "
@@ -385,7 +394,7 @@ def _no_answers(report: ListenReport, t: Thresholds) -> Verdict | None:
         return _verdict(
             "bus.no_answers",
             "only_corrupt",
-            "critical",
+            Severity.CRITICAL,
             "the CLU polls, but every answer is garbled",
             [
                 f"CLU polls {_list(addresses)}; {settled} polls, {garbled} garbled answers, "
@@ -399,7 +408,7 @@ def _no_answers(report: ListenReport, t: Thresholds) -> Verdict | None:
     return _verdict(
         "bus.no_answers",
         "silent",
-        "critical",
+        Severity.CRITICAL,
         "the CLU polls but no station answers at all",
         [
             f"CLU polls {_list(addresses)}; {settled} polls, not one answer",
@@ -511,7 +520,7 @@ def _silent(
     return _verdict(
         "bus.silent_addresses",
         value,
-        "critical",
+        Severity.CRITICAL,
         title,
         evidence,
         silent,
@@ -623,7 +632,7 @@ def _duplicate(report: ListenReport, t: Thresholds) -> Verdict | None:
     return _verdict(
         "bus.duplicate_address",
         value,
-        "critical" if confirmed else "warning",
+        Severity.CRITICAL if confirmed else Severity.WARNING,
         "; ".join(titles),
         evidence,
         addresses,
@@ -685,7 +694,7 @@ def _spread(
     return _verdict(
         "bus.errors_spread",
         value,
-        "warning",
+        Severity.WARNING,
         f"errors on every part of the bus: {100 * rate:.0f} % of exchanges failed",
         evidence,
         sorted(affected),
@@ -710,7 +719,7 @@ def _unpolled(report: ListenReport, chain: Chain | None, t: Thresholds) -> list[
         _verdict(
             "bus.unpolled_addresses",
             "not_polled",
-            "critical",  # as BUS-UNPOLLED-01: the CLU neither manages nor reports them
+            Severity.CRITICAL,  # as BUS-UNPOLLED-01: the CLU neither manages nor reports them
             f"the CLU never polls address{'es' if len(missing) > 1 else ''} {_list(missing)}",
             [
                 f"the site has {_list(missing)}; the CLU polled {_list(sorted(polled_set))} "
@@ -728,13 +737,13 @@ def _states(report: ListenReport, t: Thresholds) -> list[Verdict]:
     by_code: dict[str, list[AddressReport]] = {}
     for entry in report.addresses:
         for code in entry.states:
-            meaning, severity = report.state_table.get(code, ("", "warning"))
+            meaning, severity = report.state_table.get(code, _UNLISTED_STATE)
             if severity in t.state_severities and code not in t.ignore_states:
                 by_code.setdefault(code, []).append(entry)
     verdicts = []
     for code in sorted(by_code, key=lambda c: (_state_rank(report, c), c)):
         entries = by_code[code]
-        meaning, severity = report.state_table.get(code, ("", "warning"))
+        meaning, severity = report.state_table.get(code, _UNLISTED_STATE)
         addresses = [e.address for e in entries]
         evidence = []
         for entry in entries:
@@ -760,5 +769,5 @@ def _states(report: ListenReport, t: Thresholds) -> list[Verdict]:
 
 
 def _state_rank(report: ListenReport, code: str) -> int:
-    severity = report.state_table.get(code, ("", "warning"))[1]
-    return -SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else 0
+    """Worst first: a critical state code before a warning."""
+    return -report.state_table.get(code, _UNLISTED_STATE)[1].rank

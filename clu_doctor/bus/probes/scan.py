@@ -93,7 +93,7 @@ class AddressScan:
             else {
                 "state": status.state,
                 "meaning": status.meaning,
-                "severity": status.severity,
+                "severity": status.severity.value,
                 "currents_a": list(status.currents),
                 "ev_connected": status.ev_connected,
                 "duty_percent": status.duty_percent,
