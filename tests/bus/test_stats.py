@@ -10,8 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clu_doctor.bus.listen.verdicts import fisher_greater as log_space_fisher
-from clu_doctor.bus.probes.duplicates import hypergeometric_tail as comb_by_comb_tail
 from clu_doctor.bus.stats import binomial_tail, fisher_greater, hypergeometric_tail, trend_z
 
 # --- binomial ---------------------------------------------------------------------------------
@@ -99,6 +97,38 @@ def test_fishers_test_without_evidence() -> None:
     assert fisher_greater(0, 5, 0, 10) == 1.0  # nothing failed anywhere
 
 
+# Two independent forms of the same tail, as the listen verdicts and the duplicate probe each
+# had before the one in clu_doctor.bus.stats replaced them: the exact one must agree with both.
+
+
+def comb_by_comb_tail(k: int, n: int, successes: int, population: int) -> float:
+    """Every term's binomial coefficients taken afresh, in exact integers."""
+    high = min(n, successes)
+    tail = sum(
+        math.comb(successes, x) * math.comb(population - successes, n - x)
+        for x in range(max(k, 0), high + 1)
+    )
+    return tail / math.comb(population, n)
+
+
+def log_space_fisher(k: int, n: int, others_k: int, others_n: int) -> float:
+    """The same test summed in log space (log-gamma terms, scaled by the largest)."""
+    total, failures = n + others_n, k + others_k
+
+    def log_comb(a: int, b: int) -> float:
+        return math.lgamma(a + 1) - math.lgamma(b + 1) - math.lgamma(a - b + 1)
+
+    terms = [
+        log_comb(failures, i) + log_comb(total - failures, n - i) - log_comb(total, n)
+        for i in range(k, min(n, failures) + 1)
+        if n - i <= total - failures
+    ]
+    if not terms:
+        return 0.0
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(x - top) for x in terms))
+
+
 @st.composite
 def probe_tables(draw: st.DrawFn) -> tuple[int, int, int, int]:
     """The duplicate probe's table: up to 200 identity reads at one address (``--reads``),
@@ -136,6 +166,17 @@ def test_the_exact_tail_matches_the_log_space_sum_on_the_listens_tables(
 ) -> None:
     expected = log_space_fisher(*table)
     assert fisher_greater(*table) == pytest.approx(expected, rel=1e-8, abs=1e-300)
+
+
+@pytest.mark.parametrize("table", [
+    (50, 3600, 2880, 54000), (400, 3600, 2600, 54000), (5, 1200, 60, 18000),
+    (3000, 3600, 100, 54000), (150, 200, 40, 49800),
+])  # fmt: skip
+def test_the_exact_tail_matches_the_log_space_sum_on_an_hours_listen(
+    table: tuple[int, int, int, int],
+) -> None:
+    # About an hour of 16 stations polled once a second: one address against the other 15.
+    assert fisher_greater(*table) == pytest.approx(log_space_fisher(*table), rel=1e-8, abs=1e-300)
 
 
 # --- trend ------------------------------------------------------------------------------------

@@ -51,7 +51,6 @@ kind. Independent of the statistics, two *different* valid answers to one reques
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -59,6 +58,7 @@ from typing import TYPE_CHECKING
 
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.listen.report import AddressReport, ListenReport
+from clu_doctor.bus.stats import binomial_tail, fisher_greater, trend_z
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
@@ -165,64 +165,6 @@ def _verdict(
 
 def _list(addresses: Sequence[int]) -> str:
     return ", ".join(str(a) for a in addresses)
-
-
-# --- statistics -------------------------------------------------------------------------------
-
-
-def binomial_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p), summed in log space (exact for any n)."""
-    if k <= 0:
-        return 1.0
-    if k > n:
-        return 0.0
-    if p <= 0.0:
-        return 0.0
-    if p >= 1.0:
-        return 1.0
-    log_p, log_q = math.log(p), math.log1p(-p)
-    log_n = math.lgamma(n + 1)
-    terms = [
-        log_n - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
-        for i in range(k, n + 1)
-    ]
-    top = max(terms)
-    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
-
-
-def fisher_greater(k: int, n: int, others_k: int, others_n: int) -> float:
-    """One-sided Fisher exact test: P(at least ``k`` of the ``k + others_k`` failures fall in a
-    group of ``n`` out of ``n + others_n``), i.e. evidence that the first group fails more."""
-    total, failures = n + others_n, k + others_k
-    if n == 0 or failures == 0:
-        return 1.0
-
-    def log_comb(a: int, b: int) -> float:
-        return math.lgamma(a + 1) - math.lgamma(b + 1) - math.lgamma(a - b + 1)
-
-    denominator = log_comb(total, n)
-    terms = [
-        log_comb(failures, i) + log_comb(total - failures, n - i) - denominator
-        for i in range(k, min(n, failures) + 1)
-        if n - i <= total - failures
-    ]
-    if not terms:
-        return 0.0
-    top = max(terms)
-    return min(1.0, math.exp(top) * sum(math.exp(x - top) for x in terms))
-
-
-def trend_z(points: Sequence[tuple[float, int, int]]) -> float:
-    """Cochran-Armitage trend z for (score, trials, failures): > 0 when failures grow with score."""
-    trials = sum(n for _, n, _ in points)
-    failures = sum(e for _, _, e in points)
-    if trials == 0 or failures in (0, trials):
-        return 0.0
-    rate = failures / trials
-    mean = sum(x * n for x, n, _ in points) / trials
-    statistic = sum(e * (x - mean) for x, _, e in points)
-    variance = rate * (1 - rate) * sum(n * (x - mean) ** 2 for x, n, _ in points)
-    return statistic / math.sqrt(variance) if variance > 0 else 0.0
 
 
 def _answering(entry: AddressReport) -> bool:

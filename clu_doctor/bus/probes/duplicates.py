@@ -60,6 +60,7 @@ from clu_doctor.bus.probes.base import (
 )
 from clu_doctor.bus.probes.scan import Progress, scan_order
 from clu_doctor.bus.profile import DeviceProfile, Identity
+from clu_doctor.bus.stats import fisher_greater
 
 AddressVerdict = Literal["none", "suspected", "confirmed"]
 DuplicateVerdict = Literal["none", "noisy", "suspected", "confirmed"]
@@ -97,30 +98,6 @@ TAIL_MARGIN_S = 0.010
 MIN_TAIL_S = 0.005
 
 T = TypeVar("T")
-
-
-# --- statistics --------------------------------------------------------------------------------
-
-
-def hypergeometric_tail(k: int, n: int, successes: int, population: int) -> float:
-    """``P[X >= k]`` for ``X`` ~ Hypergeometric(``population``, ``successes``, ``n`` draws).
-
-    Exact (integer binomial coefficients). This is the one-sided p-value of Fisher's exact test
-    that the drawn group holds at least ``k`` of the ``successes``.
-    """
-    if not 0 <= n <= population or not 0 <= successes <= population:
-        raise ValueError("need 0 <= n, successes <= population")
-    if k <= max(0, n + successes - population):
-        return 1.0
-    high = min(n, successes)
-    if k > high:
-        return 0.0
-    total = math.comb(population, n)
-    tail = sum(
-        math.comb(successes, x) * math.comb(population - successes, n - x)
-        for x in range(k, high + 1)
-    )
-    return tail / total
 
 
 @dataclass(frozen=True)
@@ -485,7 +462,7 @@ def _judge(
     background = big_k / big_n if big_n else None
     p_value: float | None = None
     if n and big_n:
-        p_value = hypergeometric_tail(k, n, k + big_k, n + big_n)
+        p_value = fisher_greater(k, n, big_k, big_n)
     suspect_rate = (
         rate is not None
         and background is not None

@@ -1,22 +1,16 @@
-"""Verdicts from listen reports: each finding, its thresholds, and the duplicate test's statistics."""
+"""Verdicts from listen reports: each finding and its thresholds (the statistics behind the
+duplicate test are in tests/bus/test_stats.py)."""
 
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.listen.detect import CandidateScore, Detection
-from clu_doctor.bus.listen.verdicts import (
-    Thresholds,
-    Verdict,
-    binomial_tail,
-    derive_verdicts,
-    fisher_greater,
-    trend_z,
-)
+from clu_doctor.bus.listen.verdicts import Thresholds, Verdict, derive_verdicts
+from clu_doctor.bus.stats import binomial_tail
 from tests.bus.listen.support import (
     ABL_LINE,
     METER,
@@ -36,47 +30,6 @@ def healthy(cycles: int = 20, addresses: range = range(1, 17)) -> list[Chunk]:
     script = Script()
     script.cycles(cycles, addresses)
     return script.chunks
-
-
-# --- statistics -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("n", "p"), [(1, 0.5), (10, 0.05), (25, 0.3), (40, 0.9)])
-def test_the_binomial_tail_matches_the_sum_of_its_terms(n: int, p: float) -> None:
-    for k in range(n + 2):
-        exact = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
-        assert binomial_tail(k, n, p) == pytest.approx(exact, rel=1e-9, abs=1e-300)
-
-
-def test_the_binomial_tail_at_the_edges() -> None:
-    assert binomial_tail(0, 5, 0.1) == 1.0
-    assert binomial_tail(3, 5, 0.0) == 0.0
-    assert binomial_tail(3, 5, 1.0) == 1.0
-    assert 0 < binomial_tail(900, 1000, 0.05) < 1e-300 or binomial_tail(900, 1000, 0.05) == 0.0
-
-
-@pytest.mark.parametrize(("k", "n", "others_k", "others_n"), [
-    (12, 12, 0, 6), (3, 10, 5, 50), (0, 4, 2, 9), (5, 5, 5, 5), (2, 7, 0, 0), (1, 3, 9, 9),
-])  # fmt: skip
-def test_fishers_test_matches_the_hypergeometric_sum(
-    k: int, n: int, others_k: int, others_n: int
-) -> None:
-    total, failures = n + others_n, k + others_k
-    exact = sum(
-        math.comb(failures, i) * math.comb(total - failures, n - i)
-        for i in range(k, min(n, failures) + 1)
-    ) / math.comb(total, n)
-    assert fisher_greater(k, n, others_k, others_n) == pytest.approx(
-        exact if failures else 1.0, rel=1e-9
-    )
-
-
-def test_the_trend_statistic_has_the_sign_of_the_trend() -> None:
-    growing = [(1.0, 100, 1), (2.0, 100, 5), (3.0, 100, 10), (4.0, 100, 20)]
-    assert trend_z(growing) > 3
-    assert trend_z([(x, n, e) for x, n, e in reversed(growing)]) > 3  # scores, not order
-    assert trend_z([(x, n, 21 - e) for x, n, e in growing]) < -3
-    assert trend_z([(1.0, 100, 0), (2.0, 100, 0)]) == 0.0
 
 
 # --- healthy --------------------------------------------------------------------------------

@@ -1,69 +1,19 @@
-"""The statistics behind a 'suspected' duplicate: Fisher's exact test and the two-cluster rule."""
+"""The duplicate probe's own rules: two clusters of reply times, bisection, the adaptive timeout.
+
+Fisher's exact test, which it shares with the listen verdicts, is tested in
+tests/bus/test_stats.py."""
 
 from __future__ import annotations
 
-import itertools
 import random
-from fractions import Fraction
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from clu_doctor.bus.probes.base import AdaptiveTimeout
-from clu_doctor.bus.probes.duplicates import (
-    bisect_candidates,
-    hypergeometric_tail,
-    next_step,
-    two_clusters,
-)
+from clu_doctor.bus.probes.duplicates import bisect_candidates, next_step, two_clusters
 from clu_doctor.bus.settings import LineSettings
 
 CHAR_38400 = LineSettings.parse("38400 8E1").char_time
-
-
-def brute_force_tail(k: int, n: int, successes: int, population: int) -> Fraction:
-    """P[X >= k] by counting every n-subset of a population with ``successes`` marked items."""
-    items = [True] * successes + [False] * (population - successes)
-    draws = list(itertools.combinations(range(population), n))
-    hits = sum(1 for draw in draws if sum(items[i] for i in draw) >= k)
-    return Fraction(hits, len(draws))
-
-
-@pytest.mark.parametrize("population", [1, 4, 7, 10])
-def test_hypergeometric_tail_against_counting(population: int) -> None:
-    for successes in range(population + 1):
-        for n in range(population + 1):
-            for k in range(n + 2):
-                exact = brute_force_tail(k, n, successes, population)
-                assert hypergeometric_tail(k, n, successes, population) == pytest.approx(
-                    float(exact), abs=1e-12
-                )
-
-
-@given(
-    population=st.integers(1, 400),
-    data=st.data(),
-)
-def test_hypergeometric_tail_is_a_probability_falling_in_k(
-    population: int, data: st.DataObject
-) -> None:
-    successes = data.draw(st.integers(0, population))
-    n = data.draw(st.integers(0, population))
-    tails = [hypergeometric_tail(k, n, successes, population) for k in range(n + 2)]
-    assert tails[0] == 1.0
-    assert tails[-1] == 0.0
-    assert all(0.0 <= t <= 1.0 for t in tails)
-    assert all(a >= b - 1e-12 for a, b in itertools.pairwise(tails))
-
-
-def test_the_fisher_test_on_the_numbers_the_probe_meets() -> None:
-    # A duplicate: 25 of 30 replies corrupt at one address, none of 420 elsewhere.
-    assert hypergeometric_tail(25, 30, 25, 450) < 1e-30
-    # Uniform noise: 3 of 30 against 40 of 420 is what chance gives.
-    assert hypergeometric_tail(3, 30, 43, 450) > 0.3
-    with pytest.raises(ValueError):
-        hypergeometric_tail(1, 5, 3, 4)
 
 
 def test_two_clusters_of_reply_times() -> None:
