@@ -459,6 +459,9 @@ def _silent(
             data["not_in_chain"] = outside
     # A polled station that never answers is critical whatever the chain says of where:
     # the rules' BUS-BREAK-01, BUS-STATION-01 and BUS-MISSING-01 and the scan all say so.
+    # That is the site's default; a site.yaml that tolerates silent stations
+    # (thresholds.stations_silent) grades those findings lower in diagnose and check, while
+    # listen, which has only this verdict, still says critical.
     return _verdict(
         "bus.silent_addresses",
         value,
