@@ -1,8 +1,8 @@
 """Scan and listen results as tables (styled or plain) and JSON documents.
 
 Both commands print one table of addresses, then their verdicts with evidence, then a result
-line with the exit code. The exit code is decided by :func:`scan_status` / :func:`listen_status`
-so the text and the JSON always agree.
+line with the exit code. The status is decided in :mod:`clu_doctor.probing.status` (policy,
+not presentation), so the text, the JSON and the exit code always agree.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from clu_doctor.probing.status import listen_status, scan_status
+from clu_doctor.probing.translate import traffic_summary
 from clu_doctor.report import envelope, list_grid, to_json
 from clu_doctor.report.console import OutputMode, render_to_string
 
@@ -41,11 +43,6 @@ _STYLE = {
     "critical": "red",
     "unknown": "magenta",
 }
-
-
-def _worst(severities: Sequence[str]) -> str:
-    order = ["ok", "info", "warning", "critical"]
-    return max(severities, key=lambda s: order.index(s) if s in order else 0, default="ok")
 
 
 def _ms(seconds: float | None) -> str:
@@ -92,30 +89,6 @@ def _result(status: str, text: str) -> Text:
 
 
 # --- scan ---------------------------------------------------------------------------------
-
-
-def scan_status(
-    scan: ScanResult, chain: ChainResult | None, duplicates: DuplicateResult | None
-) -> tuple[str, str]:
-    """(severity, summary) of a scan: missing stations and confirmed duplicates are critical."""
-    problems = []
-    severity = "ok"
-    if not scan.answered:
-        return "critical", "no address answered"
-    if chain is not None and chain.verdict != "ok":
-        severity = "critical"
-        problems.append(f"chain: {chain.verdict} ({', '.join(map(str, chain.silent)) or '-'})")
-    elif scan.missing:
-        severity = "critical"
-        problems.append(f"missing: {', '.join(map(str, scan.missing))}")
-    if duplicates is not None and duplicates.verdict == "confirmed":
-        severity = "critical"
-        problems.append(f"duplicate address: {', '.join(map(str, duplicates.confirmed))}")
-    elif duplicates is not None and duplicates.verdict in ("suspected", "noisy"):
-        severity = _worst([severity, "warning"])
-        problems.append(f"duplicates {duplicates.verdict}")
-    found = f"{len(scan.answered)} address(es) answered"
-    return severity, "; ".join([found, *problems])
 
 
 def render_scan_text(
@@ -192,32 +165,6 @@ def render_scan_json(
 # --- listen -------------------------------------------------------------------------------
 
 
-#: Below this much listening, a line without a single byte says nothing yet (the listen
-#: verdicts call silence only from 5 s on: the CLU polls about once a second).
-_SHORT_SILENCE_S = 5.0
-
-
-def listen_status(
-    verdicts: Sequence[Verdict], report: ListenReport | None = None
-) -> tuple[str, str]:
-    if (
-        not verdicts
-        and report is not None
-        and report.bytes == 0
-        and report.seconds < _SHORT_SILENCE_S
-    ):
-        return "unknown", (
-            f"not a byte in {report.seconds:.1f} s: too short to tell a quiet bus from a "
-            f"dead one (listen at least {_SHORT_SILENCE_S:g} s)"
-        )
-    if not verdicts:
-        return "ok", "nothing wrong heard"
-    severity = _worst([v.severity for v in verdicts])
-    return severity, "; ".join(v.title for v in verdicts[:3]) + (
-        f" (+{len(verdicts) - 3} more)" if len(verdicts) > 3 else ""
-    )
-
-
 def _chain_label(report: ListenReport, address: int) -> str:
     """The label of ``address`` from the report's own chain (a replayed recording's header
     carries the site's chain): the station's label, and which outlet of a DUO it is."""
@@ -256,8 +203,6 @@ def listen_table(report: ListenReport, mode: OutputMode, site: Site | None = Non
             state,
             _ms(median),
         )
-    from clu_doctor.probing import traffic_summary
-
     table.caption = traffic_summary(report)
     return table
 
