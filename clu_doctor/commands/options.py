@@ -1,4 +1,9 @@
-"""The options every bus-using command shares, and turning them into a probing plan."""
+"""The options every bus-using command shares, and turning them into a probing plan.
+
+Every command module imports this one, so the bus, the simulator and the probes are imported
+inside the functions that need them: a diagnosis from flags loads none of them
+(``tests/test_startup.py``).
+"""
 
 from __future__ import annotations
 
@@ -206,13 +211,13 @@ class Simulation:
 
     def site(self) -> Site | None:
         """The site description a technician would carry for it (``None``: a meter bus)."""
-        from clu_doctor.sim.site_plan import site_for  # the simulator only when --sim is used
+        from clu_doctor.sim.site_plan import site_for  # start-up: see the module docstring
 
         return site_for(self.scenario)
 
     def open_port(self) -> Any:
         """A new unopened in-process port on the scenario (for ``BusPlan.opener``)."""
-        from clu_doctor.sim.protocol_sim import simulated_port
+        from clu_doctor.sim.protocol_sim import simulated_port  # start-up, as above
 
         return simulated_port(self.scenario, self.options)
 
@@ -225,6 +230,7 @@ class Simulation:
 def read_simulation(text: str) -> Simulation:
     """``--sim``'s value: a scenario name or file, optionally with ``?`` and the options of a
     ``sim://`` URL (one parser for both, :func:`clu_doctor.sim.protocol_sim.parse_options`)."""
+    # the simulator only when --sim is given (start-up: see the module docstring)
     from clu_doctor.resources import scenarios_dir
     from clu_doctor.sim.protocol_sim import parse_options
     from clu_doctor.sim.scenario_reader import load_scenario

@@ -74,7 +74,7 @@ _FEW_BYTES = 64
 
 def classify_traffic(report: ListenReport, undecodable: bool, site: Site | None) -> str:
     """The ``bus.traffic`` value of a listen. ``undecodable``: the listen's verdicts say
-    nothing decodes. See the module docstring of rules/observations.yaml for the values.
+    nothing decodes. rules/observations.yaml describes each value.
 
     ``unheard`` is silence heard from the far end of the bus: it says nothing about the CLU's
     USB interface, because a break between it and the adapter sounds the same. ``off-bus`` is
