@@ -29,11 +29,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from clu_doctor.bus.probes.base import ranges
 
+#: Where the technician's adapter joins the bus: at the CLU's terminal block, or at the far
+#: end after the last station. The one type for it: the site file, the simulator's scenarios,
+#: the command line's ``--at`` and the chain analyses all use this.
 AdapterAt = Literal["clu", "end"]
+ADAPTER_POSITIONS: tuple[AdapterAt, ...] = get_args(AdapterAt)
 ChainVerdict = Literal["ok", "station", "break", "farthest", "none"]
 CHAIN_VERDICTS: tuple[ChainVerdict, ...] = ("ok", "station", "break", "farthest", "none")
 PositionState = Literal["ok", "partial", "silent"]
@@ -150,7 +154,7 @@ def analyse_chain(
     address planned at two stations counts as answering at both (the plan itself is wrong
     there; the site's configuration facts say so).
     """
-    if adapter_at not in ("clu", "end"):
+    if adapter_at not in ADAPTER_POSITIONS:
         raise ValueError(f"adapter_at must be 'clu' or 'end', not {adapter_at!r}")
     if not chain:
         raise ValueError("the chain has no stations")
@@ -235,9 +239,10 @@ class Chain:
     ``stations`` lists the addresses at each point of the chain in BUS IN -> BUS OUT order,
     starting next to the CLU; a DUO station has two addresses at one point. ``adapter_at`` is
     where the technician's adapter is attached: 0 = at the CLU, k = at station k (1-based),
-    ``len(stations)`` = at the far end. ``labels`` names the stations (optional). From a
-    :class:`clu_doctor.site.Site`: ``Chain(tuple(s.addresses for s in site.chain),
-    0 if site.adapter_at == "clu" else len(site.chain), tuple(s.name for s in site.chain))``.
+    ``len(stations)`` = at the far end. ``labels`` names the stations (optional).
+    :meth:`attached` builds one with the adapter at either end (what a site file says), and
+    :meth:`analyse` runs :func:`analyse_chain` on it, so one chain serves both the listen
+    verdicts and the scan.
     """
 
     stations: tuple[tuple[int, ...], ...]
@@ -250,6 +255,32 @@ class Chain:
             raise ValueError(f"adapter position {self.adapter_at} is outside the chain")
         if self.labels and len(self.labels) != len(self.stations):
             raise ValueError("give one label per station, or none")
+
+    @classmethod
+    def attached(
+        cls,
+        stations: Iterable[Iterable[int]],
+        at: AdapterAt,
+        labels: Iterable[str] = (),
+    ) -> Chain:
+        """The chain with the adapter at the CLU or at the far end."""
+        points = tuple(tuple(point) for point in stations)
+        return cls(points, 0 if at == "clu" else len(points), tuple(labels))
+
+    @property
+    def end(self) -> AdapterAt | None:
+        """The end the adapter is at (``None``: somewhere in between)."""
+        if self.adapter_at == 0:
+            return "clu"
+        if self.adapter_at == len(self.stations):
+            return "end"
+        return None
+
+    def analyse(self, answered: Collection[int]) -> ChainResult:
+        """:func:`analyse_chain` of the addresses that ``answered`` read along this chain."""
+        if self.end is None:
+            raise ValueError("the chain analysis needs the adapter at the CLU or at the far end")
+        return analyse_chain(self.stations, self.end, answered)
 
     @classmethod
     def of(cls, addresses: Iterable[int | Iterable[int]], adapter_at: int = 0) -> Chain:

@@ -110,7 +110,7 @@ HINT_VANISHED = (
 HINT_SOCKET = "nothing accepts connections there: is the simulator, ser2net or the gateway running?"
 HINT_RS485 = (
     "this adapter's driver cannot switch to kernel RS-485 mode; most USB-RS485 adapters switch "
-    "direction by themselves, so try again without --rs485"
+    "direction by themselves, so try again without kernel RS-485 mode"
 )
 
 
@@ -394,12 +394,16 @@ class Link:
         echo: str = "auto",
         rs485: bool = False,
         exclusive: bool = True,
+        handle: Any = None,
     ) -> Link:
         """Open ``port`` (device name or pyserial URL) with ``settings`` for ``framing``.
 
         On POSIX the port is locked exclusively, so a second user gets :class:`PortBusy` at once.
         ``rs485`` asks the kernel to drive the transceiver's DE/RE line from RTS, for adapters
-        that do not switch direction themselves.
+        that do not switch direction themselves. ``handle``, an unopened pyserial port object,
+        is configured and opened instead of the one pyserial makes for ``port`` (``port`` then
+        only names it): how a caller opens a port it has built itself, such as the
+        simulator's on a scenario already read.
         """
         get_codec(framing)  # unknown framing: ValueError before touching the port
         if echo not in ECHO_MODES:
@@ -407,7 +411,8 @@ class Link:
         import serial
 
         try:
-            handle: Any = serial.serial_for_url(port, do_not_open=True)
+            if handle is None:
+                handle = serial.serial_for_url(port, do_not_open=True)
         except (ValueError, OSError) as error:
             raise classify_open_error(port, error) from error
         try:
@@ -837,7 +842,7 @@ class Link:
         elif self.echo == "on" and not echo.echoed:
             hint = (
                 "not even the adapter's echo of the request came back: the adapter may not be "
-                "transmitting, or it does not echo (try --echo auto)"
+                "transmitting, or it does not echo (open the link with echo 'auto')"
             )
         return NoAnswer(message, address, hint)
 

@@ -118,10 +118,8 @@ def scan(
     transmit: bus_options.TransmitOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> int:
-    from clu_doctor.bus.chain import analyse_chain
-    from clu_doctor.bus.link import Link
-    from clu_doctor.bus.probes.duplicates import find_duplicates
-    from clu_doctor.bus.probes.scan import scan as run_scan
+    from clu_doctor.probing import BusProber
+    from clu_doctor.probing.status import scan_status
     from clu_doctor.report import probes as render
     from clu_doctor.report.console import OutputMode
     from clu_doctor.ui.progress import terminal_events
@@ -129,51 +127,15 @@ def scan(
     line = bus_options.LineOverride(baud, parity, stopbits, rs485)
     target = _require_target(port, sim, site, profile, at, line)
     wanted = parse_addresses(addresses) if addresses else tuple(target.profile.addresses)
-    expected = target.site.expected_addresses if target.site else ()
+    plan = bus_options.plan_for(target, listen_s=0.0, transmit=transmit)
     with contextlib.ExitStack() as stack:
-        events = terminal_events(stack)
-        link = stack.enter_context(
-            Link.open(target.port, target.profile.line, target.profile.framing, rs485=target.rs485)
-        )
-        if events:
-            events.stage(f"Reading {len(wanted)} address(es) on {target.description}", len(wanted))
-        result = _guarded(
-            run_scan,
-            link,
-            target.profile,
-            wanted,
-            expected=expected,
-            stop_when_expected=stop_early,
-            force=transmit,
-            progress=(lambda done, total, address: events.progress(done, total))
-            if events
-            else None,
-        )
-        if events:
-            events.stage_done(f"{len(result.answered)} address(es) answered")
+        stack.enter_context(bus_options.flag_hints())
+        prober = stack.enter_context(BusProber(plan, terminal_events(stack)))
+        result = _guarded(prober.read_addresses, wanted, stop_when_expected=stop_early)
         dup = None
         if duplicates and result.answered:
-            if events:
-                events.stage("Reading identities again to find duplicate addresses", None)
-            dup = _guarded(
-                find_duplicates,
-                link,
-                target.profile,
-                result.answered,
-                reads=reads,
-                force=transmit,
-                lbt=result.lbt,
-                progress=(lambda done, total, address: events.progress(done, total))
-                if events
-                else None,
-            )
-            if events:
-                events.stage_done(f"duplicate check: {dup.verdict}")
-    chain = None
-    if target.site is not None:
-        chain = analyse_chain(
-            target.site.chain_positions, target.site.adapter_at, set(result.answered)
-        )
+            dup = _guarded(prober.check_duplicates, result.answered, reads=reads)
+    chain = prober.chain_result(result)
     if json_output:
         sys.stdout.write(
             render.render_scan_json(result, site=target.site, chain=chain, duplicates=dup)
@@ -184,7 +146,7 @@ def scan(
                 result, OutputMode.for_stream(), site=target.site, chain=chain, duplicates=dup
             )
         )
-    status, _ = render.scan_status(result, chain, dup)
+    status, _ = scan_status(result, chain, dup)
     return int(status.exit_code)
 
 
@@ -229,8 +191,10 @@ def listen(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> int:
-    from clu_doctor.bus.listen.verdicts import derive_verdicts
-    from clu_doctor.probing import BusProber, site_chain, verdict_thresholds
+    from clu_doctor.probing import BusProber
+    from clu_doctor.probing.prober import judge_listen
+    from clu_doctor.probing.site import site_chain
+    from clu_doctor.probing.status import listen_status
     from clu_doctor.report import probes as render
     from clu_doctor.report.console import OutputMode
     from clu_doctor.ui.progress import terminal_events
@@ -245,19 +209,19 @@ def listen(
 
         site_plan = bus_options.load_site_option(site)
         loaded = None if profile is None else bus_options.resolve_profile(profile)
-        replayed = run_replay(replay.expanduser(), profile=loaded, chain=site_chain(site_plan))
+        chain = site_chain(site_plan)
+        replayed = run_replay(replay.expanduser(), profile=loaded, chain=chain)
         report, warnings = replayed.report, replayed.warnings
         for warning in warnings:
             print(f"clu-doctor: warning: {warning}", file=sys.stderr)
-        verdicts = derive_verdicts(
-            report, chain=site_chain(site_plan), thresholds=verdict_thresholds(site_plan)
-        )
+        verdicts = judge_listen(report, site_plan, chain)
     else:
         line = bus_options.LineOverride(baud, parity, stopbits, rs485)
         target = _require_target(port, sim, site, profile, at, line)
         site_plan = target.site
         plan = bus_options.plan_for(target, listen_s=seconds, transmit=False, save=save)
         with contextlib.ExitStack() as stack:
+            stack.enter_context(bus_options.flag_hints())
             events = terminal_events(stack, table=True, site=site_plan)
             prober = stack.enter_context(BusProber(plan, events))
             listened = prober.listen()
@@ -280,7 +244,7 @@ def listen(
                 notes=notes,
             )
         )
-    status, _ = render.listen_status(verdicts, report)
+    status, _ = listen_status(verdicts, report)
     return int(status.exit_code)
 
 

@@ -123,7 +123,8 @@ def check(
     site_plan: Site | None = None
     history: History | None = None
     try:
-        site_plan = _site(site, sim)
+        simulation = bus_options.read_simulation(sim) if sim else None
+        site_plan = _site(site, simulation)
         if textfile_dir is not None:
             from clu_doctor.monitoring.textfile import check_directory
 
@@ -142,7 +143,7 @@ def check(
             site_plan,
             history,
             port=port,
-            sim=sim,
+            sim=simulation,
             profile=profile,
             line=bus_options.LineOverride(baud, parity, stopbits, rs485),
             fmt=fmt,
@@ -163,7 +164,7 @@ def check(
             history.close()
 
 
-def _site(path: Path | None, sim: str | None) -> Site:
+def _site(path: Path | None, sim: bus_options.Simulation | None) -> Site:
     if path is not None:
         site = bus_options.load_site_option(path)
         assert site is not None
@@ -173,12 +174,10 @@ def _site(path: Path | None, sim: str | None) -> Site:
             "give --site site.yaml (or --sim SCENARIO to try the check on a simulated site)",
             hint="examples/site.yaml is a commented example",
         )
-    name = sim.partition("?")[0]
-    target = bus_options.resolve_target(None, sim, None, None, None)
-    plan = target.site if target is not None else None
+    plan = sim.site()
     if plan is None:
         raise UsageError(
-            f"simulated site {name!r} has no charge points to check (a meter bus)",
+            f"simulated site {sim.name!r} has no charge points to check (a meter bus)",
             hint="give --site site.yaml, or pick another scenario ('clu-doctor sim --list')",
         )
     return plan
@@ -189,7 +188,7 @@ def _run(
     history: History | None,
     *,
     port: str | None,
-    sim: str | None,
+    sim: bus_options.Simulation | None,
     profile: str | None,
     line: bus_options.LineOverride,
     fmt: CheckFormat,
@@ -245,10 +244,12 @@ def _run(
         transmit=transmit,
         save=save.expanduser() if save else None,
         rs485=target.rs485,
+        opener=target.opener,
     )
     with contextlib.ExitStack() as stack:
         from clu_doctor.ui.progress import terminal_events
 
+        stack.enter_context(bus_options.flag_hints())
         result = run_check(request, rulebook, history=history, events=terminal_events(stack))
     from clu_doctor.monitoring.publish import publish_result
     from clu_doctor.report.check import render_check

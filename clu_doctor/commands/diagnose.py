@@ -169,28 +169,27 @@ def diagnose(
     with contextlib.ExitStack() as stack:
         prober = None
         if target is not None:
+            # the bus and the probes only when there is a bus (start-up of LED-only runs)
             from clu_doctor.probing import BusProber
+            from clu_doctor.ui.progress import terminal_events
 
             plan = bus_options.plan_for(
                 target, listen_s=listen_seconds, transmit=transmit, save=save
             )
-            from clu_doctor.ui.progress import terminal_events
-
+            stack.enter_context(bus_options.flag_hints())
             prober = stack.enter_context(BusProber(plan, terminal_events(stack)))
             site_plan = target.site
         resolver = None
         if prober is not None or site_plan is not None:
-            from clu_doctor.probing import make_resolver
+            from clu_doctor.probing import make_resolver, resolve_observations
 
             resolver = make_resolver(site_plan, prober)
         if not no_input and sys.stdin.isatty():
             run_questionnaire(rulebook, collected, resolver)
         if resolver is not None:
-            from clu_doctor.probing import resolve_observations
-
             resolve_observations(rulebook, collected, resolver)
         if prober is not None and site_plan is not None:
-            from clu_doctor.probing import grade_observations
+            from clu_doctor.probing.prober import grade_observations
 
             collected.update(grade_observations(prober, site_plan))
         diagnosis = rulebook.diagnose(collected)

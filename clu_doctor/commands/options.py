@@ -1,26 +1,46 @@
-"""The options every bus-using command shares, and turning them into a probing plan."""
+"""The options every bus-using command shares, and turning them into a probing plan.
+
+Every command module imports this one, so the bus, the simulator and the probes are imported
+inside the functions that need them: a diagnosis from flags loads none of them
+(``tests/test_startup.py``).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-from urllib.parse import parse_qsl, urlencode
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from clu_doctor.errors import UsageError
+from clu_doctor.errors import CluDoctorError, UsageError
 
 if TYPE_CHECKING:
+    from clu_doctor.bus.chain import AdapterAt
     from clu_doctor.bus.profile import DeviceProfile
     from clu_doctor.probing import BusPlan
+    from clu_doctor.sim.protocol_sim import SimUrl
+    from clu_doctor.sim.scenario import Scenario
     from clu_doctor.site.model import Site
 
 
 class AdapterEnd(str, Enum):
+    """``--at``'s choices: the values of :data:`clu_doctor.bus.chain.AdapterAt`, for typer,
+    which offers choices only from an Enum. Written out rather than built from that type:
+    building it would import the bus layer whenever a command is built, and
+    ``tests/test_startup.py`` keeps ``diagnose`` from flags free of the bus.
+    ``tests/commands/test_options.py`` checks that the two agree."""
+
     CLU = "clu"
     END = "end"
+
+    @property
+    def position(self) -> AdapterAt:
+        """The value as the one adapter-position type."""
+        return self.value
 
 
 def complete_scenario(incomplete: str) -> list[str]:
@@ -170,6 +190,65 @@ RulesOption = Annotated[
 
 
 @dataclasses.dataclass(frozen=True)
+class Simulation:
+    """``--sim SCENARIO?OPTIONS``, read once: the scenario with its options applied, from which
+    every opening of the in-process port starts (no file is read again)."""
+
+    #: As the user named it (a bundled name or a file), without the options.
+    name: str
+    options: SimUrl
+    scenario: Scenario
+
+    @property
+    def url(self) -> str:
+        """The equivalent ``sim://`` URL: how the port is named in evidence and recordings."""
+        return self.options.url
+
+    def moved(self, at: AdapterAt) -> Simulation:
+        """The same simulation with the adapter at ``at`` (``--at``)."""
+        options = dataclasses.replace(self.options, at=at)
+        return dataclasses.replace(self, options=options, scenario=self._changed(options))
+
+    def site(self) -> Site | None:
+        """The site description a technician would carry for it (``None``: a meter bus)."""
+        from clu_doctor.sim.site_plan import site_for  # start-up: see the module docstring
+
+        return site_for(self.scenario)
+
+    def open_port(self) -> Any:
+        """A new unopened in-process port on the scenario (for ``BusPlan.opener``)."""
+        from clu_doctor.sim.protocol_sim import simulated_port  # start-up, as above
+
+        return simulated_port(self.scenario, self.options)
+
+    def _changed(self, options: SimUrl) -> Scenario:
+        return self.scenario.with_changes(
+            adapter_at=options.at, clu_present=options.clu, clu_uptime_s=options.uptime
+        )
+
+
+def read_simulation(text: str) -> Simulation:
+    """``--sim``'s value: a scenario name or file, optionally with ``?`` and the options of a
+    ``sim://`` URL (one parser for both, :func:`clu_doctor.sim.protocol_sim.parse_options`)."""
+    # the simulator only when --sim is given (start-up: see the module docstring)
+    from clu_doctor.resources import scenarios_dir
+    from clu_doctor.sim.protocol_sim import parse_options
+    from clu_doctor.sim.scenario_reader import load_scenario
+
+    name, _, query = text.partition("?")
+    scenario = load_scenario(name)
+    # A file is named by its absolute path, so the URL opens the same file from anywhere.
+    path = Path(scenario.source)
+    where = name if path == scenarios_dir() / f"{name}.yaml" else str(path.resolve())
+    try:
+        options = parse_options(where, query)
+    except ValueError as error:
+        raise UsageError(f"--sim {error}", hint="options as in SCENARIO?clu=0&at=end") from None
+    read = Simulation(name, options, scenario)
+    return dataclasses.replace(read, scenario=read._changed(options))
+
+
+@dataclasses.dataclass(frozen=True)
 class Target:
     """Where the bus is and what we know about the site."""
 
@@ -179,6 +258,13 @@ class Target:
     description: str
     #: Kernel RS-485 direction control (``--rs485``).
     rs485: bool = False
+    #: The ``--sim`` behind ``port``, read once (``None``: a real port or a URL).
+    simulation: Simulation | None = None
+
+    @property
+    def opener(self) -> Callable[[], Any] | None:
+        """What makes the port object to open (``None``: pyserial opens ``port`` by name)."""
+        return self.simulation.open_port if self.simulation is not None else None
 
 
 def load_site_option(path: Path | None) -> Site | None:
@@ -191,20 +277,27 @@ def load_site_option(path: Path | None) -> Site | None:
 
 def resolve_target(
     port: str | None,
-    sim: str | None,
+    sim: str | Simulation | None,
     site: Site | None,
     profile: str | None,
     at: AdapterEnd | None,
     line: LineOverride | None = None,
 ) -> Target | None:
-    """The port (or simulator URL), the profile and the site; ``None`` without a bus (then
-    a --profile or a line-setting flag is a usage error: there is nothing to apply it to)."""
+    """The port (or simulated site), the profile and the site; ``None`` without a bus (then
+    a --profile or a line-setting flag is a usage error: there is nothing to apply it to).
+    ``sim`` is ``--sim``'s text, or a :class:`Simulation` already read from it."""
     line = line or LineOverride()
     if port and sim:
         raise UsageError("give --port or --sim, not both")
+    simulation = None
     if sim:
-        port, site = _simulated(sim, site, at)
-        description = f"simulated site {sim.split('?')[0]}"
+        simulation = sim if isinstance(sim, Simulation) else read_simulation(sim)
+        if at is not None:
+            simulation = simulation.moved(at.position)
+        port = simulation.url
+        if site is None:
+            site = simulation.site()
+        description = f"simulated site {simulation.name}"
     elif port:
         description = port
         if port.startswith("sim://"):
@@ -212,7 +305,7 @@ def resolve_target(
 
             register_url_handler()
         if site is not None and at is not None:
-            site = dataclasses.replace(site, adapter_at=at.value)
+            site = dataclasses.replace(site, adapter_at=at.position)
     else:
         if profile is not None or line != LineOverride():
             raise UsageError(
@@ -222,7 +315,12 @@ def resolve_target(
             )
         return None
     return Target(
-        port, line.apply(_profile(profile, site, sim)), site, description, rs485=line.rs485
+        port,
+        line.apply(_profile(profile, site, simulation)),
+        site,
+        description,
+        rs485=line.rs485,
+        simulation=simulation,
     )
 
 
@@ -239,29 +337,8 @@ def plan_for(
         transmit=transmit,
         save=save.expanduser() if save else None,
         rs485=target.rs485,
+        opener=target.opener,
     )
-
-
-def _simulated(sim: str, site: Site | None, at: AdapterEnd | None) -> tuple[str, Site | None]:
-    from clu_doctor.sim import load_scenario, register_url_handler
-    from clu_doctor.sim.site_plan import site_for
-
-    name, _, query = sim.partition("?")
-    options = dict(parse_qsl(query, keep_blank_values=True))
-    if at is not None:
-        options["at"] = at.value
-    scenario = load_scenario(name)
-    adapter = options.get("at")
-    if adapter not in (None, "clu", "end"):
-        raise UsageError(f"--sim option at={adapter} (expected at=clu or at=end)")
-    clu = options.get("clu")
-    scenario = scenario.with_changes(
-        adapter_at=adapter,  # type: ignore[arg-type]
-        clu_present=None if clu is None else clu not in ("0", "false", "no"),
-    )
-    register_url_handler()
-    url = f"sim://{name}" + (f"?{urlencode(options)}" if options else "")
-    return url, site if site is not None else site_for(scenario)
 
 
 def resolve_profile(name: str) -> DeviceProfile:
@@ -273,17 +350,15 @@ def resolve_profile(name: str) -> DeviceProfile:
     return load_profile(name)
 
 
-def _profile(name: str | None, site: Site | None, sim: str | None) -> DeviceProfile:
+def _profile(name: str | None, site: Site | None, simulation: Simulation | None) -> DeviceProfile:
     from clu_doctor.bus.profile import load_profile
 
     if name is not None:
         return resolve_profile(name)
     if site is not None:
         return site.load_profile()
-    if sim is not None:
-        from clu_doctor.sim import load_scenario
-
-        scenario = load_scenario(sim.split("?")[0])
+    if simulation is not None:
+        scenario = simulation.scenario
         if any(station.kind == "meter" for station in scenario.stations):
             return dataclasses.replace(
                 load_profile("modbus-meter"),
@@ -291,3 +366,27 @@ def _profile(name: str | None, site: Site | None, sim: str | None) -> DeviceProf
                 framing=scenario.bus.framing,
             )
     return load_profile("defa-erange")
+
+
+#: What the command line says where the bus layer says "without kernel RS-485 mode".
+RS485_HINT = (
+    "this adapter's driver cannot switch to kernel RS-485 mode; most USB-RS485 adapters switch "
+    "direction by themselves, so try again without --rs485"
+)
+
+
+@contextlib.contextmanager
+def flag_hints() -> Iterator[None]:
+    """Bus errors whose way out is a command-line flag, told with the flag's name.
+
+    The bus layer names no flags (it is used by more than this command line); around the
+    commands' bus work, this puts the flag back into the hint the user reads.
+    """
+    try:
+        yield
+    except CluDoctorError as error:
+        from clu_doctor.bus.link import HINT_RS485  # only on an error, and only from the bus
+
+        if error.hint == HINT_RS485:
+            error.hint = RS485_HINT
+        raise

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from enum import Enum
 from typing import Annotated
 
 import typer
 
 from clu_doctor.commands import flow
+from clu_doctor.commands.options import AdapterEnd, complete_scenario
 
 SIM_HELP = """Run a simulated CLU site behind a pty and a local TCP port, until Ctrl-C.
 
@@ -28,20 +28,6 @@ SIM_EPILOG = """Examples:
 
   clu-doctor sim my-site.yaml --tcp-port 5020 --no-pty
 """
-
-
-class AdapterEnd(str, Enum):
-    CLU = "clu"
-    END = "end"
-
-
-def complete_scenario(incomplete: str) -> list[str]:
-    from clu_doctor.sim import list_scenarios
-
-    try:
-        return [name for name, _ in list_scenarios() if name.startswith(incomplete)]
-    except Exception:
-        return []
 
 
 def sim(
@@ -112,7 +98,7 @@ def sim(
             wire_time=wire_time,
             time_scale=time_scale,
             seed=seed,
-            adapter_at=at.value if at else None,
+            adapter_at=at.position if at else None,
             clu=clu,
         )
     except OSError as error:

@@ -25,12 +25,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clu_doctor.engine import AnswerSource, Observation, ObservationSpec, Rulebook
 from clu_doctor.errors import CluDoctorError, FileProblemError
 from clu_doctor.monitoring.result import CheckResult, IgnoredFinding, StationHealth
-from clu_doctor.probing import STATE_VALUES, BusPlan, BusProber, ProbeEvents
+from clu_doctor.probing import BusPlan, BusProber, ProbeEvents, resolve_observations
+from clu_doctor.probing.prober import grade_observations
+from clu_doctor.probing.translate import named_state
 
 if TYPE_CHECKING:
     from clu_doctor.bus.listen.report import ListenReport
@@ -75,6 +77,9 @@ class CheckRequest:
     save: Path | None = None
     #: Kernel RS-485 direction control (``--rs485``).
     rs485: bool = False
+    #: Makes the unopened port object for ``port`` (the in-process simulator, on a scenario
+    #: already read); ``None``: pyserial opens ``port`` by name.
+    opener: Callable[[], Any] | None = None
 
     @property
     def active(self) -> bool:
@@ -161,6 +166,7 @@ def run_check(
         detect=False,
         probe_when_quiet=request.active,
         rs485=request.rs485,
+        opener=request.opener,
     )
     stages = _Stages(request.description, events)
     try:
@@ -345,8 +351,6 @@ def _duplicates(prober: BusProber) -> tuple[int, ...]:
 def _observe(
     rulebook: Rulebook, prober: BusProber, site: Site, facts: HistoryFacts | None
 ) -> dict[str, Observation]:
-    from clu_doctor.probing import grade_observations, resolve_observations
-
     history = _history_observations(facts)
 
     def resolve(spec: ObservationSpec) -> Mapping[str, Observation]:
@@ -420,11 +424,7 @@ def _addresses_by_observation(
                 about[observation] = tuple(verdict.addresses)
     if duplicates:
         about["bus.duplicates"] = duplicates
-    states = [
-        s.address
-        for s in stations
-        if s.state is not None and (s.state in STATE_VALUES or s.state.startswith("F"))
-    ]
+    states = [s.address for s in stations if s.state is not None and named_state(s.state)]
     if states:
         about["station.state"] = tuple(states)
     if facts is not None and facts.flapping:

@@ -1,15 +1,22 @@
 """Scan and listen results as tables (styled or plain) and JSON documents.
 
 Both commands print one table of addresses, then their verdicts with evidence, then a result
-line with the exit code. The exit code is decided by :func:`scan_status` / :func:`listen_status`
-so the text and the JSON always agree.
+line with the exit code. The status is decided in :mod:`clu_doctor.probing.status` (policy,
+not presentation), so the text, the JSON and the exit code always agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from clu_doctor.probing.status import (
+    DUPLICATES_SEVERITY,
+    chain_severity,
+    listen_status,
+    scan_status,
+)
+from clu_doctor.probing.translate import traffic_summary
 from clu_doctor.report import envelope, list_grid, to_json
 from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
 from clu_doctor.severity import Severity
@@ -23,7 +30,7 @@ if TYPE_CHECKING:
     from clu_doctor.bus.listen.detect import Detection
     from clu_doctor.bus.listen.report import ListenReport
     from clu_doctor.bus.listen.verdicts import Verdict
-    from clu_doctor.bus.probes.duplicates import DuplicateResult, DuplicateVerdict
+    from clu_doctor.bus.probes.duplicates import DuplicateResult
     from clu_doctor.bus.probes.scan import ScanResult
     from clu_doctor.site.model import Site
 
@@ -73,45 +80,6 @@ def _result(status: Severity, text: str) -> Text:
 
 
 # --- scan ---------------------------------------------------------------------------------
-
-
-def chain_severity(chain: ChainResult) -> Severity:
-    """A scan's chain analysis: anything but every station answering is critical."""
-    return Severity.OK if chain.verdict == "ok" else Severity.CRITICAL
-
-
-#: A duplicate scan's bus-wide verdict as a severity: proven is critical, a suspicion (or a bus
-#: too noisy to tell) a warning.
-DUPLICATES_SEVERITY: Mapping[DuplicateVerdict, Severity] = {
-    "none": Severity.OK,
-    "noisy": Severity.WARNING,
-    "suspected": Severity.WARNING,
-    "confirmed": Severity.CRITICAL,
-}
-
-
-def scan_status(
-    scan: ScanResult, chain: ChainResult | None, duplicates: DuplicateResult | None
-) -> tuple[Severity, str]:
-    """(severity, summary) of a scan: missing stations and confirmed duplicates are critical."""
-    problems = []
-    severity = Severity.OK
-    if not scan.answered:
-        return Severity.CRITICAL, "no address answered"
-    if chain is not None and chain.verdict != "ok":
-        severity = chain_severity(chain)
-        problems.append(f"chain: {chain.verdict} ({', '.join(map(str, chain.silent)) or '-'})")
-    elif scan.missing:
-        severity = Severity.CRITICAL
-        problems.append(f"missing: {', '.join(map(str, scan.missing))}")
-    if duplicates is not None and duplicates.verdict != "none":
-        severity = Severity.worst([severity, DUPLICATES_SEVERITY[duplicates.verdict]])
-        if duplicates.verdict == "confirmed":
-            problems.append(f"duplicate address: {', '.join(map(str, duplicates.confirmed))}")
-        else:
-            problems.append(f"duplicates {duplicates.verdict}")
-    found = f"{len(scan.answered)} address(es) answered"
-    return severity, "; ".join([found, *problems])
 
 
 def render_scan_text(
@@ -185,32 +153,6 @@ def render_scan_json(
 # --- listen -------------------------------------------------------------------------------
 
 
-#: Below this much listening, a line without a single byte says nothing yet (the listen
-#: verdicts call silence only from 5 s on: the CLU polls about once a second).
-_SHORT_SILENCE_S = 5.0
-
-
-def listen_status(
-    verdicts: Sequence[Verdict], report: ListenReport | None = None
-) -> tuple[Severity, str]:
-    if (
-        not verdicts
-        and report is not None
-        and report.bytes == 0
-        and report.seconds < _SHORT_SILENCE_S
-    ):
-        return Severity.UNKNOWN, (
-            f"not a byte in {report.seconds:.1f} s: too short to tell a quiet bus from a "
-            f"dead one (listen at least {_SHORT_SILENCE_S:g} s)"
-        )
-    if not verdicts:
-        return Severity.OK, "nothing wrong heard"
-    severity = Severity.worst(v.severity for v in verdicts)
-    return severity, "; ".join(v.title for v in verdicts[:3]) + (
-        f" (+{len(verdicts) - 3} more)" if len(verdicts) > 3 else ""
-    )
-
-
 def _chain_label(report: ListenReport, address: int) -> str:
     """The label of ``address`` from the report's own chain (a replayed recording's header
     carries the site's chain): the station's label, and which outlet of a DUO it is."""
@@ -249,8 +191,6 @@ def listen_table(report: ListenReport, mode: OutputMode, site: Site | None = Non
             state,
             _ms(median),
         )
-    from clu_doctor.probing import traffic_summary
-
     table.caption = traffic_summary(report)
     return table
 

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from clu_doctor.bus.chain import AdapterAt
 from clu_doctor.sim.pump import Endpoint
-from clu_doctor.sim.scenario import AdapterEnd, Scenario
+from clu_doctor.sim.scenario import Scenario
 from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.simulator import Adapter, SimSite
 
@@ -175,7 +176,7 @@ def serve(
     wire_time: bool = True,
     time_scale: float = 1.0,
     seed: int = 0,
-    adapter_at: AdapterEnd | None = None,
+    adapter_at: AdapterAt | None = None,
     clu: bool | None = None,
 ) -> SimServer:
     """Start a simulated site behind a pty (POSIX only) and/or a TCP port; returns at once.

@@ -39,11 +39,12 @@ from typing import Any
 import serial
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
+from clu_doctor.bus.chain import ADAPTER_POSITIONS, AdapterAt
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import CluDoctorError
 from clu_doctor.sim.line import RxPolicy
 from clu_doctor.sim.pump import sleep_until
-from clu_doctor.sim.scenario import AdapterEnd
+from clu_doctor.sim.scenario import Scenario
 from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.simulator import Adapter, SimSite
 
@@ -61,9 +62,29 @@ class SimUrl:
     wire_time: bool = True
     time_scale: float = 1.0
     seed: int = 0
-    at: AdapterEnd | None = None
+    at: AdapterAt | None = None
     clu: bool | None = None
     uptime: float | None = None
+
+    @property
+    def url(self) -> str:
+        """The ``sim://`` URL of these options (those at their defaults left out)."""
+        scenario = urllib.parse.quote(self.scenario)
+        given: list[tuple[str, object]] = [
+            ("wire_time", None if self.wire_time else 0),
+            ("time_scale", None if self.time_scale == 1.0 else _number(self.time_scale)),
+            ("seed", self.seed or None),
+            ("at", self.at),
+            ("clu", None if self.clu is None else int(self.clu)),
+            ("uptime", None if self.uptime is None else _number(self.uptime)),
+        ]
+        query = urllib.parse.urlencode([(k, v) for k, v in given if v is not None])
+        return f"sim://{scenario}" + (f"?{query}" if query else "")
+
+
+def _number(value: float) -> str:
+    """``4`` for 4.0, every digit of anything else (the URL must give back the same value)."""
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def _flag(name: str, value: str) -> bool:
@@ -79,11 +100,21 @@ def parse_url(url: str) -> SimUrl:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "sim":
         raise ValueError(f"expected a sim:// URL, not {url!r}")
-    scenario = parts.netloc or urllib.parse.unquote(parts.path)
+    # sim://dir/site.yaml puts "dir" in the host part: the scenario is host and path together
+    scenario = urllib.parse.unquote(parts.netloc + parts.path)
     if not scenario:
         raise ValueError("sim:// URL without a scenario, e.g. sim://healthy-16")
+    try:
+        return parse_options(scenario, parts.query)
+    except ValueError as error:
+        raise ValueError(f"sim:// {error}") from None
+
+
+def parse_options(scenario: str, query: str) -> SimUrl:
+    """``scenario`` with the options of ``query`` (``seed=3&at=end``), as a ``sim://`` URL
+    and ``--sim SCENARIO?QUERY`` give them; ``ValueError`` names the bad option."""
     values: dict[str, Any] = {}
-    for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
         try:
             if name in ("wire_time", "clu"):
                 values[name] = _flag(name, value)
@@ -96,22 +127,34 @@ def parse_url(url: str) -> SimUrl:
             elif name == "uptime":
                 values[name] = float(value)
             elif name == "at":
-                if value not in ("clu", "end"):
-                    raise ValueError("expected clu or end")
+                if value not in ADAPTER_POSITIONS:
+                    raise ValueError(f"expected {' or '.join(ADAPTER_POSITIONS)}")
                 values[name] = value
             else:
                 raise ValueError(
                     "unknown option (expected wire_time, time_scale, seed, at, clu, uptime)"
                 )
         except ValueError as error:
-            raise ValueError(f"sim:// option {name}={value!r}: {error}") from None
+            raise ValueError(f"option {name}={value!r}: {error}") from None
     return SimUrl(scenario, **values)
+
+
+def simulated_port(scenario: Scenario, options: SimUrl) -> Serial:
+    """An unopened port on ``scenario``, a scenario already read (``options`` say how to run
+    it): what ``serial_for_url(options.url, do_not_open=True)`` gives, without reading the
+    scenario file again. For :meth:`clu_doctor.bus.link.Link.open`'s ``handle``."""
+    port = Serial(None)
+    port.preset = (scenario, options)
+    port.port = options.url
+    return port
 
 
 class Serial(SerialBase):  # type: ignore[misc]
     """A serial port whose far end is a simulated site (see the module docstring)."""
 
     is_open: bool
+    #: The scenario and options when made by :func:`simulated_port` (``None``: the URL says).
+    preset: tuple[Scenario, SimUrl] | None = None
 
     def open(self) -> None:
         if self.is_open:
@@ -119,8 +162,12 @@ class Serial(SerialBase):  # type: ignore[misc]
         if self._port is None:
             raise SerialException("port must be configured before it can be used")
         try:
-            options = parse_url(self.portstr)
-            scenario = load_scenario(options.scenario).with_changes(
+            if self.preset is not None:
+                read, options = self.preset
+            else:
+                options = parse_url(self.portstr)
+                read = load_scenario(options.scenario)
+            scenario = read.with_changes(
                 adapter_at=options.at, clu_present=options.clu, clu_uptime_s=options.uptime
             )
         except (ValueError, CluDoctorError) as error:

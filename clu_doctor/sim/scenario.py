@@ -23,18 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from clu_doctor.bus.chain import AdapterAt
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import UsageError
 from clu_doctor.resources import scenarios_dir
 
 Framing = Literal["ascii", "rtu"]
 Termination = Literal["both", "clu", "end", "none"]
-AdapterEnd = Literal["clu", "end"]
 Kind = Literal["evcc", "meter"]
 
 FRAMINGS: tuple[Framing, ...] = ("ascii", "rtu")
 TERMINATIONS: tuple[Termination, ...] = ("both", "clu", "end", "none")
-ADAPTER_ENDS: tuple[AdapterEnd, ...] = ("clu", "end")
 KINDS: tuple[Kind, ...] = ("evcc", "meter")
 
 #: ABL's EVCC line settings (abl-protocol.md §1), the default of an ASCII bus.
@@ -130,7 +129,7 @@ class BusSpec:
 class AdapterSpec:
     """Where the technician's USB-RS485 adapter is joined to the bus, and how it is set."""
 
-    at: AdapterEnd = "clu"
+    at: AdapterAt = "clu"
     #: Fixed line settings of the adapter; ``None``: it takes what the client program sets
     #: (pty termios, pyserial attributes), or the bus's settings where the endpoint cannot
     #: tell (TCP).
@@ -208,7 +207,7 @@ class Scenario:
     def with_changes(
         self,
         *,
-        adapter_at: AdapterEnd | None = None,
+        adapter_at: AdapterAt | None = None,
         clu_present: bool | None = None,
         cable_m: float | None = None,
         termination: Termination | None = None,

@@ -31,19 +31,18 @@ import re
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from clu_doctor.bus.chain import ADAPTER_POSITIONS, AdapterAt
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import FileProblemError, Location, Problem
 from clu_doctor.resources import scenarios_dir
 from clu_doctor.sim.scenario import (
     ABL_LINE,
-    ADAPTER_ENDS,
     FRAMINGS,
     KINDS,
     METER_LINE,
     MIN_TURNAROUND_S,
     STATE_CODES,
     TERMINATIONS,
-    AdapterEnd,
     AdapterSpec,
     BusSpec,
     CluSpec,
@@ -251,7 +250,7 @@ class ScenarioReader(Reader):
         if node is None:
             return AdapterSpec()
         return AdapterSpec(
-            at=cast(AdapterEnd, _or(self.choice(node, "at", ADAPTER_ENDS), "clu")),
+            at=cast(AdapterAt, _or(self.choice(node, "at", ADAPTER_POSITIONS), "clu")),
             settings=self.line_settings(node, "line"),
             ab_swapped=_or(self.boolean(node, "ab_swapped"), False),
         )

@@ -47,6 +47,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
+from clu_doctor.bus.chain import AdapterAt
 from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.errors import FrameError
 from clu_doctor.bus.settings import LineSettings
@@ -63,7 +64,6 @@ from clu_doctor.sim.line import (
 from clu_doctor.sim.master import CluMaster
 from clu_doctor.sim.scenario import (
     MIN_TURNAROUND_S,
-    AdapterEnd,
     Controller,
     Scenario,
     Station,
@@ -411,7 +411,7 @@ class SimSite:
             reactions.append(self.scenario.clu.gap_s)
         return min(reactions)
 
-    def add_adapter(self, name: str = "adapter", at: AdapterEnd | None = None) -> Adapter:
+    def add_adapter(self, name: str = "adapter", at: AdapterAt | None = None) -> Adapter:
         """Attach another technician's adapter (at the scenario's place unless ``at`` says)."""
         with self.lock:
             spec = self.scenario.adapter

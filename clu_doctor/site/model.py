@@ -41,6 +41,7 @@ from clu_doctor.errors import Location
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
+    from clu_doctor.bus.chain import AdapterAt
     from clu_doctor.bus.profile import DeviceProfile
 
 Model = Literal["UNO", "IQ", "DUO"]
@@ -54,9 +55,6 @@ def looks_like_path(text: str) -> bool:
 def fmt_number(value: float) -> str:
     """A number as a person writes it: 150, 0.5, 1e-06."""
     return f"{value:g}"
-
-
-AdapterAt = Literal["clu", "end"]
 
 
 CluState = Literal["connected", "disconnected"]

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from clu_doctor.bus.chain import ADAPTER_POSITIONS, AdapterAt
 from clu_doctor.bus.codecs import FRAMINGS
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import FileProblemError
@@ -18,7 +19,6 @@ from clu_doctor.site.model import (
     FIRST_ADDRESS,
     LAST_ADDRESS,
     MAX_OUTLETS,
-    AdapterAt,
     CluState,
     FlappingThreshold,
     Ignore,
@@ -35,9 +35,6 @@ from clu_doctor.site.model import (
 from clu_doctor.yamlio import Reader, YamlList, YamlMap, describe_type, load_yaml_file
 
 MODELS: tuple[Model, ...] = ("UNO", "IQ", "DUO")
-
-
-ADAPTER_POSITIONS: tuple[AdapterAt, ...] = ("clu", "end")
 
 
 CLU_STATES: tuple[CluState, ...] = ("connected", "disconnected")

@@ -21,6 +21,7 @@ from clu_doctor.bus.errors import (
     PortVanished,
 )
 from clu_doctor.bus.link import classify_io_error, classify_open_error
+from clu_doctor.commands.options import flag_hints
 
 
 def chained(outer: BaseException, inner: BaseException) -> BaseException:
@@ -165,11 +166,16 @@ OPEN_CASES = [
 def test_open_errors_map_by_who_is_at_fault(
     error: BaseException, platform: str, expected: type[PortError], hint: str
 ) -> None:
+    """The hint is checked as a user reads it: the command line puts its flag names into the
+    bus layer's hints (the bus layer names none)."""
     mapped = classify_open_error("PORT", error, platform=platform)
     assert type(mapped) is expected
     assert mapped.port == "PORT"
     assert str(mapped).startswith("PORT: ")
-    assert mapped.hint and hint in mapped.hint
+    assert mapped.hint and " --" not in mapped.hint
+    with pytest.raises(PortError) as told, flag_hints():
+        raise mapped
+    assert told.value.hint and hint in told.value.hint
 
 
 IO_CASES = [

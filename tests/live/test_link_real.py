@@ -31,6 +31,7 @@ from clu_doctor.bus.errors import (
 )
 from clu_doctor.bus.link import Link, is_pseudo_terminal
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.commands.options import flag_hints
 from tests.bus.conftest import PtyDevice, PtyPair, SocatPair
 from tests.bus.fakes import holding, register_devices
 
@@ -131,7 +132,7 @@ def test_second_user_of_a_port_gets_port_busy_at_once(pty: PtyPair) -> None:
 
 
 def test_kernel_rs485_mode_on_a_port_without_it_is_a_config_error(pty: PtyPair) -> None:
-    with pytest.raises(PortConfigError) as caught:
+    with pytest.raises(PortConfigError) as caught, flag_hints():  # the hint as a user reads it
         Link.open(pty.port, ABL, "ascii", rs485=True)
     assert caught.value.hint and "without --rs485" in caught.value.hint
     with Link.open(pty.port, ABL, "ascii") as link:  # the failed open left nothing locked

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import serial
 
+from clu_doctor.bus.chain import AdapterAt
 from clu_doctor.bus.errors import PortVanished
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.listen.analyser import TrafficAnalyser
@@ -26,7 +27,6 @@ from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.listen.verdicts import Thresholds, derive_verdicts
 from clu_doctor.sim import register_url_handler
 from clu_doctor.sim.endpoints import serve
-from clu_doctor.sim.scenario import AdapterEnd
 from clu_doctor.sim.scenario_reader import load_scenario
 from tests.bus.conftest import SocatPair
 from tests.bus.listen.support import (
@@ -80,7 +80,7 @@ class CountingSerial:
         self.port.close()
 
 
-def sim_url(scenario: str, at: AdapterEnd, seed: int) -> str:
+def sim_url(scenario: str, at: AdapterAt, seed: int) -> str:
     return f"sim://{scenario}?time_scale={SCALE}&seed={seed}&at={at}"
 
 
@@ -100,7 +100,7 @@ def open_counting(url: str, scenario: str) -> tuple[Link, CountingSerial]:
 
 
 def listen_both(
-    scenario: str, at: AdapterEnd, seconds: float, seed: int = 3
+    scenario: str, at: AdapterAt, seconds: float, seed: int = 3
 ) -> dict[str, tuple[ListenReport, int]]:
     """Listen to the scenario over a pty and over sim:// at the same time.
 
@@ -138,7 +138,7 @@ def listen_both(
 
 
 @pytest.mark.parametrize(("scenario", "at"), sorted(EXPECTED))
-def test_each_scenario_through_a_pty_and_in_process(scenario: str, at: AdapterEnd) -> None:
+def test_each_scenario_through_a_pty_and_in_process(scenario: str, at: AdapterAt) -> None:
     silent = (scenario, at) in SILENT_SCENARIOS
     results = listen_both(scenario, at, SILENT_SECONDS if silent else SECONDS)
     for path, (report, written) in results.items():

@@ -20,7 +20,7 @@ from clu_doctor.bus.listen.verdicts import derive_verdicts
 from clu_doctor.bus.probes.duplicates import find_duplicates
 from clu_doctor.bus.probes.scan import scan
 from clu_doctor.bus.profile import Timing, load_profile
-from clu_doctor.probing import site_chain
+from clu_doctor.probing.site import site_chain
 from clu_doctor.report.console import OutputMode
 from clu_doctor.report.probes import render_listen_text, render_scan_text
 from clu_doctor.sim import register_url_handler

@@ -118,6 +118,23 @@ DEFAULT_THRESHOLDS = Thresholds()
 #: profile's own unknown codes are (``DeviceProfile.state_info``).
 _UNLISTED_STATE = ("", Severity.WARNING)
 
+#: Every verdict key with the values it takes, as the module docstring lists them (``None``:
+#: the value is free, e.g. ``station.state``'s state code). :class:`Verdict` refuses any other
+#: key or value, so a new one is declared here, where the tests of the verdicts' consumers
+#: (their translation into observations) can see it.
+VERDICT_VALUES: Mapping[str, tuple[str, ...] | None] = MappingProxyType(
+    {
+        "bus.traffic": ("none", "started_late", "stopped", "gaps"),
+        "bus.undecodable": ("at_this_setting", "at_every_setting"),
+        "bus.no_answers": ("silent", "only_corrupt"),
+        "bus.silent_addresses": ("beyond_point", "beyond_point_bus_intact", "isolated", "no_chain"),
+        "bus.duplicate_address": ("identity_alternates", "double_answers", "corruption_excess"),
+        "bus.errors_spread": ("spread", "growing_along_chain"),
+        "bus.unpolled_addresses": ("not_polled",),
+        "station.state": None,
+    }
+)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -147,6 +164,13 @@ class Verdict:
             "addresses": list(self.addresses),
             "data": dict(self.data),
         }
+
+    def __post_init__(self) -> None:
+        if self.key not in VERDICT_VALUES:
+            raise ValueError(f"undeclared verdict key {self.key!r} (see VERDICT_VALUES)")
+        values = VERDICT_VALUES[self.key]
+        if values is not None and self.value not in values:
+            raise ValueError(f"undeclared value {self.value!r} of verdict {self.key}")
 
 
 def _verdict(

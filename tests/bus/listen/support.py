@@ -26,7 +26,7 @@ from clu_doctor.bus.profile import DeviceProfile, load_profile
 from clu_doctor.bus.settings import LineSettings
 
 if TYPE_CHECKING:
-    from clu_doctor.sim.scenario import AdapterEnd
+    from clu_doctor.bus.chain import AdapterAt
 
 ABL_LINE = LineSettings(38400, 8, "E", 1)
 RTU_LINE = LineSettings(9600, 8, "N", 1)
@@ -204,7 +204,7 @@ class FakeLink:
         self.closed = True
 
 
-def planned_chain(scenario_name: str, at: AdapterEnd | None = None) -> Chain:
+def planned_chain(scenario_name: str, at: AdapterAt | None = None) -> Chain:
     """The site plan behind a bundled scenario: stations in chain order, each controller at the
     address its label says (XAXXY09 is planned as 9, whatever the faulty controller answers to)."""
     from clu_doctor.sim.scenario_reader import load_scenario
@@ -235,7 +235,7 @@ def simulate(
     scenario_name: str,
     seconds: float,
     *,
-    at: AdapterEnd | None = None,
+    at: AdapterAt | None = None,
     seed: int = 1,
     uptime: float | None = None,
     settings: LineSettings | None = None,
@@ -273,7 +273,7 @@ def simulate(
 #: for a listen of several CLU cycles with the site's planned chain.
 DUPLICATE_VALUES = frozenset({"corruption_excess", "double_answers", "identity_alternates"})
 Expected = dict[str, tuple[frozenset[str], tuple[int, ...] | None]]
-EXPECTED: dict[tuple[str, AdapterEnd], Expected] = {
+EXPECTED: dict[tuple[str, AdapterAt], Expected] = {
     ("healthy-16", "clu"): {},
     ("healthy-duo-8", "clu"): {},
     ("duplicate-address", "clu"): {

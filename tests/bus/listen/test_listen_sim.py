@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from clu_doctor.bus.chain import AdapterAt
 from clu_doctor.bus.listen.verdicts import derive_verdicts
 from clu_doctor.resources import scenarios_dir
-from clu_doctor.sim.scenario import AdapterEnd
 from tests.bus.listen.support import EXPECTED, SILENT_SCENARIOS, mismatches, planned_chain, simulate
 
 CASES = sorted(EXPECTED)
@@ -23,7 +23,7 @@ SECONDS = 8.0
 
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize(("scenario", "at"), CASES)
-def test_each_scenario_yields_its_verdicts(scenario: str, at: AdapterEnd, seed: int) -> None:
+def test_each_scenario_yields_its_verdicts(scenario: str, at: AdapterAt, seed: int) -> None:
     chain = planned_chain(scenario, at)
     report = simulate(scenario, SECONDS, at=at, seed=seed, chain=chain)
     problems = mismatches(derive_verdicts(report), EXPECTED[scenario, at])
@@ -33,9 +33,7 @@ def test_each_scenario_yields_its_verdicts(scenario: str, at: AdapterEnd, seed: 
 
 
 @pytest.mark.parametrize(("scenario", "at"), [("healthy-16", "clu"), ("cable-break", "clu")])
-def test_without_the_chain_the_verdicts_do_not_place_stations(
-    scenario: str, at: AdapterEnd
-) -> None:
+def test_without_the_chain_the_verdicts_do_not_place_stations(scenario: str, at: AdapterAt) -> None:
     verdicts = derive_verdicts(simulate(scenario, SECONDS, at=at))
     assert all(v.value in ("no_chain",) for v in verdicts if v.key == "bus.silent_addresses")
     assert [v.key for v in verdicts if v.key == "bus.unpolled_addresses"] == []

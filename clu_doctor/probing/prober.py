@@ -1,0 +1,564 @@
+"""One probing session on one port: what runs on the bus, when, and at most once.
+
+:class:`BusProber` is handed every probe-sourced observation at the moment a tree needs it
+(``Rulebook.next_question(..., include_probes=True)``) and answers from the probes of the bus
+layer, each run at most once per session:
+
+* ``bus.listen`` - passive listening (never transmits). Runs first, because the CLU and USB
+  trees ask ``bus.traffic`` before anything else. Nothing decoding at the profile's setting
+  triggers a line-setting search; a setting found there is listened to again.
+* ``bus.scan``, ``bus.duplicates``, ``bus.end_of_bus`` - from the listen report while the CLU
+  polls; active reads only when listening found the bus quiet (the CLU is disconnected) or the
+  user passed ``--transmit`` (:meth:`BusProber.may_transmit`). Even then the bus layer listens
+  before it talks, and stops if a master appears.
+* ``site.plan`` - the configuration facts of the site description.
+
+This module decides which result answers a question; :mod:`clu_doctor.probing.translate`
+turns that result into the observation. The site's chain is built once per session and
+serves both the listen verdicts and the scan's chain analysis. Each observation carries
+evidence lines (what was seen), and :meth:`BusProber.evidence` holds the raw results for JSON.
+No terminal code here: progress goes through :class:`ProbeEvents`.
+
+``clu-doctor scan`` reads the bus through the same session (:meth:`BusProber.read_addresses`,
+:meth:`BusProber.check_duplicates`): the user asked for the reads, so no listen comes first,
+but the bus layer still refuses to talk over a master unless ``--transmit`` was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from clu_doctor.bus.link import Link
+from clu_doctor.bus.listen.analyser import TrafficAnalyser
+from clu_doctor.bus.listen.detect import detect_line_settings
+from clu_doctor.bus.listen.recording import Recorder
+from clu_doctor.bus.listen.session import listen
+from clu_doctor.bus.listen.verdicts import derive_verdicts
+from clu_doctor.bus.probes.base import BusBusy, ranges
+from clu_doctor.bus.probes.duplicates import find_duplicates
+from clu_doctor.bus.probes.scan import scan
+from clu_doctor.engine import Observation, ObservationSpec
+from clu_doctor.probing.site import site_chain, site_observations, verdict_thresholds
+from clu_doctor.probing.translate import (
+    GRADE_OF,
+    HEARD,
+    QUIET,
+    classify_traffic,
+    duplicates_from_check,
+    duplicates_from_listen,
+    listen_observations,
+    observation,
+    reach_from_listen,
+    reach_from_scan,
+    states_observation,
+    traffic_summary,
+    unknown,
+)
+from clu_doctor.site.model import Thresholds
+
+if TYPE_CHECKING:
+    from clu_doctor.bus.chain import Chain, ChainResult
+    from clu_doctor.bus.listen.detect import Detection
+    from clu_doctor.bus.listen.report import ListenReport
+    from clu_doctor.bus.listen.verdicts import Verdict
+    from clu_doctor.bus.probes.duplicates import DuplicateResult
+    from clu_doctor.bus.probes.scan import ScanResult
+    from clu_doctor.bus.profile import DeviceProfile
+    from clu_doctor.bus.settings import LineSettings
+    from clu_doctor.site.model import Site
+
+#: Identity reads per address when the duplicate check runs actively (enough for the
+#: statistics of the bus layer, short enough for a technician waiting on site).
+DUPLICATE_READS = 12
+
+
+class ProbeEvents(Protocol):
+    """What a user interface may show while probes run (all calls are optional to act on)."""
+
+    def stage(self, message: str, seconds: float | None) -> None:
+        """A probe starts; ``seconds`` is how long it will take, when known."""
+
+    def progress(self, done: float, total: float) -> None:
+        """Progress of the current stage (seconds listened, addresses done...)."""
+
+    def stage_done(self, summary: str) -> None:
+        """The current stage ended; one line saying what it found."""
+
+    def watch(self, snapshot: Callable[[], ListenReport]) -> None:
+        """Listening starts; ``snapshot()`` gives the report so far (cheap; for a live view)."""
+
+
+class _QuietEvents:
+    def stage(self, message: str, seconds: float | None) -> None:
+        pass
+
+    def progress(self, done: float, total: float) -> None:
+        pass
+
+    def stage_done(self, summary: str) -> None:
+        pass
+
+    def watch(self, snapshot: Callable[[], ListenReport]) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class BusPlan:
+    """Where and how to probe."""
+
+    port: str
+    profile: DeviceProfile
+    site: Site | None = None
+    listen_s: float = 10.0
+    #: The user explicitly allowed transmitting while the CLU polls (``--transmit``).
+    transmit: bool = False
+    #: Record the raw bytes heard while listening (``--save``).
+    save: Path | None = None
+    #: Kernel RS-485 direction control, passed to the link (``--rs485``).
+    rs485: bool = False
+    #: Search other line settings when nothing decodes at the profile's (a technician's
+    #: diagnosis does; an unattended check, with the site's settings known, does not).
+    detect: bool = True
+    #: May a bus found quiet be probed actively? (The technician's diagnosis: yes. The
+    #: unattended check: only when the site file says the CLU is off the bus.)
+    probe_when_quiet: bool = True
+    #: Makes an unopened pyserial port object for ``port`` each time the link opens (the
+    #: in-process simulator, on a scenario already read); ``None``: pyserial opens ``port``.
+    opener: Callable[[], Any] | None = None
+
+
+def judge_listen(
+    report: ListenReport,
+    site: Site | None,
+    chain: Chain | None,
+    detection: Detection | None = None,
+) -> list[Verdict]:
+    """The listen verdicts, with the site's numbers (a live listen and a replayed one)."""
+    return derive_verdicts(
+        report, detection=detection, chain=chain, thresholds=verdict_thresholds(site)
+    )
+
+
+@dataclass
+class Listened:
+    """What the session's listen found, at the settings it found it."""
+
+    report: ListenReport
+    verdicts: list[Verdict]
+    settings: LineSettings
+    framing: str
+    detection: Detection | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def verdict(self, key: str) -> Verdict | None:
+        return next((v for v in self.verdicts if v.key == key), None)
+
+
+class BusProber:
+    """Answers probe observations for one session on one port; see the module docstring."""
+
+    def __init__(self, plan: BusPlan, events: ProbeEvents | None = None) -> None:
+        self.plan = plan
+        self.events: ProbeEvents = events or _QuietEvents()
+        #: The site's chain, built once for every analysis of this session.
+        self.chain = site_chain(plan.site)
+        self._link: Link | None = None
+        self._settings = plan.profile.line
+        self._framing = plan.profile.framing
+        self._listened: Listened | None = None
+        self._scan: ScanResult | None = None
+        self._scan_refused: str | None = None
+        self._duplicates: DuplicateResult | None = None
+        self._results: dict[str, Mapping[str, Observation]] = {}
+
+    # --- the session ------------------------------------------------------------------------
+
+    def __enter__(self) -> BusProber:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+
+    def _open(self, settings: LineSettings, framing: str) -> Link:
+        handle = self.plan.opener() if self.plan.opener is not None else None
+        return Link.open(self.plan.port, settings, framing, rs485=self.plan.rs485, handle=handle)
+
+    def link(self) -> Link:
+        """The open link at the settings in use (opened on first need)."""
+        if self._link is None:
+            self._link = self._open(self._settings, self._framing)
+        return self._link
+
+    def _reopen(self, settings: LineSettings, framing: str) -> None:
+        self.close()
+        self._settings, self._framing = settings, framing
+
+    # --- resolving observations -------------------------------------------------------------
+
+    def resolve(self, spec: ObservationSpec) -> dict[str, Observation]:
+        """Observations for ``spec``'s probe (always including ``spec.key`` itself)."""
+        probe = spec.probe or ""
+        if probe not in self._results:
+            observe = PROBES.get(probe)
+            self._results[probe] = observe(self) if observe else {}
+        found = dict(self._results[probe])
+        if spec.key not in found:
+            found[spec.key] = unknown(spec.key, f"probe {probe or '?'} has no answer for it")
+        return found
+
+    def evidence(self) -> dict[str, Any]:
+        """Raw results of every probe that ran, for JSON output."""
+        out: dict[str, Any] = {
+            "port": self.plan.port,
+            "profile": self.plan.profile.name,
+            "settings": str(self._settings),
+            "framing": self._framing,
+        }
+        if self.plan.site is not None:
+            out["site"] = self.plan.site.to_dict()
+        if self._listened is not None:
+            out["listen"] = self._listened.report.to_dict()
+            out["verdicts"] = [v.to_dict() for v in self._listened.verdicts]
+            if self._listened.detection is not None:
+                out["detection"] = self._listened.detection.to_dict()
+        if self._scan is not None:
+            out["scan"] = self._scan.to_dict()
+        if self._scan_refused:
+            out["active_probes"] = self._scan_refused
+        if self._duplicates is not None:
+            out["duplicates"] = self._duplicates.to_dict()
+        return out
+
+    @property
+    def listened(self) -> Listened | None:
+        return self._listened
+
+    @property
+    def scan_result(self) -> ScanResult | None:
+        return self._scan
+
+    @property
+    def duplicate_result(self) -> DuplicateResult | None:
+        return self._duplicates
+
+    # --- listening --------------------------------------------------------------------------
+
+    def listen(self) -> Listened:
+        """Listen once (with a line-setting search if nothing decodes); cached."""
+        if self._listened is None:
+            self._listened = self._do_listen()
+        return self._listened
+
+    def _listen_at(self, settings: LineSettings, framing: str) -> ListenReport:
+        self._reopen(settings, framing)
+        analyser = TrafficAnalyser(framing, settings, self.plan.profile, self.chain)
+        seconds = self.plan.listen_s
+        self.events.stage(f"Listening on {self.plan.port} at {settings} ({framing})", seconds)
+        self.events.watch(analyser.snapshot)
+        recorder = None
+        if self.plan.save is not None:
+            recorder = Recorder.create(
+                self.plan.save,
+                port=self.plan.port,
+                settings=settings,
+                framing=framing,
+                profile=self.plan.profile.name,
+                chain=self.chain,
+            )
+        try:
+            report = listen(
+                self.link(),
+                seconds,
+                analyser,
+                recorder=recorder,
+                on_tick=lambda t: self.events.progress(min(t, seconds), seconds),
+            )
+        finally:
+            if recorder is not None:
+                recorder.close()
+        self.events.stage_done(traffic_summary(report))
+        return report
+
+    def _do_listen(self) -> Listened:
+        site, chain = self.plan.site, self.chain
+        settings, framing = self._settings, self._framing
+        report = self._listen_at(settings, framing)
+        listened = Listened(report, judge_listen(report, site, chain), settings, framing)
+        if listened.verdict("bus.undecodable") is None or not self.plan.detect:
+            return listened
+        self.close()
+        self.events.stage("Nothing decodes: trying other line settings", None)
+        detection = detect_line_settings(
+            self._open,
+            profile=self.plan.profile,
+            on_candidate=lambda score: self.events.progress(0, 0),
+        )
+        self.events.stage_done(detection.message)
+        if detection.found and detection.settings is not None and detection.framing:
+            report = self._listen_at(detection.settings, detection.framing)
+            verdicts = judge_listen(report, site, chain, detection)
+            listened = Listened(report, verdicts, detection.settings, detection.framing, detection)
+            listened.notes.append(
+                f"the bus runs at {detection.settings} ({detection.framing}), not at the "
+                f"profile's {self.plan.profile.line} ({self.plan.profile.framing})"
+            )
+            return listened
+        self._reopen(self.plan.profile.line, self.plan.profile.framing)
+        verdicts = judge_listen(report, site, chain, detection)
+        return Listened(report, verdicts, settings, framing, detection)
+
+    def traffic(self) -> str:
+        """The ``bus.traffic`` value of the session's listen (see
+        :func:`~clu_doctor.probing.translate.classify_traffic`)."""
+        listened = self.listen()
+        undecodable = listened.verdict("bus.undecodable") is not None
+        return classify_traffic(listened.report, undecodable, self.plan.site)
+
+    def heard_frames(self) -> bool:
+        """Did any device say anything decodable: a poll heard, or an answer to a read?"""
+        listened = self.listen()
+        if listened.report.frames > 0 and listened.verdict("bus.undecodable") is None:
+            return True
+        return bool(self._scan is not None and self._scan.answered)
+
+    def silent_planned(self) -> tuple[int, ...] | None:
+        """The site's planned addresses that did not answer (``None``: not known)."""
+        site = self.plan.site
+        if site is None:
+            return None
+        expected = site.expected_addresses
+        if self.traffic() in HEARD:
+            listened = self.listen()
+            if listened.verdict("bus.no_answers") is not None:
+                polled = set(listened.report.polled)
+                return tuple(a for a in expected if a in polled)
+            silent = listened.verdict("bus.silent_addresses")
+            found = set(silent.addresses) if silent is not None else set()
+            return tuple(a for a in expected if a in found)
+        if self._scan is not None:
+            return self._scan.missing
+        return None
+
+    def spread_rate(self) -> float | None:
+        """The failure rate across the bus when errors are spread over it (``None``: they
+        are not, or nothing was heard)."""
+        if self._listened is None:
+            return None
+        spread = self._listened.verdict("bus.errors_spread")
+        if spread is None:
+            return None
+        rate = spread.data.get("rate")
+        return float(rate) if isinstance(rate, (int, float)) else None
+
+    # --- active probes ----------------------------------------------------------------------
+
+    def may_transmit(self) -> tuple[bool, str]:
+        """Whether active reads are allowed now, and why (or why not)."""
+        if self.plan.transmit:
+            return True, "--transmit was given"
+        traffic = self.traffic()
+        if traffic in QUIET and self.plan.probe_when_quiet:
+            return True, "the bus was quiet while listening (no master polls)"
+        if traffic in QUIET:
+            return False, (
+                "not run: the bus was quiet, but the site file says the CLU is on the bus "
+                "(clu: connected); set clu: disconnected or pass --transmit to probe actively"
+            )
+        return False, (
+            "not run: the CLU is using the bus (listen-before-talk), so the tool stays "
+            "passive; disconnect the CLU or pass --transmit to probe actively"
+        )
+
+    def read_addresses(
+        self, addresses: Sequence[int] | None = None, *, stop_when_expected: bool = False
+    ) -> ScanResult:
+        """Read ``addresses`` (the profile's by default) now; the session's scan from then on.
+
+        The bus layer listens before it talks and raises :class:`BusBusy` if a master polls,
+        unless the plan allows transmitting anyway.
+        """
+        wanted = tuple(addresses if addresses is not None else self.plan.profile.addresses)
+        expected = self.plan.site.expected_addresses if self.plan.site else ()
+        self.events.stage(f"Reading addresses {ranges(wanted)} on {self.plan.port}", None)
+        self._scan = scan(
+            self.link(),
+            self.plan.profile,
+            wanted,
+            expected=expected,
+            stop_when_expected=stop_when_expected,
+            force=self.plan.transmit,
+            progress=lambda done, total, address: self.events.progress(done, total),
+        )
+        self.events.stage_done(
+            f"{len(self._scan.answered)} address(es) answered: {ranges(self._scan.answered)}"
+        )
+        return self._scan
+
+    def check_duplicates(
+        self, addresses: Sequence[int], *, reads: int = DUPLICATE_READS
+    ) -> DuplicateResult:
+        """Read the identities at ``addresses`` ``reads`` times each, now; the session's
+        duplicate check from then on. :class:`BusBusy` as for :meth:`read_addresses`."""
+        self.events.stage(f"Checking {ranges(tuple(addresses))} for duplicate addresses", None)
+        self._duplicates = find_duplicates(
+            self.link(),
+            self.plan.profile,
+            addresses,
+            reads=reads,
+            force=self.plan.transmit,
+            lbt=self._scan.lbt if self._scan is not None else None,
+            progress=lambda done, total, address: self.events.progress(done, total),
+        )
+        self.events.stage_done(f"duplicate check: {self._duplicates.verdict}")
+        return self._duplicates
+
+    def scan(self) -> ScanResult | None:
+        """The active scan, if allowed; cached (a refusal is remembered with its reason)."""
+        if self._scan is not None or self._scan_refused is not None:
+            return self._scan
+        allowed, why = self.may_transmit()
+        if not allowed:
+            self._scan_refused = why
+            return None
+        try:
+            return self.read_addresses()
+        except BusBusy as busy:
+            self._refused(busy)
+            return None
+
+    def duplicates(self) -> DuplicateResult | None:
+        """The active duplicate check of the addresses the scan found, if allowed; cached."""
+        if self._duplicates is not None:
+            return self._duplicates
+        result = self.scan()
+        if result is None or not result.answered:
+            return None
+        try:
+            return self.check_duplicates(result.answered)
+        except BusBusy as busy:
+            self._refused(busy)
+            return None
+
+    def _refused(self, busy: BusBusy) -> None:
+        self._scan_refused = f"not run: {busy.message}"
+        self.events.stage_done(self._scan_refused)
+
+    def chain_result(self, scanned: ScanResult) -> ChainResult | None:
+        """The session's chain read with the addresses that answered ``scanned``."""
+        return self.chain.analyse(set(scanned.answered)) if self.chain is not None else None
+
+    # --- which result answers which question ------------------------------------------------
+
+    def _observe_listen(self) -> dict[str, Observation]:
+        listened = self.listen()
+        return listen_observations(
+            listened.report,
+            listened.verdicts,
+            self.traffic(),
+            notes=listened.notes,
+            detection=listened.detection,
+            site_known=self.plan.site is not None,
+        )
+
+    def _observe_reach(self) -> dict[str, Observation]:
+        traffic = self.traffic()
+        if traffic in HEARD:
+            silent = self.listen().verdict("bus.silent_addresses")
+            return reach_from_listen(silent, site_known=self.plan.site is not None)
+        if traffic == "undecodable":
+            return {"bus.reach": unknown("bus.reach", "nothing decodes on the bus")}
+        result = self.scan()
+        if result is None:
+            return {"bus.reach": unknown("bus.reach", self._scan_refused or "no scan")}
+        return reach_from_scan(result.answered, self.chain_result(result))
+
+    def _observe_duplicates(self) -> dict[str, Observation]:
+        traffic = self.traffic()
+        if traffic in HEARD and not self.plan.transmit:
+            return duplicates_from_listen(self.listen().verdict("bus.duplicate_address"))
+        if traffic == "undecodable":
+            return {"bus.duplicates": unknown("bus.duplicates", "nothing decodes on the bus")}
+        result = self.duplicates()
+        if result is None:
+            reason = self._scan_refused or "no station answered a read"
+            return {"bus.duplicates": unknown("bus.duplicates", reason)}
+        return duplicates_from_check(result)
+
+    def _observe_states(self) -> dict[str, Observation]:
+        traffic = self.traffic()
+        states: dict[int, str] = {}
+        source = "bus.listen"
+        if traffic == "polling" and not self.plan.transmit:
+            for entry in self.listen().report.addresses:
+                if entry.state is not None:
+                    states[entry.address] = entry.state.code
+        elif traffic != "undecodable":
+            result = self.scan()
+            if result is not None:
+                source = "bus.scan"
+                for address in result.answered:
+                    found = result.get(address)
+                    if found is not None and found.state is not None:
+                        states[address] = found.state
+        if not states:
+            reason = self._scan_refused or "no controller state was seen"
+            return {"station.state": unknown("station.state", reason)}
+        return states_observation(states, self.plan.profile, self.plan.site, source)
+
+    def _observe_site(self) -> dict[str, Observation]:
+        site = self.plan.site
+        return {} if site is None else site_observations(site)
+
+
+#: Which method answers the observations of each probe that ``rules/observations.yaml`` names.
+PROBES: Mapping[str, Callable[[BusProber], dict[str, Observation]]] = {
+    "bus.listen": BusProber._observe_listen,
+    "bus.scan": BusProber._observe_states,
+    "bus.end_of_bus": BusProber._observe_reach,
+    "bus.duplicates": BusProber._observe_duplicates,
+    "site.plan": BusProber._observe_site,
+}
+
+
+def grade_observations(prober: BusProber, site: Site) -> dict[str, Observation]:
+    """The site's thresholds applied to what the probes found (``grade.*``; see
+    ``rules/observations.yaml``). Evidence names the thresholds only where the site sets its
+    own, so a diagnosis with the defaults says nothing it need not."""
+    defaults = Thresholds()
+    found: dict[str, Observation] = {}
+    silent = prober.silent_planned()
+    if silent is not None:
+        limits = site.thresholds.stations_silent
+        value = GRADE_OF[limits.severity(len(silent))]
+        lines = []
+        if limits != defaults.stations_silent:
+            lines.append(
+                f"{len(silent)} planned station(s) silent; the site's thresholds: a warning "
+                f"from {limits.warning}, critical from {limits.critical}"
+            )
+        found["grade.stations_silent"] = observation(
+            "grade.stations_silent", value, "site.thresholds", lines
+        )
+    rate = prober.spread_rate()
+    if rate is not None:
+        limits_rate = site.thresholds.corrupt_rate
+        value = GRADE_OF[limits_rate.severity(rate)]
+        lines = []
+        if limits_rate != defaults.corrupt_rate:
+            lines.append(
+                f"{100 * rate:.1f} % of exchanges failed; the site's thresholds: a warning "
+                f"above {100 * limits_rate.warning:g} %, critical above "
+                f"{100 * limits_rate.critical:g} %"
+            )
+        found["grade.corrupt_rate"] = observation(
+            "grade.corrupt_rate", value, "site.thresholds", lines
+        )
+    return found

@@ -1,0 +1,60 @@
+"""The site file as the probes need it: its facts as observations, its chain, its numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from clu_doctor.bus.chain import Chain
+from clu_doctor.bus.listen.verdicts import DEFAULT_THRESHOLDS
+from clu_doctor.engine import UNKNOWN, Observation
+from clu_doctor.probing.translate import SITE_FACTS, SITE_NO_METERS, SITE_OVERRULED, observation
+from clu_doctor.site.facts import configuration_facts, facts_by_key
+
+if TYPE_CHECKING:
+    from clu_doctor.bus.listen.verdicts import Thresholds as VerdictThresholds
+    from clu_doctor.site.model import Site
+
+
+def site_observations(site: Site) -> dict[str, Observation]:
+    """The ``site.*`` observations from the site's configuration facts (see
+    :data:`~clu_doctor.probing.translate.SITE_FACTS`)."""
+    facts = facts_by_key(configuration_facts(site))
+    found: dict[str, Observation] = {}
+    for key, row in SITE_FACTS.items():
+        item = facts[row.fact]
+        overruled = SITE_OVERRULED.get(key)
+        if overruled is not None and facts[overruled[0]].verdict == "problem":
+            item, value = facts[overruled[0]], overruled[1]
+        elif item.verdict == "problem":
+            value = row.problem
+        elif key == "site.meters" and not site.meters.present:
+            value = SITE_NO_METERS
+        else:
+            value = row.ok if item.verdict == "ok" else UNKNOWN
+        # An unknown fact shows only its summary; the meter fact always explains itself.
+        brief = value == UNKNOWN and key != "site.meters"
+        lines = (item.summary,) if brief else (item.summary, *item.evidence)
+        found[key] = observation(key, value, "site.plan", lines)
+    return found
+
+
+def site_chain(site: Site | None) -> Chain | None:
+    """The site's daisy chain as the bus layer's :class:`Chain` (``None`` without a site or
+    without stations): what the listen verdicts and the scan's chain analysis both read."""
+    if site is None or not site.chain:
+        return None
+    return Chain.attached(
+        (station.addresses for station in site.chain),
+        site.adapter_at,
+        (station.name for station in site.chain),
+    )
+
+
+def verdict_thresholds(site: Site | None) -> VerdictThresholds:
+    """The listen verdicts' numbers, with the site's warning rate for errors across the bus."""
+    if site is None:
+        return DEFAULT_THRESHOLDS
+    return dataclasses.replace(
+        DEFAULT_THRESHOLDS, spread_min_rate=site.thresholds.corrupt_rate.warning
+    )

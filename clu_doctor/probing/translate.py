@@ -1,0 +1,398 @@
+"""What the bus and the site file found, as the observations the decision trees branch on.
+
+The bus layer names what it found in its own words: a listen verdict
+``bus.silent_addresses = beyond_point``, a chain analysis ``farthest``, a duplicate check
+``noisy``, a controller's state code ``F4``. The site file has its own:
+``config.addresses_unique = problem``. The trees branch on the observations that
+``rules/observations.yaml`` declares, such as ``bus.reach = break``. This module is the one
+place where one becomes the other. There is one table per observation, at module level, so
+"where does ``bus.reach = break`` come from?" has one answer: :data:`REACH_FROM_LISTEN`.
+
+:mod:`clu_doctor.probing.prober` decides which probe's result applies (the listen while the
+CLU polls, the scan when the bus is quiet). Every observation it hands the trees is made here.
+``tests/probing/test_translate.py`` checks both sides: every value the bus declares has a
+row, and every value a row gives is one that ``rules/observations.yaml`` declares.
+
+The verdict values are not made ``aliases:`` of the observation values in
+``rules/observations.yaml``. Aliases are words a person may type for ``--observe``, shown in
+hints and completion. The bus's internal words would then become user vocabulary. And most
+rows are not renames anyway: two verdicts share one observation value, the same verdict
+means different things with or without a site, or absence is a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
+
+from clu_doctor.bus.probes.base import ranges
+from clu_doctor.bus.probes.duplicates import describe
+from clu_doctor.engine import UNKNOWN, AnswerSource, Observation
+from clu_doctor.severity import Severity
+
+if TYPE_CHECKING:
+    from clu_doctor.bus.chain import ChainResult, ChainVerdict
+    from clu_doctor.bus.listen.detect import Detection
+    from clu_doctor.bus.listen.report import ListenReport
+    from clu_doctor.bus.listen.verdicts import Verdict
+    from clu_doctor.bus.probes.duplicates import DuplicateResult, DuplicateVerdict
+    from clu_doctor.bus.profile import DeviceProfile
+    from clu_doctor.site.model import Site
+
+
+def observation(key: str, value: str, probe: str, evidence: Iterable[str]) -> Observation:
+    """A probe's answer: ``probe`` names where it came from, ``evidence`` what was seen."""
+    return Observation(key, value, AnswerSource.PROBE, probe, tuple(evidence))
+
+
+def unknown(key: str, why: str) -> Observation:
+    """A probe that could not tell (the walk goes on with "unknown")."""
+    return Observation(key, UNKNOWN, AnswerSource.PROBE, why)
+
+
+def _lines(verdict: Verdict | None) -> list[str]:
+    return [] if verdict is None else [verdict.title, *verdict.evidence]
+
+
+def _find(verdicts: Sequence[Verdict], key: str) -> Verdict | None:
+    return next((v for v in verdicts if v.key == key), None)
+
+
+# --- bus.traffic: what listening heard ---------------------------------------------------------
+
+#: Every ``bus.traffic`` value :func:`classify_traffic` gives.
+TRAFFIC_VALUES = ("polling", "unanswered", "undecodable", "silent", "unheard", "off-bus")
+#: Traffic values where the CLU was heard polling: the listen answers the bus questions.
+HEARD = ("polling", "unanswered")
+#: Traffic values where nobody polls: active probes may follow (see ``may_transmit``).
+QUIET = ("silent", "unheard", "off-bus")
+#: Listen verdicts whose evidence explains the ``bus.traffic`` value.
+TRAFFIC_EVIDENCE = ("bus.traffic", "bus.undecodable", "bus.no_answers")
+#: Below this many bytes with no request and no answer decoded, the line counts as silent.
+_FEW_BYTES = 64
+
+
+def classify_traffic(report: ListenReport, undecodable: bool, site: Site | None) -> str:
+    """The ``bus.traffic`` value of a listen. ``undecodable``: the listen's verdicts say
+    nothing decodes. rules/observations.yaml describes each value.
+
+    ``unheard`` is silence heard from the far end of the bus: it says nothing about the CLU's
+    USB interface, because a break between it and the adapter sounds the same. ``off-bus`` is
+    silence on a site whose file says the CLU is off the bus: expected.
+    """
+    answers = sum(a.answers for a in report.addresses)
+    if report.bytes == 0 or (report.requests == 0 and answers == 0 and report.bytes < _FEW_BYTES):
+        if site is not None and site.active_probes_allowed:
+            return "off-bus"
+        return "unheard" if site is not None and site.adapter_at == "end" else "silent"
+    if undecodable or (report.requests == 0 and answers == 0):
+        return "undecodable"
+    return "polling" if answers else "unanswered"
+
+
+class Presence(NamedTuple):
+    """An observation that a listen verdict answers by being there or not."""
+
+    observation: str
+    present: str
+    absent: str
+    #: Only asked with a site description (without one there is nothing to compare).
+    needs_site: bool = False
+
+
+#: Listen verdicts that are observations by their presence (only once the CLU was heard).
+PRESENCE: Mapping[str, Presence] = MappingProxyType(
+    {
+        "bus.errors_spread": Presence("bus.errors", "spread", "low"),
+        "bus.unpolled_addresses": Presence("bus.unpolled", "some", "none", needs_site=True),
+    }
+)
+
+
+def listen_observations(
+    report: ListenReport,
+    verdicts: Sequence[Verdict],
+    traffic: str,
+    *,
+    notes: Sequence[str] = (),
+    detection: Detection | None = None,
+    site_known: bool = False,
+) -> dict[str, Observation]:
+    """``bus.traffic`` (with ``traffic``, from :func:`classify_traffic`) and, once the CLU was
+    heard, the observations of :data:`PRESENCE`."""
+    lines = [traffic_summary(report), *notes]
+    if traffic == "off-bus":
+        lines.append("the site file says the CLU is off the bus (clu: disconnected)")
+    for key in TRAFFIC_EVIDENCE:
+        if not (traffic == "off-bus" and key == "bus.traffic"):
+            lines += _lines(_find(verdicts, key))
+    if detection is not None and not detection.found:
+        lines.append(detection.message)
+    found = {"bus.traffic": observation("bus.traffic", traffic, "bus.listen", lines)}
+    if traffic not in HEARD:
+        return found
+    for key, presence in PRESENCE.items():
+        if presence.needs_site and not site_known:
+            continue
+        verdict = _find(verdicts, key)
+        value = presence.absent if verdict is None else presence.present
+        found[presence.observation] = observation(
+            presence.observation, value, "bus.listen", _lines(verdict)
+        )
+    return found
+
+
+def traffic_summary(report: ListenReport) -> str:
+    """One line: how long, at what setting, how many polls, answers and problems."""
+    polls = sum(a.polls for a in report.addresses)
+    answers = sum(a.answers for a in report.addresses)
+    corrupt = sum(a.corrupt for a in report.addresses)
+    addresses = sorted(a.address for a in report.addresses if a.polls)
+    text = (
+        f"listened {report.seconds:.1f} s at {report.settings} ({report.framing}): "
+        f"{report.bytes} bytes, {polls} polls to {len(addresses)} address(es)"
+    )
+    if addresses:
+        text += f" ({ranges(addresses)})"
+    return text + f", {answers} answers, {corrupt} corrupt"
+
+
+# --- bus.reach: which stations answer, along the chain -----------------------------------------
+
+#: The listen's ``bus.silent_addresses`` verdict -> ``bus.reach``.
+REACH_FROM_LISTEN: Mapping[str, str] = MappingProxyType(
+    {
+        # every station beyond one point of the chain is silent: a cut or crossed cable
+        "beyond_point": "break",
+        # the same silence, but the adapter beyond that point hears the CLU: the stations
+        "beyond_point_bus_intact": "station",
+        # silent stations with answering ones beyond them: the bus passes them
+        "isolated": "station",
+        # no site description: the silent addresses cannot be placed
+        "no_chain": "missing",
+    }
+)
+#: The scan's chain analysis (``bus.end_of_bus``, with a site) -> ``bus.reach``.
+REACH_FROM_CHAIN: Mapping[ChainVerdict, str] = MappingProxyType(
+    {
+        "ok": "all",
+        "station": "station",
+        "break": "break",
+        # only the farthest station is silent: itself or its last segment, not a break
+        "farthest": "station",
+        "none": "none",
+    }
+)
+#: ``bus.reach`` with nothing silent to place: (a site given?, anything answered?) -> value.
+REACH_PLAIN: Mapping[tuple[bool, bool], str] = MappingProxyType(
+    {
+        (True, True): "all",  # every polled station of the site answers
+        (False, True): "found",  # stations answer; without a site none can be called missing
+        (False, False): "none",  # nothing answered the scan
+    }
+)
+
+
+def reach_from_listen(silent: Verdict | None, *, site_known: bool) -> dict[str, Observation]:
+    """``bus.reach`` while the CLU polls, from the listen's ``bus.silent_addresses``."""
+    if silent is None:
+        lines = ["every polled station of the site answers"] if site_known else []
+        value = REACH_PLAIN[site_known, True]
+    else:
+        lines = _lines(silent)
+        value = REACH_FROM_LISTEN[silent.value]
+    return {"bus.reach": observation("bus.reach", value, "bus.listen", lines)}
+
+
+def reach_from_scan(answered: Collection[int], chain: ChainResult | None) -> dict[str, Observation]:
+    """``bus.reach`` from the tool's own reads: along the site's chain when there is one."""
+    if chain is None:
+        value = REACH_PLAIN[False, bool(answered)]
+        lines = [f"addresses answering: {ranges(sorted(answered))}"]
+        return {"bus.reach": observation("bus.reach", value, "bus.scan", lines)}
+    value = REACH_FROM_CHAIN[chain.verdict]
+    return {"bus.reach": observation("bus.reach", value, "bus.end_of_bus", chain.evidence)}
+
+
+# --- bus.duplicates: two devices on one address ------------------------------------------------
+
+#: The listen's ``bus.duplicate_address`` verdict -> ``bus.duplicates`` (no verdict: ``none``).
+DUPLICATES_FROM_LISTEN: Mapping[str, str] = MappingProxyType(
+    {
+        "identity_alternates": "confirmed",  # two identities at one address
+        "double_answers": "confirmed",  # two differing valid answers to one poll
+        "corruption_excess": "suspected",  # garbled far more often than the rest: statistics
+    }
+)
+#: ``bus.duplicates`` when the listen has no duplicate verdict.
+DUPLICATES_NONE_HEARD = "none"
+#: The active duplicate check's verdict -> ``bus.duplicates``.
+DUPLICATES_FROM_CHECK: Mapping[DuplicateVerdict, str] = MappingProxyType(
+    {
+        "confirmed": "confirmed",
+        "suspected": "suspected",
+        # a noisy bus garbles every address alike: no sign of a duplicate (bus.errors tells)
+        "noisy": "none",
+        "none": "none",
+    }
+)
+
+
+def duplicates_from_listen(verdict: Verdict | None) -> dict[str, Observation]:
+    """``bus.duplicates`` while the CLU polls, from the listen's ``bus.duplicate_address``."""
+    value = DUPLICATES_NONE_HEARD if verdict is None else DUPLICATES_FROM_LISTEN[verdict.value]
+    return {"bus.duplicates": observation("bus.duplicates", value, "bus.listen", _lines(verdict))}
+
+
+def duplicates_from_check(result: DuplicateResult) -> dict[str, Observation]:
+    """``bus.duplicates`` from the tool's repeated identity reads."""
+    value = DUPLICATES_FROM_CHECK[result.verdict]
+    return {
+        "bus.duplicates": observation("bus.duplicates", value, "bus.duplicates", describe(result))
+    }
+
+
+# --- station.state: the controllers' state codes -----------------------------------------------
+
+#: State codes with a value of their own -> ``station.state``.
+STATE_VALUES: Mapping[str, str] = MappingProxyType(
+    {
+        "E0": "disabled",
+        "E2": "setup",
+        "E3": "bus-idle",
+        "F4": "upstream-timeout",
+    }
+)
+#: Every ``station.state`` value, worst first: the worst state of all stations counts.
+STATE_RANK = ("fault", "upstream-timeout", "setup", "disabled", "bus-idle", "unusual", "normal")
+#: Profile severities that make an otherwise normal state ``unusual`` (e.g. E1, test mode).
+_NEEDS_ATTENTION = (Severity.WARNING, Severity.CRITICAL)
+
+
+def code_value(code: str) -> str:
+    """The ``station.state`` value of a state code by itself: its own, ``fault`` for any
+    other F code, else ``normal`` (the profile may still make it ``unusual``)."""
+    return STATE_VALUES.get(code, "fault" if code.startswith("F") else "normal")
+
+
+def named_state(code: str) -> bool:
+    """A state code that is a ``station.state`` finding by itself, whatever the profile says
+    (E0, E2, E3, every F code)."""
+    return code_value(code) != "normal"
+
+
+def classify_states(
+    states: Mapping[int, str], profile: DeviceProfile, site: Site | None
+) -> tuple[str, list[str]]:
+    """The worst ``station.state`` value among ``states`` (address -> code), with evidence."""
+    worst = "normal"
+    lines = []
+    for address, code in sorted(states.items()):
+        info = profile.states.get(int(code, 16)) if _is_hex(code) else None
+        severity = info.severity if info else Severity.OK
+        value = code_value(code)
+        if severity is Severity.OK and code not in STATE_VALUES:
+            value = "normal"  # an F code the profile calls harmless
+        elif value == "normal" and severity in _NEEDS_ATTENTION:
+            value = "unusual"
+        if value != "normal":
+            label = site.label_of(address) if site else None
+            meaning = info.meaning if info else "unknown state"
+            where = f"address {address}" + (f" ({label})" if label else "")
+            lines.append(f"{where}: state {code}, {meaning}")
+        if STATE_RANK.index(value) < STATE_RANK.index(worst):
+            worst = value
+    if worst == "normal":
+        lines.append(f"{len(states)} controller(s) report A, B or C states")
+    return worst, lines
+
+
+def states_observation(
+    states: Mapping[int, str], profile: DeviceProfile, site: Site | None, probe: str
+) -> dict[str, Observation]:
+    """``station.state`` from the codes the listen heard or the scan read (``probe``)."""
+    value, lines = classify_states(states, profile, site)
+    return {"station.state": observation("station.state", value, probe, lines)}
+
+
+def _is_hex(code: str) -> bool:
+    try:
+        int(code, 16)
+    except ValueError:
+        return False
+    return True
+
+
+# --- site.*: the site file's configuration facts -----------------------------------------------
+
+
+class FactRow(NamedTuple):
+    """A configuration fact of the site file as an observation: its value when the fact is
+    ``ok`` and when it is a ``problem`` (``unknown`` stays unknown)."""
+
+    fact: str
+    ok: str
+    problem: str
+
+
+#: ``site.*`` observation -> the configuration fact it comes from.
+SITE_FACTS: Mapping[str, FactRow] = MappingProxyType(
+    {
+        "site.addresses": FactRow("config.addresses_unique", "ok", "duplicate"),
+        "site.labels": FactRow("config.labels_match", "ok", "mismatch"),
+        "site.duo": FactRow("config.duo_pairs", "ok", "inconsistent"),
+        "site.cable": FactRow("config.cable_length", "ok", "too-long"),
+        "site.capacity": FactRow("config.capacity", "ok", "insufficient"),
+        "site.meters": FactRow("config.meter_bus", "ok", "single-bus"),
+    }
+)
+#: A fact that, when a problem, overrules a row of :data:`SITE_FACTS`: more addresses than
+#: the bus has make ``site.addresses`` say so, whether or not they are unique.
+SITE_OVERRULED: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {"site.addresses": ("config.address_count", "too-many")}
+)
+#: ``site.meters`` for a site without energy meters (unless the fact is a problem).
+SITE_NO_METERS = "none"
+
+
+# --- grade.*: the site's thresholds --------------------------------------------------------------
+
+#: A threshold's severity -> the ``grade.*`` value (below every threshold is still worth a
+#: note, so ``ok`` grades as ``info``).
+GRADE_OF: Mapping[Severity, str] = MappingProxyType(
+    {
+        Severity.OK: "info",
+        Severity.INFO: "info",
+        Severity.WARNING: "warning",
+        Severity.CRITICAL: "critical",
+    }
+)
+
+
+# --- for the tests: what each observation can be ---------------------------------------------
+
+
+def produced_values() -> dict[str, frozenset[str]]:
+    """Every value this module can give each observation (``unknown`` aside)."""
+    duplicates = {*DUPLICATES_FROM_LISTEN.values(), DUPLICATES_NONE_HEARD}
+    out: dict[str, set[str]] = {
+        "bus.traffic": set(TRAFFIC_VALUES),
+        "bus.reach": {
+            *REACH_FROM_LISTEN.values(),
+            *REACH_FROM_CHAIN.values(),
+            *REACH_PLAIN.values(),
+        },
+        "bus.duplicates": duplicates | set(DUPLICATES_FROM_CHECK.values()),
+        "station.state": set(STATE_RANK),
+    }
+    for presence in PRESENCE.values():
+        out[presence.observation] = {presence.present, presence.absent}
+    for key, row in SITE_FACTS.items():
+        out[key] = {row.ok, row.problem}
+    for key, (_, value) in SITE_OVERRULED.items():
+        out[key].add(value)
+    out["site.meters"].add(SITE_NO_METERS)
+    for key in ("grade.stations_silent", "grade.corrupt_rate"):
+        out[key] = set(GRADE_OF.values())
+    return {key: frozenset(values) for key, values in out.items()}
