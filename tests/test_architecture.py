@@ -9,6 +9,7 @@ above it, whose ``__init__`` files stay thin).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from clu_doctor.cli import _COMMAND_MODULES
+
 PACKAGE = Path(__file__).resolve().parents[1] / "clu_doctor"
+
+#: The command line's commands, and one it has been known to promise without having.
+COMMANDS = {*_COMMAND_MODULES, "profiles"}
 
 #: Where a room may not look: (importing room, forbidden room or third-party top-level name).
 #: The engine and the bus know no terminal and no command line; the bus knows no rules, site
@@ -229,3 +235,36 @@ def test_no_arrow_the_wrong_way(room: str) -> None:
                     path = _modules()[name].relative_to(PACKAGE.parent)
                     wrong.append(f"{path}:{item.line}: {name} imports {target}")
     assert wrong == []
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+@pytest.mark.parametrize("room", ["bus", "engine"])
+def test_the_bus_and_the_engine_name_no_command_or_flag(room: str) -> None:
+    """Their messages reach people through more than this command line (other tools, the
+    library), so a command or flag named there would be wrong somewhere; the command layer
+    adds them (``commands/options.py`` ``flag_hints``). The program's own name is fine."""
+    named = []
+    for name, path in sorted(_modules().items()):
+        if not name.startswith(f"clu_doctor.{room}"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = _docstrings(tree)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            text = node.value
+            flag = any(part.startswith("--") and part[2:3].isalpha() for part in text.split())
+            command = any(word in COMMANDS for word in re.findall(r"clu-doctor ([a-z]+)", text))
+            if id(node) not in skip and (flag or command):
+                where = path.relative_to(PACKAGE.parent)
+                named.append(f"{where}:{node.lineno}: {text[:60]!r}")
+    assert named == []

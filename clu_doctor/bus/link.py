@@ -89,7 +89,9 @@ SETTLE_AFTER = 0.05
 #: A write that cannot finish in this time means the adapter stopped taking data.
 WRITE_TIMEOUT = 2.0
 
-HINT_PORTS = "run 'clu-doctor ports' to list this machine's serial ports, and check the adapter is plugged in"
+HINT_PORTS = (
+    "check the adapter is plugged in, and that this is its name among the machine's serial ports"
+)
 HINT_DIALOUT = (
     "add your user to the 'dialout' group: sudo usermod -aG dialout $USER, "
     "then log out and back in (or run: newgrp dialout)"

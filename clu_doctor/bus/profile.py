@@ -33,9 +33,6 @@ from clu_doctor.yamlio import Reader, YamlList, YamlMap, load_yaml_file
 SEVERITIES = tuple(grade.value for grade in GRADES)
 #: ABL: a phase current of 0x03E8 (100.0 A) means "no meter, or state A" (abl-protocol.md §2).
 CURRENT_NOT_AVAILABLE = 0x03E8
-_EXAMPLE_HINT = (
-    "compare with the bundled profiles in clu_doctor/bus/profiles/ (run: clu-doctor profiles)"
-)
 
 
 # --- what decoders produce ---------------------------------------------------------------------
@@ -468,10 +465,10 @@ def read_profile(path: str | Path) -> DeviceProfile:
     reader = Reader(source)
     if data is None:
         reader.report(1, "the file is empty", "a device profile")
-        raise FileProblemError(reader.problems, _EXAMPLE_HINT)
+        raise FileProblemError(reader.problems, example_hint())
     top = reader.section(data, 1, "the profile", _TOP_REQUIRED, _TOP_OPTIONAL)
     if top is None:
-        raise FileProblemError(reader.problems, _EXAMPLE_HINT)
+        raise FileProblemError(reader.problems, example_hint())
     name = reader.text(top, "name") or ""
     if name and not _NAME.match(name):
         reader.report(
@@ -505,9 +502,9 @@ def read_profile(path: str | Path) -> DeviceProfile:
     if status is not None and not states:
         reader.report(top.value_line_of("status"), "a status block needs a states table")
     timing = _read_timing(reader, top) if "timing" in top else None
-    raise_if_problems(reader.problems, _EXAMPLE_HINT)
+    raise_if_problems(reader.problems, example_hint())
     if line is None or identity is None or timing is None:  # pragma: no cover - reported above
-        raise FileProblemError.at(Location(source), "incomplete profile", hint=_EXAMPLE_HINT)
+        raise FileProblemError.at(Location(source), "incomplete profile", hint=example_hint())
     return DeviceProfile(
         name=name,
         title=title,
@@ -522,6 +519,13 @@ def read_profile(path: str | Path) -> DeviceProfile:
         timing=timing,
         path=source,
     )
+
+
+def example_hint() -> str:
+    """Where a profile author finds a working example: the bundled files, wherever this
+    installation keeps them."""
+    names = ", ".join(f"{name}.yaml" for name in bundled_profile_names())
+    return f"start from a copy of a bundled profile ({names} in {profiles_dir()})"
 
 
 def bundled_profile_names() -> list[str]:

@@ -210,7 +210,8 @@ def listen(
         site_plan = bus_options.load_site_option(site)
         loaded = None if profile is None else bus_options.resolve_profile(profile)
         chain = site_chain(site_plan)
-        replayed = run_replay(replay.expanduser(), profile=loaded, chain=chain)
+        with bus_options.flag_hints():
+            replayed = run_replay(replay.expanduser(), profile=loaded, chain=chain)
         report, warnings = replayed.report, replayed.warnings
         for warning in warnings:
             print(f"clu-doctor: warning: {warning}", file=sys.stderr)

@@ -373,20 +373,35 @@ RS485_HINT = (
     "this adapter's driver cannot switch to kernel RS-485 mode; most USB-RS485 adapters switch "
     "direction by themselves, so try again without --rs485"
 )
+#: What the command line says where the bus layer asks to check the port's name.
+PORTS_HINT = (
+    "run 'clu-doctor ports' to list this machine's serial ports, and check the adapter is "
+    "plugged in"
+)
+#: What the command line says where the bus layer describes a recording.
+RECORDING_HINT = (
+    "a recording is the file 'clu-doctor listen --save FILE' writes: one JSON header line, then "
+    "one JSON record per line; record a new one with 'clu-doctor listen --port PORT --save FILE'"
+)
 
 
 @contextlib.contextmanager
 def flag_hints() -> Iterator[None]:
-    """Bus errors whose way out is a command-line flag, told with the flag's name.
+    """Bus errors whose way out is a command or a flag, told with its name.
 
-    The bus layer names no flags (it is used by more than this command line); around the
-    commands' bus work, this puts the flag back into the hint the user reads.
+    The bus layer names no flags or commands (it is used by more than this command line);
+    around the commands' bus work, this puts them back into the hint the user reads.
     """
     try:
         yield
     except CluDoctorError as error:
-        from clu_doctor.bus.link import HINT_RS485  # only on an error, and only from the bus
+        # Only on an error, and only from the bus: the hints' owners are not imported before.
+        from clu_doctor.bus.link import HINT_PORTS, HINT_RS485
+        from clu_doctor.bus.listen.recording import HINT_RECORDING
 
-        if error.hint == HINT_RS485:
-            error.hint = RS485_HINT
+        error.hint = {
+            HINT_PORTS: PORTS_HINT,
+            HINT_RS485: RS485_HINT,
+            HINT_RECORDING: RECORDING_HINT,
+        }.get(error.hint or "", error.hint)
         raise

@@ -232,6 +232,29 @@ def test_a_cut_off_recording_is_one_warning_and_a_corrupt_one_is_one_error(
     one_line_error(invoke("listen", "--replay", str(broken)), f"{broken}:4")
 
 
+def test_the_hint_tells_what_a_recording_is_and_how_to_make_one(tmp_path: Path) -> None:
+    not_a_recording = tmp_path / "site.cdr"
+    not_a_recording.write_text("name: my site\n", encoding="utf-8")
+    line = one_line_error(
+        invoke("listen", "--replay", str(not_a_recording)), f"{not_a_recording}:1"
+    )
+    hint = line.partition("hint:")[2]
+    assert "'clu-doctor listen --save FILE' writes" in hint
+    assert "'clu-doctor listen --port PORT --save FILE'" in hint
+    assert "clu_doctor/" not in hint and ".py" not in hint  # no source files for users
+
+
+def test_a_broken_profile_points_at_the_bundled_ones_where_they_are(tmp_path: Path) -> None:
+    broken = tmp_path / "my-profile.yaml"
+    broken.write_text("name: mine\nline: 38400 8E1\nframing: morse\n", encoding="utf-8")
+    result = invoke("scan", "--sim", "healthy-16", "--profile", str(broken))
+    assert result.code == 3 and "Traceback" not in result.stderr
+    assert f"{broken}:3: framing 'morse'" in result.stderr  # every problem, each at its line
+    hint = result.stderr.partition("hint:")[2]
+    assert "defa-erange.yaml" in hint and str(profiles_dir()) in hint
+    assert "clu-doctor profiles" not in hint  # no such command
+
+
 def test_replay_of_a_missing_file() -> None:
     one_line_error(invoke("listen", "--replay", "/nonexistent/capture.cdr"), "capture.cdr")
 

@@ -110,7 +110,7 @@ def test_ptys_are_recognised_and_other_paths_are_not(
 
 
 def test_missing_port_is_port_not_found(tmp_path: Path) -> None:
-    with pytest.raises(PortNotFound) as caught:
+    with pytest.raises(PortNotFound) as caught, flag_hints():  # the hint as a user reads it
         Link.open(str(tmp_path / "ttyUSB7"), ABL, "ascii")
     assert caught.value.hint and "clu-doctor ports" in caught.value.hint
 

@@ -59,9 +59,10 @@ FORMAT = "clu-doctor-recording"
 VERSION = 1
 #: A heartbeat line is written when this many seconds passed without a line.
 HEARTBEAT_S = 1.0
-_HINT = (
-    "a recording is the file 'clu-doctor listen --save FILE' writes: one JSON header line, then "
-    "one JSON record per line; record a new one with 'clu-doctor listen --port PORT --save FILE'"
+#: What a recording is, for a file that is not one (the command line adds how to make one).
+HINT_RECORDING = (
+    "a recording is what listening with a save file writes: one JSON header line, then one "
+    "JSON record per line; record a new one while listening to the port"
 )
 
 
@@ -239,7 +240,7 @@ class Recording:
 
 
 def _problem(path: str, line: int, message: str) -> FileProblemError:
-    return FileProblemError.at(Location(path, line), message, hint=_HINT)
+    return FileProblemError.at(Location(path, line), message, hint=HINT_RECORDING)
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes, bool]]:

@@ -247,13 +247,15 @@ def test_a_corrupt_recording_gives_one_clear_line_with_its_location(
     assert "\n" not in text
 
 
-def test_the_hint_tells_what_a_recording_is_and_how_to_make_one(capture: Path) -> None:
+def test_the_hint_tells_what_a_recording_is_without_naming_commands(capture: Path) -> None:
+    """The bus layer names no command or flag; the command line adds them (see
+    tests/commands/test_bus.py)."""
     _replace_line(capture, 1, b"name: my site")
     with pytest.raises(FileProblemError) as caught:
         replay(capture)
     hint = caught.value.hint or ""
-    assert "'clu-doctor listen --save FILE' writes" in hint
-    assert "'clu-doctor listen --port PORT --save FILE'" in hint
+    assert "one JSON header line" in hint
+    assert "clu-doctor" not in hint and "--" not in hint
     assert "clu_doctor/" not in hint and ".py" not in hint  # no source files for users
 
 
