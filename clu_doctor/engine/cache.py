@@ -75,7 +75,7 @@ def read(path: Path, key: tuple[Any, ...]) -> Any | None:
     try:
         if not _trusted(path):
             return None
-        import pickle
+        import pickle  # only when a cache file is read or written
 
         with path.open("rb") as stream:
             stored_key, payload = pickle.load(stream)
@@ -86,7 +86,7 @@ def read(path: Path, key: tuple[Any, ...]) -> Any | None:
 
 def write(path: Path, key: tuple[Any, ...], payload: Any) -> None:
     """Store ``payload`` under ``key``; silently gives up if the cache is not writable."""
-    import pickle
+    import pickle  # only when a cache file is read or written
 
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:

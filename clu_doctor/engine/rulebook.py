@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from clu_doctor.engine import walk
+from clu_doctor import resources
+from clu_doctor.engine import cache, walk
 from clu_doctor.engine.diagnosis import Diagnosis
 from clu_doctor.engine.model import Case, Finding, Tree
 from clu_doctor.engine.observations import (
@@ -98,10 +99,8 @@ def load_rulebook(path: Path | str | None = None) -> Rulebook:
     in file-name order), a single tree file (checked against the bundled vocabulary), or
     ``None`` for the bundled rules, which are cached once validated (see :mod:`.cache`).
     """
-    from clu_doctor.resources import rules_dir
-
     if path is None:
-        return _bundled(rules_dir())
+        return _bundled(resources.rules_dir())
     root = Path(path)
     if root.is_dir():
         vocabulary_path, tree_paths = _rule_files(root)
@@ -109,7 +108,7 @@ def load_rulebook(path: Path | str | None = None) -> Rulebook:
         if problems:
             raise FileProblemError(problems, RULES_HINT)
     elif root.exists():
-        vocabulary_path, tree_paths = rules_dir() / VOCABULARY_FILE, [root]
+        vocabulary_path, tree_paths = resources.rules_dir() / VOCABULARY_FILE, [root]
     else:
         raise FileProblemError.at(
             Location.of(root),
@@ -134,8 +133,6 @@ def _bundled(root: Path) -> Rulebook:
 
 
 def _load_cached(root: Path) -> Rulebook:
-    from clu_doctor.engine import cache
-
     vocabulary_path, tree_paths = _rule_files(root)
     where = cache.cache_file(root)
     try:
@@ -162,6 +159,7 @@ def _load_cached(root: Path) -> Rulebook:
 
 def _load(root: Path, vocabulary_path: Path, tree_paths: Sequence[Path]) -> Rulebook:
     """Read every file (shape pass), then validate (meaning pass); raise all problems at once."""
+    # A cold cache only: a cached rulebook needs neither the reader nor the validator.
     from clu_doctor.engine.load import read_tree, read_vocabulary
     from clu_doctor.engine.validate import validate
 

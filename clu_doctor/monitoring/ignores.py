@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from clu_doctor.engine.diagnosis import overall_status
 from clu_doctor.errors import Location, Problem
+from clu_doctor.monitoring.result import IgnoredFinding
+from clu_doctor.severity import Severity
+from clu_doctor.site.model import Ignore
 
 if TYPE_CHECKING:
     from clu_doctor.engine.diagnosis import Diagnosis, ReportedFinding
-    from clu_doctor.monitoring.result import IgnoredFinding
-from clu_doctor.severity import Severity
-from clu_doctor.site.model import Ignore
 
 
 class FindingLike(Protocol):
@@ -66,8 +67,6 @@ class IgnoreOutcome(Generic[F]):
     def status(self) -> Severity:
         """The overall status of the kept findings (as :class:`~clu_doctor.engine.Diagnosis`
         computes it); ``ok`` when every finding was ignored, ``unknown`` when there were none."""
-        from clu_doctor.engine.diagnosis import overall_status
-
         if not self.kept and self.ignored:
             return Severity.OK
         return overall_status([finding.severity for finding in self.kept])
@@ -75,8 +74,6 @@ class IgnoreOutcome(Generic[F]):
     def notes(self) -> tuple[IgnoredFinding, ...]:
         """For :attr:`clu_doctor.monitoring.result.CheckResult.ignored`: one per (finding, entry) pair,
         the ignored ones first, then the findings expired entries let back in."""
-        from clu_doctor.monitoring.result import IgnoredFinding
-
         notes = [
             IgnoredFinding(
                 match.finding.id,

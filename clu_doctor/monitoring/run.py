@@ -27,8 +27,10 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clu_doctor.engine import AnswerSource, Observation, ObservationSpec, Rulebook
+from clu_doctor.engine import UNKNOWN, AnswerSource, Observation, ObservationSpec, Rulebook
 from clu_doctor.errors import CluDoctorError, FileProblemError
+from clu_doctor.monitoring.deadline import DeadlineExpired, deadline
+from clu_doctor.monitoring.ignores import apply_ignores, unknown_ignores
 from clu_doctor.monitoring.result import CheckResult, IgnoredFinding, StationHealth
 from clu_doctor.probing import BusPlan, BusProber, ProbeEvents, resolve_observations
 from clu_doctor.probing.prober import grade_observations
@@ -147,9 +149,6 @@ def run_check(
     :class:`~clu_doctor.errors.FileProblemError` for an ``ignore:`` entry naming no finding.
     All of them are exit code 3.
     """
-    from clu_doctor.monitoring.deadline import DeadlineExpired, deadline
-    from clu_doctor.monitoring.ignores import unknown_ignores
-
     site = request.site
     problems = unknown_ignores(site.ignores, rulebook.findings)
     if problems:
@@ -393,8 +392,6 @@ def _history_observations(facts: HistoryFacts | None) -> dict[str, Observation]:
 
 
 def _no_history(key: str) -> Observation:
-    from clu_doctor.engine import UNKNOWN
-
     return Observation(key, UNKNOWN, AnswerSource.PROBE, "no history kept for this check")
 
 
@@ -452,8 +449,6 @@ def _apply_ignores(
     addresses: Mapping[str, tuple[int, ...]],
     today: date | None,
 ) -> tuple[Diagnosis, tuple[IgnoredFinding, ...]]:
-    from clu_doctor.monitoring.ignores import apply_ignores
-
     if not site.ignores:
         return diagnosis, ()
     outcome = apply_ignores(

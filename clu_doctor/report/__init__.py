@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from clu_doctor import __version__
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import RenderableType  # rich: text output only (JSON runs never load it)
 
 #: Bumped when a JSON document changes incompatibly (a field removed or its meaning changed).
 SCHEMA_VERSION = 1
@@ -55,7 +55,7 @@ def to_json(document: dict[str, Any]) -> str:
 
 def list_grid(rows: Sequence[tuple[str, str]]) -> RenderableType:
     """Marker and text in two columns, so that wrapped text keeps its indent."""
-    from rich.table import Table
+    from rich.table import Table  # rich: text output only (JSON runs never load it)
 
     grid = Table.grid(padding=(0, 1))
     grid.add_column(justify="right", no_wrap=True)

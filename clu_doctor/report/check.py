@@ -9,18 +9,13 @@ whatever the format.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from clu_doctor.engine import ReportedFinding
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.result import CheckResult
 from clu_doctor.report import CheckFormat, envelope, to_json
-from clu_doctor.report.console import LOOKS
-from clu_doctor.severity import Severity
-
-if TYPE_CHECKING:
-    from clu_doctor.report.console import OutputMode
-    from clu_doctor.site.model import Thresholds
+from clu_doctor.report.console import LOOKS, OutputMode
 from clu_doctor.report.summary import (
     Segment,
     ignored_lines,
@@ -28,6 +23,8 @@ from clu_doctor.report.summary import (
     render_lines,
     summary,
 )
+from clu_doctor.severity import Severity
+from clu_doctor.site.model import Thresholds
 
 
 def render_check_json(result: CheckResult, *, extra: Mapping[str, Any] | None = None) -> str:
@@ -185,18 +182,15 @@ def render_check(
     """``result`` in ``fmt``. ``thresholds`` feed the Nagios performance data (defaults when
     ``None``), ``last_success`` the Prometheus last-success metric, ``mode`` the text."""
     if fmt is CheckFormat.NAGIOS:
-        from clu_doctor.report.nagios import render_nagios
-        from clu_doctor.site.model import Thresholds
+        from clu_doctor.report.nagios import render_nagios  # one format per run: only its own
 
         return render_nagios(result, thresholds=thresholds or Thresholds())
     if fmt is CheckFormat.PROMETHEUS:
-        from clu_doctor.report.prometheus import render_prometheus
+        from clu_doctor.report.prometheus import render_prometheus  # one format per run
 
         return render_prometheus(result, last_success=last_success)
     if fmt is CheckFormat.JSON:
         return render_check_json(result)
-    from clu_doctor.report.console import OutputMode
-
     return render_check_text(result, mode or OutputMode(styled=False, width=100))
 
 
@@ -212,11 +206,11 @@ def render_check_unknown(
 ) -> str:
     """ "Could not check" in ``fmt``; the exit code is always 3 (UNKNOWN)."""
     if fmt is CheckFormat.NAGIOS:
-        from clu_doctor.report.nagios import render_nagios_unknown
+        from clu_doctor.report.nagios import render_nagios_unknown  # one format per run
 
         return render_nagios_unknown(site, message, duration_s, hint=hint)
     if fmt is CheckFormat.PROMETHEUS:
-        from clu_doctor.report.prometheus import render_prometheus_unknown
+        from clu_doctor.report.prometheus import render_prometheus_unknown  # one format per run
 
         return render_prometheus_unknown(
             site, message, duration_s, last_success=last_success, started=started

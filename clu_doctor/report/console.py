@@ -7,6 +7,7 @@ paths (``--json``, Nagios, piped text) stay fast.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from typing import IO, TYPE_CHECKING
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console  # rich: text output only (JSON runs never load it)
 
 #: Width of plain output when piped: fixed so that output is byte-for-byte stable.
 PLAIN_WIDTH = 100
@@ -84,7 +85,7 @@ class OutputMode:
 
 def make_console(mode: OutputMode, file: IO[str]) -> Console:
     """A rich Console writing to ``file`` with colour only in styled mode (NO_COLOR respected)."""
-    from rich.console import Console
+    from rich.console import Console  # rich: text output only (JSON runs never load it)
 
     return Console(
         file=file,
@@ -99,8 +100,6 @@ def make_console(mode: OutputMode, file: IO[str]) -> Console:
 
 def render_to_string(mode: OutputMode, *renderables: object) -> str:
     """Render rich renderables to a string (styled or plain) without touching the real streams."""
-    import io
-
     buffer = io.StringIO()
     console = make_console(mode, buffer)
     for renderable in renderables:

@@ -16,8 +16,8 @@ from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-    from rich.text import Text
+    from rich.console import RenderableType  # rich: text output only (JSON runs never load it)
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
 #: Evidence lines shown per finding in text (all of them are in the JSON).
 MAX_EVIDENCE = 12
@@ -83,7 +83,7 @@ def render_text(
     questions: Mapping[str, str] | None = None,
 ) -> str:
     """The diagnosis for a person. ``questions`` maps observation keys to their question text."""
-    from rich.text import Text
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     blocks: list[RenderableType] = []
     problems = [r for r in diagnosis.findings if r.severity.rank >= Severity.WARNING.rank]
@@ -116,7 +116,7 @@ def _spaced(blocks: Iterable[RenderableType]) -> list[RenderableType]:
 
 
 def _heading(item: ReportedFinding, number: int | None) -> Text:
-    from rich.text import Text
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     heading = Text()
     if number is not None:
@@ -130,9 +130,9 @@ def _heading(item: ReportedFinding, number: int | None) -> Text:
 def _finding_block(
     root: ReportedFinding, number: int | None, questions: Mapping[str, str] | None
 ) -> RenderableType:
-    from rich.console import Group
-    from rich.padding import Padding
-    from rich.text import Text
+    from rich.console import Group  # rich: text output only (JSON runs never load it)
+    from rich.padding import Padding  # rich: text output only (JSON runs never load it)
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     finding = root.finding
     lines: list[RenderableType] = [Text(finding.cause)]
@@ -179,8 +179,8 @@ def _finding_block(
 
 
 def _fine_block(fine: list[ReportedFinding]) -> RenderableType:
-    from rich.console import Group
-    from rich.text import Text
+    from rich.console import Group  # rich: text output only (JSON runs never load it)
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     lines: list[RenderableType] = [Text("Checked and fine:", style="bold")]
     for item in fine:
@@ -196,8 +196,8 @@ def _fine_block(fine: list[ReportedFinding]) -> RenderableType:
 
 
 def _why_block(diagnosis: Diagnosis) -> RenderableType:
-    from rich.text import Text
-    from rich.tree import Tree
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
+    from rich.tree import Tree  # rich: text output only (JSON runs never load it)
 
     tree = Tree(Text("Why: the answers that led here", style="bold"), guide_style="dim")
     for trace in diagnosis.traces:

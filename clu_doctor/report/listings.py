@@ -19,8 +19,8 @@ def render_ports_text(ports: Sequence[SerialPortInfo], mode: OutputMode) -> str:
             "No serial ports found. Plug in the USB-RS485 adapter and run this again; "
             "on Linux it appears as /dev/ttyUSB0 or /dev/ttyACM0.\n"
         )
-    from rich import box
-    from rich.table import Table
+    from rich import box  # rich: text output only (JSON runs never load it)
+    from rich.table import Table  # rich: text output only (JSON runs never load it)
 
     table = Table(box=box.SIMPLE if mode.styled else box.ASCII, show_edge=mode.styled)
     for column in ("port", "adapter", "USB id", "description", "serial"):

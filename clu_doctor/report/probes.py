@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from clu_doctor.bus.probes.duplicates import describe
 from clu_doctor.probing.status import (
     DUPLICATES_SEVERITY,
     chain_severity,
@@ -22,9 +23,9 @@ from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-    from rich.table import Table
-    from rich.text import Text
+    from rich.console import RenderableType  # rich: text output only (JSON runs never load it)
+    from rich.table import Table  # rich: text output only (JSON runs never load it)
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     from clu_doctor.bus.chain import ChainResult
     from clu_doctor.bus.listen.detect import Detection
@@ -40,8 +41,8 @@ def _ms(seconds: float | None) -> str:
 
 
 def _table(mode: OutputMode, columns: Sequence[str]) -> Table:
-    from rich import box
-    from rich.table import Table
+    from rich import box  # rich: text output only (JSON runs never load it)
+    from rich.table import Table  # rich: text output only (JSON runs never load it)
 
     table = Table(box=box.SIMPLE if mode.styled else box.ASCII, show_edge=mode.styled)
     for column in columns:
@@ -56,8 +57,8 @@ def _verdict_lines(
     rows: Sequence[tuple[Severity, str, Sequence[str]]],
 ) -> list[RenderableType]:
     """``(severity, title, evidence)`` as a heading and indented evidence."""
-    from rich.padding import Padding
-    from rich.text import Text
+    from rich.padding import Padding  # rich: text output only (JSON runs never load it)
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     out: list[RenderableType] = []
     for severity, title, evidence in rows:
@@ -71,7 +72,7 @@ def _verdict_lines(
 
 
 def _result(status: Severity, text: str) -> Text:
-    from rich.text import Text
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     line = Text("Result: ", style="bold")
     line.append(f"{LOOKS[status].status}: {text}", style=LOOKS[status].colour)
@@ -117,8 +118,6 @@ def render_scan_text(
     if chain is not None:
         rows.append((chain_severity(chain), f"chain: {chain.verdict}", chain.evidence))
     if duplicates is not None:
-        from clu_doctor.bus.probes.duplicates import describe
-
         rows.append(
             (
                 DUPLICATES_SEVERITY[duplicates.verdict],

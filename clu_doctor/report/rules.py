@@ -6,18 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 from clu_doctor.engine import Rulebook, Tree
 from clu_doctor.engine.model import Target, TargetKind
+from clu_doctor.errors import UsageError
 from clu_doctor.report import envelope, to_json
 from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
 from clu_doctor.report.diagnosis import probe_description
 
 if TYPE_CHECKING:
-    from rich.tree import Tree as RichTree
+    from rich.tree import Tree as RichTree  # rich: text output only (JSON runs never load it)
 
 
 def select_trees(rulebook: Rulebook, ids: list[str] | None) -> list[Tree]:
     """The trees named in ``ids`` (all when empty); unknown ids are a usage error."""
-    from clu_doctor.errors import UsageError
-
     if not ids:
         return list(rulebook.trees)
     known = {tree.id: tree for tree in rulebook.trees}
@@ -48,8 +47,8 @@ def _walk_order(tree: Tree) -> list[str]:
 
 def render_tree_text(rulebook: Rulebook, trees: list[Tree], mode: OutputMode) -> str:
     """Each tree as an indented question/branch tree; a node met twice is shown once."""
-    from rich.text import Text
-    from rich.tree import Tree as RichTree
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
+    from rich.tree import Tree as RichTree  # rich: text output only (JSON runs never load it)
 
     blocks = []
     for tree in trees:
@@ -62,7 +61,7 @@ def render_tree_text(rulebook: Rulebook, trees: list[Tree], mode: OutputMode) ->
 
 
 def _add_node(rulebook: Rulebook, tree: Tree, name: str, parent: RichTree, shown: set[str]) -> None:
-    from rich.text import Text
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     node = tree.nodes[name]
     if name in shown:
@@ -81,7 +80,7 @@ def _add_node(rulebook: Rulebook, tree: Tree, name: str, parent: RichTree, shown
 
 
 def _target_text(rulebook: Rulebook, target: Target) -> Any:
-    from rich.text import Text
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     if target.kind is TargetKind.END:
         return Text("nothing to report", style="dim")

@@ -5,6 +5,7 @@ in :data:`clu_doctor.report.console.LOOKS`.)
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -104,9 +105,7 @@ def render_lines(lines: Sequence[Sequence[Segment]], mode: OutputMode) -> str:
     """Plain lines when piped (no rich at all); styled, never wrapped, on a terminal."""
     if not mode.styled:
         return "".join("".join(text for text, _ in line).rstrip() + "\n" for line in lines)
-    import io
-
-    from rich.text import Text
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     from clu_doctor.report.console import make_console
 

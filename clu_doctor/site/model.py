@@ -343,7 +343,7 @@ class Site:
 
     def load_profile(self) -> DeviceProfile:
         """The device profile with this site's line-setting and framing overrides applied."""
-        from clu_doctor.bus.profile import load_profile
+        from clu_doctor.bus.profile import load_profile  # a diagnosis without a bus needs none
 
         profile = load_profile(self.profile_reference())
         changes: dict[str, Any] = {}

@@ -45,6 +45,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
+from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.codecs import FRAMINGS, get_codec
 from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
 from clu_doctor.bus.errors import UnexpectedAnswer
@@ -61,12 +62,6 @@ from clu_doctor.bus.frames import (
     Frame,
     infer_direction,
 )
-from clu_doctor.bus.settings import LineSettings
-from clu_doctor.severity import Severity
-
-if TYPE_CHECKING:
-    from clu_doctor.bus.profile import DeviceProfile, RegisterBlock
-from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.listen.report import (
     AddressReport,
     GarbageCount,
@@ -77,6 +72,11 @@ from clu_doctor.bus.listen.report import (
     StateSeen,
     WriteSeen,
 )
+from clu_doctor.bus.settings import LineSettings
+from clu_doctor.severity import Severity
+
+if TYPE_CHECKING:
+    from clu_doctor.bus.profile import DeviceProfile, RegisterBlock
 
 #: What an answer's registers decoded to (cached per payload): a state code with its meaning
 #: and the profile's severity, an identity, something the profile cannot read, or nothing.
