@@ -1,4 +1,8 @@
-"""End-of-bus check: which part of the daisy chain the adapter reaches, and where it stops.
+"""The daisy chain: its stations in order, where the adapter joins it, and how far it reaches.
+
+:class:`Chain` is the site's chain as the bus layer sees it (addresses per station in BUS IN ->
+BUS OUT order from the CLU, labels, and where the adapter is attached, :data:`AdapterAt`); it
+is built once per probing session from the site file.
 
 The manual's end-of-bus check: attach a device at the end of the bus; every node must be
 reachable from there. :func:`analyse_chain` compares the addresses that answered with the chain

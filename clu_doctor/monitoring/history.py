@@ -26,6 +26,9 @@ of it while it is open.
 
 Where: ``--history-dir`` (the ``directory`` argument), else ``$CLU_DOCTOR_STATE_DIR``, else
 ``$XDG_STATE_HOME/clu-doctor``, else ``~/.local/state/clu-doctor``.
+
+**One idea, one file.** The store and what is read from it (silences, flapping) share one
+schema: the queries that build the facts are written against the tables defined here.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Terminal-facing helpers for the CLI: output modes and the interactive questionnaire."""
+"""The terminal, for a person: the interactive questionnaire and probe progress on stderr."""

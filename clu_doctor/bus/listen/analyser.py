@@ -34,6 +34,11 @@ address the garbage itself claims is never trusted for attribution.
 **Times** are the caller's timestamps (seconds, monotonic); a report gives them relative to the
 start of listening. A chunk's timestamp is when the host received it, so response times are as
 the host sees them (adapter latency included; 0 when request and answer arrived in one chunk).
+
+**One idea, one file.** Pairing, retries, attribution and the per-address counts are one
+state machine fed a byte at a time; split across files, its state would have to travel with
+every call. The data it produces (:mod:`.report`) and what it means (:mod:`.verdicts`) live
+apart.
 """
 
 from __future__ import annotations

@@ -47,6 +47,10 @@ ones (corrupt, or a second answer after the valid one), it asks two questions:
 kind. Independent of the statistics, two *different* valid answers to one request
 (``double_answers``, twice) or two different identities read from one address
 (``identity_alternates``) are direct evidence.
+
+**One idea, one file.** Each verdict is a short function of one report; they stay together
+because which cause hides which (the paragraph above) is only visible with all of them in one
+place, and the duplicate test's statistics are written in :mod:`clu_doctor.bus.stats`.
 """
 
 from __future__ import annotations
