@@ -1,0 +1,115 @@
+"""Listening through a :class:`Link` on ``sim://``: every scenario, and proof that listening
+never writes a byte.
+
+Each scenario is opened in-process through the ``sim://`` URL handler and read by
+:func:`listen` through a :class:`Link`, on the test's virtual clock: a listen of several CLU poll
+cycles costs only the CPU it takes. tests/live/test_listen_live.py does the same through a real
+pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import serial
+
+from clu_doctor.bus.link import Link
+from clu_doctor.bus.listen.analyser import TrafficAnalyser
+from clu_doctor.bus.listen.session import listen
+from clu_doctor.bus.listen.verdicts import Thresholds, derive_verdicts
+from clu_doctor.sim import register_url_handler
+from clu_doctor.sim.scenario import AdapterEnd, load_scenario
+from tests.bus.listen.support import (
+    ABL,
+    ABL_LINE,
+    EXPECTED,
+    SILENT_SCENARIOS,
+    mismatches,
+    planned_chain,
+    profile_for,
+)
+
+register_url_handler()
+
+SECONDS = 6.0
+#: Silent scenarios listen longer than the silence threshold, so "no traffic" can be said.
+SILENT_SECONDS = 11.0
+THRESHOLDS = Thresholds(silence_s=10.0)
+
+
+class CountingSerial:
+    """A pyserial port that counts every byte anyone asks it to write."""
+
+    def __init__(self, port: Any) -> None:
+        self.port = port
+        self.written = 0
+        self.write_calls = 0
+
+    @property
+    def in_waiting(self) -> int:
+        return int(self.port.in_waiting)
+
+    def read(self, size: int = 1) -> bytes:
+        return bytes(self.port.read(size))
+
+    def write(self, data: bytes) -> int:
+        self.write_calls += 1
+        self.written += len(data)
+        return int(self.port.write(data))
+
+    def flush(self) -> None:
+        self.port.flush()
+
+    def reset_input_buffer(self) -> None:
+        self.port.reset_input_buffer()
+
+    def close(self) -> None:
+        self.port.close()
+
+
+def open_counting(url: str, scenario: str) -> tuple[Link, CountingSerial]:
+    """A link on ``url`` whose serial object counts writes (built the way Link.open builds one)."""
+    bus = load_scenario(scenario).bus
+    handle = serial.serial_for_url(
+        url,
+        baudrate=bus.settings.baudrate,
+        bytesize=bus.settings.bytesize,
+        parity=bus.settings.parity,
+        stopbits=int(bus.settings.stopbits),
+        timeout=0.02,
+    )
+    counting = CountingSerial(handle)
+    return Link(url, counting, bus.settings, bus.framing), counting
+
+
+@pytest.mark.parametrize(("scenario", "at"), sorted(EXPECTED))
+def test_each_scenario_through_sim_urls(scenario: str, at: AdapterEnd) -> None:
+    silent = (scenario, at) in SILENT_SCENARIOS
+    seconds = SILENT_SECONDS if silent else SECONDS
+    bus = load_scenario(scenario).bus
+    analyser = TrafficAnalyser(
+        bus.framing, bus.settings, profile_for(scenario), planned_chain(scenario, at)
+    )
+    link, counting = open_counting(f"sim://{scenario}?seed=3&at={at}", scenario)
+    with link:
+        report = listen(link, seconds, analyser)
+    written = counting.written + link.bytes_sent
+    assert written == 0, f"listening wrote {written} bytes"
+    problems = mismatches(derive_verdicts(report, thresholds=THRESHOLDS), EXPECTED[scenario, at])
+    assert problems == [], report.to_dict()["bus"]
+    assert report.finished and report.seconds >= seconds
+    assert (report.bytes == 0) == silent
+
+
+def test_listening_writes_zero_bytes() -> None:
+    """The proof, three ways: the serial object's write is never called, the link counts no
+    byte sent, and the simulated bus never hears the adapter transmit."""
+    url = "sim://healthy-16?seed=1"
+    link, counting = open_counting(url, "healthy-16")
+    site = counting.port.site
+    with link:
+        report = listen(link, 5.0, TrafficAnalyser("ascii", ABL_LINE, ABL))
+    assert report.frames > 0
+    assert (counting.write_calls, counting.written, link.bytes_sent) == (0, 0, 0)
+    assert site.adapter.bytes_sent == 0
