@@ -169,7 +169,7 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
 def simulator_chunks(seconds: float) -> list[Chunk]:
     """The simulator's healthy-16 site as an adapter at the CLU end hears it (virtual clock)."""
     from clu_doctor.clock import VirtualClock
-    from clu_doctor.sim.scenario import load_scenario
+    from clu_doctor.sim.scenario_reader import load_scenario
     from clu_doctor.sim.simulator import SimSite
 
     clock = VirtualClock()

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.sim import register_url_handler
-from clu_doctor.sim.scenario import load_scenario
+from clu_doctor.sim.scenario_reader import load_scenario
 
 TARGET = 1.1
 

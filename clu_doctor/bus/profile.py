@@ -24,9 +24,9 @@ from clu_doctor.bus.codecs import FRAMINGS
 from clu_doctor.bus.errors import UnexpectedAnswer
 from clu_doctor.bus.frames import MAX_ADDRESS, MAX_READ_COUNT, READ_FUNCTIONS, ReadRequest
 from clu_doctor.bus.settings import LineSettings
-from clu_doctor.errors import FileProblemError, Location, Problem, UsageError, raise_if_problems
+from clu_doctor.errors import FileProblemError, Location, UsageError, raise_if_problems
 from clu_doctor.resources import profiles_dir
-from clu_doctor.yamlio import YamlList, YamlMap, describe_type, load_yaml_file
+from clu_doctor.yamlio import Reader, YamlList, YamlMap, load_yaml_file
 
 SEVERITIES = ("ok", "info", "warning", "critical")
 #: ABL: a phase current of 0x03E8 (100.0 A) means "no meter, or state A" (abl-protocol.md §2).
@@ -329,26 +329,14 @@ STATUS_DECODERS: Mapping[str, StatusDecoder] = MappingProxyType(
 
 # --- loading ----------------------------------------------------------------------------------
 
-_TOP = {
-    "name": True,
-    "title": True,
-    "description": True,
-    "sources": True,
-    "framing": True,
-    "line": True,
-    "addresses": True,
-    "identity": True,
-    "status": False,
-    "states": False,
-    "timing": True,
-}
-_BLOCK = {"label": False, "function": True, "start": True, "count": True, "decoder": True}
-_STATE = {"meaning": True, "severity": True}
-_TIMING = {
-    "turnaround_floor_ms": True,
-    "turnaround_typical_ms": True,
-    "response_timeout_floor_ms": True,
-}
+_TOP_REQUIRED = (
+    *("name", "title", "description", "sources", "framing", "line", "addresses", "identity"),
+    "timing",
+)
+_TOP_OPTIONAL = ("status", "states")
+_BLOCK = ("function", "start", "count", "decoder")
+_STATE = ("meaning", "severity")
+_TIMING = ("turnaround_floor_ms", "turnaround_typical_ms", "response_timeout_floor_ms")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _STATE_CODE = re.compile(r"^[0-9A-F]{2}$")
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
@@ -358,84 +346,24 @@ class ProfileNotFound(UsageError):
     """``--profile NAME`` names no bundled profile (and is not a file)."""
 
 
-class _Reader:
-    """Collects every problem in one profile file, each with its line."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def problem(self, line: int, message: str, expected: str | None = None) -> None:
-        self.problems.append(Problem(Location(self.path, line), message, expected))
-
-    def mapping(self, value: Any, line: int, what: str, keys: Mapping[str, bool]) -> YamlMap | None:
-        if not isinstance(value, YamlMap):
-            self.problem(line, f"{what} is {describe_type(value)}", "a mapping")
-            return None
-        for key in value:
-            if key not in keys:
-                self.problem(
-                    value.line_of(key),
-                    f"unknown key {key!r} in {what}",
-                    ", ".join(sorted(keys)),
-                )
-        for key, required in keys.items():
-            if required and key not in value:
-                self.problem(value.line, f"{what} has no {key!r}")
-        return value
-
-    def text(self, where: YamlMap, key: str) -> str:
-        value = where.get(key)
-        if not isinstance(value, str) or not value.strip():
-            if key in where:
-                self.problem(where.value_line_of(key), f"{key!r} is {describe_type(value)}", "text")
-            return ""
-        return value.strip()
-
-    def integer(self, where: YamlMap, key: str, low: int, high: int) -> int | None:
-        value = where.get(key)
-        if key not in where:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(
-                where.value_line_of(key), f"{key!r} is {describe_type(value)}", "a whole number"
-            )
-            return None
-        if not low <= value <= high:
-            self.problem(where.value_line_of(key), f"{key!r} is {value}", f"{low}..{high}")
-            return None
-        return value
-
-    def number(self, where: YamlMap, key: str) -> float | None:
-        value = where.get(key)
-        if key not in where:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            self.problem(
-                where.value_line_of(key), f"{key!r} is {value!r}", "a number of milliseconds >= 0"
-            )
-            return None
-        return float(value)
-
-
 def _read_block(
-    reader: _Reader, top: YamlMap, key: str, registry: Mapping[str, Any]
+    reader: Reader, top: YamlMap, key: str, registry: Mapping[str, Any]
 ) -> RegisterBlock | None:
-    block = reader.mapping(top[key], top.value_line_of(key), key, _BLOCK)
+    block = reader.section(top[key], top.value_line_of(key), key, _BLOCK, ("label",))
     if block is None:
         return None
-    function = reader.integer(block, "function", 0, 255)
+    function = reader.integer(block, "function", "'function'", low=0, high=255)
     if function is not None and function not in READ_FUNCTIONS:
-        reader.problem(
+        reader.report(
             block.value_line_of("function"), f"function {function} is not a read", "3 or 4"
         )
         function = None
-    start = reader.integer(block, "start", 0, 0xFFFF)
-    count = reader.integer(block, "count", 1, MAX_READ_COUNT)
+    start = reader.integer(block, "start", "'start'", low=0, high=0xFFFF)
+    count = reader.integer(block, "count", "'count'", low=1, high=MAX_READ_COUNT)
     decoder = reader.text(block, "decoder")
-    label = reader.text(block, "label") if "label" in block else ""
+    label = reader.text(block, "label") or ""
     if decoder and decoder not in registry:
-        reader.problem(
+        reader.report(
             block.value_line_of("decoder"),
             f"unknown {key} decoder {decoder!r}",
             ", ".join(registry),
@@ -444,20 +372,20 @@ def _read_block(
     if decoder and count is not None and count not in registry[decoder].counts:
         counts: range = registry[decoder].counts
         wanted = str(counts.start) if len(counts) == 1 else f"{counts.start}..{counts.stop - 1}"
-        reader.problem(
+        reader.report(
             block.value_line_of("count"),
             f"decoder {decoder!r} reads {wanted} registers, not {count}",
         )
         return None
     if start is not None and count is not None and start + count > 0x10000:
-        reader.problem(block.value_line_of("count"), "the block runs past register 0xFFFF")
+        reader.report(block.value_line_of("count"), "the block runs past register 0xFFFF")
         return None
     if function is None or start is None or count is None or not decoder:
         return None
     return RegisterBlock(function, start, count, decoder, label)
 
 
-def _read_addresses(reader: _Reader, top: YamlMap) -> tuple[int, ...]:
+def _read_addresses(reader: Reader, top: YamlMap) -> tuple[int, ...]:
     value, line = top["addresses"], top.value_line_of("addresses")
     addresses: list[int] = []
     if isinstance(value, str) and _RANGE.match(value):
@@ -466,48 +394,44 @@ def _read_addresses(reader: _Reader, top: YamlMap) -> tuple[int, ...]:
         first, last = int(match.group(1)), int(match.group(2))
         addresses = list(range(first, last + 1))
         if first > last:
-            reader.problem(line, f"address range {value!r} runs backwards")
+            reader.report(line, f"address range {value!r} runs backwards")
     elif isinstance(value, YamlList) and all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):
         addresses = list(value)
     else:
-        reader.problem(
+        reader.report(
             line, f"addresses is {value!r}", "a range such as 1-16, or a list of addresses"
         )
         return ()
     bad = [a for a in addresses if not 1 <= a <= MAX_ADDRESS]
     if bad:
-        reader.problem(line, f"address {bad[0]} is outside 1..{MAX_ADDRESS} (0 is broadcast)")
+        reader.report(line, f"address {bad[0]} is outside 1..{MAX_ADDRESS} (0 is broadcast)")
         return ()
     if len(set(addresses)) != len(addresses):
-        reader.problem(line, "an address is listed twice")
+        reader.report(line, "an address is listed twice")
     return tuple(sorted(set(addresses)))
 
 
-def _read_states(reader: _Reader, top: YamlMap) -> dict[int, StateInfo]:
+def _read_states(reader: Reader, top: YamlMap) -> dict[int, StateInfo]:
     states: dict[int, StateInfo] = {}
     value = top["states"]
     if not isinstance(value, YamlMap):
-        reader.problem(
-            top.value_line_of("states"),
-            f"states is {describe_type(value)}",
-            "a mapping of state codes",
-        )
+        reader.wrong_kind(top.value_line_of("states"), "states", value, "a mapping of state codes")
         return states
     for code, entry in value.items():
         line = value.line_of(code)
         text = str(code)
         if not isinstance(code, str) or not _STATE_CODE.match(text):
-            reader.problem(line, f"state code {code!r} is not two hex digits", "e.g. A1, F4, FB")
+            reader.report(line, f"state code {code!r} is not two hex digits", "e.g. A1, F4, FB")
             continue
-        item = reader.mapping(entry, value.value_line_of(code), f"state {text}", _STATE)
+        item = reader.section(entry, value.value_line_of(code), f"state {text}", _STATE)
         if item is None:
             continue
         meaning = reader.text(item, "meaning")
         severity = reader.text(item, "severity")
         if severity and severity not in SEVERITIES:
-            reader.problem(
+            reader.report(
                 item.value_line_of("severity"), f"severity {severity!r}", " | ".join(SEVERITIES)
             )
             continue
@@ -516,17 +440,18 @@ def _read_states(reader: _Reader, top: YamlMap) -> dict[int, StateInfo]:
     return states
 
 
-def _read_timing(reader: _Reader, top: YamlMap) -> Timing | None:
-    timing = reader.mapping(top["timing"], top.value_line_of("timing"), "timing", _TIMING)
+def _read_timing(reader: Reader, top: YamlMap) -> Timing | None:
+    timing = reader.section(top["timing"], top.value_line_of("timing"), "timing", _TIMING)
     if timing is None:
         return None
-    floor = reader.number(timing, "turnaround_floor_ms")
-    typical = reader.number(timing, "turnaround_typical_ms")
-    timeout = reader.number(timing, "response_timeout_floor_ms")
+    floor, typical, timeout = (
+        reader.number(timing, key, low=0, expected="a number of milliseconds >= 0")
+        for key in _TIMING
+    )
     if floor is None or typical is None or timeout is None:
         return None
     if not floor <= typical < timeout:
-        reader.problem(
+        reader.report(
             timing.line,
             "timing must satisfy turnaround_floor_ms <= turnaround_typical_ms < response_timeout_floor_ms",
         )
@@ -538,19 +463,20 @@ def read_profile(path: str | Path) -> DeviceProfile:
     """Load and check one profile file; every problem is reported with its ``file:line``."""
     source = str(path)
     data = load_yaml_file(path)
-    reader = _Reader(source)
-    top = reader.mapping(data, 1, "the profile", _TOP) if data is not None else None
+    reader = Reader(source)
     if data is None:
-        reader.problem(1, "the file is empty", "a device profile")
+        reader.report(1, "the file is empty", "a device profile")
+        raise FileProblemError(reader.problems, _EXAMPLE_HINT)
+    top = reader.section(data, 1, "the profile", _TOP_REQUIRED, _TOP_OPTIONAL)
     if top is None:
         raise FileProblemError(reader.problems, _EXAMPLE_HINT)
-    name = reader.text(top, "name")
+    name = reader.text(top, "name") or ""
     if name and not _NAME.match(name):
-        reader.problem(
+        reader.report(
             top.value_line_of("name"), f"name {name!r}", "lowercase letters, digits and dashes"
         )
-    title = reader.text(top, "title")
-    description = reader.text(top, "description")
+    title = reader.text(top, "title") or ""
+    description = reader.text(top, "description") or ""
     sources: tuple[str, ...] = ()
     if "sources" in top:
         raw_sources = top["sources"]
@@ -561,18 +487,13 @@ def read_profile(path: str | Path) -> DeviceProfile:
         ):
             sources = tuple(s.strip() for s in raw_sources)
         else:
-            reader.problem(
+            reader.report(
                 top.value_line_of("sources"), "sources must list where the register map comes from"
             )
-    framing = reader.text(top, "framing")
+    framing = reader.text(top, "framing") or ""
     if framing and framing not in FRAMINGS:
-        reader.problem(top.value_line_of("framing"), f"framing {framing!r}", " | ".join(FRAMINGS))
-    line: LineSettings | None = None
-    if "line" in top:
-        try:
-            line = LineSettings.parse(str(top["line"]))
-        except ValueError as error:
-            reader.problem(top.value_line_of("line"), str(error))
+        reader.report(top.value_line_of("framing"), f"framing {framing!r}", " | ".join(FRAMINGS))
+    line = reader.parsed(top, "line", LineSettings.parse, "e.g. 38400 8E1")
     addresses = _read_addresses(reader, top) if "addresses" in top else ()
     identity = (
         _read_block(reader, top, "identity", IDENTITY_DECODERS) if "identity" in top else None
@@ -580,7 +501,7 @@ def read_profile(path: str | Path) -> DeviceProfile:
     status = _read_block(reader, top, "status", STATUS_DECODERS) if "status" in top else None
     states = _read_states(reader, top) if "states" in top else {}
     if status is not None and not states:
-        reader.problem(top.value_line_of("status"), "a status block needs a states table")
+        reader.report(top.value_line_of("status"), "a status block needs a states table")
     timing = _read_timing(reader, top) if "timing" in top else None
     raise_if_problems(reader.problems, _EXAMPLE_HINT)
     if line is None or identity is None or timing is None:  # pragma: no cover - reported above

@@ -250,26 +250,18 @@ def _run(
         from clu_doctor.ui.progress import terminal_events
 
         result = run_check(request, rulebook, history=history, events=terminal_events(stack))
-    last_success = None
-    if history is not None:
-        try:
-            history.record(result)
-            last_success = history.last_success()
-        except CluDoctorError as history_error:  # the result stands; the operator is told
-            _warn(history_error)
+    from clu_doctor.monitoring.publish import publish_result
     from clu_doctor.report.check import render_check
     from clu_doctor.report.console import OutputMode
 
-    if textfile_dir is not None:
-        metrics = render_check(result, CheckFormat.PROMETHEUS, last_success=last_success)
-        _write_textfile(textfile_dir, result.site, metrics)
-
+    published = publish_result(result, history, textfile_dir)
+    _warn(*published.warnings)
     sys.stdout.write(
         render_check(
             result,
             fmt,
             thresholds=site.thresholds,
-            last_success=last_success,
+            last_success=published.last_success,
             mode=OutputMode.for_stream(sys.stdout),
         )
     )
@@ -287,48 +279,38 @@ def _could_not_check(
 ) -> int:
     """Exit 3 in the format asked for; the history and the metrics file say so too."""
     from clu_doctor.exitcodes import ExitCode
-    from clu_doctor.monitoring.textfile import TextfileError
+    from clu_doctor.monitoring.publish import publish_failure
     from clu_doctor.report.check import render_check_unknown
 
-    message = error.message
-    last_success = None
-    if history is not None:
-        try:
-            history.record_failure(started, duration_s, message)
-            last_success = history.last_success()
-        except CluDoctorError as history_error:
-            _warn(history_error)
-
-    def unknown(form: CheckFormat) -> str:
-        return render_check_unknown(
-            form,
-            site=site.name if site is not None else None,
-            message=message,
+    name = site.name if site is not None else None
+    published = publish_failure(
+        error,
+        site=name,
+        history=history,
+        textfile_dir=textfile_dir,
+        started=started,
+        duration_s=duration_s,
+    )
+    _warn(*published.warnings)
+    sys.stdout.write(
+        render_check_unknown(
+            fmt,
+            site=name,
+            message=error.message,
             duration_s=duration_s,
             hint=error.hint,
             started=started,
-            last_success=last_success,
+            last_success=published.last_success,
         )
-
-    if textfile_dir is not None and site is not None and not isinstance(error, TextfileError):
-        try:
-            _write_textfile(textfile_dir, site.name, unknown(CheckFormat.PROMETHEUS))
-        except CluDoctorError as textfile_error:
-            _warn(textfile_error)
-    sys.stdout.write(unknown(fmt))
+    )
     if fmt is not CheckFormat.TEXT:
         _warn(error)
     return int(ExitCode.UNKNOWN)
 
 
-def _write_textfile(directory: Path, site: str, text: str) -> None:
-    from clu_doctor.monitoring.textfile import textfile_name, write_atomic
-
-    write_atomic(directory.expanduser(), textfile_name(site), text)
-
-
-def _warn(error: CluDoctorError) -> None:
-    print(error_line(error.message, error.hint), file=sys.stderr)
+def _warn(*errors: CluDoctorError) -> None:
+    for error in errors:
+        print(error_line(error.message, error.hint), file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from clu_doctor import __version__
-from clu_doctor.engine.model import Case, Finding, Node, NumberRange, Target, Tree, Where
+from clu_doctor.engine.model import Case, Finding, Node, NumberRange, Target, Tree
 from clu_doctor.engine.observations import ObservationSpec, ProbeSpec, ValueSpec
+from clu_doctor.yamlio import Where
 
 FORMAT = 1
 _RECORDS = (

@@ -24,7 +24,6 @@ from clu_doctor.engine.model import (
     Target,
     TargetKind,
     Tree,
-    Where,
 )
 from clu_doctor.engine.observations import (
     DONT_KNOW_WORDS,
@@ -36,10 +35,9 @@ from clu_doctor.engine.observations import (
     Vocabulary,
     normalise_word,
 )
-from clu_doctor.engine.schema import Reader
 from clu_doctor.errors import FileProblemError, Problem
 from clu_doctor.suggest import did_you_mean
-from clu_doctor.yamlio import YamlList, YamlMap, describe_type, load_yaml_file
+from clu_doctor.yamlio import Reader, Where, YamlList, YamlMap, describe_type, load_yaml_file
 
 FINDING_ID = re.compile(r"[A-Z]+(-[A-Z]+)*-\d{2}")
 NODE_NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -54,11 +52,31 @@ _NODE_SHAPE = "lower-case letters, digits and '_', e.g. red_led"
 _TARGET_SHAPE = f"a node name, '{FINDING_PREFIX}ID' or '{END}'"
 
 
+class _RulesReader(Reader):
+    """The located reader, plus the identifier shapes only rule files have."""
+
+    def name(self, value: Any, line: int, what: str, pattern: re.Pattern[str], shape: str) -> bool:
+        """Check an identifier against its pattern; ``shape`` describes it for the user."""
+        if isinstance(value, str) and pattern.fullmatch(value):
+            return True
+        shown = repr(value) if isinstance(value, str) else describe_type(value)
+        self.report(line, f"{what} {shown} is not a valid name", expected=shape)
+        return False
+
+    def named(
+        self, node: YamlMap, key: str, pattern: re.Pattern[str], shape: str, *, of: str = ""
+    ) -> None:
+        """Check the identifier under ``key``, if there is one (named ``'key' of OF``)."""
+        if key in node:
+            what = f"{key!r} of {of}" if of else key
+            self.name(node[key], node.value_line_of(key), what, pattern, shape)
+
+
 def _choices(enum: type[Severity] | type[Layer] | type[ValueKind] | type[SpecSource]) -> str:
     return "one of: " + ", ".join(member.value for member in enum)
 
 
-def _read_file(path: Path, reader: Reader) -> YamlMap | None:
+def _read_file(path: Path, reader: _RulesReader) -> YamlMap | None:
     """Parse ``path``; YAML errors become problems, the top level must be a mapping."""
     try:
         data = load_yaml_file(path)
@@ -73,7 +91,7 @@ def _read_file(path: Path, reader: Reader) -> YamlMap | None:
 
 def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
     """Read ``observations.yaml``; the vocabulary is ``None`` when the file has problems."""
-    reader = Reader(str(path))
+    reader = _RulesReader(str(path))
     top = _read_file(path, reader)
     if top is None:
         return None, reader.problems
@@ -96,7 +114,7 @@ def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
             if not reader.name(name, line, "probe", OBSERVATION_KEY, _KEY_SHAPE) or not entry:
                 continue
             reader.keys(entry, f"probe {name!r}", required=["help"], line=line)
-            probes[name] = ProbeSpec(name, reader.text(entry, "help", f"probe {name!r}") or "")
+            probes[name] = ProbeSpec(name, reader.text(entry, "help", of=f"probe {name!r}") or "")
     for spec in specs.values():
         if spec.probe is not None and spec.probe not in probes:
             reader.report(
@@ -110,7 +128,7 @@ def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
     return Vocabulary(specs, probes), []
 
 
-def _read_spec(reader: Reader, key: str, body: Any, line: int) -> ObservationSpec | None:
+def _read_spec(reader: _RulesReader, key: str, body: Any, line: int) -> ObservationSpec | None:
     what = f"observation {key!r}"
     node = reader.mapping(body, line, what)
     if node is None:
@@ -137,23 +155,16 @@ def _read_spec(reader: Reader, key: str, body: Any, line: int) -> ObservationSpe
         )
     else:
         reader.keys(node, what, ["type", *common], ["source", "probe", "unit", "min"], line=line)
-    source = SpecSource.ASK
-    if "source" in node:
-        try:
-            source = SpecSource(node["source"])
-        except ValueError:
-            reader.report(
-                node.value_line_of("source"),
-                f"'source' of {what} is {node['source']!r}",
-                expected=_choices(SpecSource),
-            )
-    question = reader.text(node, "question", what)
-    help_text = reader.text(node, "help", what)
+    sources = [member.value for member in SpecSource]
+    written = reader.choice(node, "source", sources, of=what, expected=_choices(SpecSource))
+    source = SpecSource(written or SpecSource.ASK)
+    question = reader.text(node, "question", of=what)
+    help_text = reader.text(node, "help", of=what)
     values = _read_values(reader, node, what) if kind is ValueKind.CHOICE else ()
     aliases = _read_aliases(reader, node, what, values)
-    unit = reader.text(node, "unit", what)
-    minimum = reader.number(node, "min", what)
-    probe = reader.text(node, "probe", what, required=False)
+    unit = reader.text(node, "unit", of=what)
+    minimum = reader.number(node, "min", of=what)
+    probe = reader.text(node, "probe", of=what)
     if source is SpecSource.PROBE and probe is None:
         reader.report(line, f"{what} comes from a probe but names none", expected="probe: NAME")
     elif source is SpecSource.ASK and probe is not None:
@@ -177,7 +188,7 @@ def _read_spec(reader: Reader, key: str, body: Any, line: int) -> ObservationSpe
     )
 
 
-def _read_values(reader: Reader, node: YamlMap, what: str) -> tuple[ValueSpec, ...]:
+def _read_values(reader: _RulesReader, node: YamlMap, what: str) -> tuple[ValueSpec, ...]:
     if "values" not in node:
         return ()  # reported by keys()
     table = reader.mapping(node["values"], node.value_line_of("values"), f"'values' of {what}")
@@ -204,7 +215,7 @@ def _read_values(reader: Reader, node: YamlMap, what: str) -> tuple[ValueSpec, .
 
 
 def _read_aliases(
-    reader: Reader, node: YamlMap, what: str, values: tuple[ValueSpec, ...]
+    reader: _RulesReader, node: YamlMap, what: str, values: tuple[ValueSpec, ...]
 ) -> dict[str, str]:
     if "aliases" not in node:
         return {}
@@ -234,7 +245,7 @@ def _read_aliases(
 
 def read_tree(path: Path) -> tuple[Tree | None, list[Problem]]:
     """Read one tree file; the tree is ``None`` when the file has shape problems."""
-    reader = Reader(str(path))
+    reader = _RulesReader(str(path))
     top = _read_file(path, reader)
     if top is None:
         return None, reader.problems
@@ -245,18 +256,11 @@ def read_tree(path: Path) -> tuple[Tree | None, list[Problem]]:
         optional=["description"],
     )
     tree_id = top.get("tree")
-    if "tree" in top:
-        reader.name(
-            tree_id,
-            top.value_line_of("tree"),
-            "tree",
-            TREE_ID,
-            "lower-case words joined by '-', e.g. usb-leds",
-        )
+    reader.named(top, "tree", TREE_ID, "lower-case words joined by '-', e.g. usb-leds")
     tree_name = str(tree_id)
-    title = reader.text(top, "title", "the tree")
-    manual = reader.text(top, "manual", "the tree")
-    reader.text(top, "description", "the tree")
+    title = reader.text(top, "title", of="the tree")
+    manual = reader.text(top, "manual", of="the tree")
+    reader.text(top, "description", of="the tree")
     start = top.get("start")
     if "start" in top:
         reader.name(start, top.value_line_of("start"), "start node", NODE_NAME, _NODE_SHAPE)
@@ -278,7 +282,7 @@ def read_tree(path: Path) -> tuple[Tree | None, list[Problem]]:
     return tree, []
 
 
-def _entries(reader: Reader, top: YamlMap, key: str) -> list[tuple[Any, Any, int]]:
+def _entries(reader: _RulesReader, top: YamlMap, key: str) -> list[tuple[Any, Any, int]]:
     """(name, body, line) for each entry of the mapping under ``key``."""
     if key not in top:
         return []
@@ -290,7 +294,7 @@ def _entries(reader: Reader, top: YamlMap, key: str) -> list[tuple[Any, Any, int
     return [(name, body, table.line_of(name)) for name, body in table.items()]
 
 
-def _read_nodes(reader: Reader, top: YamlMap) -> dict[str, Node]:
+def _read_nodes(reader: _RulesReader, top: YamlMap) -> dict[str, Node]:
     nodes: dict[str, Node] = {}
     for name, body, line in _entries(reader, top, "nodes"):
         if not reader.name(name, line, "node", NODE_NAME, _NODE_SHAPE):
@@ -306,10 +310,7 @@ def _read_nodes(reader: Reader, top: YamlMap) -> dict[str, Node]:
             node, what, ["ask"], ["branches", "ranges", "otherwise", "unknown", "note"], line=line
         )
         ask = node.get("ask")
-        if "ask" in node:
-            reader.name(
-                ask, node.value_line_of("ask"), f"'ask' of {what}", OBSERVATION_KEY, _KEY_SHAPE
-            )
+        reader.named(node, "ask", OBSERVATION_KEY, _KEY_SHAPE, of=what)
         where = reader.where(node, line)
         if "branches" in node and "ranges" in node:
             reader.report(
@@ -326,13 +327,13 @@ def _read_nodes(reader: Reader, top: YamlMap) -> dict[str, Node]:
             ranges=_read_ranges(reader, node, what),
             otherwise=_target_at(reader, node, "otherwise", what),
             unknown=_target_at(reader, node, "unknown", what),
-            note=reader.text(node, "note", what),
+            note=reader.text(node, "note", of=what),
             where=where,
         )
     return nodes
 
 
-def _target(reader: Reader, value: Any, line: int, what: str) -> Target | None:
+def _target(reader: _RulesReader, value: Any, line: int, what: str) -> Target | None:
     where = Where(reader.path, line)
     if isinstance(value, str):
         if value == END:
@@ -349,13 +350,13 @@ def _target(reader: Reader, value: Any, line: int, what: str) -> Target | None:
     return None
 
 
-def _target_at(reader: Reader, node: YamlMap, key: str, what: str) -> Target | None:
+def _target_at(reader: _RulesReader, node: YamlMap, key: str, what: str) -> Target | None:
     if key not in node:
         return None
     return _target(reader, node[key], node.value_line_of(key), f"{key!r} of {what}")
 
 
-def _read_branches(reader: Reader, node: YamlMap, what: str) -> dict[str, Target]:
+def _read_branches(reader: _RulesReader, node: YamlMap, what: str) -> dict[str, Target]:
     if "branches" not in node:
         return {}
     table = reader.mapping(
@@ -379,7 +380,7 @@ def _read_branches(reader: Reader, node: YamlMap, what: str) -> dict[str, Target
     return branches
 
 
-def _read_ranges(reader: Reader, node: YamlMap, what: str) -> tuple[NumberRange, ...]:
+def _read_ranges(reader: _RulesReader, node: YamlMap, what: str) -> tuple[NumberRange, ...]:
     if "ranges" not in node:
         return ()
     items = node["ranges"]
@@ -398,8 +399,8 @@ def _read_ranges(reader: Reader, node: YamlMap, what: str) -> tuple[NumberRange,
         if target is not None:
             ranges.append(
                 NumberRange(
-                    start=reader.number(entry, "from", label),
-                    stop=reader.number(entry, "below", label),
+                    start=reader.number(entry, "from", of=label),
+                    stop=reader.number(entry, "below", of=label),
                     target=target,
                     where=reader.where(entry, line),
                 )
@@ -411,7 +412,7 @@ _FINDING_REQUIRED = ["severity", "layer", "title", "cause", "remedy", "manual"]
 _FINDING_OPTIONAL = ["verify", "escalate", "confirm_with", "explained_by", "look_at", "graded_by"]
 
 
-def _read_findings(reader: Reader, top: YamlMap, tree: str) -> dict[str, Finding]:
+def _read_findings(reader: _RulesReader, top: YamlMap, tree: str) -> dict[str, Finding]:
     findings: dict[str, Finding] = {}
     for fid, body, line in _entries(reader, top, "findings"):
         if not reader.name(fid, line, "finding id", FINDING_ID, _FINDING_SHAPE):
@@ -423,15 +424,15 @@ def _read_findings(reader: Reader, top: YamlMap, tree: str) -> dict[str, Finding
         reader.keys(node, what, _FINDING_REQUIRED, _FINDING_OPTIONAL, line=line)
         severity = _enum(reader, node, "severity", Severity, what)
         layer = _enum(reader, node, "layer", Layer, what)
-        remedy = reader.texts(node, "remedy", what)
+        remedy = reader.texts(node, "remedy", of=what)
         if remedy == ():
             reader.report(
                 node.value_line_of("remedy"),
                 f"{what} has no remedy steps",
                 expected="at least one step",
             )
-        verify = reader.text(node, "verify", what)
-        look_at = reader.texts(node, "look_at", what) or ()
+        verify = reader.text(node, "verify", of=what)
+        look_at = reader.texts(node, "look_at", of=what) or ()
         if severity is Severity.UNKNOWN and not look_at:
             reader.report(
                 line,
@@ -445,24 +446,11 @@ def _read_findings(reader: Reader, top: YamlMap, tree: str) -> dict[str, Finding
                 expected="what to expect after the fix ('after the fix, expect ...')",
             )
         confirm = node.get("confirm_with")
-        if "confirm_with" in node:
-            reader.name(
-                confirm,
-                node.value_line_of("confirm_with"),
-                f"'confirm_with' of {what}",
-                OBSERVATION_KEY,
-                "a probe name, e.g. bus.scan",
-            )
+        reader.named(node, "confirm_with", OBSERVATION_KEY, "a probe name, e.g. bus.scan", of=what)
         graded = node.get("graded_by")
-        if "graded_by" in node:
-            reader.name(
-                graded,
-                node.value_line_of("graded_by"),
-                f"'graded_by' of {what}",
-                OBSERVATION_KEY,
-                "an observation key, e.g. grade.stations_silent",
-            )
-        explained = reader.texts(node, "explained_by", what) or ()
+        shape = "an observation key, e.g. grade.stations_silent"
+        reader.named(node, "graded_by", OBSERVATION_KEY, shape, of=what)
+        explained = reader.texts(node, "explained_by", of=what) or ()
         for index, root in enumerate(explained):
             reader.name(
                 root,
@@ -476,12 +464,12 @@ def _read_findings(reader: Reader, top: YamlMap, tree: str) -> dict[str, Finding
             tree=tree,
             severity=severity or Severity.UNKNOWN,
             layer=layer or Layer.POWER,
-            title=reader.text(node, "title", what) or "",
-            cause=reader.text(node, "cause", what) or "",
+            title=reader.text(node, "title", of=what) or "",
+            cause=reader.text(node, "cause", of=what) or "",
             remedy=remedy or (),
-            manual=reader.text(node, "manual", what) or "",
+            manual=reader.text(node, "manual", of=what) or "",
             verify=verify,
-            escalate=reader.text(node, "escalate", what),
+            escalate=reader.text(node, "escalate", of=what),
             confirm_with=str(confirm) if confirm is not None else None,
             explained_by=explained,
             look_at=look_at,
@@ -492,20 +480,14 @@ def _read_findings(reader: Reader, top: YamlMap, tree: str) -> dict[str, Finding
 
 
 def _enum(
-    reader: Reader, node: YamlMap, key: str, enum: type[Severity] | type[Layer], what: str
+    reader: _RulesReader, node: YamlMap, key: str, enum: type[Severity] | type[Layer], what: str
 ) -> Any:
-    if key not in node:
-        return None
-    try:
-        return enum(node[key])
-    except ValueError:
-        reader.report(
-            node.value_line_of(key), f"{key!r} of {what} is {node[key]!r}", expected=_choices(enum)
-        )
-        return None
+    allowed = [member.value for member in enum]
+    value = reader.choice(node, key, allowed, of=what, expected=_choices(enum))
+    return None if value is None else enum(value)
 
 
-def _read_cases(reader: Reader, top: YamlMap) -> tuple[Case, ...]:
+def _read_cases(reader: _RulesReader, top: YamlMap) -> tuple[Case, ...]:
     if "cases" not in top:
         return ()
     items = top["cases"]
@@ -522,7 +504,7 @@ def _read_cases(reader: Reader, top: YamlMap) -> tuple[Case, ...]:
         entry = reader.mapping(item, line, f"case {index + 1}")
         if entry is None:
             continue
-        name = reader.text(entry, "name", f"case {index + 1}") or f"case {index + 1}"
+        name = reader.text(entry, "name", of=f"case {index + 1}") or f"case {index + 1}"
         what = f"case {name!r}"
         reader.keys(entry, what, ["name", "observe", "expect"], line=line)
         observe = reader.mapping(

@@ -1,8 +1,8 @@
 """Typed, immutable form of a decision tree: nodes, branch targets, findings and test cases.
 
 These are what the YAML becomes after the structural pass (:mod:`.load`). Each carries its
-source location (:class:`Where`) so that the semantic pass (:mod:`.validate`) can point at
-``file:line``.
+source location (:class:`~clu_doctor.yamlio.Where`) so that the semantic pass (:mod:`.validate`)
+can point at ``file:line``.
 
 Records are :class:`typing.NamedTuple`, not frozen dataclasses: they are just as typed and
 immutable, but defining one costs a tenth of the import time, and the engine is on the start-up
@@ -15,38 +15,11 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, NamedTuple
 
-from clu_doctor.errors import Location
 from clu_doctor.exitcodes import ExitCode
+from clu_doctor.yamlio import NOWHERE, Where
 
 END = "end"
 FINDING_PREFIX = "finding:"
-
-
-class Where(NamedTuple):
-    """Where a parsed object came from: its file, its own line, and the line of each key.
-
-    ``lines`` maps a key to the line it sits on and ``"key.N"`` to the line of the N-th item of
-    a list value, so semantic checks can point at the exact entry that is wrong.
-    """
-
-    path: str
-    line: int = 0
-    lines: Mapping[str, int] = {}
-
-    def with_lines(self, extra: Mapping[str, int]) -> Where:
-        """A copy that also knows the lines in ``extra`` (e.g. entries of a nested mapping)."""
-        return self._replace(lines={**self.lines, **extra})
-
-    def at(self, key: str | None = None, index: int | None = None) -> Location:
-        """Location of the object, of one of its keys, or of one item of a list-valued key."""
-        if key is None:
-            return Location(self.path, self.line)
-        if index is not None and f"{key}.{index}" in self.lines:
-            return Location(self.path, self.lines[f"{key}.{index}"])
-        return Location(self.path, self.lines.get(key, self.line))
-
-
-NOWHERE = Where("")
 
 
 class Severity(str, Enum):

@@ -15,16 +15,11 @@ import re
 from collections.abc import Iterator, Mapping
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from clu_doctor.errors import FileProblemError, Location, Problem, UsageError
 from clu_doctor.suggest import did_you_mean
-
-if TYPE_CHECKING:
-    from clu_doctor.yamlio import YamlMap
-
-# YAML (clu_doctor.yamlio) is imported only where a file is read or an error is described:
-# with the rulebook cache, a plain diagnosis never needs it (see rulebook.py).
+from clu_doctor.yamlio import YamlMap, describe_type, load_yaml_file
 
 UNKNOWN = "unknown"
 """The canonical "don't know" value, legal for every observation."""
@@ -216,8 +211,6 @@ class ObservationSpec(NamedTuple):
 
 
 def _describe(value: Any) -> str:
-    from clu_doctor.yamlio import describe_type
-
     return describe_type(value)
 
 
@@ -317,21 +310,15 @@ class Vocabulary:
             )
 
 
-def _bundled_vocabulary() -> Vocabulary:
-    from clu_doctor.engine.rulebook import load_rulebook
-
-    return load_rulebook().vocabulary
-
-
 def parse_assignment(
     text: str,
-    vocabulary: Vocabulary | None = None,
+    vocabulary: Vocabulary,
     source: AnswerSource = AnswerSource.FLAG,
 ) -> Observation:
     """Parse ``KEY=VALUE`` (the ``--observe`` flag) into an observation.
 
-    ``vocabulary`` defaults to the bundled one; pass the rulebook's when rules come from
-    elsewhere.
+    ``vocabulary`` is the rulebook's (``load_rulebook().vocabulary``): the observations
+    module knows no rulebook, so the engine's layers point one way.
     """
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
@@ -339,15 +326,12 @@ def parse_assignment(
             key.strip(),
             f"{text!r} is not an assignment (expected KEY=VALUE, e.g. clu.power_led=off)",
         )
-    vocabulary = vocabulary if vocabulary is not None else _bundled_vocabulary()
     return vocabulary.parse(key, raw, source, detail=text)
 
 
 def _flatten(
     node: YamlMap, prefix: str, out: dict[str, tuple[Any, int]], problems: list[Problem], path: str
 ) -> None:
-    from clu_doctor.yamlio import YamlMap
-
     for key, value in node.items():
         line = node.line_of(key)
         if not isinstance(key, str):
@@ -369,16 +353,13 @@ def _flatten(
             out[dotted] = (value, line)
 
 
-def load_answers(path: str | Path, vocabulary: Vocabulary | None = None) -> dict[str, Observation]:
+def load_answers(path: str | Path, vocabulary: Vocabulary) -> dict[str, Observation]:
     """Read an answers file: a YAML or JSON mapping of observation key to value.
 
     Nested mappings are flattened (``clu: {power_led: off}`` is ``clu.power_led``). Every
-    problem in the file is reported at once, each with its ``file:line``. ``vocabulary``
-    defaults to the bundled one.
+    problem in the file is reported at once, each with its ``file:line``. ``vocabulary`` is
+    the rulebook's.
     """
-    from clu_doctor.yamlio import YamlMap, load_yaml_file
-
-    vocabulary = vocabulary if vocabulary is not None else _bundled_vocabulary()
     source = str(path)
     expected = "a YAML or JSON mapping of observation keys to values, e.g. 'clu.power_led: off'"
     try:

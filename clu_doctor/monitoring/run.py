@@ -13,8 +13,8 @@ missing or busy, a deadline that expired, or a bus on which not one frame could 
 (the adapter is off the bus, or the CLU is not polling and the site file forbids probing) say
 nothing about the stations, and must not page anyone as CRITICAL.
 
-Writing the history and the metrics file is the caller's business (see
-:mod:`clu_doctor.commands.check`); reading the history for the rules happens here.
+Writing the history and the metrics file afterwards is :mod:`clu_doctor.monitoring.publish`'s
+business; reading the history for the rules happens here.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from clu_doctor.sim.endpoints import SimServer, serve
-    from clu_doctor.sim.scenario import Scenario, list_scenarios, load_scenario
+    from clu_doctor.sim.scenario import Scenario
+    from clu_doctor.sim.scenario_reader import list_scenarios, load_scenario
     from clu_doctor.sim.simulator import SimSite
 
 __all__ = [
@@ -30,8 +31,8 @@ __all__ = [
 
 _LAZY = {
     "Scenario": "clu_doctor.sim.scenario",
-    "list_scenarios": "clu_doctor.sim.scenario",
-    "load_scenario": "clu_doctor.sim.scenario",
+    "list_scenarios": "clu_doctor.sim.scenario_reader",
+    "load_scenario": "clu_doctor.sim.scenario_reader",
     "SimSite": "clu_doctor.sim.simulator",
     "SimServer": "clu_doctor.sim.endpoints",
     "serve": "clu_doctor.sim.endpoints",

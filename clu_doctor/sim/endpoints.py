@@ -31,7 +31,8 @@ from types import TracebackType
 
 from clu_doctor.clock import SYSTEM, Timeout
 from clu_doctor.sim.pump import Endpoint
-from clu_doctor.sim.scenario import AdapterEnd, Scenario, load_scenario
+from clu_doctor.sim.scenario import AdapterEnd, Scenario
+from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.simulator import Adapter, SimSite
 
 LOCALHOST = "127.0.0.1"

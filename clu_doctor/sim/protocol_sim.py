@@ -43,7 +43,8 @@ from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import Timeout, current
 from clu_doctor.errors import CluDoctorError
 from clu_doctor.sim.line import RxPolicy
-from clu_doctor.sim.scenario import AdapterEnd, load_scenario
+from clu_doctor.sim.scenario import AdapterEnd
+from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.simulator import Adapter, SimSite
 
 #: Longest single wait inside ``read`` before the site is advanced again.

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from clu_doctor.bus.codecs import FRAMINGS
 from clu_doctor.bus.settings import LineSettings
-from clu_doctor.errors import FileProblemError, Location, Problem
+from clu_doctor.errors import FileProblemError
 from clu_doctor.site.model import (
     DEFAULT_LABEL_PREFIX,
     DEFAULT_PROFILE,
@@ -32,7 +32,7 @@ from clu_doctor.site.model import (
     fmt_number,
     looks_like_path,
 )
-from clu_doctor.yamlio import YamlList, YamlMap, describe_type, load_yaml_file
+from clu_doctor.yamlio import Reader, YamlList, YamlMap, describe_type, load_yaml_file
 
 MODELS: tuple[Model, ...] = ("UNO", "IQ", "DUO")
 
@@ -46,35 +46,11 @@ CLU_STATES: tuple[CluState, ...] = ("connected", "disconnected")
 _HINT = "compare with the commented example in examples/site.yaml"
 
 
-_TOP: dict[str, bool] = {
-    "name": True,
-    "chain": True,
-    "port": False,
-    "profile": False,
-    "line": False,
-    "framing": False,
-    "adapter": False,
-    "clu": False,
-    "cable_m": False,
-    "site_current_a": False,
-    "meters": False,
-    "label_prefix": False,
-    "notes": False,
-    "thresholds": False,
-    "ignore": False,
-}
-
-
-_STATION: dict[str, bool] = {
-    "address": True,
-    "model": True,
-    "label": False,
-    "labels": False,
-    "name": False,
-}
-
-
-_METERS: dict[str, bool] = {"present": True, "second_bus": False}
+_TOP_REQUIRED = ("name", "chain")
+_TOP_OPTIONAL = (
+    *("port", "profile", "line", "framing", "adapter", "clu", "cable_m", "site_current_a"),
+    *("meters", "label_prefix", "notes", "thresholds", "ignore"),
+)
 
 
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -88,80 +64,23 @@ _FINDING_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 FLAPPING_MAX_OF = 1000
 
 
-class _Reader:
-    """Collects every problem in one site file, each with its line."""
+class SiteReader(Reader):
+    """The shared reader, with the wording site files have always used for their keys.
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
+    Site users (and tests/site) know ``unknown key 'x' in meters (expected present,
+    second_bus)``: the allowed keys in alphabetical order, and no "did you mean".
+    """
 
-    def problem(self, line: int, message: str, expected: str | None = None) -> None:
-        self.problems.append(Problem(Location(self.path, line), message, expected))
+    def unknown_key(self, line: int, key: Any, what: str, allowed: Sequence[str]) -> None:
+        self.report(line, f"unknown key {key!r} in {what}", ", ".join(sorted(allowed)))
 
-    def mapping(self, value: Any, line: int, what: str, keys: Mapping[str, bool]) -> YamlMap | None:
-        if not isinstance(value, YamlMap):
-            self.problem(line, f"{what} is {describe_type(value)}", "a mapping")
-            return None
-        for key in value:
-            if key not in keys:
-                self.problem(
-                    value.line_of(key), f"unknown key {key!r} in {what}", ", ".join(sorted(keys))
-                )
-        for key, required in keys.items():
-            if required and key not in value:
-                self.problem(value.line, f"{what} has no {key!r}")
-        return value
-
-    def text(self, where: YamlMap, key: str, what: str) -> str | None:
-        if key not in where:
-            return None
-        value = where[key]
-        if not isinstance(value, str) or not value.strip():
-            self.problem(where.value_line_of(key), f"{what} is {describe_type(value)}", "text")
-            return None
-        return value.strip()
-
-    def choice(self, where: YamlMap, key: str, what: str, allowed: Sequence[str]) -> str | None:
-        value = where.get(key)
-        if key not in where:
-            return None
-        if not isinstance(value, str) or value not in allowed:
-            shown = repr(value) if isinstance(value, str) else describe_type(value)
-            self.problem(where.value_line_of(key), f"{what} is {shown}", " | ".join(allowed))
-            return None
-        return value
-
-    def number(self, where: YamlMap, key: str, what: str, *, positive: bool) -> float | None:
-        if key not in where:
-            return None
-        value = where[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            self.problem(where.value_line_of(key), f"{what} is {describe_type(value)}", "a number")
-            return None
-        if math.isinf(value) or (value <= 0 if positive else value < 0):
-            self.problem(
-                where.value_line_of(key),
-                f"{what} is {value}",
-                "a number above 0" if positive else "a number, 0 or more",
-            )
-            return None
-        return float(value)
-
-    def boolean(self, where: YamlMap, key: str, what: str) -> bool | None:
-        if key not in where:
-            return None
-        value = where[key]
-        if not isinstance(value, bool):
-            self.problem(
-                where.value_line_of(key), f"{what} is {describe_type(value)}", "true or false"
-            )
-            return None
-        return value
+    def missing_key(self, line: int, key: str, what: str) -> None:
+        self.report(line, f"{what} has no {key!r}")
 
 
-def _read_label(reader: _Reader, value: Any, line: int, prefix: str, what: str) -> str | None:
+def _read_label(reader: SiteReader, value: Any, line: int, prefix: str, what: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
-        reader.problem(line, f"{what} is {describe_type(value)}", f"a label such as {prefix}01")
+        reader.report(line, f"{what} is {describe_type(value)}", f"a label such as {prefix}01")
         return None
     label = value.strip().upper()
     digits = label[len(prefix) :]
@@ -171,7 +90,7 @@ def _read_label(reader: _Reader, value: Any, line: int, prefix: str, what: str) 
         or not digits.isdigit()
         or not FIRST_ADDRESS <= int(digits) <= LAST_ADDRESS
     ):
-        reader.problem(
+        reader.report(
             line,
             f"{what} {value.strip()!r} is not one of the CLU box's labels",
             f"{prefix}01..{prefix}16 (set label_prefix if your labels start differently)",
@@ -180,25 +99,19 @@ def _read_label(reader: _Reader, value: Any, line: int, prefix: str, what: str) 
     return label
 
 
-def _read_address(reader: _Reader, station: YamlMap, what: str) -> int | None:
-    if "address" not in station:
-        return None
-    value = station["address"]
-    where = station.value_line_of("address")
-    if isinstance(value, bool) or not isinstance(value, int):
-        reader.problem(where, f"{what}: address is {describe_type(value)}", "a whole number")
-        return None
-    if not FIRST_ADDRESS <= value <= LAST_ADDRESS:
-        reader.problem(
-            where,
-            f"{what}: address {value} is outside {FIRST_ADDRESS}..{LAST_ADDRESS}",
+def _read_address(reader: SiteReader, station: YamlMap, what: str) -> int | None:
+    address = reader.integer(station, "address", f"{what}: address")
+    if address is not None and not FIRST_ADDRESS <= address <= LAST_ADDRESS:
+        reader.report(
+            station.value_line_of("address"),
+            f"{what}: address {address} is outside {FIRST_ADDRESS}..{LAST_ADDRESS}",
             f"{FIRST_ADDRESS}..{LAST_ADDRESS}: the CLU serves at most 16 outlets",
         )
         return None
-    return value
+    return address
 
 
-def _read_model(reader: _Reader, station: YamlMap, what: str) -> Model | None:
+def _read_model(reader: SiteReader, station: YamlMap, what: str) -> Model | None:
     if "model" not in station:
         return None
     raw = station["model"]
@@ -206,8 +119,7 @@ def _read_model(reader: _Reader, station: YamlMap, what: str) -> Model | None:
     for model in MODELS:
         if text == model:
             return model
-    shown = repr(raw) if isinstance(raw, str) else describe_type(raw)
-    reader.problem(station.value_line_of("model"), f"{what}: model is {shown}", " | ".join(MODELS))
+    reader.invalid(station.value_line_of("model"), f"{what}: model", raw, " | ".join(MODELS))
     return None
 
 
@@ -216,20 +128,20 @@ def _article(model: Model) -> str:
 
 
 def _read_labels(
-    reader: _Reader, station: YamlMap, model: Model, what: str, prefix: str
+    reader: SiteReader, station: YamlMap, model: Model, what: str, prefix: str
 ) -> tuple[str, ...] | None:
     """One ``label`` for UNO/IQ, two ``labels`` for a DUO; ``None`` after a problem."""
     duo = model == "DUO"
     wanted, other = ("labels", "label") if duo else ("label", "labels")
     if other in station:
         outlets = "a DUO has two outlets" if duo else f"{_article(model)} {model} has one outlet"
-        reader.problem(
+        reader.report(
             station.line_of(other), f"{what}: {outlets}, so it takes {wanted!r}, not {other!r}"
         )
         return None
     if wanted not in station:
         example = f"labels: [{prefix}03, {prefix}04]" if duo else f"label: {prefix}01"
-        reader.problem(station.line, f"{what} has no {wanted!r}", f"e.g. {example}")
+        reader.report(station.line, f"{what} has no {wanted!r}", f"e.g. {example}")
         return None
     value = station[wanted]
     where = station.value_line_of(wanted)
@@ -238,7 +150,7 @@ def _read_labels(
         return None if label is None else (label,)
     if not isinstance(value, YamlList) or len(value) != 2:
         found = f"a list of {len(value)}" if isinstance(value, YamlList) else describe_type(value)
-        reader.problem(where, f"{what}: labels is {found}", "a list of the DUO's two outlet labels")
+        reader.report(where, f"{what}: labels is {found}", "a list of the DUO's two outlet labels")
         return None
     labels = [
         _read_label(reader, entry, value.line_of(n), prefix, f"{what}: label")
@@ -249,9 +161,11 @@ def _read_labels(
     return (labels[0], labels[1])
 
 
-def _read_station(reader: _Reader, item: Any, line: int, index: int, prefix: str) -> Station | None:
+def _read_station(
+    reader: SiteReader, item: Any, line: int, index: int, prefix: str
+) -> Station | None:
     what = f"chain station {index}"
-    station = reader.mapping(item, line, what, _STATION)
+    station = reader.section(item, line, what, ("address", "model"), ("label", "labels", "name"))
     if station is None:
         return None
     address = _read_address(reader, station, what)
@@ -263,39 +177,13 @@ def _read_station(reader: _Reader, item: Any, line: int, index: int, prefix: str
     return Station(address, model, labels, name or " + ".join(labels), station.line)
 
 
-_THRESHOLDS: dict[str, bool] = {"stations_silent": False, "corrupt_rate": False, "flapping": False}
-
-
-_BAND: dict[str, bool] = {"warning": False, "critical": False}
-
-
-_FLAPPING: dict[str, bool] = {"missed": False, "of": False}
-
-
-# reason and until are required too, with their own messages (see _read_ignores).
-_IGNORE: dict[str, bool] = {"finding": True, "address": False, "reason": False, "until": False}
+_BAND = ("warning", "critical")
 
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
-def _read_whole(
-    reader: _Reader, where: YamlMap, key: str, what: str, low: int, high: int
-) -> int | None:
-    if key not in where:
-        return None
-    value = where[key]
-    line = where.value_line_of(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        reader.problem(line, f"{what} is {describe_type(value)}", f"a whole number, {low}..{high}")
-        return None
-    if not low <= value <= high:
-        reader.problem(line, f"{what} is {value}", f"a whole number, {low}..{high}")
-        return None
-    return value
-
-
-def _read_rate(reader: _Reader, where: YamlMap, key: str, what: str) -> float | None:
+def _read_rate(reader: SiteReader, where: YamlMap, key: str, what: str) -> float | None:
     """A fraction in (0, 1], written as a number (``0.02``) or a percentage (``2%``)."""
     if key not in where:
         return None
@@ -308,82 +196,78 @@ def _read_rate(reader: _Reader, where: YamlMap, key: str, what: str) -> float | 
     elif not isinstance(value, bool) and isinstance(value, (int, float)):
         rate = float(value)
     if rate is None or math.isnan(rate):
-        shown = repr(value) if isinstance(value, str) else describe_type(value)
-        reader.problem(line, f"{what} is {shown}", expected)
+        reader.invalid(line, what, value, expected)
         return None
     if not 0 < rate <= 1:
-        reader.problem(line, f"{what} is {value}", expected)
+        reader.report(line, f"{what} is {value}", expected)
         return None
     return rate
 
 
-def _read_thresholds(reader: _Reader, top: YamlMap) -> Thresholds:
-    block = reader.mapping(
-        top["thresholds"], top.value_line_of("thresholds"), "thresholds", _THRESHOLDS
+def _band(reader: SiteReader, block: YamlMap, key: str, keys: Sequence[str]) -> YamlMap | None:
+    """The sub-mapping ``thresholds: KEY``, or ``None`` when it is absent or not a mapping."""
+    if key not in block:
+        return None
+    what = f"thresholds: {key}"
+    return reader.section(block[key], block.value_line_of(key), what, optional=keys)
+
+
+def _read_thresholds(reader: SiteReader, top: YamlMap) -> Thresholds:
+    optional = ("stations_silent", "corrupt_rate", "flapping")
+    block = reader.section(
+        top["thresholds"], top.value_line_of("thresholds"), "thresholds", (), optional
     )
     if block is None:
         return Thresholds()
     defaults = Thresholds()
+    silent, rate, flapping = defaults.stations_silent, defaults.corrupt_rate, defaults.flapping
 
-    silent = defaults.stations_silent
-    if "stations_silent" in block:
-        what = "thresholds: stations_silent"
-        band = reader.mapping(
-            block["stations_silent"], block.value_line_of("stations_silent"), what, _BAND
+    what = "thresholds: stations_silent"
+    if (band := _band(reader, block, "stations_silent", _BAND)) is not None:
+        warning = reader.integer(band, "warning", f"{what}: warning", low=1, high=MAX_OUTLETS)
+        critical = reader.integer(band, "critical", f"{what}: critical", low=1, high=MAX_OUTLETS)
+        silent = SilentThreshold(
+            silent.warning if warning is None else warning,
+            silent.critical if critical is None else critical,
         )
-        if band is not None:
-            warning = _read_whole(reader, band, "warning", f"{what}: warning", 1, MAX_OUTLETS)
-            critical = _read_whole(reader, band, "critical", f"{what}: critical", 1, MAX_OUTLETS)
-            silent = SilentThreshold(
-                silent.warning if warning is None else warning,
-                silent.critical if critical is None else critical,
+        if silent.warning > silent.critical and (warning is not None or critical is not None):
+            reader.report(
+                band.line,
+                f"{what}: warning ({_given(silent.warning, warning)}) is above critical "
+                f"({_given(silent.critical, critical)})",
+                "warning at most critical: the number of silent stations that makes a "
+                "warning, then the (larger or equal) number that makes it critical",
             )
-            if silent.warning > silent.critical and (warning is not None or critical is not None):
-                reader.problem(
-                    band.line,
-                    f"{what}: warning ({_given(silent.warning, warning)}) is above critical "
-                    f"({_given(silent.critical, critical)})",
-                    "warning at most critical: the number of silent stations that makes a "
-                    "warning, then the (larger or equal) number that makes it critical",
-                )
 
-    rate = defaults.corrupt_rate
-    if "corrupt_rate" in block:
-        what = "thresholds: corrupt_rate"
-        band = reader.mapping(
-            block["corrupt_rate"], block.value_line_of("corrupt_rate"), what, _BAND
+    what = "thresholds: corrupt_rate"
+    if (band := _band(reader, block, "corrupt_rate", _BAND)) is not None:
+        warning_rate = _read_rate(reader, band, "warning", f"{what}: warning")
+        critical_rate = _read_rate(reader, band, "critical", f"{what}: critical")
+        rate = RateThreshold(
+            rate.warning if warning_rate is None else warning_rate,
+            rate.critical if critical_rate is None else critical_rate,
         )
-        if band is not None:
-            warning_rate = _read_rate(reader, band, "warning", f"{what}: warning")
-            critical_rate = _read_rate(reader, band, "critical", f"{what}: critical")
-            rate = RateThreshold(
-                rate.warning if warning_rate is None else warning_rate,
-                rate.critical if critical_rate is None else critical_rate,
+        if rate.warning > rate.critical:
+            reader.report(
+                band.line,
+                f"{what}: warning ({fmt_number(rate.warning)}) is above critical "
+                f"({fmt_number(rate.critical)})",
+                "warning at most critical",
             )
-            if rate.warning > rate.critical:
-                reader.problem(
-                    band.line,
-                    f"{what}: warning ({fmt_number(rate.warning)}) is above critical "
-                    f"({fmt_number(rate.critical)})",
-                    "warning at most critical",
-                )
 
-    flapping = defaults.flapping
-    if "flapping" in block:
-        what = "thresholds: flapping"
-        pair = reader.mapping(block["flapping"], block.value_line_of("flapping"), what, _FLAPPING)
-        if pair is not None:
-            missed = _read_whole(reader, pair, "missed", f"{what}: missed", 2, FLAPPING_MAX_OF)
-            of = _read_whole(reader, pair, "of", f"{what}: of", 2, FLAPPING_MAX_OF)
-            flapping = FlappingThreshold(
-                flapping.missed if missed is None else missed, flapping.of if of is None else of
+    what = "thresholds: flapping"
+    if (pair := _band(reader, block, "flapping", ("missed", "of"))) is not None:
+        missed = reader.integer(pair, "missed", f"{what}: missed", low=2, high=FLAPPING_MAX_OF)
+        of = reader.integer(pair, "of", f"{what}: of", low=2, high=FLAPPING_MAX_OF)
+        flapping = FlappingThreshold(
+            flapping.missed if missed is None else missed, flapping.of if of is None else of
+        )
+        if flapping.missed > flapping.of:
+            reader.report(
+                pair.line,
+                f"{what}: missed ({flapping.missed}) is more than of ({flapping.of})",
+                "missed K of the last N checks, K at most N",
             )
-            if flapping.missed > flapping.of:
-                reader.problem(
-                    pair.line,
-                    f"{what}: missed ({flapping.missed}) is more than of ({flapping.of})",
-                    "missed K of the last N checks, K at most N",
-                )
     return Thresholds(silent, rate, flapping)
 
 
@@ -391,14 +275,14 @@ def _given(value: int, written: int | None) -> str:
     return str(value) if written is not None else f"{value}, the default"
 
 
-def _read_until(reader: _Reader, entry: YamlMap, what: str) -> date | None:
+def _read_until(reader: SiteReader, entry: YamlMap, what: str) -> date | None:
     if "until" not in entry:
         return None
     value = entry["until"]
     line = entry.value_line_of("until")
     expected = "a date, YYYY-MM-DD (the last day the ignore holds)"
     if isinstance(value, datetime):
-        reader.problem(line, f"{what}: until is a date and time", expected)
+        reader.report(line, f"{what}: until is a date and time", expected)
         return None
     if isinstance(value, date):
         return value
@@ -407,15 +291,30 @@ def _read_until(reader: _Reader, entry: YamlMap, what: str) -> date | None:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    shown = repr(value) if isinstance(value, str) else describe_type(value)
-    reader.problem(line, f"{what}: until is {shown}", expected)
+    reader.invalid(line, f"{what}: until", value, expected)
     return None
 
 
-def _read_ignores(reader: _Reader, top: YamlMap, source: str) -> tuple[Ignore, ...]:
+def _read_finding_id(reader: SiteReader, entry: YamlMap, what: str) -> str | None:
+    if "finding" not in entry:
+        return None
+    raw = entry["finding"]
+    text = raw.strip().upper() if isinstance(raw, str) else ""
+    if _FINDING_ID.match(text):
+        return text
+    reader.invalid(
+        entry.value_line_of("finding"),
+        f"{what}: finding",
+        raw,
+        "a finding id such as BUS-NOISE-01 (clu-doctor rules list shows them)",
+    )
+    return None
+
+
+def _read_ignores(reader: SiteReader, top: YamlMap, source: str) -> tuple[Ignore, ...]:
     value = top["ignore"]
     if not isinstance(value, YamlList):
-        reader.problem(
+        reader.report(
             top.value_line_of("ignore"),
             f"ignore is {describe_type(value)}",
             "a list of {finding, address (optional), reason, until}",
@@ -425,35 +324,25 @@ def _read_ignores(reader: _Reader, top: YamlMap, source: str) -> tuple[Ignore, .
     seen: dict[tuple[str, int | None], int] = {}
     for index, item in enumerate(value, start=1):
         what = f"ignore {index}"
-        entry = reader.mapping(item, value.line_of(index - 1), what, _IGNORE)
+        # reason and until are required too, with messages that say why (below).
+        optional = ("address", "reason", "until")
+        entry = reader.section(item, value.line_of(index - 1), what, ("finding",), optional)
         if entry is None:
             continue
-        finding: str | None = None
-        if "finding" in entry:
-            raw = entry["finding"]
-            text = raw.strip().upper() if isinstance(raw, str) else ""
-            if _FINDING_ID.match(text):
-                finding = text
-            else:
-                shown = repr(raw) if isinstance(raw, str) else describe_type(raw)
-                reader.problem(
-                    entry.value_line_of("finding"),
-                    f"{what}: finding is {shown}",
-                    "a finding id such as BUS-NOISE-01 (clu-doctor rules list shows them)",
-                )
-        address = _read_whole(
-            reader, entry, "address", f"{what}: address", FIRST_ADDRESS, LAST_ADDRESS
+        finding = _read_finding_id(reader, entry, what)
+        address = reader.integer(
+            entry, "address", f"{what}: address", low=FIRST_ADDRESS, high=LAST_ADDRESS
         )
         reason = reader.text(entry, "reason", f"{what}: reason")
         until = _read_until(reader, entry, what)
         if "until" not in entry:
-            reader.problem(
+            reader.report(
                 entry.line,
                 f"{what}: an ignore needs an expiry date, so that it cannot hide a fault forever",
                 "until: YYYY-MM-DD",
             )
         if "reason" not in entry:
-            reader.problem(
+            reader.report(
                 entry.line,
                 f"{what}: an ignore needs a reason, for whoever reads the report next",
                 'reason: "why this finding is expected, and who decided"',
@@ -462,7 +351,7 @@ def _read_ignores(reader: _Reader, top: YamlMap, source: str) -> tuple[Ignore, .
             continue
         key = (finding, address)
         if key in seen:
-            reader.problem(
+            reader.report(
                 entry.line,
                 f"{what}: {finding}"
                 + (f" at address {address}" if address is not None else "")
@@ -475,60 +364,99 @@ def _read_ignores(reader: _Reader, top: YamlMap, source: str) -> tuple[Ignore, .
     return tuple(ignores)
 
 
+def _check_profile(reader: SiteReader, top: YamlMap, profile: str, source: str) -> None:
+    """A bundled profile's name, or a profile file that exists (relative to the site file)."""
+    if "profile" not in top or profile == DEFAULT_PROFILE:
+        return
+    if not looks_like_path(profile):
+        from clu_doctor.bus.profile import bundled_profile_names  # only for a named profile
+
+        names = bundled_profile_names()
+        if profile not in names:
+            reader.report(
+                top.value_line_of("profile"),
+                f"unknown device profile {profile!r}",
+                f"a bundled profile ({', '.join(names)}) or a path to a profile file",
+            )
+        return
+    resolved = Path(profile).expanduser()
+    if not resolved.is_absolute():
+        resolved = Path(source).parent / resolved
+    if not resolved.is_file():
+        reader.report(top.value_line_of("profile"), f"profile file {profile!r} not found")
+
+
+def _read_prefix(reader: SiteReader, top: YamlMap) -> str:
+    if "label_prefix" not in top:
+        return DEFAULT_LABEL_PREFIX
+    value = top["label_prefix"]
+    if isinstance(value, str) and _PREFIX.match(value.strip()):
+        return value.strip().upper()
+    reader.invalid(
+        top.value_line_of("label_prefix"), "label_prefix", value, "letters and digits, e.g. XAXXY"
+    )
+    return DEFAULT_LABEL_PREFIX
+
+
+def _read_chain(reader: SiteReader, top: YamlMap, prefix: str) -> list[Station]:
+    chain = top["chain"]
+    where = top.value_line_of("chain")
+    if not isinstance(chain, YamlList):
+        reader.report(where, f"chain is {describe_type(chain)}", "a list of stations")
+        return []
+    if not chain:
+        reader.report(where, "chain is empty", "at least one station")
+        return []
+    stations: list[Station] = []
+    label_lines: dict[str, int] = {}
+    for index, item in enumerate(chain, start=1):
+        station = _read_station(reader, item, chain.line_of(index - 1), index, prefix)
+        if station is None:
+            continue
+        for label in station.labels:
+            if label in label_lines:
+                reader.report(
+                    station.line,
+                    f"chain station {index}: label {label} is used twice "
+                    f"(first on line {label_lines[label]})",
+                    "every outlet has its own label",
+                )
+            else:
+                label_lines[label] = station.line
+        stations.append(station)
+    return stations
+
+
 def parse_site(data: Any, source: str = "site.yaml") -> Site:
     """Check parsed YAML (from :mod:`clu_doctor.yamlio`) and build the :class:`Site`.
 
     Raises one :class:`~clu_doctor.errors.FileProblemError` with every problem found.
     """
-    reader = _Reader(source)
+    reader = SiteReader(source)
     if data is None:
-        reader.problem(1, "the file is empty", "a site description")
+        reader.report(1, "the file is empty", "a site description")
         raise FileProblemError(reader.problems, _HINT)
-    top = reader.mapping(data, 1, "the site", _TOP)
+    top = reader.section(data, 1, "the site", _TOP_REQUIRED, _TOP_OPTIONAL)
     if top is None:
         raise FileProblemError(reader.problems, _HINT)
 
-    name = reader.text(top, "name", "name")
-    profile = reader.text(top, "profile", "profile") or DEFAULT_PROFILE
-    if "profile" in top and profile != DEFAULT_PROFILE and not looks_like_path(profile):
-        from clu_doctor.bus.profile import bundled_profile_names
-
-        names = bundled_profile_names()
-        if profile not in names:
-            reader.problem(
-                top.value_line_of("profile"),
-                f"unknown device profile {profile!r}",
-                f"a bundled profile ({', '.join(names)}) or a path to a profile file",
-            )
-    elif "profile" in top and looks_like_path(profile):
-        resolved = Path(profile).expanduser()
-        if not resolved.is_absolute():
-            resolved = Path(source).parent / resolved
-        if not resolved.is_file():
-            reader.problem(top.value_line_of("profile"), f"profile file {profile!r} not found")
-    line_settings: LineSettings | None = None
-    if "line" in top:
-        value = top["line"]
-        try:
-            line_settings = LineSettings.parse(str(value)) if isinstance(value, str) else None
-        except ValueError as error:
-            reader.problem(top.value_line_of("line"), str(error))
-        else:
-            if line_settings is None:
-                reader.problem(
-                    top.value_line_of("line"), f"line is {describe_type(value)}", "e.g. 38400 8E1"
-                )
-    framing = reader.choice(top, "framing", "framing", FRAMINGS)
-    adapter = reader.choice(top, "adapter", "adapter", ADAPTER_POSITIONS)
-    clu = reader.choice(top, "clu", "clu", CLU_STATES)
-    cable_m = reader.number(top, "cable_m", "cable_m", positive=False)
-    current = reader.number(top, "site_current_a", "site_current_a", positive=True)
-    notes = reader.text(top, "notes", "notes") or ""
-    port = reader.text(top, "port", "port")
+    name = reader.text(top, "name")
+    profile = reader.text(top, "profile") or DEFAULT_PROFILE
+    _check_profile(reader, top, profile, source)
+    line_settings = reader.parsed(top, "line", LineSettings.parse, "e.g. 38400 8E1")
+    framing = reader.choice(top, "framing", FRAMINGS)
+    adapter = reader.choice(top, "adapter", ADAPTER_POSITIONS)
+    clu = reader.choice(top, "clu", CLU_STATES)
+    cable_m = reader.number(top, "cable_m", low=0)
+    current = reader.number(top, "site_current_a", above=0)
+    notes = reader.text(top, "notes") or ""
+    port = reader.text(top, "port")
 
     meters = Meters()
     if "meters" in top:
-        block = reader.mapping(top["meters"], top.value_line_of("meters"), "meters", _METERS)
+        block = reader.section(
+            top["meters"], top.value_line_of("meters"), "meters", ("present",), ("second_bus",)
+        )
         if block is not None:
             present = reader.boolean(block, "present", "meters: present")
             second = reader.boolean(block, "second_bus", "meters: second_bus")
@@ -536,47 +464,8 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
 
     thresholds = _read_thresholds(reader, top) if "thresholds" in top else Thresholds()
     ignores = _read_ignores(reader, top, source) if "ignore" in top else ()
-
-    prefix = DEFAULT_LABEL_PREFIX
-    if "label_prefix" in top:
-        value = top["label_prefix"]
-        if isinstance(value, str) and _PREFIX.match(value.strip()):
-            prefix = value.strip().upper()
-        else:
-            reader.problem(
-                top.value_line_of("label_prefix"),
-                f"label_prefix is {value!r}"
-                if isinstance(value, str)
-                else f"label_prefix is {describe_type(value)}",
-                "letters and digits, e.g. XAXXY",
-            )
-
-    stations: list[Station] = []
-    if "chain" in top:
-        chain = top["chain"]
-        where = top.value_line_of("chain")
-        if not isinstance(chain, YamlList):
-            reader.problem(where, f"chain is {describe_type(chain)}", "a list of stations")
-        elif not chain:
-            reader.problem(where, "chain is empty", "at least one station")
-        else:
-            label_lines: dict[str, int] = {}
-            for index, item in enumerate(chain, start=1):
-                line = chain.line_of(index - 1)
-                station = _read_station(reader, item, line, index, prefix)
-                if station is None:
-                    continue
-                for label in station.labels:
-                    if label in label_lines:
-                        reader.problem(
-                            station.line,
-                            f"chain station {index}: label {label} is used twice "
-                            f"(first on line {label_lines[label]})",
-                            "every outlet has its own label",
-                        )
-                    else:
-                        label_lines[label] = station.line
-                stations.append(station)
+    prefix = _read_prefix(reader, top)
+    stations = _read_chain(reader, top, prefix) if "chain" in top else []
 
     if reader.problems:
         raise FileProblemError(reader.problems, _HINT)

@@ -316,6 +316,14 @@ def test_profile_problems_point_at_their_line(
     ), problems
 
 
+def test_a_mistyped_key_suggests_the_one_meant(write_profile: ProfileWriter) -> None:
+    path = write_profile({"  decoder: float32": "  decoder: float32\n  lable: L1"})
+    assert any(
+        "unknown key 'lable' in identity; did you mean 'label'? (expected one of: " in problem
+        for problem in problems_of(path)
+    )
+
+
 def test_missing_required_key_is_named(write_profile: ProfileWriter) -> None:
     path = write_profile({"framing: rtu\n": ""})
     assert any("has no 'framing'" in problem for problem in problems_of(path))

@@ -123,11 +123,12 @@ def test_parse_assignment(vocabulary: Vocabulary) -> None:
     assert parse_assignment("charging.starts=don't know", vocabulary).value == UNKNOWN
 
 
-def test_bundled_vocabulary_is_the_default(tmp_path: Path) -> None:
-    assert parse_assignment("usb.green_led=lit").value == "steady"
+def test_the_bundled_vocabulary_understands_plain_words(tmp_path: Path) -> None:
+    bundled = load_rulebook().vocabulary
+    assert parse_assignment("usb.green_led=lit", bundled).value == "steady"
     path = tmp_path / "answers.yaml"
     path.write_text("usb: {green_led: blinking}\n", encoding="utf-8")
-    assert load_answers(path)["usb.green_led"].value == "flashing"
+    assert load_answers(path, bundled)["usb.green_led"].value == "flashing"
 
 
 def test_parse_assignment_without_equals(vocabulary: Vocabulary) -> None:

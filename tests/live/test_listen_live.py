@@ -24,7 +24,7 @@ from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.listen.verdicts import Thresholds, derive_verdicts
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.sim.endpoints import serve
-from clu_doctor.sim.scenario import load_scenario
+from clu_doctor.sim.scenario_reader import load_scenario
 from tests.bus.conftest import SocatPair
 from tests.bus.listen.support import (
     ABL,

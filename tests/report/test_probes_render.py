@@ -25,7 +25,7 @@ from clu_doctor.probing import site_chain
 from clu_doctor.report.console import OutputMode
 from clu_doctor.report.probes import render_listen_text, render_scan_text
 from clu_doctor.sim import register_url_handler
-from clu_doctor.sim.scenario import load_scenario
+from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.site_plan import site_for
 
 register_url_handler()

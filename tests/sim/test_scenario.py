@@ -8,12 +8,8 @@ import pytest
 
 from clu_doctor.errors import FileProblemError
 from clu_doctor.resources import scenarios_dir
-from clu_doctor.sim.scenario import (
-    ScenarioNotFound,
-    list_scenarios,
-    load_scenario,
-    parse_scenario,
-)
+from clu_doctor.sim.scenario import ScenarioNotFound
+from clu_doctor.sim.scenario_reader import list_scenarios, load_scenario, parse_scenario
 
 BUNDLED = sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
 
@@ -181,3 +177,12 @@ def test_with_changes_touches_only_what_it_is_given() -> None:
     moved = scenario.with_changes(adapter_at="end", clu_present=False)
     assert moved.adapter.at == "end" and not moved.clu.present
     assert moved.bus == scenario.bus and moved.stations == scenario.stations
+
+
+def test_a_mistyped_key_suggests_the_one_meant() -> None:
+    found = problems("description: x\nbus: {cabel_m: 40}\nstations:\n  - {label: A, adress: 1}\n")
+    assert (
+        "site.yaml:2: unknown key 'cabel_m' in bus; did you mean 'cable_m'? (expected one of: "
+        in found[0]
+    )
+    assert any("unknown key 'adress' in a station; did you mean 'address'?" in p for p in found)

@@ -16,7 +16,8 @@ from clu_doctor.bus.codecs.events import Decoded, Garbage
 from clu_doctor.bus.frames import Direction, ReadRequest, parse_read_reply
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import VirtualClock
-from clu_doctor.sim.scenario import Scenario, load_scenario
+from clu_doctor.sim.scenario import Scenario
+from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.simulator import SimSite
 
 ASCII = get_codec("ascii")
@@ -383,7 +384,7 @@ stations:
 
 
 def faulty_site(clock: VirtualClock) -> SimSite:
-    from clu_doctor.sim.scenario import parse_scenario
+    from clu_doctor.sim.scenario_reader import parse_scenario
 
     return SimSite(parse_scenario(FAULTY, "faulty.yaml"), clock=clock)
 

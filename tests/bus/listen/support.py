@@ -201,7 +201,7 @@ class FakeLink:
 def planned_chain(scenario_name: str, at: AdapterEnd | None = None) -> Chain:
     """The site plan behind a bundled scenario: stations in chain order, each controller at the
     address its label says (XAXXY09 is planned as 9, whatever the faulty controller answers to)."""
-    from clu_doctor.sim.scenario import load_scenario
+    from clu_doctor.sim.scenario_reader import load_scenario
 
     scenario = load_scenario(scenario_name)
     points = []
@@ -220,7 +220,7 @@ def planned_chain(scenario_name: str, at: AdapterEnd | None = None) -> Chain:
 
 
 def profile_for(scenario_name: str) -> DeviceProfile:
-    from clu_doctor.sim.scenario import load_scenario
+    from clu_doctor.sim.scenario_reader import load_scenario
 
     return ABL if load_scenario(scenario_name).bus.framing == "ascii" else METER
 
@@ -237,7 +237,7 @@ def simulate(
     step: float = 0.005,
 ) -> ListenReport:
     """Listen to a simulated site on a virtual clock: exact and repeatable, no real time spent."""
-    from clu_doctor.sim.scenario import load_scenario
+    from clu_doctor.sim.scenario_reader import load_scenario
     from clu_doctor.sim.simulator import SimSite
 
     scenario = load_scenario(scenario_name).with_changes(adapter_at=at, clu_uptime_s=uptime)

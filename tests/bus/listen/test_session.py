@@ -19,7 +19,8 @@ from clu_doctor.bus.listen.analyser import TrafficAnalyser
 from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.listen.verdicts import Thresholds, derive_verdicts
 from clu_doctor.sim import register_url_handler
-from clu_doctor.sim.scenario import AdapterEnd, load_scenario
+from clu_doctor.sim.scenario import AdapterEnd
+from clu_doctor.sim.scenario_reader import load_scenario
 from tests.bus.listen.support import (
     ABL,
     ABL_LINE,
