@@ -366,6 +366,8 @@ class Link:
         """Wrap an already open pyserial-compatible object (:meth:`open` is the usual way in).
 
         ``clock`` times every wait (default: the process's :func:`~clu_doctor.clock.current`).
+        It must be the clock the port keeps time on: a real port's reads block in real time, so
+        over one a virtual clock would stand still and no timeout would ever pass.
         """
         if echo not in ECHO_MODES:
             raise ValueError(f"echo must be one of {', '.join(ECHO_MODES)}, not {echo!r}")
