@@ -29,7 +29,10 @@ from clu_doctor.bus.frames import (
     build_exception,
     build_read_reply,
 )
+from clu_doctor.bus.link import POLL_INTERVAL, Link
+from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import Timeout, current
+from tests.sim.client import open_port
 
 Responder = Callable[[bytes], "bytes | None"]
 
@@ -166,6 +169,42 @@ class FakeSerial(SerialBase):  # type: ignore[misc]
 
     def reset_output_buffer(self) -> None:
         pass
+
+
+class SpySerial:
+    """Wraps a pyserial object (a ``sim://`` port, say) and records every ``write`` call, so a
+    test proves on the near side what a link did and did not send."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.writes: list[bytes] = []
+
+    @property
+    def in_waiting(self) -> int:
+        return int(self.inner.in_waiting)
+
+    def read(self, size: int = 1) -> bytes:
+        return bytes(self.inner.read(size))
+
+    def write(self, data: bytes) -> int | None:
+        self.writes.append(bytes(data))
+        return int(self.inner.write(data))
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def reset_input_buffer(self) -> None:
+        self.inner.reset_input_buffer()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def spied_link(url: str, settings: LineSettings, framing: str) -> tuple[Link, SpySerial]:
+    """A link on ``url`` whose serial object records every write (opened the way
+    ``Link.open`` opens one, with the spy in between)."""
+    spy = SpySerial(open_port(url, settings, POLL_INTERVAL))
+    return Link(url, spy, settings, framing), spy
 
 
 _PACKAGE = "clu_doctor_test_urls"

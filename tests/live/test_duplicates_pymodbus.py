@@ -4,7 +4,6 @@ one id, joined to the adapter through socat pty pairs (real threads and ptys: th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import os
@@ -16,17 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymodbus import FramerType
-from pymodbus.exceptions import NoSuchIdException
-from pymodbus.server import ModbusSerialServer
-from pymodbus.simulator import DataType, SimData, SimDevice
-from pymodbus.simulator.simcore import SimCore
 
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.probes.duplicates import DuplicateResult, describe, find_duplicates
 from clu_doctor.bus.profile import RegisterBlock, Timing, load_profile
 from clu_doctor.bus.settings import LineSettings
 from tests.bus.conftest import start_socat
+from tests.live.test_pymodbus_interop import PymodbusRtuServer
 
 LINE = LineSettings.parse("9600 8N1")
 #: Device id -> holding registers 0-1 (read as a 32-bit "serial"), per pymodbus server.
@@ -37,81 +32,6 @@ PYMODBUS_PROFILE = dataclasses.replace(
     identity=RegisterBlock(3, 0, 2, "uint32", "serial"),
     timing=Timing(0.001, 0.005, 0.1),
 )
-
-
-class _AbsentIdsStaySilent(SimCore):
-    """pymodbus 3.16 answers an id it does not serve with exception 04; a real bus stays
-    silent. (The same fix as in test_pymodbus_interop.py.)"""
-
-    async def async_getValues(
-        self, device_id: int, func_code: int, address: int, count: int = 1
-    ) -> Any:
-        if device_id not in self.devices and 0 not in self.devices:
-            raise NoSuchIdException(f"device id {device_id} is not on this bus")
-        return await super().async_getValues(device_id, func_code, address, count)
-
-
-class PymodbusDevices:
-    """One pymodbus serial RTU server on ``port``, in a thread with its own event loop."""
-
-    def __init__(self, port: str, devices: dict[int, list[int]]) -> None:
-        self.port = port
-        self.devices = devices
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.failed: BaseException | None = None
-        self.server: ModbusSerialServer | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> PymodbusDevices:
-        self.thread.start()
-        assert self.ready.wait(20), "pymodbus server did not start"
-        if self.failed:
-            raise self.failed
-        return self
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(self._serve())
-        except BaseException as error:
-            self.failed = error
-            self.ready.set()
-
-    async def _serve(self) -> None:
-        devices = [
-            SimDevice(
-                id=device_id,
-                simdata=(
-                    [SimData(0, values=False, datatype=DataType.BITS)],
-                    [SimData(0, values=False, datatype=DataType.BITS)],
-                    [SimData(0, values=registers, datatype=DataType.REGISTERS)],
-                    [SimData(0, values=registers, datatype=DataType.REGISTERS)],
-                ),
-            )
-            for device_id, registers in self.devices.items()
-        ]
-        self.server = ModbusSerialServer(
-            devices,
-            framer=FramerType.RTU,
-            port=self.port,
-            baudrate=LINE.baudrate,
-            bytesize=LINE.bytesize,
-            parity=LINE.parity,
-            stopbits=int(LINE.stopbits),
-            ignore_missing_devices=True,
-        )
-        self.server.context = _AbsentIdsStaySilent(devices)
-        await self.server.serve_forever(background=True)
-        self.ready.set()
-        await self.server.serving
-
-    def stop(self) -> None:
-        if self.server is not None and self.loop.is_running():
-            shutdown = self.server.shutdown()  # type: ignore[no-untyped-call]
-            asyncio.run_coroutine_threadsafe(shutdown, self.loop).result(10)
-        self.thread.join(10)
-        self.loop.close()
 
 
 class SharedWire:
@@ -191,7 +111,9 @@ def shared_wire() -> Iterator[Any]:
                 pairs.append(start_socat(Path(directory) / name))
             cleanup.extend(pair.kill for pair in pairs)
             for pair, table in zip(pairs[1:], (SERVER_A, SERVER_B), strict=True):
-                server = PymodbusDevices(pair.b, table).start()
+                server = PymodbusRtuServer(
+                    pair.b, {i: (regs, regs) for i, regs in table.items()}
+                ).start()
                 cleanup.append(server.stop)
             ports = [pairs[1].a, pairs[2].a]
             serves = [set(SERVER_A), set(SERVER_B)]

@@ -7,11 +7,10 @@ through a kernel tty (collisions, timed to the character) and a TCP socket.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 
 from clu_doctor.sim.endpoints import SimServer
-from tests.sim.client import Client, probe
+from tests.sim.client import Client, collisions, probe
 
 Served = Callable[..., SimServer]
 
@@ -20,16 +19,8 @@ def test_duplicate_address_collisions_and_a_missing_address_through_a_pty(
     served: Served,
 ) -> None:
     server = served("duplicate-address", clu=False, tcp=False, seed=4)
-    outcomes: Counter[str] = Counter()
     with Client(server.addresses["pty"]) as client:
-        for _ in range(20):
-            exchange = client.request(1, 0x002E, 5, wait=2.0)  # something always comes back
-            if len(exchange.replies) == 2 and not exchange.garbage:
-                outcomes["two clean replies"] += 1
-            elif exchange.garbage:
-                outcomes["garbled"] += 1
-            else:
-                outcomes["one reply"] += 1
+        outcomes = collisions(client, 1)
         assert client.read(9, 0x0050, 8) is None
     assert outcomes["garbled"] > 0 and outcomes["two clean replies"] > 0
     assert outcomes["one reply"] == 0

@@ -9,6 +9,7 @@ Its waits run on the running clock (:func:`clu_doctor.clock.current`), as the li
 from __future__ import annotations
 
 import errno
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,3 +160,18 @@ def probe(client: Client, addresses: range | list[int]) -> dict[int, str | None]
         registers = client.read(address, 0x0050, 8)
         found[address] = identity(registers) if registers else None
     return found
+
+
+def collisions(client: Client, address: int, reads: int = 20) -> Counter[str]:
+    """How ``reads`` status reads of ``address`` came back on a bus where two controllers share
+    it: ``two clean replies``, ``garbled`` or ``one reply``."""
+    outcomes: Counter[str] = Counter()
+    for _ in range(reads):
+        exchange = client.request(address, 0x002E, 5, wait=2.0)  # something always comes back
+        if len(exchange.replies) == 2 and not exchange.garbage:
+            outcomes["two clean replies"] += 1
+        elif exchange.garbage:
+            outcomes["garbled"] += 1
+        else:
+            outcomes["one reply"] += 1
+    return outcomes

@@ -15,7 +15,7 @@ from clu_doctor.bus.codecs.events import Decoded, Garbage
 from clu_doctor.bus.frames import Direction, ReadRequest, parse_read_reply
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import VirtualClock
-from tests.sim.client import ABL, METER, Client, probe
+from tests.sim.client import ABL, METER, Client, collisions, probe
 
 
 def site(
@@ -59,16 +59,8 @@ def test_healthy_duo_8_sixteen_controllers_in_eight_stations() -> None:
 
 
 def test_duplicate_address_collisions_and_a_missing_address() -> None:
-    outcomes: Counter[str] = Counter()
     with site("duplicate-address", clu=False, seed=4) as client:
-        for _ in range(20):
-            exchange = client.request(1, 0x002E, 5, wait=2.0)  # something always comes back
-            if len(exchange.replies) == 2 and not exchange.garbage:
-                outcomes["two clean replies"] += 1
-            elif exchange.garbage:
-                outcomes["garbled"] += 1
-            else:
-                outcomes["one reply"] += 1
+        outcomes = collisions(client, 1)
         assert client.read(9, 0x0050, 8) is None
     assert outcomes["garbled"] > 0 and outcomes["two clean replies"] > 0
     assert outcomes["one reply"] == 0

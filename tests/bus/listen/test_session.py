@@ -9,10 +9,7 @@ pseudo-terminal.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import serial
 
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.listen.analyser import TrafficAnalyser
@@ -21,6 +18,7 @@ from clu_doctor.bus.listen.verdicts import Thresholds, derive_verdicts
 from clu_doctor.sim import register_url_handler
 from clu_doctor.sim.scenario import AdapterEnd
 from clu_doctor.sim.scenario_reader import load_scenario
+from tests.bus.fakes import SpySerial, spied_link
 from tests.bus.listen.support import (
     ABL,
     ABL_LINE,
@@ -39,49 +37,10 @@ SILENT_SECONDS = 11.0
 THRESHOLDS = Thresholds(silence_s=10.0)
 
 
-class CountingSerial:
-    """A pyserial port that counts every byte anyone asks it to write."""
-
-    def __init__(self, port: Any) -> None:
-        self.port = port
-        self.written = 0
-        self.write_calls = 0
-
-    @property
-    def in_waiting(self) -> int:
-        return int(self.port.in_waiting)
-
-    def read(self, size: int = 1) -> bytes:
-        return bytes(self.port.read(size))
-
-    def write(self, data: bytes) -> int:
-        self.write_calls += 1
-        self.written += len(data)
-        return int(self.port.write(data))
-
-    def flush(self) -> None:
-        self.port.flush()
-
-    def reset_input_buffer(self) -> None:
-        self.port.reset_input_buffer()
-
-    def close(self) -> None:
-        self.port.close()
-
-
-def open_counting(url: str, scenario: str) -> tuple[Link, CountingSerial]:
-    """A link on ``url`` whose serial object counts writes (built the way Link.open builds one)."""
+def open_counting(url: str, scenario: str) -> tuple[Link, SpySerial]:
+    """A link on ``url`` at the scenario's line settings whose serial object records writes."""
     bus = load_scenario(scenario).bus
-    handle = serial.serial_for_url(
-        url,
-        baudrate=bus.settings.baudrate,
-        bytesize=bus.settings.bytesize,
-        parity=bus.settings.parity,
-        stopbits=int(bus.settings.stopbits),
-        timeout=0.02,
-    )
-    counting = CountingSerial(handle)
-    return Link(url, counting, bus.settings, bus.framing), counting
+    return spied_link(url, bus.settings, bus.framing)
 
 
 @pytest.mark.parametrize(("scenario", "at"), sorted(EXPECTED))
@@ -95,7 +54,7 @@ def test_each_scenario_through_sim_urls(scenario: str, at: AdapterEnd) -> None:
     link, counting = open_counting(f"sim://{scenario}?seed=3&at={at}", scenario)
     with link:
         report = listen(link, seconds, analyser)
-    written = counting.written + link.bytes_sent
+    written = sum(map(len, counting.writes)) + link.bytes_sent
     assert written == 0, f"listening wrote {written} bytes"
     problems = mismatches(derive_verdicts(report, thresholds=THRESHOLDS), EXPECTED[scenario, at])
     assert problems == [], report.to_dict()["bus"]
@@ -108,9 +67,9 @@ def test_listening_writes_zero_bytes() -> None:
     byte sent, and the simulated bus never hears the adapter transmit."""
     url = "sim://healthy-16?seed=1"
     link, counting = open_counting(url, "healthy-16")
-    site = counting.port.site
+    site = counting.inner.site
     with link:
         report = listen(link, 5.0, TrafficAnalyser("ascii", ABL_LINE, ABL))
     assert report.frames > 0
-    assert (counting.write_calls, counting.written, link.bytes_sent) == (0, 0, 0)
+    assert (len(counting.writes), sum(map(len, counting.writes)), link.bytes_sent) == (0, 0, 0)
     assert site.adapter.bytes_sent == 0

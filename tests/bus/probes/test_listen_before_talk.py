@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import serial
 
 from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.frames import ReadRequest, build_read_reply
@@ -29,6 +28,7 @@ from clu_doctor.bus.probes.duplicates import find_duplicates
 from clu_doctor.bus.probes.scan import scan
 from clu_doctor.bus.profile import DeviceProfile, Timing, load_profile
 from clu_doctor.sim import register_url_handler
+from tests.bus.fakes import SpySerial, spied_link
 
 # The simulated controllers answer within 3 +/- 1 ms; the bundled profile's 300 ms floor is for
 # real hardware and would only make silent addresses slow here.
@@ -36,34 +36,6 @@ PROFILE = dataclasses.replace(load_profile("defa-erange"), timing=Timing(0.001, 
 # Five seconds of listening cover five of the CLU's 1 s poll cycles (virtual seconds: no real
 # time is spent).
 IDLE_S, MAX_WAIT_S = 5.0, 15.0
-
-
-class SpySerial:
-    """Wraps a pyserial object and records every write."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.writes: list[bytes] = []
-
-    @property
-    def in_waiting(self) -> int:
-        return int(self.inner.in_waiting)
-
-    def read(self, size: int = 1) -> bytes:
-        return bytes(self.inner.read(size))
-
-    def write(self, data: bytes) -> int | None:
-        self.writes.append(bytes(data))
-        return int(self.inner.write(data))
-
-    def flush(self) -> None:
-        self.inner.flush()
-
-    def reset_input_buffer(self) -> None:
-        self.inner.reset_input_buffer()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -77,18 +49,9 @@ def spied() -> Iterator[Any]:
     opened: list[Link] = []
 
     def make(url: str, profile: DeviceProfile = PROFILE) -> tuple[Link, SpySerial, Any]:
-        handle = serial.serial_for_url(
-            url,
-            baudrate=profile.line.baudrate,
-            bytesize=profile.line.bytesize,
-            parity=profile.line.parity,
-            stopbits=int(profile.line.stopbits),
-            timeout=0.02,
-        )
-        spy = SpySerial(handle)
-        link = Link(url, spy, profile.line, profile.framing)
+        link, spy = spied_link(url, profile.line, profile.framing)
         opened.append(link)
-        return link, spy, handle
+        return link, spy, spy.inner
 
     yield make
     for link in opened:
