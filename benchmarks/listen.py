@@ -168,23 +168,18 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
 
 def simulator_chunks(seconds: float) -> list[Chunk]:
     """The simulator's healthy-16 site as an adapter at the CLU end hears it (virtual clock)."""
+    from clu_doctor.clock import VirtualClock
     from clu_doctor.sim.scenario_reader import load_scenario
     from clu_doctor.sim.simulator import SimSite
 
-    class Clock:
-        now = 0.0
-
-        def __call__(self) -> float:
-            return self.now
-
-    clock = Clock()
+    clock = VirtualClock()
     site = SimSite(load_scenario("healthy-16"), seed=1, clock=clock)
     chunks = []
     for tick in range(1, int(seconds / CHUNK_S) + 1):
-        clock.now = round(tick * CHUNK_S, 6)
-        data = site.adapter_read(clock.now)
+        now = clock.advance_to(round(tick * CHUNK_S, 6))
+        data = site.adapter_read(now)
         if data:
-            chunks.append((clock.now, data))
+            chunks.append((now, data))
     return chunks
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from clu_doctor.clock import VirtualClock, use
 
 # Wall-clock deadlines make property tests flaky on a loaded CI machine; examples stay bounded.
 settings.register_profile(
@@ -16,3 +20,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 # The rulebook cache goes to a private directory, inherited by every subprocess the tests start,
 # so the suite never reads or writes the user's own ~/.cache.
 os.environ.setdefault("CLU_DOCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="clu-doctor-test-cache-"))
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[VirtualClock]:
+    """Every test outside tests/live runs on a virtual clock: the link, the listening session,
+    the probes and the in-process simulator (``--sim``, ``sim://``) all wait on it, so a
+    simulated minute costs only the CPU it takes. A test that takes this fixture by name moves
+    the clock by hand. Tests in tests/live keep the wall clock (and get a clock nobody uses)."""
+    virtual = VirtualClock()
+    if request.node.get_closest_marker("live") is not None:
+        yield virtual
+        return
+    with use(virtual):
+        yield virtual

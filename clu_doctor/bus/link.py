@@ -13,7 +13,8 @@ refuses (:class:`~clu_doctor.bus.errors.TransmitRefused`) anything that is not o
 read request (function 0x03 or 0x04) to an address in 1..247. Everything that transmits goes
 through it; :meth:`Link.receive` never transmits.
 
-**Timing.** Every timeout runs on :func:`time.monotonic`. Before each transmission the link
+**Timing.** Every timeout runs on the link's :class:`~clu_doctor.clock.Clock` (the host's
+monotonic clock unless the process chose a virtual one). Before each transmission the link
 waits until the line has been quiet for the inter-frame gap (at least t3.5) and refuses to
 transmit into traffic that does not stop. ``elapsed`` in a :class:`ReadResult` runs from the
 moment the OS reports the request sent (after ``flush``) to the arrival of the reply's last
@@ -38,7 +39,6 @@ import errno
 import os
 import re
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -75,6 +75,7 @@ from clu_doctor.bus.frames import (
     parse_read_reply,
 )
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.clock import Clock, Timeout, current
 
 ECHO_MODES = ("auto", "on", "off")
 
@@ -362,8 +363,14 @@ class Link:
         *,
         timeout: float = 0.5,
         echo: str = "auto",
+        clock: Clock | None = None,
     ) -> None:
-        """Wrap an already open pyserial-compatible object (:meth:`open` is the usual way in)."""
+        """Wrap an already open pyserial-compatible object (:meth:`open` is the usual way in).
+
+        ``clock`` times every wait (default: the process's :func:`~clu_doctor.clock.current`).
+        It must be the clock the port keeps time on: a real port's reads block in real time, so
+        over one a virtual clock would stand still and no timeout would ever pass.
+        """
         if echo not in ECHO_MODES:
             raise ValueError(f"echo must be one of {', '.join(ECHO_MODES)}, not {echo!r}")
         if timeout <= 0:
@@ -381,7 +388,8 @@ class Link:
         #: Bytes thrown away unread before a transmission (late answers, other traffic).
         self.bytes_discarded = 0
         self._serial: SerialPort | None = serial_port
-        self._last_activity = time.monotonic()
+        self.clock = clock or current()
+        self._last_activity = self.clock.now()
 
     # -- opening and closing ----------------------------------------------------------------
 
@@ -397,6 +405,7 @@ class Link:
         rs485: bool = False,
         exclusive: bool = True,
         handle: Any = None,
+        clock: Clock | None = None,
     ) -> Link:
         """Open ``port`` (device name or pyserial URL) with ``settings`` for ``framing``.
 
@@ -405,7 +414,8 @@ class Link:
         that do not switch direction themselves. ``handle``, an unopened pyserial port object,
         is configured and opened instead of the one pyserial makes for ``port`` (``port`` then
         only names it): how a caller opens a port it has built itself, such as the
-        simulator's on a scenario already read.
+        simulator's on a scenario already read. ``clock`` as for the constructor; a simulated
+        port runs on the process's clock, so leave it out (or pass that one) for those.
         """
         get_codec(framing)  # unknown framing: ValueError before touching the port
         if echo not in ECHO_MODES:
@@ -445,7 +455,7 @@ class Link:
             handle.open()
         except _OPEN_ERRORS as error:
             raise classify_open_error(port, error) from error
-        link = cls(port, handle, settings, framing, timeout=timeout, echo=echo)
+        link = cls(port, handle, settings, framing, timeout=timeout, echo=echo, clock=clock)
         link._discard_pending()
         return link
 
@@ -496,11 +506,12 @@ class Link:
             # port's descriptor is already gone.
             raise classify_io_error(self.port, error, action) from error
 
-    def _read_chunk(self, until: float | None = None) -> bytes:
+    def _read_chunk(self, window: Timeout | None = None) -> bytes:
         """Whatever arrives within one poll interval (at most ``POLL_INTERVAL`` of waiting, and
-        never waiting past ``until``)."""
-        if until is not None and until - time.monotonic() < POLL_INTERVAL:
-            return self._read_before(until)
+        never waiting past the end of ``window``)."""
+        left = None if window is None else window.time_left()
+        if left is not None and left < POLL_INTERVAL:
+            return self._read_before(window)
         handle = self._handle()
         with self._io("reading"):
             data = handle.read(1)
@@ -510,17 +521,18 @@ class Link:
             while len(data) < 4096 and (waiting := handle.in_waiting):
                 data += handle.read(waiting)
         self.bytes_received += len(data)
-        self._last_activity = time.monotonic()
+        self._last_activity = self.clock.now()
         return bytes(data)
 
-    def _read_before(self, until: float) -> bytes:
-        """What arrives before ``until`` (polled every ``FINE_POLL``), returned at the first byte."""
+    def _read_before(self, window: Timeout | None) -> bytes:
+        """What arrives before ``window`` ends (polled every ``FINE_POLL``), returned at the
+        first byte."""
         while True:
             data = self._read_pending()
-            remaining = until - time.monotonic()
-            if data or remaining <= 0:
+            remaining = 0.0 if window is None else window.time_left()
+            if data or remaining is None or remaining <= 0:
                 return data
-            time.sleep(min(FINE_POLL, remaining))
+            self.clock.sleep(min(FINE_POLL, remaining))
 
     def _read_pending(self) -> bytes:
         """What is already in the input buffer, without waiting."""
@@ -530,7 +542,7 @@ class Link:
             data = handle.read(waiting) if waiting else b""
         if data:
             self.bytes_received += len(data)
-            self._last_activity = time.monotonic()
+            self._last_activity = self.clock.now()
         return bytes(data)
 
     def _discard_pending(self) -> int:
@@ -545,21 +557,20 @@ class Link:
 
     def _wait_for_quiet(self, limit: float) -> None:
         """Wait until the line has been silent for :attr:`gap`; refuse after ``limit`` seconds."""
-        give_up = time.monotonic() + limit
+        give_up = Timeout(limit, self.clock)
         while True:
             self._discard_pending()
-            now = time.monotonic()
-            quiet = now - self._last_activity
+            quiet = self.clock.now() - self._last_activity
             if quiet >= self.gap:
                 return
-            if now >= give_up:
+            if give_up.expired():
                 raise TransmitRefused(
                     f"{self.port}: the line never went quiet for {self.gap * 1000:.1f} ms in "
                     f"{limit:.1f} s: another device is transmitting, so clu-doctor will not",
                     hint="stop or disconnect the bus master (the CLU) before probing, "
                     "or listen passively instead",
                 )
-            time.sleep(min(self.gap - quiet, POLL_INTERVAL))
+            self.clock.sleep(min(self.gap - quiet, POLL_INTERVAL))
 
     def _vet(self, data: bytes) -> ReadRequest:
         """The read request ``data`` encodes, or :class:`TransmitRefused`."""
@@ -606,7 +617,7 @@ class Link:
         with self._io("writing"):
             handle.write(data)
             handle.flush()
-        sent_at = time.monotonic()
+        sent_at = self.clock.now()
         self.bytes_sent += len(data)
         self._last_activity = sent_at
         return sent_at
@@ -657,14 +668,14 @@ class Link:
         return self._await_answer(request, data, sent_at, wait)
 
     def receive(self, duration: float) -> Iterator[tuple[float, bytes]]:
-        """Listen for ``duration`` seconds, yielding (monotonic time, bytes) as they arrive.
+        """Listen for ``duration`` seconds, yielding (clock time, bytes) as they arrive.
 
         Passive: never transmits. Chunk boundaries follow the adapter, not the frames; feed the
         chunks to a stream decoder (``link.codec.decoder()``) to get frames.
         """
-        end = time.monotonic() + duration
-        while time.monotonic() < end:
-            chunk = self._read_chunk(end)
+        window = Timeout(duration, self.clock)
+        while not window.expired():
+            chunk = self._read_chunk(window)
             if chunk:
                 yield self._last_activity, chunk
 
@@ -685,26 +696,32 @@ class Link:
         garbage: list[Garbage] = []
         skipped: list[Decoded] = []
         received = bytearray()  # what went into the decoder, to hand back what follows the answer
-        deadline = sent_at + wait
+        window = Timeout(wait, self.clock, start=sent_at)
         last_rx: float | None = None
         settled = True
+
+        def settle() -> list[DecodeEvent]:
+            """Let the decoder give up on what it holds (and an echo that never completed)."""
+            tail = echo.flush()
+            received.extend(tail)
+            return (decoder.feed(tail, last_rx) if tail else []) + decoder.flush()
+
         while True:
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            chunk = self._read_chunk(deadline)
+            now = self.clock.now()
+            over = window.expired()
+            chunk = b"" if over else self._read_chunk(window)
             events: list[DecodeEvent] = []
             if chunk:
                 last_rx, settled = self._last_activity, False
                 payload = echo.feed(chunk)
                 if payload:
-                    received += payload
+                    received.extend(payload)
                     events = decoder.feed(payload, last_rx)
-            elif not settled and last_rx is not None and now - last_rx >= SETTLE_AFTER:
+            elif over or (not settled and last_rx is not None and now - last_rx >= SETTLE_AFTER):
+                # The line went quiet after the last byte, or the window ended: whatever the
+                # decoder still holds is now complete or never will be.
                 settled = True
-                tail = echo.flush()
-                received += tail
-                events = (decoder.feed(tail, last_rx) if tail else []) + decoder.flush()
+                events = settle()
             result = self._consider(
                 events,
                 request=request,
@@ -716,20 +733,8 @@ class Link:
             )
             if result is not None:
                 return result
-        tail = echo.flush()
-        received += tail
-        events = (decoder.feed(tail, last_rx) if tail else []) + decoder.flush()
-        result = self._consider(
-            events,
-            request=request,
-            sent_at=sent_at,
-            garbage=garbage,
-            skipped=skipped,
-            echo=echo,
-            received=received,
-        )
-        if result is not None:
-            return result
+            if over:
+                break
         self._learn_echo(echo)
         raise self._failure(request, wait, garbage, skipped, echo)
 
@@ -775,7 +780,7 @@ class Link:
                     event.raw,
                     hint="another master may be active on the bus, or two devices share an address",
                 ) from None
-            end = event.end if event.end is not None else time.monotonic()
+            end = event.end if event.end is not None else self.clock.now()
             at = bytes(received).find(event.raw)
             return ReadResult(
                 request=request,

@@ -116,7 +116,7 @@ def check(
 ) -> int:
     from clu_doctor.monitoring.run import iso_utc, utc_now
 
-    started = time.monotonic()
+    started = time.monotonic()  # the --timeout budget: wall-clock time, as the deadline's alarm
     started_at = iso_utc(utc_now())
     if json_output:
         fmt = CheckFormat.JSON

@@ -10,6 +10,9 @@ timer (which also breaks a blocking system call), elsewhere from a watchdog thre
 :class:`DeadlineExpired` derives from :class:`BaseException`, like :class:`KeyboardInterrupt`,
 so that no ``except Exception`` on the way can swallow it; ``with`` blocks and ``finally``
 clauses still run, so ports are closed on the way out.
+
+The deadline runs on the wall clock (:func:`time.monotonic` and the OS timer), never on
+:mod:`clu_doctor.clock`: it must stop a block that hangs in the kernel, whatever the bus waits on.
 """
 
 from __future__ import annotations

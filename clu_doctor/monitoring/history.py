@@ -550,7 +550,8 @@ class History:
         connection.row_factory = sqlite3.Row
         history = cls(connection, path, site, busy_timeout_s)
         # Switching a new file to WAL takes a lock SQLite does not wait for: when several
-        # checks create the same history at once, the losers retry within the busy timeout.
+        # checks create the same history at once, the losers retry within the busy timeout. On
+        # the wall clock, not clu_doctor.clock: the lock is held by another process, for real.
         deadline = time.monotonic() + busy_timeout_s
         while True:
             try:

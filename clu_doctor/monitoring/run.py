@@ -27,6 +27,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clu_doctor.clock import current as current_clock
 from clu_doctor.engine import UNKNOWN, AnswerSource, Observation, ObservationSpec, Rulebook
 from clu_doctor.errors import CluDoctorError, FileProblemError
 from clu_doctor.monitoring.deadline import DeadlineExpired, deadline
@@ -154,7 +155,9 @@ def run_check(
     if problems:
         raise FileProblemError(problems, "run 'clu-doctor rules list' for the finding ids")
     started = iso_utc(clock())
-    t0 = time.monotonic()
+    t0 = time.monotonic()  # the deadline's own time: a SIGALRM on the wall clock
+    bus_clock = current_clock()  # what the bus took: the link's clock (virtual in tests)
+    bus_t0 = bus_clock.now()
     plan = BusPlan(
         port=request.port,
         profile=request.profile,
@@ -174,7 +177,7 @@ def run_check(
             if request.active:
                 prober.duplicates()  # scans first; both refuse while a master polls
             if not prober.heard_frames():
-                raise _nothing_heard(prober, request, time.monotonic() - t0)
+                raise _nothing_heard(prober, request, bus_clock.now() - bus_t0)
             stations = station_health(prober, site)
             facts = None
             if history is not None:
@@ -206,7 +209,7 @@ def run_check(
     return CheckResult(
         site=site.name,
         started=started,
-        duration_s=time.monotonic() - t0,
+        duration_s=bus_clock.now() - bus_t0,
         mode=mode,
         diagnosis=diagnosis,
         stations=stations,

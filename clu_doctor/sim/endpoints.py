@@ -25,12 +25,12 @@ import os
 import select
 import socket
 import struct
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from clu_doctor.bus.chain import AdapterAt
+from clu_doctor.clock import SYSTEM, Timeout
 from clu_doctor.sim.pump import Endpoint
 from clu_doctor.sim.scenario import Scenario
 from clu_doctor.sim.scenario_reader import load_scenario
@@ -82,7 +82,7 @@ class TcpEndpoint(Endpoint):
             if not data:
                 self._drop_client()
                 return
-            self.adapter.write(data, self.clock())
+            self.adapter.write(data, self.clock.now())
 
     def _accept(self) -> None:
         try:
@@ -99,7 +99,7 @@ class TcpEndpoint(Endpoint):
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.settimeout(2.0)
         self._client = conn
-        self.adapter.read(self.clock())  # a new client starts with an empty receive buffer
+        self.adapter.read(self.clock.now())  # a new client starts with an empty receive buffer
 
     def _drop_client(self) -> None:
         client, self._client = self._client, None
@@ -151,9 +151,10 @@ class SimServer:
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until stopped (Ctrl-C in the caller raises KeyboardInterrupt as usual)."""
-        end = None if timeout is None else time.monotonic() + timeout
-        while self.running and (end is None or time.monotonic() < end):
-            time.sleep(0.1 if end is None else max(0.0, min(0.1, end - time.monotonic())))
+        window = Timeout(timeout, SYSTEM)  # the endpoints' threads run on real time
+        while self.running and not window.expired():
+            left = window.time_left()
+            SYSTEM.sleep(0.1 if left is None else min(0.1, left))
 
     def __enter__(self) -> SimServer:
         return self
@@ -189,7 +190,7 @@ def serve(
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     scenario = scenario.with_changes(adapter_at=adapter_at, clu_present=clu)
-    site = SimSite(scenario, wire_time=wire_time, time_scale=time_scale, seed=seed)
+    site = SimSite(scenario, wire_time=wire_time, time_scale=time_scale, seed=seed, clock=SYSTEM)
     server = SimServer(site)
     try:
         if pty:

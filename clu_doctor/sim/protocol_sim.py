@@ -4,7 +4,8 @@ Register it once with :func:`clu_doctor.sim.register_url_handler` (which appends
 ``"clu_doctor.sim"`` to ``serial.protocol_handler_packages``); after that every program that
 opens ports through pyserial -- clu-doctor's own ``--port`` included -- can open a simulated
 site in-process, with no pty and no thread: each ``read``/``write`` advances the site to the
-present moment of ``time.monotonic()``.
+present moment of the process's clock (:func:`clu_doctor.clock.current` when the port is opened:
+the host's monotonic clock, or a test's virtual one, on which waiting costs no time).
 
 URL forms::
 
@@ -31,7 +32,6 @@ pyserial on Linux would (framing errors and breaks as NUL, parity not checked).
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +41,9 @@ from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
 from clu_doctor.bus.chain import ADAPTER_POSITIONS, AdapterAt
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.clock import Timeout, current
 from clu_doctor.errors import CluDoctorError
 from clu_doctor.sim.line import RxPolicy
-from clu_doctor.sim.pump import sleep_until
 from clu_doctor.sim.scenario import Scenario
 from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.simulator import Adapter, SimSite
@@ -173,11 +173,13 @@ class Serial(SerialBase):  # type: ignore[misc]
         except (ValueError, CluDoctorError) as error:
             raise SerialException(f"could not open {self.portstr}: {error}") from None
         self.options = options
+        self.clock = current()
         self.site = SimSite(
             scenario,
             wire_time=options.wire_time,
             time_scale=options.time_scale,
             seed=options.seed,
+            clock=self.clock,
         )
         self.adapter: Adapter = self.site.adapter
         self._rx = bytearray()
@@ -207,7 +209,7 @@ class Serial(SerialBase):  # type: ignore[misc]
     def _pull(self) -> None:
         if not self.is_open:
             raise PortNotOpenError()
-        self._rx += self.adapter.read(time.monotonic())
+        self._rx += self.adapter.read(self.clock.now())
 
     @property
     def in_waiting(self) -> int:
@@ -216,16 +218,17 @@ class Serial(SerialBase):  # type: ignore[misc]
 
     def read(self, size: int = 1) -> bytes:
         self._pull()
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
-        while len(self._rx) < size:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                break
+        timeout = Timeout(self._timeout, self.clock)
+        while len(self._rx) < size and not timeout.expired():
+            now = self.clock.now()
             due = self.adapter.next_arrival()
             wake = now + MAX_WAIT_S if due is None else min(due, now + MAX_WAIT_S)
-            if deadline is not None:
-                wake = min(wake, deadline)
-            sleep_until(wake)
+            if timeout.deadline is not None:
+                wake = min(wake, timeout.deadline)
+            # Always waits a little, even when the next arrival is due "now" (characters already
+            # waiting that the client's policy may drop): on a clock that only moves when slept
+            # on, a loop that never slept would never end.
+            self.clock.sleep_until(wake)
             self._pull()
         data = bytes(self._rx[:size])
         del self._rx[:size]
@@ -235,14 +238,14 @@ class Serial(SerialBase):  # type: ignore[misc]
         if not self.is_open:
             raise PortNotOpenError()
         payload = serial.to_bytes(data)
-        self.adapter.write(payload, time.monotonic())
+        self.adapter.write(payload, self.clock.now())
         return len(payload)
 
     def flush(self) -> None:
         """Wait until everything written has left the adapter (like tcdrain)."""
         if not self.is_open:
             raise PortNotOpenError()
-        sleep_until(self.adapter.idle_at())
+        self.clock.sleep_until(self.adapter.idle_at())
 
     def reset_input_buffer(self) -> None:
         self._pull()

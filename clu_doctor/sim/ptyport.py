@@ -144,7 +144,7 @@ class PtyEndpoint(Endpoint):
         if data:
             settings, policy = self._client_settings()
             self.adapter.configure(settings, policy)
-            self.adapter.write(data, self.clock(), settings)
+            self.adapter.write(data, self.clock.now(), settings)
 
     def _send(self, data: bytes) -> None:
         # A client that is not reading fills the tty buffer: the rest is dropped, as on hardware.

@@ -1,7 +1,9 @@
 """The pump that moves bytes between a simulated site and one outside endpoint, on time.
 
 It waits for the next due moment (``select`` with a timeout), then spins the last ``SPIN_S``
-yielding the GIL, so a reply leaves when the wire model says it does.
+yielding the GIL, so a reply leaves when the wire model says it does. An endpoint talks to real
+file descriptors that other programs read on their own time, so it and its site run on the
+system clock (:data:`~clu_doctor.clock.SYSTEM`), never on a virtual one.
 """
 
 from __future__ import annotations
@@ -11,35 +13,14 @@ import select
 import socket
 import sys
 import threading
-import time
-from collections.abc import Callable
 
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.clock import SPIN_S, SYSTEM
 from clu_doctor.sim.line import RxPolicy
 from clu_doctor.sim.simulator import Adapter, SimSite
 
-#: The last stretch before a due time is spun (yielding the GIL), not slept: ``time.sleep``
-#: and ``select`` overshoot by 50-100 us on Linux, more under load.
-SPIN_S = 0.0003
-
-
 #: Longest a pump sleeps with nothing due, so the site keeps advancing (CLU traffic).
 IDLE_WAKE_S = 0.01
-
-
-Clock = Callable[[], float]
-
-
-def sleep_until(deadline: float, clock: Clock = time.monotonic, spin: float = SPIN_S) -> None:
-    """Sleep until ``clock() >= deadline``: a coarse sleep, then a short spin that yields."""
-    while True:
-        remaining = deadline - clock()
-        if remaining <= 0:
-            return
-        if remaining > spin:
-            time.sleep(remaining - spin)
-        else:
-            time.sleep(0)  # releases the GIL, so client threads in this process keep running
 
 
 class Endpoint:
@@ -48,9 +29,13 @@ class Endpoint:
     name = "endpoint"
 
     def __init__(self, site: SimSite, adapter: Adapter) -> None:
+        if site.clock is not SYSTEM:
+            raise ValueError(
+                "an endpoint serves real file descriptors: its site must run on the system clock"
+            )
         self.site = site
         self.adapter = adapter
-        self.clock = site.clock
+        self.clock = SYSTEM
         self._stop = threading.Event()
         # A socket pair, not a pipe: select() takes only sockets on Windows.
         self._wake_r, self._wake_w = socket.socketpair()
@@ -87,16 +72,16 @@ class Endpoint:
     def _run(self) -> None:
         while not self._stop.is_set():
             due = self.adapter.next_arrival()
-            now = self.clock()
+            now = self.clock.now()
             wait = IDLE_WAKE_S if due is None else min(IDLE_WAKE_S, due - now)
             readable = self._wait(max(0.0, wait - SPIN_S))
             if self._stop.is_set():
                 break
             if readable:
                 self._receive()
-            elif due is not None and due - self.clock() <= SPIN_S:
-                sleep_until(due, self.clock)
-            out = self.adapter.read(self.clock(), *self._client_settings())
+            elif due is not None and due - self.clock.now() <= SPIN_S:
+                self.clock.sleep_until(due)
+            out = self.adapter.read(self.clock.now(), *self._client_settings())
             if out:
                 self._send(out)
 

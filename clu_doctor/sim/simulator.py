@@ -5,7 +5,7 @@ every powered controller and any number of technician's adapters are *nodes* at 
 positions, each with a transmitter and a UART (:class:`~clu_doctor.sim.line.Receiver`). All
 endpoints (pty, TCP, the ``sim://`` URL handler, tests) use the same small API::
 
-    site = SimSite(scenario, wire_time=True, time_scale=1.0, seed=0, clock=time.monotonic)
+    site = SimSite(scenario, wire_time=True, time_scale=1.0, seed=0, clock=SYSTEM)
     site.adapter_write(data, now, settings)   # bytes the technician's adapter sends from `now`
     site.adapter_read(now, settings) -> bytes # bytes that have fully arrived by `now`
     site.next_arrival() -> float | None       # clock time worth waking up at (next byte or
@@ -13,8 +13,10 @@ endpoints (pty, TCP, the ``sim://`` URL handler, tests) use the same small API::
 
 (``site.adapter`` is the :class:`Adapter` behind those; ``site.add_adapter()`` attaches more.)
 
-**Time.** Simulation time starts at 0 when the site is made and follows the injected clock:
-``sim = (clock() - t0) * time_scale + skipped``. ``time_scale`` compresses everything (wire
+**Time.** Simulation time starts at 0 when the site is made and follows the injected
+:class:`~clu_doctor.clock.Clock` (default: the process's :func:`~clu_doctor.clock.current`):
+``sim = (clock.now() - t0) * time_scale + skipped``. The site never sleeps: whoever drives it
+(the ``sim://`` port, an endpoint's thread, a test) waits on the same clock. ``time_scale`` compresses everything (wire
 times included), e.g. 100 turns the CLU's 150 s boot into 1.5 s. With ``wire_time=False`` the
 simulation still works in physical character times internally (so collisions and garbling are
 the same), but every exchange the adapter starts is run ahead to its end at once and the jump
@@ -42,7 +44,6 @@ import itertools
 import math
 import random
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
@@ -51,6 +52,7 @@ from clu_doctor.bus.chain import AdapterAt
 from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.errors import FrameError
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.clock import Clock, current
 from clu_doctor.sim.devices import Device, Evcc, Meter
 from clu_doctor.sim.line import (
     NO_ERROR,
@@ -82,8 +84,6 @@ MAX_QUANTUM_S = 0.002
 
 CLU_NODE = 0
 _ADAPTER_BASE = 1000
-
-Clock = Callable[[], float]
 
 
 class _DeviceNode:
@@ -313,7 +313,7 @@ class SimSite:
         wire_time: bool = True,
         time_scale: float = 1.0,
         seed: int = 0,
-        clock: Clock = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         if time_scale <= 0:
             raise ValueError(f"time_scale must be positive, not {time_scale}")
@@ -321,11 +321,11 @@ class SimSite:
         self.wire_time = wire_time
         self.time_scale = time_scale
         self.seed = seed
-        self.clock = clock
+        self.clock = clock or current()
         self.lock = threading.RLock()
         self.wire = Wire()
         self.time = 0.0
-        self._t0 = clock()
+        self._t0 = self.clock.now()
         self._skipped = 0.0
         self._events: list[tuple[float, int, Callable[[float], None]]] = []
         self._event_seq = itertools.count()
@@ -429,7 +429,7 @@ class SimSite:
 
     def sim_time(self, now: float | None = None) -> float:
         """Simulation time for clock time ``now`` (default: the clock's current time)."""
-        wall = self.clock() if now is None else now
+        wall = self.clock.now() if now is None else now
         return (wall - self._t0) * self.time_scale + self._skipped
 
     def wall_time(self, sim: float) -> float:

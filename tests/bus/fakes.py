@@ -2,7 +2,9 @@
 
 Registering it goes through pyserial's own mechanism (``serial.protocol_handler_packages``),
 the same one the simulator's ``sim://`` uses, so ``Link.open`` is exercised end to end. The fake
-records every ``write`` call, so tests can prove what did and did not go on the wire.
+records every ``write`` call, so tests can prove what did and did not go on the wire. It keeps
+time on the running clock (:func:`clu_doctor.clock.current`): the link's virtual clock in the
+tests, so a turnaround or a timeout costs no real time.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
-import time
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,10 @@ from clu_doctor.bus.frames import (
     build_exception,
     build_read_reply,
 )
+from clu_doctor.bus.link import POLL_INTERVAL, Link
+from clu_doctor.bus.settings import LineSettings
+from clu_doctor.clock import Timeout, current
+from tests.sim.client import open_port
 
 Responder = Callable[[bytes], "bytes | None"]
 
@@ -61,11 +66,11 @@ class FakeBus:
     def inject(self, data: bytes, after: float = 0.0) -> None:
         """Make ``data`` readable ``after`` seconds from now (noise, other traffic)."""
         with self._lock:
-            self._scheduled.append((time.monotonic() + after, data))
+            self._scheduled.append((current().now() + after, data))
 
     def on_write(self, data: bytes) -> None:
         self.written.append(bytes(data))
-        now = time.monotonic()
+        now = current().now()
         with self._lock:
             if self.echo:
                 self._inbox.extend(data)
@@ -84,7 +89,7 @@ class FakeBus:
             self._scheduled.append((when, data))
 
     def deliver(self) -> None:
-        now = time.monotonic()
+        now = current().now()
         with self._lock:
             due = sorted(item for item in self._scheduled if item[0] <= now)
             self._scheduled = [item for item in self._scheduled if item[0] > now]
@@ -142,13 +147,13 @@ class FakeSerial(SerialBase):  # type: ignore[misc]
 
     def read(self, size: int = 1) -> bytes:
         bus = self._bus()
-        deadline = time.monotonic() + (self._timeout or 0.0)
+        timeout = Timeout(self._timeout or 0.0)
         while True:
             if bus.waiting():
                 return bus.take(size)
-            if time.monotonic() >= deadline:
+            if timeout.expired():
                 return b""
-            time.sleep(0.0005)
+            timeout.clock.sleep(0.0005)
             bus = self._bus()
 
     def write(self, data: bytes) -> int:
@@ -164,6 +169,42 @@ class FakeSerial(SerialBase):  # type: ignore[misc]
 
     def reset_output_buffer(self) -> None:
         pass
+
+
+class SpySerial:
+    """Wraps a pyserial object (a ``sim://`` port, say) and records every ``write`` call, so a
+    test proves on the near side what a link did and did not send."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.writes: list[bytes] = []
+
+    @property
+    def in_waiting(self) -> int:
+        return int(self.inner.in_waiting)
+
+    def read(self, size: int = 1) -> bytes:
+        return bytes(self.inner.read(size))
+
+    def write(self, data: bytes) -> int | None:
+        self.writes.append(bytes(data))
+        return int(self.inner.write(data))
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def reset_input_buffer(self) -> None:
+        self.inner.reset_input_buffer()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def spied_link(url: str, settings: LineSettings, framing: str) -> tuple[Link, SpySerial]:
+    """A link on ``url`` whose serial object records every write (opened the way
+    ``Link.open`` opens one, with the spy in between)."""
+    spy = SpySerial(open_port(url, settings, POLL_INTERVAL))
+    return Link(url, spy, settings, framing), spy
 
 
 _PACKAGE = "clu_doctor_test_urls"

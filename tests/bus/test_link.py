@@ -376,15 +376,6 @@ def test_unknown_framing_is_a_value_error() -> None:
         Link.open("loop://", ABL, "binary")
 
 
-def test_loop_url_acts_as_a_perfectly_echoing_adapter() -> None:
-    # pyserial's loop:// hands every written byte back: the echo is recognised, and since no
-    # device exists the answer is NoAnswer, not our own request read back as an answer.
-    with Link.open("loop://", METER, "rtu", timeout=SHORT) as link:
-        with pytest.raises(NoAnswer):
-            link.read_registers(1, 0, 2)
-        assert link.echo_detected is True
-
-
 def test_result_frame_is_the_decoded_reply(fake_bus: FakeBusFactory) -> None:
     bus = fake_bus(responder=meter_devices())
     with Link.open(bus.url, METER, "rtu", timeout=SHORT) as link:

@@ -1,58 +1,32 @@
-"""``clu-doctor scan`` and ``clu-doctor listen``, and port errors as a user meets them."""
+"""``clu-doctor scan`` and ``clu-doctor listen``, and port errors as a user meets them.
+
+On the simulator, in-process and on the virtual clock; the errors only a real port gives (busy,
+no permission, unplugged, no kernel RS-485) are in tests/live/test_commands_bus.py.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from clu_doctor.bus.link import Link
-from clu_doctor.bus.profile import load_profile
 from clu_doctor.resources import profiles_dir
-from clu_doctor.sim import serve
-from tests.commands.helpers import REPO, Outcome, invoke
-
-
-@pytest.fixture(scope="module")
-def fast_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    text = (profiles_dir() / "defa-erange.yaml").read_text(encoding="utf-8")
-    path = tmp_path_factory.mktemp("profiles") / "fast.yaml"
-    path.write_text(text.replace("response_timeout_floor_ms: 300", "response_timeout_floor_ms: 25"))
-    return path
-
-
-def one_line_error(result: Outcome, *fragments: str) -> str:
-    assert result.code == 3, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
-
+from clu_doctor.sim.simulator import SimSite
+from tests.commands.helpers import invoke, one_line_error
 
 # --- scan -----------------------------------------------------------------------------------
 
 
-def test_scan_stays_passive_while_the_clu_polls() -> None:
-    with serve("healthy-16", tcp=False, time_scale=4) as server:
-        assert server.pty is not None
-        result = invoke("scan", "--port", server.pty)
-        sent = server.site.adapter.bytes_sent
+def test_scan_stays_passive_while_the_clu_polls(sim_sites: list[SimSite]) -> None:
+    result = invoke("scan", "--port", "sim://healthy-16")
+    [site] = sim_sites
+    sent = site.adapter.bytes_sent
     one_line_error(result, "stays passive", "--transmit")
     assert sent == 0
 
 
-def test_scan_finds_a_cable_break_with_the_clu_disconnected(fast_profile: Path) -> None:
-    result = invoke(
-        "scan", "--sim", "cable-break?clu=0&time_scale=4", "--profile", str(fast_profile)
-    )
+def test_scan_finds_a_cable_break_with_the_clu_disconnected() -> None:
+    result = invoke("scan", "--sim", "cable-break?clu=0")
     assert result.code == 2
     lines = result.stdout.splitlines()
     row7 = next(line for line in lines if line.split("|")[0].strip() == "7")
@@ -61,16 +35,9 @@ def test_scan_finds_a_cable_break_with_the_clu_disconnected(fast_profile: Path) 
     assert lines[-1].startswith("Result: CRITICAL")
 
 
-def scan_duplicates(profile: Path, seed: int) -> dict[str, object]:
+def scan_duplicates(seed: int) -> dict[str, object]:
     result = invoke(
-        "scan",
-        "--sim",
-        f"duplicate-address?clu=0&seed={seed}",  # real time: the turnarounds stay apart
-        "--profile",
-        str(profile),
-        "--reads",
-        "20",
-        "--json",
+        "scan", "--sim", f"duplicate-address?clu=0&seed={seed}", "--reads", "20", "--json"
     )
     document: dict[str, object] = result.json()
     # XAXXY09's controller answers on 1, so 9 is missing from the chain: critical either way.
@@ -78,9 +45,9 @@ def scan_duplicates(profile: Path, seed: int) -> dict[str, object]:
     return document
 
 
-def test_scan_confirms_a_duplicate_address_from_two_identities(fast_profile: Path) -> None:
+def test_scan_confirms_a_duplicate_address_from_two_identities() -> None:
     """With this seed some replies arrive clean: two serial numbers at one address."""
-    duplicates = scan_duplicates(fast_profile, seed=1)["duplicates"]
+    duplicates = scan_duplicates(seed=1)["duplicates"]
     assert isinstance(duplicates, dict) and duplicates["verdict"] == "confirmed"
     [entry] = [a for a in duplicates["addresses"] if a["verdict"] == "confirmed"]
     assert entry["address"] == 1
@@ -88,18 +55,16 @@ def test_scan_confirms_a_duplicate_address_from_two_identities(fast_profile: Pat
     assert "DF230101" in serials and "AB190042" in serials
 
 
-def test_scan_suspects_a_duplicate_address_when_every_reply_collides(fast_profile: Path) -> None:
+def test_scan_suspects_a_duplicate_address_when_every_reply_collides() -> None:
     """With this seed the two replies always overlap: only the corruption rate shows it."""
-    duplicates = scan_duplicates(fast_profile, seed=0)["duplicates"]
+    duplicates = scan_duplicates(seed=0)["duplicates"]
     assert isinstance(duplicates, dict) and duplicates["verdict"] == "suspected"
     [entry] = [a for a in duplicates["addresses"] if a["verdict"] == "suspected"]
     assert entry["address"] == 1 and "corrupt_rate" in entry["reasons"]
 
 
-def test_scan_of_a_healthy_quiet_site_is_ok(fast_profile: Path) -> None:
-    result = invoke(
-        "scan", "--sim", "clu-usb-dead?time_scale=4", "--profile", str(fast_profile), "--json"
-    )
+def test_scan_of_a_healthy_quiet_site_is_ok() -> None:
+    result = invoke("scan", "--sim", "clu-usb-dead", "--json")
     document = result.json()
     assert result.code == 0
     assert document["scan"]["answered"] == list(range(1, 9))
@@ -122,14 +87,14 @@ def test_scan_without_a_bus_says_how_to_give_one() -> None:
 
 
 def test_the_simulators_url_works_as_a_port() -> None:
-    result = invoke("listen", "--port", "sim://healthy-16?time_scale=4", "--seconds", "2")
+    result = invoke("listen", "--port", "sim://healthy-16", "--seconds", "8")
     assert result.code == 0, result.stderr
     assert "38400 8E1" in result.stdout and "XAXXY" not in result.stderr
 
 
 def test_line_flags_override_the_profile_and_listening_finds_the_real_setting() -> None:
     document = invoke(
-        "listen", "--sim", "healthy-16?time_scale=4", "--baud", "9600", "--seconds", "3", "--json"
+        "listen", "--sim", "healthy-16", "--baud", "9600", "--seconds", "12", "--json"
     ).json()
     assert document["notes"] == [
         "the bus runs at 38400 8E1 (ascii), not at the profile's 9600 8E1 (ascii)"
@@ -152,21 +117,13 @@ def test_line_flags_and_profiles_without_a_bus_are_usage_errors(
     one_line_error(invoke(*args), fragment)
 
 
-def test_kernel_rs485_mode_on_a_port_without_it_is_one_line() -> None:
-    with serve("healthy-16", tcp=False, time_scale=4) as server:
-        assert server.pty is not None
-        result = invoke("listen", "--port", server.pty, "--rs485", "--seconds", "1")
-    one_line_error(result, "RS-485", "without --rs485")
-
-
 # --- listen ---------------------------------------------------------------------------------
 
 
-def test_listen_names_the_silent_station_and_writes_nothing(tmp_path: Path) -> None:
-    with serve("unpowered-station", tcp=False, time_scale=4) as server:
-        assert server.pty is not None
-        result = invoke("listen", "--port", server.pty, "--seconds", "3", "--json")
-        sent = server.site.adapter.bytes_sent
+def test_listen_names_the_silent_station_and_writes_nothing(sim_sites: list[SimSite]) -> None:
+    result = invoke("listen", "--port", "sim://unpowered-station", "--seconds", "12", "--json")
+    [site] = sim_sites
+    sent = site.adapter.bytes_sent
     assert sent == 0, "listening must not put a single byte on the bus"
     document = result.json()
     assert document["schema"] == "clu-doctor/listen"
@@ -178,7 +135,7 @@ def test_listen_names_the_silent_station_and_writes_nothing(tmp_path: Path) -> N
 
 
 def test_listen_on_a_healthy_site_is_quiet_and_ok() -> None:
-    result = invoke("listen", "--sim", "healthy-16?time_scale=4", "--seconds", "3")
+    result = invoke("listen", "--sim", "healthy-16", "--seconds", "12")
     assert result.code == 0
     assert result.stdout.splitlines()[-1].startswith("Result: OK")
     assert "XAXXY" in result.stdout  # the scenario's site plan labels the rows
@@ -198,9 +155,9 @@ def test_a_saved_capture_replays_to_the_same_verdicts(tmp_path: Path) -> None:
     live = invoke(
         "listen",
         "--sim",
-        "cable-break?time_scale=4",
+        "cable-break",
         "--seconds",
-        "3",
+        "12",
         "--save",
         str(capture),
         "--json",
@@ -217,7 +174,7 @@ def test_a_cut_off_recording_is_one_warning_and_a_corrupt_one_is_one_error(
     tmp_path: Path,
 ) -> None:
     capture = tmp_path / "capture.cdr"
-    invoke("listen", "--sim", "healthy-16?time_scale=4", "--seconds", "2", "--save", str(capture))
+    invoke("listen", "--sim", "healthy-16", "--seconds", "8", "--save", str(capture))
     text = capture.read_text(encoding="utf-8")
     cut = tmp_path / "cut.cdr"
     cut.write_text(text[: len(text) // 2], encoding="utf-8")
@@ -268,62 +225,3 @@ def test_missing_port() -> None:
         "/dev/ttyNOPE0",
         "clu-doctor ports",
     )
-
-
-def test_busy_port() -> None:
-    profile = load_profile("defa-erange")
-    with serve("healthy-16", tcp=False) as server:
-        assert server.pty is not None
-        with Link.open(server.pty, profile.line, profile.framing):
-            result = invoke("listen", "--port", server.pty, "--seconds", "1")
-    line = one_line_error(result, server.pty)
-    assert "in use" in line
-
-
-def test_permission_denied_as_an_unprivileged_user(tmp_path: Path) -> None:
-    with serve("healthy-16", tcp=False) as server:
-        assert server.pty is not None
-        os.chmod(server.pty, 0o600)
-        command = [
-            sys.executable,
-            "-m",
-            "clu_doctor",
-            "listen",
-            "--port",
-            server.pty,
-            "--seconds",
-            "1",
-        ]
-        if os.geteuid() == 0:
-            setpriv = shutil.which("setpriv")
-            assert setpriv, "util-linux setpriv is needed to drop root for this test"
-            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-        env = {**os.environ, "HOME": str(tmp_path), "CLU_DOCTOR_NO_CACHE": "1"}
-        proc = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=60, cwd=REPO
-        )
-    result = Outcome(proc.returncode, proc.stdout, proc.stderr)
-    one_line_error(result, "permission denied", "dialout")
-
-
-def test_adapter_unplugged_mid_listen() -> None:
-    server = serve("healthy-16", tcp=False)
-    try:
-        assert server.pty is not None
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "clu_doctor", "listen", "--port", server.pty, "--seconds", "30"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-        )
-        time.sleep(2.0)  # let it open the port and hear some traffic
-    finally:
-        server.stop()  # the pty's master side goes away: the adapter is gone
-    try:
-        _, stderr = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        raise
-    result = Outcome(proc.returncode, "", stderr)
-    one_line_error(result, server.pty)

@@ -1,63 +1,24 @@
 """``clu-doctor check`` as cron, a systemd timer and a monitoring system run it, end to end on the
-simulator: exit codes, formats, the history across runs, the metrics file, port contention,
-deadlines and SIGKILL."""
+simulator: exit codes, formats, the history across runs, the metrics file.
+
+In-process, on the virtual clock; port contention, the wall-clock deadline and SIGKILL need
+real processes and ptys: tests/live/test_commands_check.py.
+"""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from clu_doctor.bus.link import Link
-from clu_doctor.bus.profile import load_profile
 from clu_doctor.monitoring.history import History
 from clu_doctor.resources import scenarios_dir
-from clu_doctor.sim import serve
-from tests.commands.helpers import REPO, Outcome, invoke
+from tests.commands.helpers import check, invoke, metrics, site_file, status_line
 
-#: Listening time for the simulated sites (their CLU polls every address within a second).
-LISTEN = "3"
-
-
-def site_file(
-    tmp_path: Path, name: str, stations: int, extra: str = "", file: str = "site.yaml"
-) -> Path:
-    chain = "\n".join(
-        f"  - {{address: {a}, model: UNO, label: XAXXY{a:02d}}}" for a in range(1, stations + 1)
-    )
-    path = tmp_path / file
-    path.write_text(f"name: {name}\nchain:\n{chain}\n{extra}", encoding="utf-8")
-    return path
-
-
-def check(tmp_path: Path, *args: str) -> Outcome:
-    return invoke("check", "--history-dir", str(tmp_path / "state"), *args)
-
-
-def sim(scenario: str) -> str:
-    joiner = "&" if "?" in scenario else "?"
-    return f"{scenario}{joiner}time_scale=4"
-
-
-def status_line(result: Outcome) -> str:
-    return result.stdout.splitlines()[0]
-
-
-def metrics(text: str) -> dict[str, float]:
-    """``name{labels}`` -> value, through prometheus_client's own parser."""
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            out[f"{sample.name}{{{labels}}}"] = sample.value
-    return out
+#: Listening time for the simulated sites (their CLU polls every address within a second), in
+#: seconds of the virtual clock.
+LISTEN = "12"
 
 
 # --- end to end on the simulator ---------------------------------------------------------------
@@ -67,7 +28,7 @@ def test_a_healthy_site_is_ok_in_nagios_json_and_prometheus(tmp_path: Path) -> N
     site = site_file(tmp_path, "Garage 16", 16)
     textfiles = tmp_path / "textfile"
     textfiles.mkdir()
-    args = ["--site", str(site), "--sim", sim("healthy-16"), "--listen-seconds", LISTEN]
+    args = ["--site", str(site), "--sim", "healthy-16", "--listen-seconds", LISTEN]
 
     nagios = check(tmp_path, *args, "--format", "nagios")
     assert nagios.code == 0, nagios.stdout + nagios.stderr
@@ -103,7 +64,7 @@ def test_a_silent_station_is_critical_and_named_by_address_and_label(tmp_path: P
     site = site_file(tmp_path, "Garage 8", 8)
     result = check(
         tmp_path,
-        *("--site", str(site), "--sim", sim("unpowered-station"), "--listen-seconds", LISTEN),
+        *("--site", str(site), "--sim", "unpowered-station", "--listen-seconds", LISTEN),
         "--format",
         "nagios",
     )
@@ -119,7 +80,7 @@ def test_a_duplicate_address_is_critical(tmp_path: Path) -> None:
     site = site_file(tmp_path, "Garage 16", 16)
     document = check(
         tmp_path,
-        *("--site", str(site), "--sim", sim("duplicate-address"), "--listen-seconds", LISTEN),
+        *("--site", str(site), "--sim", "duplicate-address", "--listen-seconds", LISTEN),
         "--json",
     ).json()
     assert document["exit_code"] == 2
@@ -139,7 +100,7 @@ def test_a_station_that_comes_and_goes_is_a_warning(tmp_path: Path) -> None:
     for state in ("on", "off", "on", "off", "on"):
         result = check(
             tmp_path,
-            *("--site", str(site), "--sim", sim(str(tmp_path / f"{state}.yaml"))),
+            *("--site", str(site), "--sim", str(tmp_path / f"{state}.yaml")),
             *("--listen-seconds", LISTEN, "--format", "nagios"),
         )
         codes.append(result.code)
@@ -161,12 +122,12 @@ def test_a_silent_station_says_since_when(tmp_path: Path) -> None:
     (tmp_path / "on.yaml").write_text(on.replace(", powered: false", ""), encoding="utf-8")
     first = check(
         tmp_path,
-        *("--site", str(site), "--sim", sim(str(tmp_path / "on.yaml")), "--listen-seconds", "2"),
+        *("--site", str(site), "--sim", str(tmp_path / "on.yaml"), "--listen-seconds", "8"),
     )
     assert first.code == 0
     second = check(
         tmp_path,
-        *("--site", str(site), "--sim", sim("unpowered-station"), "--listen-seconds", LISTEN),
+        *("--site", str(site), "--sim", "unpowered-station", "--listen-seconds", LISTEN),
         "--json",
     ).json()
     station = next(f for f in second["findings"] if f["id"] == "BUS-STATION-01")
@@ -177,7 +138,7 @@ def test_a_silent_station_says_since_when(tmp_path: Path) -> None:
 
 
 def test_the_sites_thresholds_and_ignores_decide_the_status(tmp_path: Path) -> None:
-    args = ["--sim", sim("unpowered-station"), "--listen-seconds", LISTEN, "--format", "nagios"]
+    args = ["--sim", "unpowered-station", "--listen-seconds", LISTEN, "--format", "nagios"]
     tolerant = site_file(
         tmp_path, "Tolerant", 8, "thresholds:\n  stations_silent: {warning: 1, critical: 2}\n"
     )
@@ -220,7 +181,7 @@ def test_an_ignore_naming_no_finding_is_unknown(tmp_path: Path) -> None:
         8,
         "ignore:\n  - finding: BUS-STATOIN-01\n    reason: typo\n    until: 2099-01-01\n",
     )
-    result = check(tmp_path, "--site", str(site), "--sim", sim("healthy-16"), "--format", "nagios")
+    result = check(tmp_path, "--site", str(site), "--sim", "healthy-16", "--format", "nagios")
     assert result.code == 3
     assert status_line(result).startswith("CLU-DOCTOR UNKNOWN - Typo: could not check: ")
     assert f"{site}:12: ignore: no finding BUS-STATOIN-01 in the rules" in status_line(result)
@@ -233,7 +194,7 @@ def test_a_bus_without_a_frame_ends_unknown_saying_how_long_it_waited(tmp_path: 
     site = site_file(tmp_path, "Dead USB", 8)
     document = check(
         tmp_path,
-        *("--site", str(site), "--sim", sim("clu-usb-dead"), "--listen-seconds", LISTEN),
+        *("--site", str(site), "--sim", "clu-usb-dead", "--listen-seconds", "3"),
         *("--timeout", "10", "--json"),
     ).json()
     assert (document["status"], document["exit_code"], document["completed"]) == (
@@ -248,28 +209,6 @@ def test_a_bus_without_a_frame_ends_unknown_saying_how_long_it_waited(tmp_path: 
     assert "waited" in document["message"]
     assert document["duration_s"] <= 10
     assert "clu: disconnected" in document["hint"]
-
-
-def test_the_timeout_stops_a_long_probe_and_releases_the_port(tmp_path: Path) -> None:
-    site = site_file(tmp_path, "Quiet", 16, "clu: disconnected\n")
-    with serve("duplicate-address", tcp=False, clu=False, time_scale=4) as server:
-        assert server.pty is not None
-        result = check(
-            tmp_path,
-            *("--site", str(site), "--port", server.pty, "--listen-seconds", "1"),
-            *("--timeout", "6", "--format", "nagios"),
-        )
-        profile = load_profile("defa-erange")
-        with Link.open(server.pty, profile.line, profile.framing):
-            pass  # the port was released: an exclusive open succeeds
-    assert result.code == 3, result.stdout
-    line = status_line(result)
-    assert line.startswith("CLU-DOCTOR UNKNOWN - Quiet: could not check: timed out after ")
-    assert "(--timeout 6) while " in line
-    assert "the port is released" in line
-    with History.open("Quiet", tmp_path / "state", create=False) as history:
-        [row] = history.recent()
-        assert not row.completed and row.exit_code == 3
 
 
 @pytest.mark.parametrize(
@@ -324,82 +263,6 @@ def test_a_missing_port_is_unknown_in_the_history_and_the_metrics(tmp_path: Path
         assert row.message is not None and "no such port" in row.message
 
 
-# --- as real processes: port contention and SIGKILL --------------------------------------------
-
-
-def start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    state = str(tmp_path / "state")
-    return subprocess.Popen(
-        [sys.executable, "-m", "clu_doctor", "check", "--history-dir", state, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-
-
-def holds(pid: int, path: str) -> bool:
-    """Has process ``pid`` got ``path`` open? (Linux /proc)"""
-    folder = Path(f"/proc/{pid}/fd")
-    try:
-        return any(os.readlink(fd) == path for fd in folder.iterdir())
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
-def test_a_second_check_on_a_busy_port_says_so_at_once(tmp_path: Path) -> None:
-    site = site_file(tmp_path, "Garage 16", 16)
-    with serve("healthy-16", tcp=False, time_scale=4) as server:
-        assert server.pty is not None
-        first = start(tmp_path, "--site", str(site), "--port", server.pty, "--listen-seconds", "8")
-        try:
-            while not holds(first.pid, server.pty):
-                assert first.poll() is None, first.communicate()
-                time.sleep(0.02)
-            second = start(tmp_path, "--site", str(site), "--port", server.pty, "-f", "nagios")
-            out, err = second.communicate(timeout=60)
-            assert first.poll() is None  # the second ended while the first still listens
-        finally:
-            first_out, first_err = first.communicate(timeout=60)
-    assert second.returncode == 3
-    assert out.startswith("CLU-DOCTOR UNKNOWN - Garage 16: could not check: ")
-    assert "in use by another program" in out
-    assert "Traceback" not in err
-    assert first.returncode == 0, first_out + first_err
-    with History.open("Garage 16", tmp_path / "state", create=False) as history:
-        assert history.integrity() == "ok"
-        assert sorted(row.exit_code for row in history.recent()) == [0, 3]
-
-
-def test_a_check_killed_at_any_moment_leaves_history_and_metrics_readable(tmp_path: Path) -> None:
-    site = site_file(tmp_path, "Garage 16", 16)
-    textfiles = tmp_path / "textfile"
-    textfiles.mkdir()
-    args = ["--site", str(site), "--sim", sim("healthy-16"), "--listen-seconds", "1"]
-    args += ["--format", "prometheus", "--textfile-dir", str(textfiles)]
-    first = start(tmp_path, *args)
-    assert first.wait(timeout=60) == 0
-    completed = 1
-    for delay in (0.3, 0.8, 1.2, 1.4, 1.6, 1.8, 2.2):
-        process = start(tmp_path, *args)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-        if process.returncode == 0:
-            completed += 1
-        with History.open("Garage 16", tmp_path / "state", create=False) as history:
-            assert history.integrity() == "ok"
-            rows = history.recent(50)
-            assert all(row.completed and row.exit_code == 0 for row in rows)
-            assert len(rows) >= completed
-        found = metrics((textfiles / "clu_doctor_garage_16.prom").read_text(encoding="utf-8"))
-        assert found["clu_doctor_check_status{site=Garage 16}"] == 0
-    proms = [p.name for p in textfiles.iterdir() if p.name.endswith(".prom")]
-    assert proms == ["clu_doctor_garage_16.prom"]
-
-
 def test_help_names_the_formats_and_shows_examples() -> None:
     result = invoke("check", "--help")
     assert result.code == 0
@@ -412,7 +275,7 @@ def test_a_wrong_textfile_directory_is_refused_before_the_bus(tmp_path: Path) ->
     missing = tmp_path / "no-such-dir"
     result = check(
         tmp_path,
-        *("--site", str(site), "--sim", sim("healthy-16"), "--format", "nagios"),
+        *("--site", str(site), "--sim", "healthy-16", "--format", "nagios"),
         *("--textfile-dir", str(missing)),
     )
     assert result.code == 3

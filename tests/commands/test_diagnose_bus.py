@@ -1,9 +1,8 @@
 """``diagnose --sim`` / ``--port``: every simulated site yields its fault's findings, healthy ones none.
 
-Listening runs on the in-process simulator with its time compressed (``time_scale``), so a
-few seconds of real time hear a dozen polling cycles. Scenarios where the CLU is quiet make
-the tool read addresses; there a profile with a short response-timeout floor keeps the scan
-fast (the simulated stations answer within milliseconds).
+Everything runs in-process on the virtual clock, so a listen of a dozen polling cycles and the
+bundled profile's timeouts cost no real time. The same through a real pty is in
+tests/live/test_commands_diagnose.py.
 """
 
 from __future__ import annotations
@@ -14,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from clu_doctor.resources import profiles_dir, scenarios_dir
-from clu_doctor.sim import load_scenario, serve
+from clu_doctor.resources import scenarios_dir
+from clu_doctor.sim import load_scenario
 from clu_doctor.sim.site_plan import site_for
 from clu_doctor.site.model import Site
 from tests.commands.helpers import invoke
@@ -37,15 +36,6 @@ def problems(document: dict[str, Any]) -> set[str]:
     """Problem finding ids, with the two duplicate findings (confirmed, suspected) as one."""
     ids = {f["id"] for f in all_findings(document) if f["severity"] in PROBLEMS}
     return {"BUS-DUP" if i.startswith("BUS-DUP-") else i for i in ids}
-
-
-@pytest.fixture(scope="module")
-def fast_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    text = (profiles_dir() / "defa-erange.yaml").read_text(encoding="utf-8")
-    assert "response_timeout_floor_ms: 300" in text
-    path = tmp_path_factory.mktemp("profiles") / "defa-erange-fast.yaml"
-    path.write_text(text.replace("response_timeout_floor_ms: 300", "response_timeout_floor_ms: 25"))
-    return path
 
 
 LEDS_NORMAL = ["-o", "clu.power_led=steady", "-o", "clu.status_led=flashing"]
@@ -75,11 +65,12 @@ CASES: dict[str, tuple[list[str], set[str], str]] = {
 }
 
 
-def diagnose_sim(scenario: str, *extra: str, profile: Path | None = None) -> dict[str, Any]:
-    joiner = "&" if "?" in scenario else "?"
-    args = ["diagnose", "--sim", f"{scenario}{joiner}time_scale=4", "--listen-seconds", "3"]
-    if profile is not None:
-        args += ["--profile", str(profile)]
+#: Seconds of listening (on the virtual clock): a dozen of the CLU's polling cycles.
+LISTEN = "12"
+
+
+def diagnose_sim(scenario: str, *extra: str) -> dict[str, Any]:
+    args = ["diagnose", "--sim", scenario, "--listen-seconds", LISTEN]
     result = invoke(*args, *extra, "--json", "--no-input")
     assert "Traceback" not in result.stderr
     document: dict[str, Any] = result.json()
@@ -88,10 +79,9 @@ def diagnose_sim(scenario: str, *extra: str, profile: Path | None = None) -> dic
 
 
 @pytest.mark.parametrize("scenario", sorted(CASES))
-def test_each_scenario_through_the_simulator(scenario: str, fast_profile: Path) -> None:
+def test_each_scenario_through_the_simulator(scenario: str) -> None:
     extra, expected, status = CASES[scenario]
-    profile = None if "meter" in scenario or "rtu" in scenario else fast_profile
-    document = diagnose_sim(scenario, *extra, profile=profile)
+    document = diagnose_sim(scenario, *extra)
     assert problems(document) == expected
     assert document["status"] == status
     assert document["evidence"]["listen"]["seconds"] > 0
@@ -117,31 +107,34 @@ def site_yaml(site: Site) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("scenario", sorted(CASES))
-def test_each_scenario_through_a_pty_as_a_technician_would(
-    scenario: str, fast_profile: Path, tmp_path: Path
-) -> None:
-    """The same sites through a real serial endpoint, with a site file written for them."""
-    extra, expected, status = CASES[scenario]
+def technicians_arguments(scenario: str, tmp_path: Path, listen: str) -> list[str]:
+    """``diagnose`` as a technician runs it at that site: a site file written for it (or, on a
+    meter bus, the generic meter profile at the bus's line settings), no ``--sim``."""
+    extra, _, _ = CASES[scenario]
     name, _, query = scenario.partition("?")
     options = dict(part.split("=") for part in query.split("&") if part)
     at = options.get("at")
     clu = None if "clu" not in options else options["clu"] != "0"
     plan = site_for(load_scenario(name).with_changes(adapter_at=at, clu_present=clu))  # type: ignore[arg-type]
-    args = ["diagnose", "--listen-seconds", "3", "--json", "--no-input", *extra]
+    args = ["diagnose", "--listen-seconds", listen, "--json", "--no-input", *extra]
     if plan is not None:
         path = tmp_path / "site.yaml"
         path.write_text(site_yaml(plan), encoding="utf-8")
         args += ["--site", str(path)]
-        if "rtu" not in name:
-            args += ["--profile", str(fast_profile)]
     else:  # a meter bus: the generic meter profile at the scenario's own line settings
         bus = load_scenario(name).bus
         args += ["--profile", "modbus-meter", "--baud", str(bus.settings.baudrate)]
         args += ["--parity", bus.settings.parity]
-    with serve(name, tcp=False, time_scale=4, adapter_at=at, clu=clu) as server:  # type: ignore[arg-type]
-        assert server.pty is not None
-        result = invoke(*args, "--port", server.pty)
+    return args
+
+
+@pytest.mark.parametrize("scenario", sorted(CASES))
+def test_each_scenario_as_a_technician_would(scenario: str, tmp_path: Path) -> None:
+    """The same sites opened as a port (``sim://``, as any pyserial URL), with a site file
+    written for them."""
+    _, expected, status = CASES[scenario]
+    args = technicians_arguments(scenario, tmp_path, LISTEN)
+    result = invoke(*args, "--port", f"sim://{scenario}")
     assert "Traceback" not in result.stderr
     document = result.json()
     assert problems(document) == expected, json.dumps(document["findings"])[:2000]
@@ -157,23 +150,23 @@ def test_nothing_decodes_when_the_adapter_is_fixed_at_other_settings() -> None:
     assert len(detection["candidates"]) > 5
 
 
-def test_findings_carry_the_evidence_and_the_trace_names_the_probe(fast_profile: Path) -> None:
-    document = diagnose_sim("cable-break", profile=fast_profile)
+def test_findings_carry_the_evidence_and_the_trace_names_the_probe() -> None:
+    document = diagnose_sim("cable-break")
     [brk] = [f for f in all_findings(document) if f["id"] == "BUS-BREAK-01"]
     assert any("XAXXY06" in line and "XAXXY07" in line for line in brk["evidence"])
     reach = [s for t in document["trace"] for s in t["steps"] if s["key"] == "bus.reach"]
     assert reach and reach[0]["source"] == "probe" and reach[0]["value"] == "break"
 
 
-def test_listening_never_transmits_while_the_clu_polls(fast_profile: Path) -> None:
+def test_listening_never_transmits_while_the_clu_polls() -> None:
     """Only listen-derived evidence: no scan ran, and the reason is recorded."""
-    document = diagnose_sim("healthy-16", profile=fast_profile)
+    document = diagnose_sim("healthy-16")
     evidence = document["evidence"]
     assert "scan" not in evidence and "duplicates" not in evidence
 
 
-def test_quiet_bus_is_probed_actively(fast_profile: Path) -> None:
-    document = diagnose_sim("clu-usb-dead", *LEDS_NORMAL, profile=fast_profile)
+def test_quiet_bus_is_probed_actively() -> None:
+    document = diagnose_sim("clu-usb-dead", *LEDS_NORMAL)
     scan = document["evidence"]["scan"]
     assert scan["lbt"]["quiet"] is True  # it listened before it talked
     assert sorted(scan["answered"]) == list(range(1, 9))
@@ -197,7 +190,7 @@ def test_byte_errors_of_one_in_a_thousand_never_look_like_a_duplicate(
     assert not any(i.startswith("BUS-DUP") for i in ids), ids
 
 
-# --- through a real pty, with a site file ---------------------------------------------------
+# --- with a site file -------------------------------------------------------------------------
 
 
 def site_file(tmp_path: Path, addresses: range, *, adapter: str = "clu") -> Path:
@@ -216,23 +209,21 @@ def site_file(tmp_path: Path, addresses: range, *, adapter: str = "clu") -> Path
         ("unpowered-station", range(1, 9), {"BUS-STATION-01"}),
     ],
 )
-def test_through_a_pty_with_a_site_file(
+def test_a_port_with_a_site_file(
     tmp_path: Path, scenario: str, stations: range, expected: set[str]
 ) -> None:
     site = site_file(tmp_path, stations)
-    with serve(scenario, tcp=False, time_scale=4) as server:
-        assert server.pty is not None
-        result = invoke(
-            "diagnose",
-            "--port",
-            server.pty,
-            "--site",
-            str(site),
-            "--listen-seconds",
-            "3",
-            "--json",
-            "--no-input",
-        )
+    result = invoke(
+        "diagnose",
+        "--port",
+        f"sim://{scenario}",
+        "--site",
+        str(site),
+        "--listen-seconds",
+        LISTEN,
+        "--json",
+        "--no-input",
+    )
     document = result.json()
     assert problems(document) == expected, json.dumps(document["findings"])[:2000]
     assert document["evidence"]["site"]["name"] == "test site"

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +11,6 @@ import pytest
 
 from clu_doctor.cli import run
 from clu_doctor.monitoring.history import ENV_STATE_DIR, History
-from tests.commands.helpers import REPO, invoke_subprocess
 from tests.monitoring.test_history import SITE, at, result
 
 #: Station 6 comes and goes, station 3 went silent two checks ago; the last attempt failed.
@@ -275,73 +271,3 @@ def test_help_shows_the_options_and_examples(capsys: pytest.CaptureFixture[str])
     for text in ("--site", "--history-dir", "--last", "--format", "--json", "Examples:"):
         assert text in out
     assert "clu-doctor history --site" in out
-
-
-# --- as a shell runs it ------------------------------------------------------------------------
-
-
-def test_a_real_process_prints_the_history_and_exits_0(tmp_path: Path) -> None:
-    site = write_site(tmp_path)
-    build_history(tmp_path / "state")
-    outcome = invoke_subprocess(
-        "history", "--site", str(site), env={ENV_STATE_DIR: str(tmp_path / "state")}
-    )
-    assert outcome.code == 0, outcome.stderr
-    assert outcome.stderr == ""
-    assert "   6 XAXXY06   ++-+-+++  missed 2 of 8" in outcome.stdout.splitlines()
-    assert STATION_3 in outcome.stdout
-    as_json = invoke_subprocess(
-        "history", "--site", str(site), "--history-dir", str(tmp_path / "state"), "--json"
-    )
-    assert as_json.code == 0
-    assert as_json.json()["schema"] == "clu-doctor/history"
-
-
-def test_a_real_process_without_history_exits_3_without_a_traceback(tmp_path: Path) -> None:
-    site = write_site(tmp_path)
-    outcome = invoke_subprocess(
-        "history", "--site", str(site), env={ENV_STATE_DIR: str(tmp_path / "none")}
-    )
-    assert outcome.code == 3
-    assert outcome.stdout == ""
-    assert outcome.stderr.count("\n") == 1
-    assert outcome.stderr.startswith("clu-doctor: error: no history of site")
-    assert "Traceback" not in outcome.stderr
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
-def test_on_a_terminal_the_text_is_styled(tmp_path: Path) -> None:
-    import pty
-
-    site = write_site(tmp_path)
-    build_history(tmp_path / "state")
-    leader, follower = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    try:
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "clu_doctor", "history", "--site", str(site), "--last", "2"],
-                stdout=follower,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=60,
-                env={**env, "TERM": "xterm", ENV_STATE_DIR: str(tmp_path / "state")},
-                cwd=REPO,
-            )
-        finally:
-            os.close(follower)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # Linux: EIO once the writer is gone and the buffer is empty
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(leader)
-    assert proc.returncode == 0, proc.stderr
-    text = shown.decode("utf-8")
-    assert "\x1b[" in text  # rich styling
-    assert "CRITICAL" in text and "could not check: port /dev/ttyUSB0 is busy" in text

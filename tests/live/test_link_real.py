@@ -46,6 +46,19 @@ ABL_STATION = register_devices("ascii", {1: holding(0x002E, [0x2EA1, 0x1064, 100
 METERS = register_devices("rtu", {0x11: holding(0x006B, [0xAE41, 0x5652, 0x4340])})
 
 
+# --- pyserial's own in-process port -------------------------------------------------------------
+
+
+def test_loop_url_acts_as_a_perfectly_echoing_adapter() -> None:
+    # pyserial's loop:// hands every written byte back: the echo is recognised, and since no
+    # device exists the answer is NoAnswer, not our own request read back as an answer. Its
+    # reads wait on the OS, so it lives here, on the wall clock.
+    with Link.open("loop://", METER, "rtu", timeout=0.15) as link:
+        with pytest.raises(NoAnswer):
+            link.read_registers(1, 0, 2)
+        assert link.echo_detected is True
+
+
 # --- reading over a pty ------------------------------------------------------------------------
 
 

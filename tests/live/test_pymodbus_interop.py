@@ -65,10 +65,14 @@ class SimCoreWithAbsentIds(SimCore):
 
 
 class PymodbusRtuServer:
-    """pymodbus's serial RTU server on ``port``, in a thread with its own event loop."""
+    """pymodbus's serial RTU server on ``port``, in a thread with its own event loop, serving
+    ``devices`` (id -> holding and input registers; default :data:`DEVICES`)."""
 
-    def __init__(self, port: str) -> None:
+    def __init__(
+        self, port: str, devices: dict[int, tuple[list[int], list[int]]] | None = None
+    ) -> None:
         self.port = port
+        self.devices = DEVICES if devices is None else devices
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.failed: BaseException | None = None
@@ -91,7 +95,7 @@ class PymodbusRtuServer:
             self.ready.set()
 
     async def _serve(self) -> None:
-        devices = [sim_device(i, h, r) for i, (h, r) in DEVICES.items()]
+        devices = [sim_device(i, h, r) for i, (h, r) in self.devices.items()]
         self.server = ModbusSerialServer(
             devices,
             framer=FramerType.RTU,

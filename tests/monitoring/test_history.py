@@ -1,13 +1,10 @@
-"""The per-site history: records, queries, facts for the rules, pruning, crashes, concurrency."""
+"""The per-site history: records, queries, facts for the rules, pruning, errors. Crashes and
+concurrency, with real processes, are in tests/live/test_monitoring_processes.py."""
 
 from __future__ import annotations
 
 import dataclasses
-import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -326,123 +323,3 @@ def test_a_writer_that_holds_the_lock_too_long_is_one_clear_error(tmp_path: Path
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-
-
-# --- crashes and concurrency -------------------------------------------------------------------
-
-RECORDER = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from clu_doctor.monitoring.history import History
-    from tests.monitoring.test_history import SITE, at, result
-
-    directory, first, count, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    if mode == "wait-for-go":  # then open: every writer creates the history at once
-        print("ready", flush=True)
-        sys.stdin.readline()
-    history = History.open(SITE, directory)
-    if mode == "hang-mid-write":
-        real = History._insert_stations
-        def insert_then_hang(self, check_id, stations):
-            real(self, check_id, stations)
-            print("mid-write", flush=True)
-            sys.stdin.read()  # until killed
-        History._insert_stations = insert_then_hang
-    for n in range(first, first + count):
-        history.record(result(at(n), silent=(n % 8 + 1,) if n % 3 == 0 else ()))
-        print(f"recorded {n}", flush=True)
-    if mode == "wait-for-go":
-        print("done", flush=True)
-    """
-)
-
-
-def recorder(tmp_path: Path, first: int, count: int, mode: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", RECORDER, str(tmp_path), str(first), str(count), mode],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-
-
-def kill(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    for stream in (process.stdin, process.stdout):
-        if stream is not None:
-            stream.close()
-    assert process.returncode == -signal.SIGKILL
-
-
-def test_a_check_killed_mid_write_leaves_the_history_valid(tmp_path: Path) -> None:
-    with History.open(SITE, tmp_path) as before:
-        series(before, [()] * 3)
-    writer = recorder(tmp_path, 3, 1, "hang-mid-write")
-    assert writer.stdout is not None
-    try:
-        assert writer.stdout.readline() == "mid-write\n"
-        # The check row and its stations are written but not committed: readers do not see them.
-        with History.open(SITE, tmp_path) as reader:
-            assert reader.count() == 3
-    finally:
-        kill(writer)
-    with History.open(SITE, tmp_path) as after:
-        assert after.integrity() == "ok"
-        assert [row.started for row in after.recent()] == [at(0), at(1), at(2)]
-        assert all(len(row.stations) == 8 for row in after.recent())
-        after.record(result(at(3)))
-        assert after.count() == 4
-
-
-def test_a_check_killed_at_any_point_of_a_run_keeps_every_committed_check(tmp_path: Path) -> None:
-    writer = recorder(tmp_path, 0, 10_000, "plain")
-    assert writer.stdout is not None
-    try:
-        confirmed = [writer.stdout.readline() for _ in range(25)]
-    finally:
-        kill(writer)
-    assert confirmed[-1] == "recorded 24\n"
-    with History.open(SITE, tmp_path) as after:
-        assert after.integrity() == "ok"
-        rows = after.recent(10_000)
-        # Every check reported as recorded is there; at most the one in flight besides.
-        assert 25 <= len(rows) <= 26
-        assert [row.started for row in rows[:25]] == [at(n) for n in range(25)]
-        assert all(len(row.stations) == 8 for row in rows)
-
-
-@pytest.mark.parametrize(("writers", "checks"), [(2, 30), (6, 5)])
-def test_checks_of_one_site_at_once_all_land(tmp_path: Path, writers: int, checks: int) -> None:
-    """Writers released together: they create the history and write it at the same time."""
-    firsts = [1000 * n for n in range(writers)]
-    processes = [recorder(tmp_path, first, checks, "wait-for-go") for first in firsts]
-    try:
-        for writer in processes:
-            assert writer.stdout is not None
-            assert writer.stdout.readline() == "ready\n"
-        for writer in processes:
-            assert writer.stdin is not None
-            writer.stdin.write("go\n")
-            writer.stdin.flush()
-        for writer in processes:
-            assert writer.stdout is not None
-            lines = writer.stdout.read().splitlines()
-            assert lines[-1] == "done"
-            assert writer.wait() == 0
-    finally:
-        for writer in processes:
-            if writer.poll() is None:
-                kill(writer)
-            for stream in (writer.stdin, writer.stdout):
-                if stream is not None:
-                    stream.close()
-    with History.open(SITE, tmp_path) as after:
-        assert after.integrity() == "ok"
-        rows = after.recent(1000)
-        assert sorted(row.started for row in rows) == sorted(
-            at(first + n) for first in firsts for n in range(checks)
-        )
-        assert all(len(row.stations) == 8 for row in rows)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import stat
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -108,60 +104,6 @@ def test_a_full_disk_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
 def test_only_plain_file_names(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match="plain file name"):
         write_atomic(tmp_path, name, "")
-
-
-# A writer that stops after its first chunk and tells the test so: the test then kills it with
-# SIGKILL at a known point (mid-write), with no timing involved.
-SLOW_WRITER = textwrap.dedent(
-    """
-    import sys, time
-    from clu_doctor.monitoring import textfile
-
-    real = textfile._write_chunk
-    def first_chunk_then_hang(fd, data):
-        written = real(fd, data)
-        print("partial", flush=True)
-        while True:
-            time.sleep(60)
-    textfile._write_chunk = first_chunk_then_hang
-    textfile.write_atomic(sys.argv[1], "clu_doctor_s.prom", sys.stdin.read())
-    """
-)
-
-
-def test_a_writer_killed_mid_write_leaves_the_previous_complete_file(tmp_path: Path) -> None:
-    target = write_atomic(tmp_path, "clu_doctor_s.prom", metrics(1))
-    before = target.read_bytes()
-    big = metrics(2, padding=40_000)  # about 1.3 MB: many chunks
-    assert len(big) > 10 * textfile.CHUNK
-    writer = subprocess.Popen(
-        [sys.executable, "-c", SLOW_WRITER, str(tmp_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    assert writer.stdin is not None and writer.stdout is not None
-    writer.stdin.write(big)
-    writer.stdin.close()
-    try:
-        assert writer.stdout.readline() == "partial\n"
-        (temporary,) = leftovers(tmp_path)
-        assert temporary.startswith(f".clu_doctor_s.prom.{writer.pid}.")
-        assert 0 < (tmp_path / temporary).stat().st_size < len(big)
-        # Mid-write, a reader still gets the previous file, whole.
-        assert target.read_bytes() == before
-    finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
-        writer.stdout.close()
-    assert writer.returncode == -signal.SIGKILL
-    assert target.read_bytes() == before
-    assert parsed_version(target) == 1
-    # The next write replaces it and removes the dead writer's temporary file.
-    write_atomic(tmp_path, "clu_doctor_s.prom", metrics(3))
-    assert parsed_version(target) == 3
-    assert leftovers(tmp_path) == []
 
 
 def test_temporary_files_of_live_writers_are_left_alone(tmp_path: Path) -> None:

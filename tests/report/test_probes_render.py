@@ -20,6 +20,7 @@ from clu_doctor.bus.listen.verdicts import derive_verdicts
 from clu_doctor.bus.probes.duplicates import find_duplicates
 from clu_doctor.bus.probes.scan import scan
 from clu_doctor.bus.profile import Timing, load_profile
+from clu_doctor.clock import VirtualClock, use
 from clu_doctor.probing.site import site_chain
 from clu_doctor.report.console import OutputMode
 from clu_doctor.report.probes import render_listen_text, render_scan_text
@@ -66,16 +67,18 @@ def test_the_scan_text_names_both_controllers_of_a_duplicate_and_the_next_step()
 # --- listen --replay: labels from the recording's chain ---------------------------------------
 
 
-def recorded(directory: Path, scenario: str, seconds: float = 1.5) -> Path:
+def recorded(directory: Path, scenario: str, seconds: float = 7.5) -> Path:
     """A listen to ``scenario`` saved as ``listen --sim SCENARIO --save FILE`` saves it: the
-    header holds the planned chain with its labels."""
+    header holds the planned chain with its labels. On a virtual clock of its own: a
+    module-scoped fixture runs before the test's."""
     site = site_for(load_scenario(scenario))
     chain = site_chain(site)
     assert chain is not None and chain.labels
     profile = load_profile("defa-erange")
-    url = f"sim://{scenario}?time_scale=5&seed=2"
+    url = f"sim://{scenario}?seed=2"
     path = directory / f"{scenario}.cdr"
     with (
+        use(VirtualClock()),
         Link.open(url, profile.line, profile.framing) as link,
         Recorder.create(
             path,

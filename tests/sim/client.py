@@ -1,14 +1,15 @@
 """A minimal bus client for the simulator tests: pyserial plus the bus codecs, nothing else.
 
-The tests drive the simulator through real endpoints (a pty, a TCP socket, the ``sim://``
-handler) with this client, so they exercise the same path a real tool takes without depending
-on the link layer.
+The tests drive the simulator through the ``sim://`` handler (in-process, on the test's virtual
+clock) and through real endpoints (a pty, a TCP socket: tests/live, on the wall clock) with this
+client, so they exercise the same path a real tool takes without depending on the link layer.
+Its waits run on the running clock (:func:`clu_doctor.clock.current`), as the link's do.
 """
 
 from __future__ import annotations
 
 import errno
-import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
 from clu_doctor.bus.frames import Direction, Frame, ReadRequest, parse_read_reply
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.clock import Timeout, current
 
 ABL = LineSettings(38400, 8, "E", 1)
 METER = LineSettings(9600, 8, "N", 1)
@@ -44,7 +46,7 @@ def open_port(port: str, settings: LineSettings = ABL, timeout: float = 0.02) ->
         except serial.SerialException as error:
             if attempt == 4 or getattr(error, "errno", None) != errno.EINVAL:
                 raise
-            time.sleep(0.02)
+            current().sleep(0.02)
     raise AssertionError("unreachable")
 
 
@@ -92,9 +94,9 @@ class Client:
 
     def collect(self, duration: float) -> bytes:
         """Everything that arrives within ``duration`` seconds."""
-        end = time.monotonic() + duration
+        window = Timeout(duration)
         data = bytearray()
-        while time.monotonic() < end:
+        while not window.expired():
             data += self.serial.read(4096)
         return bytes(data)
 
@@ -112,11 +114,12 @@ class Client:
         self.serial.write(data)
         self.serial.flush()
         received = bytearray()
-        start = time.monotonic()
+        clock = current()
+        start = clock.now()
         last: float | None = None
         while True:
             chunk = self.serial.read(4096)
-            now = time.monotonic()
+            now = clock.now()
             if chunk:
                 received += chunk
                 last = now
@@ -148,3 +151,27 @@ class Client:
 def identity(registers: tuple[int, ...]) -> str:
     """The 14 characters of a 0x0050 x8 read: type and serial."""
     return b"".join(word.to_bytes(2, "big") for word in registers[1:]).decode("ascii")
+
+
+def probe(client: Client, addresses: range | list[int]) -> dict[int, str | None]:
+    """Each address's identity (type + serial), or None if it did not answer."""
+    found: dict[int, str | None] = {}
+    for address in addresses:
+        registers = client.read(address, 0x0050, 8)
+        found[address] = identity(registers) if registers else None
+    return found
+
+
+def collisions(client: Client, address: int, reads: int = 20) -> Counter[str]:
+    """How ``reads`` status reads of ``address`` came back on a bus where two controllers share
+    it: ``two clean replies``, ``garbled`` or ``one reply``."""
+    outcomes: Counter[str] = Counter()
+    for _ in range(reads):
+        exchange = client.request(address, 0x002E, 5, wait=2.0)  # something always comes back
+        if len(exchange.replies) == 2 and not exchange.garbage:
+            outcomes["two clean replies"] += 1
+        elif exchange.garbage:
+            outcomes["garbled"] += 1
+        else:
+            outcomes["one reply"] += 1
+    return outcomes

@@ -1,4 +1,6 @@
-"""Fixtures for the simulator tests: running sites behind real endpoints, a virtual clock."""
+"""Fixtures for the simulator tests: running sites behind real endpoints (tests/live uses them).
+
+The virtual clock every other test runs on is the ``clock`` fixture of tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -38,22 +40,3 @@ def served() -> Iterator[Callable[..., SimServer]]:
         assert not server.running, "an endpoint thread did not stop"
         for endpoint in server.endpoints:
             assert endpoint.error is None, f"{endpoint.name} endpoint failed: {endpoint.error!r}"
-
-
-class VirtualClock:
-    """A clock the test moves by hand, for exact, repeatable timing."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()

@@ -15,10 +15,10 @@ from clu_doctor.bus.codecs import Codec, get_codec
 from clu_doctor.bus.codecs.events import Decoded, Garbage
 from clu_doctor.bus.frames import Direction, ReadRequest, parse_read_reply
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.clock import VirtualClock
 from clu_doctor.sim.scenario import Scenario
 from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.simulator import SimSite
-from tests.sim.conftest import VirtualClock
 
 ASCII = get_codec("ascii")
 RTU = get_codec("rtu")
@@ -42,10 +42,10 @@ def listen(
     site: SimSite, clock: VirtualClock, duration: float, settings: LineSettings | None = None
 ) -> bytes:
     out = bytearray()
-    end = clock.now + duration
-    while clock.now < end:
+    end = clock.now() + duration
+    while clock.now() < end:
         clock.advance(STEP)
-        out += site.adapter_read(clock.now, settings)
+        out += site.adapter_read(clock.now(), settings)
     return bytes(out)
 
 
@@ -56,7 +56,7 @@ def exchange(
     window: float = 0.06,
     settings: LineSettings | None = None,
 ) -> bytes:
-    site.adapter_write(data, clock.now, settings)
+    site.adapter_write(data, clock.now(), settings)
     return listen(site, clock, window, settings)
 
 
@@ -121,13 +121,13 @@ def test_a_parity_error_in_the_request_means_silence(clock: VirtualClock) -> Non
 
 
 def arrival_of_last_byte(site: SimSite, clock: VirtualClock, data: bytes, expected: int) -> float:
-    start = clock.now
-    site.adapter_write(data, clock.now)
+    start = clock.now()
+    site.adapter_write(data, clock.now())
     received = b""
     while len(received) < expected:
         clock.advance(0.00005)
-        received += site.adapter_read(clock.now)
-    return clock.now - start
+        received += site.adapter_read(clock.now())
+    return clock.now() - start
 
 
 def test_an_ascii_identity_read_takes_its_physical_time(clock: VirtualClock) -> None:
@@ -151,15 +151,15 @@ def test_an_rtu_reply_waits_for_the_t35_silence(clock: VirtualClock) -> None:
 def test_without_wire_time_the_reply_is_there_at_once(clock: VirtualClock) -> None:
     scenario = load_scenario("healthy-16").with_changes(clu_present=False)
     site = SimSite(scenario, wire_time=False, clock=clock)
-    site.adapter_write(request(4, 0x0050, 8), clock.now)
-    assert len(replies(site.adapter_read(clock.now))) == 1
+    site.adapter_write(request(4, 0x0050, 8), clock.now())
+    assert len(replies(site.adapter_read(clock.now()))) == 1
 
 
 def test_time_scale_compresses_simulated_time(clock: VirtualClock) -> None:
     site = SimSite(load_scenario("healthy-16"), time_scale=100, clock=clock)
     clock.advance(1.5)
-    assert site.sim_time(clock.now) == pytest.approx(150.0)
-    assert site.wall_time(150.0) == pytest.approx(clock.now)
+    assert site.sim_time(clock.now()) == pytest.approx(150.0)
+    assert site.wall_time(150.0) == pytest.approx(clock.now())
 
 
 # --- topology --------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ def test_the_adapter_and_the_clu_collide_when_they_talk_at_once(clock: VirtualCl
     site = site_for("healthy-16", clock, clu=True)
     # The CLU's first request (identity of address 1) starts at t=0 and takes 4.9 ms.
     clock.advance(0.001)
-    site.adapter_write(request(1, 0x0050, 8), clock.now)
+    site.adapter_write(request(1, 0x0050, 8), clock.now())
     heard = listen(site, clock, 0.2)
     assert site.clu is not None and site.clu.stats["timeout:1"] >= 1
     first_reply = next(e for e in decode(heard) if isinstance(e, Decoded))

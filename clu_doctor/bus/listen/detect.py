@@ -29,7 +29,6 @@ profile's setting comes first.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -40,6 +39,7 @@ from clu_doctor.bus.listen.analyser import TrafficAnalyser
 from clu_doctor.bus.listen.report import ListenReport
 from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.settings import COMMON_BAUDRATES, LineSettings
+from clu_doctor.clock import Clock
 
 if TYPE_CHECKING:
     from clu_doctor.bus.profile import DeviceProfile
@@ -52,6 +52,9 @@ OUTCOMES = ("found", "nothing_decodes", "silent")
 
 class ListeningLink(Protocol):
     """What detection needs from what ``open_link`` returns (a :class:`~clu_doctor.bus.link.Link`)."""
+
+    @property
+    def clock(self) -> Clock: ...
 
     def receive(self, duration: float) -> Iterable[tuple[float, bytes]]: ...
 
@@ -219,9 +222,9 @@ def detect_line_settings(
     stop_when_silent: bool = True,
     on_candidate: Callable[[CandidateScore], None] | None = None,
     stop: Callable[[], bool] | None = None,
-    clock: Callable[[], float] = time.monotonic,
 ) -> Detection:
-    """Listen ``window`` seconds at each candidate setting until one clearly decodes.
+    """Listen ``window`` seconds (on each link's clock) at each candidate setting until one
+    clearly decodes.
 
     ``open_link(settings, framing)`` opens the port (e.g. ``lambda s, f: Link.open(port, s, f)``);
     each link is closed after its window. A setting the adapter refuses
@@ -266,7 +269,7 @@ def detect_line_settings(
                 analyser.feed(t, data)
 
         try:
-            first_report = listen(link, window, first, on_chunk=fan_out, stop=stop, clock=clock)
+            first_report = listen(link, window, first, on_chunk=fan_out, stop=stop)
         finally:
             link.close()
         group_scores = []

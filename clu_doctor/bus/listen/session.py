@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from clu_doctor.bus.listen.analyser import TrafficAnalyser
 from clu_doctor.bus.listen.report import ListenReport
+from clu_doctor.clock import Clock, Timeout
 
 
 class Receiver(Protocol):
-    """What :func:`listen` needs from a link: :meth:`Link.receive`, which never transmits."""
+    """What :func:`listen` needs from a link: :meth:`Link.receive`, which never transmits, and
+    the clock the link's timestamps are on."""
+
+    @property
+    def clock(self) -> Clock: ...
 
     def receive(self, duration: float) -> Iterable[tuple[float, bytes]]: ...
 
@@ -37,10 +41,10 @@ def listen(
     on_tick: Callable[[float], None] | None = None,
     recorder: ChunkSink | None = None,
     stop: Callable[[], bool] | None = None,
-    clock: Callable[[], float] = time.monotonic,
     tick: float = TICK_S,
 ) -> ListenReport:
-    """Listen for ``seconds`` (or until ``stop()`` is true) and return the finished report.
+    """Listen for ``seconds`` of the link's clock (or until ``stop()`` is true) and return the
+    finished report.
 
     Only :meth:`Link.receive <clu_doctor.bus.link.Link.receive>` is called: nothing is ever
     transmitted. Timestamps go to the analyser (and the recorder) as seconds since listening
@@ -54,7 +58,9 @@ def listen(
     """
     if seconds < 0:
         raise ValueError(f"seconds must not be negative, not {seconds}")
-    t0 = clock()
+    clock = link.clock
+    window = Timeout(seconds, clock)
+    t0 = window.started
 
     def since(when: float) -> float:
         return round(when - t0, 6)
@@ -64,7 +70,7 @@ def listen(
         recorder.tick(0.0)
     try:
         while True:
-            remaining = seconds - (clock() - t0)
+            remaining = window.time_left() or 0.0
             if remaining <= 0 or (stop is not None and stop()):
                 break
             for timestamp, data in link.receive(min(tick, remaining)):
@@ -76,19 +82,19 @@ def listen(
                     on_chunk(t, data)
                 if stop is not None and stop():
                     break
-            now = since(clock())
+            now = since(clock.now())
             analyser.advance(now)
             if recorder is not None:
                 recorder.tick(now)
             if on_tick is not None:
                 on_tick(now)
     except BaseException:
-        end = since(clock())
+        end = since(clock.now())
         analyser.finish(end)
         if recorder is not None:
             recorder.tick(end)
         raise
-    end = since(clock())
+    end = since(clock.now())
     if recorder is not None:
         recorder.tick(end)
     return analyser.finish(end)

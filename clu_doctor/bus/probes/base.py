@@ -10,7 +10,6 @@ and waits for a quiet line before each one.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -24,6 +23,7 @@ from clu_doctor.bus.errors import (
 )
 from clu_doctor.bus.frames import Direction, Frame, ReadRequest, infer_direction
 from clu_doctor.bus.link import Link
+from clu_doctor.clock import Timeout
 
 #: Silence that proves no master is polling. Longer than a CLU poll cycle (about 1 s, an
 #: assumption: DEFA does not publish it), so at least one cycle would have been heard.
@@ -165,7 +165,9 @@ def listen_before_talk(
     if idle_s <= 0 or max_wait_s < idle_s:
         raise ValueError(f"need 0 < idle_s <= max_wait_s, not {idle_s} and {max_wait_s}")
     decoder = link.codec.decoder()
-    start = time.monotonic()
+    clock = link.clock
+    waited = Timeout(max_wait_s, clock)
+    start = waited.started
     last_rx = start
     pending = False
     counts = {"bytes": 0, "frames": 0, "requests": 0, "replies": 0, "garbage": 0}
@@ -190,27 +192,27 @@ def listen_before_talk(
 
     quiet = False
     while True:
-        now = time.monotonic()
+        now = clock.now()
         if not counts["frames"] and now - last_rx >= idle_s:
             quiet = True
             break
         if counts["frames"] and now - start >= idle_s:
             break
-        if now - start >= max_wait_s:
+        if waited.expired():
             break
         for stamp, chunk in link.receive(_LISTEN_STEP_S):
             counts["bytes"] += len(chunk)
             last_rx = stamp
             pending = True
             take(decoder.feed(chunk, stamp))
-        if pending and time.monotonic() - last_rx >= _SETTLE_S:
+        if pending and clock.now() - last_rx >= _SETTLE_S:
             pending = False
             take(decoder.flush())
     take(decoder.flush())
     quiet = quiet and not counts["frames"]
     return LbtResult(
         quiet=quiet,
-        listened_s=time.monotonic() - start,
+        listened_s=waited.elapsed(),
         idle_s=idle_s,
         max_wait_s=max_wait_s,
         bytes_seen=counts["bytes"],
@@ -305,17 +307,18 @@ def exchange(link: Link, request: ReadRequest, purpose: str, timeout: float) -> 
     answer window held another master's requests; port errors and refusals propagate.
     """
     raw_request = link.codec.encode(request.to_frame())
-    started = time.monotonic()
+    clock = link.clock
+    started = clock.now()
     base = Exchange(request.address, purpose, "no_answer", timeout, 0.0, raw_request)
     try:
         result = link.request(request, timeout=timeout)
     except NoAnswer as error:
-        return replace(base, elapsed_s=time.monotonic() - started, error=error.message)
+        return replace(base, elapsed_s=clock.now() - started, error=error.message)
     except UnexpectedAnswer as error:
         return replace(
             base,
             outcome="unexpected",
-            elapsed_s=time.monotonic() - started,
+            elapsed_s=clock.now() - started,
             reply=error.raw,
             error=error.message,
         )
@@ -323,7 +326,7 @@ def exchange(link: Link, request: ReadRequest, purpose: str, timeout: float) -> 
         return replace(
             base,
             outcome="corrupt",
-            elapsed_s=time.monotonic() - started,
+            elapsed_s=clock.now() - started,
             reply=error.raw,
             error=error.message,
         )
@@ -331,7 +334,7 @@ def exchange(link: Link, request: ReadRequest, purpose: str, timeout: float) -> 
         return replace(
             base,
             outcome="exception",
-            elapsed_s=time.monotonic() - started,
+            elapsed_s=clock.now() - started,
             error=error.message,
             exception_code=error.code,
         )

@@ -39,7 +39,6 @@ a duplicate) > ``none``. The background rate is in the result so a rule can say 
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -603,7 +602,7 @@ def find_duplicates(
     floor = profile.timing.response_timeout_floor
     initial = max(floor, timeout if timeout is not None else 2 * floor)
     listened = require_quiet(link, force=force, lbt=lbt, idle_s=listen_s, max_wait_s=listen_max_s)
-    started = time.monotonic()
+    started = link.clock.now()
     discarded_before = link.bytes_discarded
     timer = AdaptiveTimeout(floor=floor, initial=initial)
     tallies = {address: _Tally(address) for address in order}
@@ -663,7 +662,7 @@ def find_duplicates(
         reads=reads,
         lbt=listened,
         forced=force,
-        duration_s=time.monotonic() - started,
+        duration_s=link.clock.now() - started,
         late_bytes=link.bytes_discarded - discarded_before,
         parameters={
             "alpha": ALPHA,

@@ -9,7 +9,6 @@ every expected address has answered. It listens before it talks (:func:`require_
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -265,7 +264,7 @@ def scan(
     floor = profile.timing.response_timeout_floor
     initial = max(floor, timeout if timeout is not None else 2 * floor)
     listened = require_quiet(link, force=force, lbt=lbt, idle_s=listen_s, max_wait_s=listen_max_s)
-    started = time.monotonic()  # the scan's own time, without the listen
+    started = link.clock.now()  # the scan's own time, without the listen
     timer = AdaptiveTimeout(floor=floor, initial=initial)
     results: list[AddressScan] = []
     pending = set(wanted)
@@ -310,6 +309,6 @@ def scan(
         stopped_early=bool(skipped),
         lbt=listened,
         forced=force,
-        duration_s=time.monotonic() - started,
+        duration_s=link.clock.now() - started,
         timeout=timer.to_dict(),
     )

@@ -24,6 +24,7 @@ from clu_doctor.bus.listen.report import ListenReport
 from clu_doctor.bus.listen.verdicts import Verdict
 from clu_doctor.bus.profile import DeviceProfile, load_profile
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.clock import VirtualClock
 
 if TYPE_CHECKING:
     from clu_doctor.bus.chain import AdapterAt
@@ -163,14 +164,6 @@ def inject_errors(chunks: Iterable[Chunk], rate: float, seed: int) -> list[Chunk
 # --- simulated sites ----------------------------------------------------------------------------
 
 
-class VirtualClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class FakeLink:
     """Delivers scripted chunks on a virtual clock: ``receive(d)`` moves the clock by ``d``.
 
@@ -181,24 +174,25 @@ class FakeLink:
         self, clock: VirtualClock, chunks: list[Chunk], *, vanish_at: float | None = None
     ) -> None:
         self.clock = clock
-        self.start = clock.now
+        self.start = clock.now()
         self.chunks = chunks
         self.vanish_at = vanish_at
         self.closed = False
 
     def receive(self, duration: float) -> Iterator[tuple[float, bytes]]:
-        end = self.clock.now + duration
+        clock = self.clock
+        end = clock.now() + duration
         for t, data in self.chunks:
             when = self.start + t
-            if self.clock.now <= when < end:
+            if clock.now() <= when < end:
                 if self.vanish_at is not None and when >= self.start + self.vanish_at:
                     break
-                self.clock.now = when
+                clock.advance_to(when)
                 yield when, data
         if self.vanish_at is not None and end >= self.start + self.vanish_at:
-            self.clock.now = self.start + self.vanish_at
+            clock.advance_to(self.start + self.vanish_at)
             raise PortVanished("/dev/ttyUSB0", "the port stopped working while reading")
-        self.clock.now = end
+        clock.advance_to(end)
 
     def close(self) -> None:
         self.closed = True
@@ -258,13 +252,13 @@ def simulate(
     analyser.start(0.0)
     ticks = round(seconds / step)
     for tick in range(1, ticks + 1):
-        clock.now = round(tick * step, 6)
-        data = site.adapter_read(clock.now, settings)
+        now = clock.advance_to(round(tick * step, 6))
+        data = site.adapter_read(now, settings)
         if data:
-            analyser.feed(clock.now, data)
+            analyser.feed(now, data)
         else:
-            analyser.advance(clock.now)
-    return analyser.finish(clock.now)
+            analyser.advance(now)
+    return analyser.finish(clock.now())
 
 
 # --- what each bundled scenario should yield --------------------------------------------------

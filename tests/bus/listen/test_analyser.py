@@ -15,6 +15,7 @@ from clu_doctor.bus.frames import Frame, ReadRequest, build_read_reply
 from clu_doctor.bus.listen.analyser import SAMPLE_FIRST, SAMPLE_RECENT, WRITES_KEPT, TrafficAnalyser
 from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.clock import VirtualClock
 from tests.bus.listen.support import (
     ABL,
     ABL_LINE,
@@ -24,7 +25,6 @@ from tests.bus.listen.support import (
     Chunk,
     FakeLink,
     Script,
-    VirtualClock,
     analyse,
     status,
 )
@@ -415,18 +415,17 @@ def test_odd_timestamps_do_not_break_it(data: bytes, times: list[float]) -> None
 # --- the listen session ---------------------------------------------------------------------
 
 
-def session(chunks: list[Chunk], vanish_at: float | None = None) -> tuple[FakeLink, VirtualClock]:
-    clock = VirtualClock()
-    clock.now = 1000.0  # monotonic time is not 0 when listening starts
-    return FakeLink(clock, chunks, vanish_at=vanish_at), clock
+def session(chunks: list[Chunk], vanish_at: float | None = None) -> FakeLink:
+    clock = VirtualClock(start=1000.0)  # monotonic time is not 0 when listening starts
+    return FakeLink(clock, chunks, vanish_at=vanish_at)
 
 
 def test_listen_feeds_the_analyser_with_times_since_it_began() -> None:
     script = Script()
     script.cycles(3, range(1, 5))
-    link, clock = session(script.chunks)
+    link = session(script.chunks)
     analyser = TrafficAnalyser("ascii", ABL_LINE, ABL)
-    report = listen(link, 5.0, analyser, clock=clock)
+    report = listen(link, 5.0, analyser)
     assert report.finished and report.seconds == 5.0
     assert report.to_dict() == analyse(script.chunks, end=5.0).to_dict()
 
@@ -435,7 +434,7 @@ def test_listen_ticks_on_a_silent_line_and_hands_over_every_chunk() -> None:
     script = Script()
     script.wait(1.0)
     script.exchange(1)
-    link, clock = session(script.chunks)
+    link = session(script.chunks)
     ticks: list[float] = []
     chunks: list[tuple[float, bytes]] = []
     listen(
@@ -444,7 +443,6 @@ def test_listen_ticks_on_a_silent_line_and_hands_over_every_chunk() -> None:
         TrafficAnalyser("ascii", ABL_LINE),
         on_tick=ticks.append,
         on_chunk=lambda t, data: chunks.append((t, data)),
-        clock=clock,
         tick=0.25,
     )
     assert ticks == [0.25 * i for i in range(1, 9)]
@@ -454,7 +452,7 @@ def test_listen_ticks_on_a_silent_line_and_hands_over_every_chunk() -> None:
 def test_listen_stops_when_asked() -> None:
     script = Script()
     script.cycles(5, range(1, 5))
-    link, clock = session(script.chunks)
+    link = session(script.chunks)
     seen: list[float] = []
     report = listen(
         link,
@@ -462,7 +460,6 @@ def test_listen_stops_when_asked() -> None:
         TrafficAnalyser("ascii", ABL_LINE),
         on_chunk=lambda t, data: seen.append(t),
         stop=lambda: len(seen) >= 5,
-        clock=clock,
     )
     assert len(seen) == 5 and report.frames == 5 and report.finished
     assert report.seconds == seen[-1]
@@ -483,11 +480,11 @@ class Sink:
 def test_when_the_port_vanishes_the_analyser_is_finished_and_the_error_propagates() -> None:
     script = Script()
     script.cycles(5, range(1, 5))
-    link, clock = session(script.chunks, vanish_at=2.5)
+    link = session(script.chunks, vanish_at=2.5)
     analyser = TrafficAnalyser("ascii", ABL_LINE, ABL)
     sink = Sink()
     with pytest.raises(PortVanished):
-        listen(link, 60.0, analyser, recorder=sink, clock=clock)
+        listen(link, 60.0, analyser, recorder=sink)
     report = analyser.snapshot()
     assert report.finished and report.seconds == 2.5
     assert report.frames == sum(1 for t, _ in script.chunks if t < 2.5) > 0
@@ -496,6 +493,6 @@ def test_when_the_port_vanishes_the_analyser_is_finished_and_the_error_propagate
 
 
 def test_listen_refuses_a_negative_duration() -> None:
-    link, clock = session([])
+    link = session([])
     with pytest.raises(ValueError):
-        listen(link, -1.0, TrafficAnalyser("ascii", ABL_LINE), clock=clock)
+        listen(link, -1.0, TrafficAnalyser("ascii", ABL_LINE))

@@ -1,33 +1,24 @@
-"""Duplicate-address detection on the simulated site, under noise, and against pymodbus.
+"""Duplicate-address detection on the simulated site and under noise, on the virtual clock.
 
 False positives are bugs: the healthy sites, the noise sweep (byte error rates 1e-4 and 1e-3,
 fixed seeds) and the 250 m unterminated bus must never give a duplicate verdict. The sites run
 in-process behind ``sim://`` without wire time, where both replies to one request come back in
 the same read: the probe then finds the second one in ``ReadResult.trailing``, so these tests
 do not listen for a tail (``tail_s=0``); one test runs with wire time and the tail window.
+Through a pty and against pymodbus devices: tests/live/test_probes_live.py and
+tests/live/test_duplicates_pymodbus.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import itertools
 import json
-import os
-import select
-import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pymodbus import FramerType
-from pymodbus.exceptions import NoSuchIdException
-from pymodbus.server import ModbusSerialServer
-from pymodbus.simulator import DataType, SimData, SimDevice
-from pymodbus.simulator.simcore import SimCore
 
 from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.frames import ReadRequest, build_read_reply
@@ -39,11 +30,8 @@ from clu_doctor.bus.probes.duplicates import (
     find_duplicates,
 )
 from clu_doctor.bus.profile import DeviceProfile, RegisterBlock, Timing, load_profile
-from clu_doctor.bus.settings import LineSettings
 from clu_doctor.resources import scenarios_dir
 from clu_doctor.sim import register_url_handler
-from clu_doctor.sim.endpoints import serve
-from tests.bus.conftest import start_socat
 
 # The simulated controllers answer within 3 +/- 1 ms (the replaced one in duplicate-address
 # within 10 +/- 6 ms); the bundled 300 ms floor is for real hardware.
@@ -178,18 +166,6 @@ def test_the_tail_window_catches_the_late_second_reply_with_wire_time(check: Any
     assert result.get(2).verdict == result.get(3).verdict == "none"
 
 
-def test_a_duplicate_through_a_pty() -> None:
-    server = serve("duplicate-address", tcp=False, wire_time=False, clu=False, seed=5)
-    try:
-        assert server.pty is not None
-        with Link.open(server.pty, PROFILE.line, PROFILE.framing) as link:
-            result = find_duplicates(link, PROFILE, [1, 2, 9], reads=20, tail_s=0.0, force=True)
-        assert result.confirmed == (1,)
-        assert result.silent == (9,)
-    finally:
-        server.stop()
-
-
 def test_the_meter_bus_duplicate_over_rtu(check: Any) -> None:
     meter = dataclasses.replace(
         load_profile("modbus-meter"),
@@ -300,208 +276,3 @@ def test_silent_addresses_are_not_read_forever(check: Any) -> None:
 def test_bad_arguments(check: Any) -> None:
     with pytest.raises(ValueError):
         check("sim://healthy-16?wire_time=0&clu=0", [1], reads=0)
-
-
-# --- an external implementation: two pymodbus devices on one id ----------------------------------
-
-LINE = LineSettings.parse("9600 8N1")
-#: Device id -> holding registers 0-1 (read as a 32-bit "serial"), per pymodbus server.
-SERVER_A = {1: [0x0001, 0x0001], 2: [0x0002, 0x0002]}
-SERVER_B = {1: [0x00B1, 0x00B1], 3: [0x0003, 0x0003]}
-PYMODBUS_PROFILE = dataclasses.replace(
-    load_profile("modbus-meter"),
-    identity=RegisterBlock(3, 0, 2, "uint32", "serial"),
-    timing=Timing(0.001, 0.005, 0.1),
-)
-
-
-class _AbsentIdsStaySilent(SimCore):
-    """pymodbus 3.16 answers an id it does not serve with exception 04; a real bus stays
-    silent. (The same fix as in test_pymodbus_interop.py.)"""
-
-    async def async_getValues(
-        self, device_id: int, func_code: int, address: int, count: int = 1
-    ) -> Any:
-        if device_id not in self.devices and 0 not in self.devices:
-            raise NoSuchIdException(f"device id {device_id} is not on this bus")
-        return await super().async_getValues(device_id, func_code, address, count)
-
-
-class PymodbusDevices:
-    """One pymodbus serial RTU server on ``port``, in a thread with its own event loop."""
-
-    def __init__(self, port: str, devices: dict[int, list[int]]) -> None:
-        self.port = port
-        self.devices = devices
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.failed: BaseException | None = None
-        self.server: ModbusSerialServer | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> PymodbusDevices:
-        self.thread.start()
-        assert self.ready.wait(20), "pymodbus server did not start"
-        if self.failed:
-            raise self.failed
-        return self
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(self._serve())
-        except BaseException as error:
-            self.failed = error
-            self.ready.set()
-
-    async def _serve(self) -> None:
-        devices = [
-            SimDevice(
-                id=device_id,
-                simdata=(
-                    [SimData(0, values=False, datatype=DataType.BITS)],
-                    [SimData(0, values=False, datatype=DataType.BITS)],
-                    [SimData(0, values=registers, datatype=DataType.REGISTERS)],
-                    [SimData(0, values=registers, datatype=DataType.REGISTERS)],
-                ),
-            )
-            for device_id, registers in self.devices.items()
-        ]
-        self.server = ModbusSerialServer(
-            devices,
-            framer=FramerType.RTU,
-            port=self.port,
-            baudrate=LINE.baudrate,
-            bytesize=LINE.bytesize,
-            parity=LINE.parity,
-            stopbits=int(LINE.stopbits),
-            ignore_missing_devices=True,
-        )
-        self.server.context = _AbsentIdsStaySilent(devices)
-        await self.server.serve_forever(background=True)
-        self.ready.set()
-        await self.server.serving
-
-    def stop(self) -> None:
-        if self.server is not None and self.loop.is_running():
-            shutdown = self.server.shutdown()  # type: ignore[no-untyped-call]
-            asyncio.run_coroutine_threadsafe(shutdown, self.loop).result(10)
-        self.thread.join(10)
-        self.loop.close()
-
-
-class SharedWire:
-    """The adapter's port and two device ports joined as one RS-485 wire.
-
-    What the adapter sends reaches both devices. Each device's reply is laid on a timeline of
-    character slots (at 9600 8N1, 1.04 ms each) starting ``delay_s`` after the request (that
-    device's turnaround; how long pymodbus took on this host is not bus time); where both
-    occupy a slot the wire carries the AND of the two bytes (a driven 0 wins on RS-485),
-    elsewhere each byte as it is. The result goes to the adapter once every device serving the
-    requested id has sent its whole reply. So replies that overlap arrive garbled, and replies
-    further apart than a reply's length arrive one after the other.
-    """
-
-    def __init__(
-        self, adapter: str, devices: list[str], serves: list[set[int]], delays: list[float]
-    ) -> None:
-        self.adapter = os.open(adapter, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        self.devices = [os.open(d, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK) for d in devices]
-        self.serves = serves
-        self.delays = delays
-        self.char_time = LINE.char_time
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> SharedWire:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        for fd in (self.adapter, *self.devices):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-    def _merge(self, replies: dict[int, bytes]) -> bytes:
-        slots: dict[int, int] = {}
-        for index, reply in replies.items():
-            first = round(self.delays[index] / self.char_time)
-            for offset, value in enumerate(reply):
-                slots[first + offset] = slots.get(first + offset, 0xFF) & value
-        return bytes(slots[slot] for slot in sorted(slots))
-
-    def _run(self) -> None:
-        waiting: set[int] = set()
-        length = 0
-        replies: dict[int, bytes] = {}
-        while not self._stop.is_set():
-            ready = select.select([self.adapter, *self.devices], [], [], 0.005)[0]
-            if self.adapter in ready:
-                request = os.read(self.adapter, 4096)
-                for fd in self.devices:
-                    os.write(fd, request)
-                # A read request: id, function, start, count; the reply is 5 + 2 x count bytes.
-                length = 5 + 2 * int.from_bytes(request[4:6], "big")
-                waiting = {i for i, ids in enumerate(self.serves) if request[0] in ids}
-                replies = {}
-            for index, fd in enumerate(self.devices):
-                if fd in ready:
-                    replies[index] = replies.get(index, b"") + os.read(fd, 4096)
-            if waiting and all(len(replies.get(i, b"")) >= length for i in waiting):
-                os.write(self.adapter, self._merge(replies))
-                waiting = set()
-
-
-@pytest.fixture
-def shared_wire() -> Iterator[Any]:
-    """``shared_wire(delay_b)`` -> the adapter's port of a wire with both pymodbus servers."""
-    cleanup: list[Any] = []
-    with tempfile.TemporaryDirectory(prefix="clu-doctor-dup-") as directory:
-
-        def make(delay_b: float) -> str:
-            pairs = []
-            for name in ("adapter", "a", "b"):
-                (Path(directory) / name).mkdir()
-                pairs.append(start_socat(Path(directory) / name))
-            cleanup.extend(pair.kill for pair in pairs)
-            for pair, table in zip(pairs[1:], (SERVER_A, SERVER_B), strict=True):
-                server = PymodbusDevices(pair.b, table).start()
-                cleanup.append(server.stop)
-            ports = [pairs[1].a, pairs[2].a]
-            serves = [set(SERVER_A), set(SERVER_B)]
-            wire = SharedWire(pairs[0].b, ports, serves, [0.0, delay_b]).start()
-            cleanup.append(wire.stop)
-            return pairs[0].a
-
-        yield make
-        for step in reversed(cleanup):
-            step()
-
-
-def pymodbus_duplicates(port: str) -> DuplicateResult:
-    with Link.open(port, LINE, "rtu") as link:
-        # The wire hands both replies over in one write: no tail window needed.
-        return find_duplicates(link, PYMODBUS_PROFILE, [1, 2, 3], reads=12, force=True, tail_s=0.0)
-
-
-def test_pymodbus_devices_on_one_id_at_the_same_time_garble_it(shared_wire: Any) -> None:
-    result = pymodbus_duplicates(shared_wire(0.0))
-    assert result.verdict == "suspected", describe(result)
-    one = result.get(1)
-    assert one is not None and one.reasons == ("corrupt_rate",)
-    assert one.corrupt == one.reads == 12  # both answer at once: every reply is garbled
-    assert one.p_value is not None and one.p_value < 1e-6
-    assert result.get(2).verdict == result.get(3).verdict == "none"  # type: ignore[union-attr]
-
-
-def test_pymodbus_devices_on_one_id_one_slower_give_two_serials(shared_wire: Any) -> None:
-    # Device B answers 30 ms later than A: longer than a reply (9 bytes, 9.4 ms), so both
-    # replies arrive whole, one after the other.
-    result = pymodbus_duplicates(shared_wire(0.030))
-    one = result.get(1)
-    assert one is not None and one.verdict == "confirmed", describe(result)
-    assert {i.identity.text for i in one.identities} == {str(0x00010001), str(0x00B100B1)}
-    assert one.doubled > 0
-    assert result.get(2).verdict == result.get(3).verdict == "none"  # type: ignore[union-attr]

@@ -1,6 +1,7 @@
 """Listen-before-talk: probes stay silent next to a polling CLU and talk only on a quiet bus.
 
-The simulated site runs in-process behind ``sim://`` (and once behind a pty). Whether the probe
+The simulated site runs in-process behind ``sim://``, on the test's virtual clock (the same
+through a pty is in tests/live/test_probes_live.py). Whether the probe
 sent anything is proven on the far side: the simulator counts every byte its adapter node put
 on the wire, and a spy on the serial object records every ``write`` call.
 """
@@ -12,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import serial
 
 from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.frames import ReadRequest, build_read_reply
@@ -28,42 +28,14 @@ from clu_doctor.bus.probes.duplicates import find_duplicates
 from clu_doctor.bus.probes.scan import scan
 from clu_doctor.bus.profile import DeviceProfile, Timing, load_profile
 from clu_doctor.sim import register_url_handler
-from clu_doctor.sim.endpoints import serve
+from tests.bus.fakes import SpySerial, spied_link
 
 # The simulated controllers answer within 3 +/- 1 ms; the bundled profile's 300 ms floor is for
 # real hardware and would only make silent addresses slow here.
 PROFILE = dataclasses.replace(load_profile("defa-erange"), timing=Timing(0.001, 0.003, 0.05))
-# time_scale=10 turns the CLU's 1 s poll cycle into 0.1 s, so half a second of listening
-# covers five cycles.
-IDLE_S, MAX_WAIT_S = 0.5, 1.5
-
-
-class SpySerial:
-    """Wraps a pyserial object and records every write."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.writes: list[bytes] = []
-
-    @property
-    def in_waiting(self) -> int:
-        return int(self.inner.in_waiting)
-
-    def read(self, size: int = 1) -> bytes:
-        return bytes(self.inner.read(size))
-
-    def write(self, data: bytes) -> int | None:
-        self.writes.append(bytes(data))
-        return int(self.inner.write(data))
-
-    def flush(self) -> None:
-        self.inner.flush()
-
-    def reset_input_buffer(self) -> None:
-        self.inner.reset_input_buffer()
-
-    def close(self) -> None:
-        self.inner.close()
+# Five seconds of listening cover five of the CLU's 1 s poll cycles (virtual seconds: no real
+# time is spent).
+IDLE_S, MAX_WAIT_S = 5.0, 15.0
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -77,18 +49,9 @@ def spied() -> Iterator[Any]:
     opened: list[Link] = []
 
     def make(url: str, profile: DeviceProfile = PROFILE) -> tuple[Link, SpySerial, Any]:
-        handle = serial.serial_for_url(
-            url,
-            baudrate=profile.line.baudrate,
-            bytesize=profile.line.bytesize,
-            parity=profile.line.parity,
-            stopbits=int(profile.line.stopbits),
-            timeout=0.02,
-        )
-        spy = SpySerial(handle)
-        link = Link(url, spy, profile.line, profile.framing)
+        link, spy = spied_link(url, profile.line, profile.framing)
         opened.append(link)
-        return link, spy, handle
+        return link, spy, spy.inner
 
     yield make
     for link in opened:
@@ -102,7 +65,7 @@ def assert_nothing_sent(link: Link, spy: SpySerial, handle: Any) -> None:
 
 
 def test_a_polling_clu_makes_the_scan_refuse_and_send_nothing(spied: Any) -> None:
-    link, spy, handle = spied("sim://healthy-16?wire_time=0&time_scale=10")
+    link, spy, handle = spied("sim://healthy-16?wire_time=0")
     with pytest.raises(BusBusy) as caught:
         scan(link, PROFILE, range(1, 17), listen_s=IDLE_S, listen_max_s=MAX_WAIT_S)
     assert_nothing_sent(link, spy, handle)
@@ -119,7 +82,7 @@ def test_a_polling_clu_makes_the_scan_refuse_and_send_nothing(spied: Any) -> Non
 
 
 def test_a_polling_clu_makes_the_duplicate_check_refuse_and_send_nothing(spied: Any) -> None:
-    link, spy, handle = spied("sim://healthy-16?wire_time=0&time_scale=10")
+    link, spy, handle = spied("sim://healthy-16?wire_time=0")
     with pytest.raises(BusBusy):
         find_duplicates(link, PROFILE, [1, 2], listen_s=IDLE_S, listen_max_s=MAX_WAIT_S)
     assert_nothing_sent(link, spy, handle)
@@ -135,7 +98,7 @@ def test_a_result_that_was_not_quiet_refuses_without_listening_again(spied: Any)
 
 def test_junk_without_frames_is_not_quiet_either(spied: Any) -> None:
     # The adapter is fixed at 9600 8N1 on a 38400 8E1 bus: the CLU's polls arrive as junk.
-    link, spy, handle = spied("sim://wrong-adapter-settings?wire_time=0&time_scale=10")
+    link, spy, handle = spied("sim://wrong-adapter-settings?wire_time=0")
     result = listen_before_talk(link, IDLE_S, MAX_WAIT_S)
     assert not result.quiet
     assert result.verdict == "noise"
@@ -181,24 +144,11 @@ def test_listen_before_talk_arguments() -> None:
 
 
 def test_to_dict_is_plain_data(spied: Any) -> None:
-    link, _, _ = spied("sim://healthy-16?wire_time=0&time_scale=10")
+    link, _, _ = spied("sim://healthy-16?wire_time=0")
     data = listen_before_talk(link, IDLE_S, MAX_WAIT_S).to_dict()
     assert data["verdict"] == "traffic"
     assert data["polled"] == list(range(1, 17))
     assert all(isinstance(s, str) for s in data["samples"])
-
-
-def test_through_a_pty_a_polling_clu_gets_nothing_either() -> None:
-    server = serve("healthy-16", tcp=False, wire_time=False, time_scale=10)
-    try:
-        assert server.pty is not None
-        with Link.open(server.pty, PROFILE.line, PROFILE.framing) as link:
-            with pytest.raises(BusBusy):
-                scan(link, PROFILE, range(1, 17), listen_s=IDLE_S, listen_max_s=MAX_WAIT_S)
-            assert link.bytes_sent == 0
-        assert server.site.adapter.bytes_sent == 0
-    finally:
-        server.stop()
 
 
 def test_a_master_that_starts_polling_during_a_probe_stops_it(fake_bus: Any) -> None:

@@ -1,7 +1,8 @@
 """The address scan and the end-of-bus analysis against every relevant simulated scenario.
 
-The sites run in-process behind ``sim://`` (no wire time: the logic is the subject here, the
-timing is benchmarks/scan.py's) and, for the path a real tool takes, behind a pty.
+The sites run in-process behind ``sim://`` on the test's virtual clock (no wire time: the logic
+is the subject here, the timing is benchmarks/scan.py's); the path a real tool takes, behind a
+pty, is in tests/live/test_probes_live.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from clu_doctor.bus.probes.scan import AddressScan, ScanResult, scan, scan_order
 from clu_doctor.bus.profile import DeviceProfile, Timing, load_profile
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.sim import register_url_handler
-from clu_doctor.sim.endpoints import serve
 
 BUNDLED = load_profile("defa-erange")
 # The simulated controllers answer within 3 +/- 1 ms; the bundled 300 ms floor is for real
@@ -97,7 +97,8 @@ def test_the_bundled_profile_keeps_its_timeout_floor(probe: Any) -> None:
 
 
 def test_the_timeout_adapts_after_the_first_answer(probe: Any) -> None:
-    result = probe("unpowered-station", [4, 1, 2], timeout=0.2)
+    # With wire time, so that a reply takes time (on the virtual clock nothing else does).
+    result = probe("unpowered-station", [4, 1, 2], query="clu=0&wire_time=1", timeout=0.2)
     attempts = result.attempts
     assert attempts[0].address == 4 and attempts[0].timeout_s == 0.2  # nothing answered yet
     assert attempts[0].outcome == "no_answer"
@@ -259,21 +260,3 @@ def test_to_dict_carries_the_raw_evidence(probe: Any) -> None:
 def test_address_scan_properties() -> None:
     empty = AddressScan(5, False, False, None, None, ())
     assert not empty.responded and empty.state is None and empty.response_times == ()
-
-
-# --- through a pty ----------------------------------------------------------------------------------
-
-
-def test_a_scan_through_a_pty_finds_the_same_stations() -> None:
-    server = serve("cable-break", tcp=False, wire_time=False, clu=False, adapter_at="end")
-    try:
-        assert server.pty is not None
-        with Link.open(server.pty, PROFILE.line, PROFILE.framing) as link:
-            result = scan(
-                link, PROFILE, TWELVE, expected=TWELVE, retries=0, listen_s=0.2, listen_max_s=0.5
-            )
-        assert result.answered == tuple(range(7, 13))
-        assert serials(result)[7] == "DF230107"
-        assert analyse_chain(TWELVE, "end", set(result.answered)).segment == (6, 7)
-    finally:
-        server.stop()

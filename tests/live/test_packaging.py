@@ -1,4 +1,5 @@
-"""The wheel carries the rules, profiles and scenarios, and the installed tool finds them there."""
+"""The wheel carries the rules, profiles and scenarios, and the installed tool finds them there
+(a wheel built and installed by real processes: on the wall clock, with the live tests)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

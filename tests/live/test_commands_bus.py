@@ -1,0 +1,86 @@
+"""``clu-doctor listen`` on real ports, as a user meets their errors: a pty without kernel RS-485,
+a port another program holds, one without permission, an adapter unplugged mid-listen. Real
+ptys and processes, so on the wall clock; the same commands on the simulator run in-process in
+tests/commands/test_bus.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from clu_doctor.bus.link import Link
+from clu_doctor.bus.profile import load_profile
+from clu_doctor.sim import serve
+from tests.commands.helpers import REPO, Outcome, invoke, one_line_error
+
+
+def test_kernel_rs485_mode_on_a_port_without_it_is_one_line() -> None:
+    with serve("healthy-16", tcp=False, time_scale=4) as server:
+        assert server.pty is not None
+        result = invoke("listen", "--port", server.pty, "--rs485", "--seconds", "1")
+    one_line_error(result, "RS-485", "without --rs485")
+
+
+def test_busy_port() -> None:
+    profile = load_profile("defa-erange")
+    with serve("healthy-16", tcp=False) as server:
+        assert server.pty is not None
+        with Link.open(server.pty, profile.line, profile.framing):
+            result = invoke("listen", "--port", server.pty, "--seconds", "1")
+    line = one_line_error(result, server.pty)
+    assert "in use" in line
+
+
+def test_permission_denied_as_an_unprivileged_user(tmp_path: Path) -> None:
+    with serve("healthy-16", tcp=False) as server:
+        assert server.pty is not None
+        os.chmod(server.pty, 0o600)
+        command = [
+            sys.executable,
+            "-m",
+            "clu_doctor",
+            "listen",
+            "--port",
+            server.pty,
+            "--seconds",
+            "1",
+        ]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            assert setpriv, "util-linux setpriv is needed to drop root for this test"
+            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        env = {**os.environ, "HOME": str(tmp_path), "CLU_DOCTOR_NO_CACHE": "1"}
+        proc = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=60, cwd=REPO
+        )
+    result = Outcome(proc.returncode, proc.stdout, proc.stderr)
+    one_line_error(result, "permission denied", "dialout")
+
+
+def test_adapter_unplugged_mid_listen() -> None:
+    server = serve("healthy-16", tcp=False)
+    try:
+        assert server.pty is not None
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "clu_doctor", "listen", "--port", server.pty, "--seconds", "30"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        time.sleep(2.0)  # let it open the port and hear some traffic
+    finally:
+        server.stop()  # the pty's master side goes away: the adapter is gone
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        raise
+    result = Outcome(proc.returncode, "", stderr)
+    one_line_error(result, server.pty)
