@@ -147,37 +147,22 @@ class FindingRef(NamedTuple):
     severity: Severity
 
 
-@dataclass(frozen=True)
-class StationRow:
-    """One station in one recorded check."""
+@dataclass(frozen=True, kw_only=True)
+class StationRow(StationHealth):
+    """One station in one recorded check: what that check saw of it, and which check it was."""
 
     check_id: int
     started: str
-    address: int
-    label: str | None
-    expected: bool
-    answering: bool
-    polls: int = 0
-    answers: int = 0
-    corrupt: int = 0
-    timeouts: int = 0
-    state: str | None = None
-    response_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        seen = super().to_dict()
+        # The history's own key order (JSON readers see it): the check first, then the station.
+        order = ("address", "label", "expected", "answering")
         return {
             "check_id": self.check_id,
             "started": self.started,
-            "address": self.address,
-            "label": self.label,
-            "expected": self.expected,
-            "answering": self.answering,
-            "polls": self.polls,
-            "answers": self.answers,
-            "corrupt": self.corrupt,
-            "timeouts": self.timeouts,
-            "state": self.state,
-            "response_s": self.response_s,
+            **{key: seen[key] for key in order},
+            **{key: value for key, value in seen.items() if key not in order},
         }
 
 
@@ -353,7 +338,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def compute_facts(
-    checks: Sequence[tuple[str, Mapping[int, StationHealth | StationRow]]],
+    checks: Sequence[tuple[str, Mapping[int, StationHealth]]],
     *,
     missed: int = 2,
     of: int = 8,
@@ -823,7 +808,7 @@ class History:
         """
         window = max(lookback, of)
         recorded = self.recent(window - (1 if current else 0), completed_only=True)
-        series: list[tuple[str, Mapping[int, StationHealth | StationRow]]] = [
+        series: list[tuple[str, Mapping[int, StationHealth]]] = [
             (row.started, {s.address: s for s in row.stations}) for row in recorded
         ]
         if current is not None:

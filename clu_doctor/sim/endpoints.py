@@ -27,7 +27,6 @@ import socket
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from clu_doctor.bus.chain import AdapterAt
 from clu_doctor.clock import SYSTEM, Timeout
@@ -159,12 +158,7 @@ class SimServer:
     def __enter__(self) -> SimServer:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
