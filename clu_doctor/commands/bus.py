@@ -65,36 +65,22 @@ def parse_addresses(text: str) -> tuple[int, ...]:
     return tuple(found)
 
 
-def _require_target(
-    port: str | None,
-    sim: str | None,
-    site: Path | None,
-    profile: str | None,
-    at: bus_options.AdapterEnd | None,
-    line: bus_options.LineOverride,
-) -> Target:
-    if port is None and sim is None:
+def _require_target(bus: bus_options.BusFlags) -> Target:
+    if bus.port is None and bus.sim is None:
         raise UsageError(
             "give --port PORT (or --sim SCENARIO)",
             hint="'clu-doctor ports' lists this machine's serial ports",
         )
     target = bus_options.resolve_target(
-        port, sim, bus_options.load_site_option(site), profile, at, line
+        bus.port, bus.sim, bus_options.load_site_option(bus.site), bus.profile, bus.at, bus.line
     )
     assert target is not None
     return target
 
 
+@bus_options.bus_flags()
 def scan(
-    port: bus_options.PortOption = None,
-    sim: bus_options.SimOption = None,
-    site: bus_options.SiteOption = None,
-    profile: bus_options.ProfileOption = None,
-    at: bus_options.AtOption = None,
-    baud: bus_options.BaudOption = None,
-    parity: bus_options.ParityOption = None,
-    stopbits: bus_options.StopbitsOption = None,
-    rs485: bus_options.Rs485Option = False,
+    bus: bus_options.BusFlags,
     addresses: Annotated[
         str | None,
         typer.Option(
@@ -124,8 +110,7 @@ def scan(
     from clu_doctor.report.console import OutputMode
     from clu_doctor.ui.progress import terminal_events
 
-    line = bus_options.LineOverride(baud, parity, stopbits, rs485)
-    target = _require_target(port, sim, site, profile, at, line)
+    target = _require_target(bus)
     wanted = parse_addresses(addresses) if addresses else tuple(target.profile.addresses)
     plan = bus_options.plan_for(target, listen_s=0.0, transmit=transmit)
     with contextlib.ExitStack() as stack:
@@ -169,16 +154,9 @@ def _guarded(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise busy_error(busy) from busy
 
 
+@bus_options.bus_flags()
 def listen(
-    port: bus_options.PortOption = None,
-    sim: bus_options.SimOption = None,
-    site: bus_options.SiteOption = None,
-    profile: bus_options.ProfileOption = None,
-    at: bus_options.AtOption = None,
-    baud: bus_options.BaudOption = None,
-    parity: bus_options.ParityOption = None,
-    stopbits: bus_options.StopbitsOption = None,
-    rs485: bus_options.Rs485Option = False,
+    bus: bus_options.BusFlags,
     seconds: Annotated[
         float, typer.Option("--seconds", min=0.5, help="How long to listen.")
     ] = 60.0,
@@ -203,12 +181,12 @@ def listen(
     warnings: tuple[str, ...] = ()
     detection = None
     if replay is not None:
-        if port or sim or save:
+        if bus.port or bus.sim or save:
             raise UsageError("--replay analyses a file: leave out --port, --sim and --save")
         from clu_doctor.bus.listen.recording import replay as run_replay
 
-        site_plan = bus_options.load_site_option(site)
-        loaded = None if profile is None else bus_options.resolve_profile(profile)
+        site_plan = bus_options.load_site_option(bus.site)
+        loaded = None if bus.profile is None else bus_options.resolve_profile(bus.profile)
         chain = site_chain(site_plan)
         with bus_options.flag_hints():
             replayed = run_replay(replay.expanduser(), profile=loaded, chain=chain)
@@ -217,8 +195,7 @@ def listen(
             print(f"clu-doctor: warning: {warning}", file=sys.stderr)
         verdicts = judge_listen(report, site_plan, chain)
     else:
-        line = bus_options.LineOverride(baud, parity, stopbits, rs485)
-        target = _require_target(port, sim, site, profile, at, line)
+        target = _require_target(bus)
         site_plan = target.site
         plan = bus_options.plan_for(target, listen_s=seconds, transmit=False, save=save)
         with contextlib.ExitStack() as stack:

@@ -50,15 +50,9 @@ Icinga/Nagios definitions and alert rules: docs/monitoring.md.
 HISTORY_WAIT_S = 10.0
 
 
+@bus_options.bus_flags("site", "port", "sim", "profile", "baud", "parity", "stopbits", "rs485")
 def check(
-    site: bus_options.SiteOption = None,
-    port: bus_options.PortOption = None,
-    sim: bus_options.SimOption = None,
-    profile: bus_options.ProfileOption = None,
-    baud: bus_options.BaudOption = None,
-    parity: bus_options.ParityOption = None,
-    stopbits: bus_options.StopbitsOption = None,
-    rs485: bus_options.Rs485Option = False,
+    bus: bus_options.BusFlags,
     fmt: Annotated[
         CheckFormat,
         typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
@@ -123,8 +117,8 @@ def check(
     site_plan: Site | None = None
     history: History | None = None
     try:
-        simulation = bus_options.read_simulation(sim) if sim else None
-        site_plan = _site(site, simulation)
+        simulation = bus_options.read_simulation(bus.sim) if bus.sim else None
+        site_plan = _site(bus.site, simulation)
         if textfile_dir is not None:
             from clu_doctor.monitoring.textfile import check_directory
 
@@ -142,10 +136,10 @@ def check(
         return _run(
             site_plan,
             history,
-            port=port,
+            port=bus.port,
             sim=simulation,
-            profile=profile,
-            line=bus_options.LineOverride(baud, parity, stopbits, rs485),
+            profile=bus.profile,
+            line=bus.line,
             fmt=fmt,
             textfile_dir=textfile_dir,
             timeout=timeout,

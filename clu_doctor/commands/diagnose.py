@@ -111,7 +111,9 @@ def run_questionnaire(
     write("\n")
 
 
+@bus_options.bus_flags()
 def diagnose(
+    *,
     observe: Annotated[
         list[str] | None,
         typer.Option(
@@ -131,15 +133,7 @@ def diagnose(
             help="YAML or JSON file of observations (key: value).",
         ),
     ] = None,
-    port: bus_options.PortOption = None,
-    sim: bus_options.SimOption = None,
-    site: bus_options.SiteOption = None,
-    profile: bus_options.ProfileOption = None,
-    at: bus_options.AtOption = None,
-    baud: bus_options.BaudOption = None,
-    parity: bus_options.ParityOption = None,
-    stopbits: bus_options.StopbitsOption = None,
-    rs485: bus_options.Rs485Option = False,
+    bus: bus_options.BusFlags,
     listen_seconds: Annotated[
         float,
         typer.Option(
@@ -163,9 +157,8 @@ def diagnose(
 
     rulebook = load_rulebook(rules.expanduser() if rules else None)
     collected = collect_observations(rulebook, observe or [], answers)
-    site_plan = bus_options.load_site_option(site)
-    line = bus_options.LineOverride(baud, parity, stopbits, rs485)
-    target = bus_options.resolve_target(port, sim, site_plan, profile, at, line)
+    site_plan = bus_options.load_site_option(bus.site)
+    target = bus_options.resolve_target(bus.port, bus.sim, site_plan, bus.profile, bus.at, bus.line)
     with contextlib.ExitStack() as stack:
         prober = None
         if target is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -177,6 +179,80 @@ class LineOverride:
         except ValueError as error:
             raise UsageError(str(error), hint="e.g. --baud 9600 --parity N --stopbits 1") from None
         return dataclasses.replace(profile, line=line)
+
+
+#: The bus options, in the order --help lists them, with their declarations and defaults.
+_BUS_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "port": (PortOption, None),
+    "sim": (SimOption, None),
+    "site": (SiteOption, None),
+    "profile": (ProfileOption, None),
+    "at": (AtOption, None),
+    "baud": (BaudOption, None),
+    "parity": (ParityOption, None),
+    "stopbits": (StopbitsOption, None),
+    "rs485": (Rs485Option, False),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BusFlags:
+    """The bus options one command was given (``None``: not given)."""
+
+    port: str | None = None
+    sim: str | None = None
+    site: Path | None = None
+    profile: str | None = None
+    at: AdapterEnd | None = None
+    line: LineOverride = LineOverride()
+
+
+def bus_flags(*names: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Give a command the shared bus options, declared once here.
+
+    The command takes one parameter ``bus: BusFlags``; in its place, typer sees the options
+    ``names`` (default: all of them, in their usual order) and the command receives them as one
+    :class:`BusFlags`. Its own options keep their places around it.
+    """
+    chosen = names or tuple(_BUS_OPTIONS)
+    unknown = set(chosen) - set(_BUS_OPTIONS)
+    if unknown:
+        raise ValueError(f"no bus option named {', '.join(sorted(unknown))}")
+
+    def decorate(command: Callable[..., int]) -> Callable[..., int]:
+        own = inspect.signature(command, eval_str=True)
+        shared = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=_BUS_OPTIONS[name][0],
+                default=_BUS_OPTIONS[name][1],
+            )
+            for name in chosen
+        ]
+        parameters: list[inspect.Parameter] = []
+        for parameter in own.parameters.values():
+            if parameter.name == "bus":
+                parameters += shared
+            else:
+                parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+        @functools.wraps(command)
+        def with_flags(**given: Any) -> int:
+            flags = {name: given.pop(name) for name in chosen}
+            line = LineOverride(
+                flags.pop("baud", None),
+                flags.pop("parity", None),
+                flags.pop("stopbits", None),
+                flags.pop("rs485", False),
+            )
+            return command(bus=BusFlags(**flags, line=line), **given)
+
+        with_flags.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+        with_flags.__annotations__ = {p.name: p.annotation for p in parameters}
+        return with_flags
+
+    return decorate
 
 
 SaveOption = Annotated[
