@@ -68,7 +68,7 @@ HEARD = ("polling", "unanswered")
 #: Traffic values where nobody polls: active probes may follow (see ``may_transmit``).
 QUIET = ("silent", "unheard", "off-bus")
 #: Listen verdicts whose evidence explains the ``bus.traffic`` value.
-TRAFFIC_EVIDENCE = ("bus.traffic", "bus.undecodable", "bus.no_answers")
+TRAFFIC_EVIDENCE = ("bus.polling", "bus.undecodable", "bus.no_answers")
 #: Below this many bytes with no request and no answer decoded, the line counts as silent.
 _FEW_BYTES = 64
 
@@ -125,7 +125,7 @@ def listen_observations(
     if traffic == "off-bus":
         lines.append("the site file says the CLU is off the bus (clu: disconnected)")
     for key in TRAFFIC_EVIDENCE:
-        if not (traffic == "off-bus" and key == "bus.traffic"):
+        if not (traffic == "off-bus" and key == "bus.polling"):
             lines += _lines(_find(verdicts, key))
     if detection is not None and not detection.found:
         lines.append(detection.message)

@@ -147,7 +147,7 @@ def test_a_listen_too_short_to_judge_silence_is_unknown_not_ok() -> None:
     assert "Result: UNKNOWN: not a byte in 1.0 s" in result.stdout
     longer = invoke("listen", "--sim", "clu-usb-dead", "--seconds", "5", "--json").json()
     assert longer["exit_code"] == 2
-    assert [v["key"] for v in longer["verdicts"]] == ["bus.traffic"]
+    assert [v["key"] for v in longer["verdicts"]] == ["bus.polling"]
 
 
 def test_a_saved_capture_replays_to_the_same_verdicts(tmp_path: Path) -> None:

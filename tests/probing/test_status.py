@@ -76,7 +76,7 @@ def test_duplicates_confirmed_are_critical_and_suspected_or_noise_a_warning() ->
 
 
 def verdict(severity: str, title: str) -> Verdict:
-    return Verdict("bus.traffic", "gaps", Severity(severity), title)
+    return Verdict("bus.polling", "gaps", Severity(severity), title)
 
 
 def test_a_listen_takes_its_worst_verdict_and_names_three() -> None:

@@ -9,7 +9,7 @@ the numbers behind it in ``data``.
 
 Keys, their values, and the failure modes of domain.md §5 they point to:
 
-* ``bus.traffic``: ``none`` | ``started_late`` | ``stopped`` | ``gaps`` (F1-F4: CLU power,
+* ``bus.polling``: ``none`` | ``started_late`` | ``stopped`` | ``gaps`` (F1-F4: CLU power,
   boot, USB interface)
 * ``bus.undecodable``: ``at_this_setting`` | ``at_every_setting`` (F5 A/B swapped, settings)
 * ``bus.no_answers``: ``silent`` | ``only_corrupt`` (F5, the "only red LED" case)
@@ -128,7 +128,7 @@ _UNLISTED_STATE = ("", Severity.WARNING)
 #: (their translation into observations) can see it.
 VERDICT_VALUES: Mapping[str, tuple[str, ...] | None] = MappingProxyType(
     {
-        "bus.traffic": ("none", "started_late", "stopped", "gaps"),
+        "bus.polling": ("none", "started_late", "stopped", "gaps"),
         "bus.undecodable": ("at_this_setting", "at_every_setting"),
         "bus.no_answers": ("silent", "only_corrupt"),
         "bus.silent_addresses": ("beyond_point", "beyond_point_bus_intact", "isolated", "no_chain"),
@@ -255,7 +255,7 @@ def _traffic(report: ListenReport, chain: Chain | None, t: Thresholds) -> Verdic
         if listened < t.silence_s:
             return None
         return _verdict(
-            "bus.traffic",
+            "bus.polling",
             "none",
             Severity.CRITICAL,
             f"no traffic at all in {listened:.0f} s: the CLU is not polling",
@@ -272,7 +272,7 @@ def _traffic(report: ListenReport, chain: Chain | None, t: Thresholds) -> Verdic
     last = report.last_byte if report.last_byte is not None else listened
     if first >= t.silence_s:
         return _verdict(
-            "bus.traffic",
+            "bus.polling",
             "started_late",
             Severity.INFO,
             f"the bus was silent for {first:.0f} s, then traffic started",
@@ -285,7 +285,7 @@ def _traffic(report: ListenReport, chain: Chain | None, t: Thresholds) -> Verdic
         )
     if listened - last >= t.silence_s:
         return _verdict(
-            "bus.traffic",
+            "bus.polling",
             "stopped",
             Severity.CRITICAL,
             f"traffic stopped: silent for the last {listened - last:.0f} s",
@@ -301,7 +301,7 @@ def _traffic(report: ListenReport, chain: Chain | None, t: Thresholds) -> Verdic
     if gaps:
         longest = max(gaps, key=lambda s: s.seconds)
         return _verdict(
-            "bus.traffic",
+            "bus.polling",
             "gaps",
             Severity.WARNING,
             f"the bus went silent {len(gaps)} time(s), up to {longest.seconds:.0f} s",

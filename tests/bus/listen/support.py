@@ -277,7 +277,7 @@ EXPECTED: dict[tuple[str, AdapterAt], Expected] = {
     ("cable-break", "clu"): {
         "bus.silent_addresses": (frozenset({"beyond_point"}), (7, 8, 9, 10, 11, 12)),
     },
-    ("cable-break", "end"): {"bus.traffic": (frozenset({"none"}), ())},
+    ("cable-break", "end"): {"bus.polling": (frozenset({"none"}), ())},
     ("unpowered-station", "clu"): {"bus.silent_addresses": (frozenset({"isolated"}), (4,))},
     ("long-unterminated", "clu"): {
         "bus.errors_spread": (frozenset({"spread", "growing_along_chain"}), None),
@@ -289,8 +289,8 @@ EXPECTED: dict[tuple[str, AdapterAt], Expected] = {
     ("wrong-adapter-settings", "clu"): {
         "bus.undecodable": (frozenset({"at_this_setting"}), ()),
     },
-    ("clu-usb-dead", "clu"): {"bus.traffic": (frozenset({"none"}), ())},
-    ("clu-booting", "clu"): {"bus.traffic": (frozenset({"none"}), ())},
+    ("clu-usb-dead", "clu"): {"bus.polling": (frozenset({"none"}), ())},
+    ("clu-booting", "clu"): {"bus.polling": (frozenset({"none"}), ())},
     ("station-f4", "clu"): {"bus.unpolled_addresses": (frozenset({"not_polled"}), (7,))},
     ("meter-bus-duplicate", "clu"): {"bus.duplicate_address": (DUPLICATE_VALUES, (1,))},
     ("healthy-rtu-4", "clu"): {},

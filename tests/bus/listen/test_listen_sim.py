@@ -46,7 +46,7 @@ def test_the_station_the_clu_never_polls_is_found_only_with_the_site() -> None:
 def test_a_booting_clu_is_silent_for_150_s_then_polls() -> None:
     report = simulate("clu-booting", 160.0, step=0.01)
     (verdict,) = derive_verdicts(report)
-    assert (verdict.key, verdict.value) == ("bus.traffic", "started_late")
+    assert (verdict.key, verdict.value) == ("bus.polling", "started_late")
     assert verdict.data["silent_s"] == pytest.approx(150.0, abs=0.1)
     assert report.requests > 0 and report.writes_seen > 0  # identity reads, Icmax writes
     assert all(entry.identity for entry in report.addresses)

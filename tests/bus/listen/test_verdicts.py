@@ -55,7 +55,7 @@ def test_a_lost_first_poll_that_a_retry_recovers_is_no_finding() -> None:
 
 def test_no_byte_at_all_is_no_traffic_with_the_listen_duration() -> None:
     (verdict,) = derive_verdicts(analyse([], end=60.0))
-    assert (verdict.key, verdict.value, verdict.severity) == ("bus.traffic", "none", "critical")
+    assert (verdict.key, verdict.value, verdict.severity) == ("bus.polling", "none", "critical")
     assert verdict.data["listened_s"] == 60.0
     assert any("150 s" in line for line in verdict.evidence)
 
@@ -63,7 +63,7 @@ def test_no_byte_at_all_is_no_traffic_with_the_listen_duration() -> None:
 def test_a_listen_shorter_than_the_silence_threshold_says_nothing_about_traffic() -> None:
     assert derive_verdicts(analyse([], end=2.0)) == []
     assert keys(derive_verdicts(analyse([], end=2.0), thresholds=Thresholds(silence_s=1))) == [
-        ("bus.traffic", "none", ())
+        ("bus.polling", "none", ())
     ]
 
 
