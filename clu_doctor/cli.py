@@ -8,6 +8,7 @@ exit code (usage errors are 3 UNKNOWN, never 2, which means CRITICAL to a monito
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -88,8 +89,6 @@ def _root(
 def make_app(modules: Iterable[str] = _MODULE_ORDER) -> typer.Typer:
     """The command line with the commands of ``modules`` (each module registers its own; this
     file stays the thin dispatcher)."""
-    import importlib
-
     built = typer.Typer(**_APP_SETTINGS)
     built.callback()(_root)
     for name in modules:

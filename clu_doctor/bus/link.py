@@ -31,6 +31,11 @@ reply-shaped frame from another address is *not* skipped: with one master on the
 be a second master's exchange or a misbehaving device, so it is reported as UnexpectedAnswer.
 The quiet-line check before each transmission is a minimal listen-before-talk; the probes should
 listen longer before they start talking at all.
+
+**One idea, one file.** Everything between the process and one serial port: opening it (and
+telling the user's mistakes apart: missing, busy, no permission, wrong settings), the one
+write path that refuses anything but a read, and receiving on the link's clock. The safety
+rule is only provable if that write path has no second copy elsewhere.
 """
 
 from __future__ import annotations
@@ -419,7 +424,7 @@ class Link:
         get_codec(framing)  # unknown framing: ValueError before touching the port
         if echo not in ECHO_MODES:
             raise ValueError(f"echo must be one of {', '.join(ECHO_MODES)}, not {echo!r}")
-        import serial
+        import serial  # pyserial (about 4 ms) only once a port is opened
 
         try:
             if handle is None:
@@ -443,7 +448,7 @@ class Link:
             if exclusive and os.name == "posix":
                 handle.exclusive = True
             if rs485:
-                import serial.rs485
+                import serial.rs485  # only for kernel RS-485 mode
 
                 handle.rs485_mode = serial.rs485.RS485Settings(
                     rts_level_for_tx=True, rts_level_for_rx=False

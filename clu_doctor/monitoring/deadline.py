@@ -17,6 +17,7 @@ The deadline runs on the wall clock (:func:`time.monotonic` and the OS timer), n
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import signal
 import threading
@@ -89,8 +90,6 @@ def _alarm(seconds: float) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _watchdog(seconds: float) -> Iterator[None]:  # pragma: no cover - Windows
-    import _thread
-
     fired = threading.Event()
     done = threading.Event()
 

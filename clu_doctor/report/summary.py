@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from clu_doctor.engine import ReportedFinding
 from clu_doctor.monitoring.result import CheckResult, StationHealth
+from clu_doctor.report.console import OutputMode, make_console
 from clu_doctor.severity import Severity
-
-if TYPE_CHECKING:
-    from clu_doctor.report.console import OutputMode
-
 
 #: How many silent stations the one-line summary names before it says "+N more".
 SUMMARY_NAMES = 4
@@ -106,8 +102,6 @@ def render_lines(lines: Sequence[Sequence[Segment]], mode: OutputMode) -> str:
     if not mode.styled:
         return "".join("".join(text for text, _ in line).rstrip() + "\n" for line in lines)
     from rich.text import Text  # rich: text output only (JSON runs never load it)
-
-    from clu_doctor.report.console import make_console
 
     buffer = io.StringIO()
     console = make_console(mode, buffer)

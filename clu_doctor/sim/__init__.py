@@ -11,6 +11,7 @@ This package imports its submodules lazily, so ``import clu_doctor.sim`` stays c
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ _LAZY = {
 
 def register_url_handler() -> None:
     """Make ``sim://`` URLs open with ``serial.serial_for_url`` (idempotent)."""
-    import serial
+    import serial  # pyserial only when sim:// is registered
 
     if __name__ not in serial.protocol_handler_packages:
         serial.protocol_handler_packages.append(__name__)
@@ -51,6 +52,4 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(module), name)

@@ -188,7 +188,7 @@ def serve(
     server = SimServer(site)
     try:
         if pty:
-            from clu_doctor.sim.ptyport import PtyEndpoint
+            from clu_doctor.sim.ptyport import PtyEndpoint  # POSIX only; TCP serves everywhere
 
             pty_endpoint = PtyEndpoint(site, site.adapter)
             server.endpoints.append(pty_endpoint)

@@ -35,6 +35,10 @@ A/B fault XOR the parity of crossed cable sections between it and the CLU.
 **Catching up.** If nobody advanced the site for more than ``MAX_CATCHUP_S`` of simulation time
 (a client that did not read, a huge ``time_scale``), the traffic in between is dropped as an
 overflowing receive buffer would drop it: the site jumps, keeping only the last stretch.
+
+**One idea, one file.** The event loop of one simulated bus (who transmits when, what each
+receiver hears); the line's bit-level physics are in :mod:`.line`, the devices' answers in
+:mod:`.devices`, the master's polling in :mod:`.master`.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ class TerminalEvents:
     """
 
     def __init__(self, *, table: bool = False, site: Site | None = None) -> None:
+        # rich only once progress is drawn (a terminal on stderr): piped runs never load it
         from rich.live import Live
         from rich.progress import (
             BarColumn,
@@ -60,11 +61,11 @@ class TerminalEvents:
         self._snapshot: Callable[[], ListenReport] | None = None
 
     def __rich__(self) -> RenderableType:
-        from rich.console import Group
+        from rich.console import Group  # drawn: rich is loaded already
 
         parts: list[RenderableType] = [self._progress]
         if self._table and self._snapshot is not None:
-            from clu_doctor.report.probes import listen_table
+            from clu_doctor.report.probes import listen_table  # only the listen commands draw it
 
             parts.append(listen_table(self._snapshot(), self._mode, self._site))
         return Group(*parts)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from clu_doctor.bus.codecs.ascii import AsciiCodec
 from clu_doctor.bus.codecs.events import StreamDecoder
+from clu_doctor.bus.codecs.rtu import RtuCodec
 from clu_doctor.bus.frames import Frame
 from clu_doctor.bus.settings import LineSettings
 
@@ -39,11 +41,7 @@ class Codec(Protocol):
 def get_codec(framing: str) -> Codec:
     """The codec for ``ascii`` (ABL-style, ``>`` replies) or ``rtu``."""
     if framing == "ascii":
-        from clu_doctor.bus.codecs.ascii import AsciiCodec
-
         return AsciiCodec()
     if framing == "rtu":
-        from clu_doctor.bus.codecs.rtu import RtuCodec
-
         return RtuCodec()
     raise ValueError(f"unknown framing {framing!r} (expected one of: {', '.join(FRAMINGS)})")

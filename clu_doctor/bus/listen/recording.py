@@ -49,6 +49,7 @@ from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.codecs import FRAMINGS
 from clu_doctor.bus.listen.analyser import TrafficAnalyser
 from clu_doctor.bus.listen.report import ListenReport
+from clu_doctor.bus.profile import load_profile
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import CluDoctorError, FileProblemError, Location
 
@@ -436,8 +437,6 @@ def replay(
     warnings: list[str] = []
     if analyser is None:
         if profile is None and header.profile:
-            from clu_doctor.bus.profile import load_profile
-
             try:
                 profile = load_profile(header.profile)
             except CluDoctorError as error:

@@ -34,6 +34,10 @@ Per address the verdict is:
 The bus-wide verdict is ``confirmed`` > ``suspected`` > ``noisy`` (the background corrupt rate,
 over the addresses not suspected, is at least 2 % with at least 3 corrupt replies: noise, not
 a duplicate) > ``none``. The background rate is in the result so a rule can say "noisy bus".
+
+**One idea, one file.** Finding two devices on one address actively: the read plan, the
+statistics' verdict per address and the evidence a person reads are one procedure; the
+statistics themselves are in :mod:`clu_doctor.bus.stats`.
 """
 
 from __future__ import annotations
