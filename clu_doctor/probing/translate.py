@@ -99,13 +99,22 @@ class Presence(NamedTuple):
     absent: str
     #: Only asked with a site description (without one there is nothing to compare).
     needs_site: bool = False
+    #: Verdict values with an observation value of their own (any other value is ``present``).
+    values: Mapping[str, str] = MappingProxyType({})
 
 
 #: Listen verdicts that are observations by their presence (only once the CLU was heard).
 PRESENCE: Mapping[str, Presence] = MappingProxyType(
     {
         "bus.errors_spread": Presence("bus.errors", "spread", "low"),
-        "bus.unpolled_addresses": Presence("bus.unpolled", "some", "none", needs_site=True),
+        "bus.unpolled_addresses": Presence(
+            "bus.unpolled",
+            "some",
+            "none",
+            needs_site=True,
+            # a listen shorter than one polling cycle of the CLU cannot tell
+            values=MappingProxyType({"listen_too_short": "unjudged"}),
+        ),
     }
 )
 
@@ -136,7 +145,11 @@ def listen_observations(
         if presence.needs_site and not site_known:
             continue
         verdict = _find(verdicts, key)
-        value = presence.absent if verdict is None else presence.present
+        value = (
+            presence.absent
+            if verdict is None
+            else presence.values.get(verdict.value, presence.present)
+        )
         found[presence.observation] = observation(
             presence.observation, value, "bus.listen", _lines(verdict)
         )
@@ -387,7 +400,7 @@ def produced_values() -> dict[str, frozenset[str]]:
         "station.state": set(STATE_RANK),
     }
     for presence in PRESENCE.values():
-        out[presence.observation] = {presence.present, presence.absent}
+        out[presence.observation] = {presence.present, presence.absent, *presence.values.values()}
     for key, row in SITE_FACTS.items():
         out[key] = {row.ok, row.problem}
     for key, (_, value) in SITE_OVERRULED.items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from clu_doctor.sim.scenario import Scenario
-from clu_doctor.site.model import DEFAULT_LABEL_PREFIX, Meters, Model, Site, Station
+from clu_doctor.site.model import DEFAULT_LABEL_PREFIX, Meters, Model, Site, Station, label_for
 
 _LABEL = re.compile(rf"^{DEFAULT_LABEL_PREFIX}(\d\d)$")
 
@@ -36,14 +36,13 @@ def site_for(scenario: Scenario) -> Site | None:
     for station in scenario.stations:
         labels = tuple(c.label for c in station.controllers)
         first = station.controllers[0]
-        chain.append(
-            Station(
-                address=_planned_address(first.label, first.address),
-                model=_model(station.model, len(station.controllers)),
-                labels=labels,
-                name=station.label,
-            )
-        )
+        address = _planned_address(first.label, first.address)
+        model = _model(station.model, len(station.controllers))
+        if model == "DUO" and len(labels) == 1:
+            # a DUO box with one controller on the bus (the other one dead or not fitted):
+            # the plan still has both outlets, the second on the next address
+            labels += (label_for(DEFAULT_LABEL_PREFIX, address + 1),)
+        chain.append(Station(address=address, model=model, labels=labels, name=station.label))
     return Site(
         name=scenario.name,
         chain=tuple(chain),

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Literal
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.codecs import FRAMINGS, get_codec
 from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
-from clu_doctor.bus.errors import UnexpectedAnswer
+from clu_doctor.bus.errors import FrameError, UnexpectedAnswer
 from clu_doctor.bus.frames import (
     BROADCAST_ADDRESS,
     READ_COILS,
@@ -92,8 +92,27 @@ _Payload = (
     | tuple[Literal[""]]
 )
 
-#: Garbage later than this after the outstanding request is not charged to it (idle noise).
+#: How long after a request a reply may start and still be charged to it, before the bus has
+#: shown how fast its stations answer (and the most it ever is): the answer window.
 ATTRIBUTION_WINDOW_S = 1.0
+
+
+#: Once stations have answered, the answer window is this multiple of the longest turnaround
+#: heard, plus :data:`WINDOW_CHARS` character times, never below :data:`WINDOW_FLOOR_S`...
+TURNAROUND_FACTOR = 2.0
+
+
+WINDOW_CHARS = 4
+
+
+#: ... which covers a USB adapter's 16 ms latency timer (the host's timestamps of a request and
+#: of its reply can be that far apart) with room to spare.
+WINDOW_FLOOR_S = 0.03
+
+
+#: A reply that starts after the master has given up and sent its next request is not an answer
+#: the master takes: the window ends at this share of the master's timeout (from its retries).
+MASTER_TIMEOUT_SHARE = 0.8
 
 
 #: A request still unanswered this long after it ended, when listening stops, is a timeout
@@ -153,10 +172,13 @@ class _Stats:
         "differing",
         "doubled",
         "exceptions",
+        "foreign",
+        "foreign_from",
         "identities",
         "identity",
         "last_answer",
         "last_poll",
+        "late",
         "mismatched",
         "polls",
         "reads",
@@ -171,6 +193,8 @@ class _Stats:
         "timeouts",
         "undecodable",
         "unsolicited",
+        "visit_start",
+        "visits",
         "writes",
     )
 
@@ -179,7 +203,9 @@ class _Stats:
         self.polls = self.reads = self.writes = self.answers = self.exceptions = 0
         self.timeouts = self.corrupt = self.retries = self.recovered = 0
         self.doubled = self.differing = self.mismatched = self.unsolicited = 0
-        self.undecodable = 0
+        self.undecodable = self.foreign = self.late = self.visits = 0
+        self.visit_start: float | None = None
+        self.foreign_from: dict[int, None] = {}
         self.chars = 0.0
         self.state: StateSeen | None = None
         self.states: dict[str, int] = {}
@@ -194,7 +220,12 @@ class _Stats:
 
 
 class _Exchange:
-    """The outstanding request and what has come back for it so far."""
+    """One request of the master and what came back for it so far.
+
+    It is *current* while the master waits for its answer, *superseded* once the master sent
+    its next request (a reply may still be on the wire: a slow second controller), and
+    *settled* once its answer window has passed, when its outcome is counted.
+    """
 
     __slots__ = (
         "answer",
@@ -217,6 +248,10 @@ class _Exchange:
         self.corrupt = False
         self.doubled = False
 
+    @property
+    def address(self) -> int:
+        return self.frame.address
+
 
 class TrafficAnalyser:
     """Incremental analysis of a passively received byte stream (see the module docstring).
@@ -227,7 +262,8 @@ class TrafficAnalyser:
     answers; by default it follows the profile (on for ABL register maps). ``chain`` is carried
     into the report for the verdicts. ``on_exchange(address, outcome)`` is told how each poll
     ended (``answer``, ``corrupt`` or ``timeout``) when it settles: an exchange log for tests,
-    benchmarks and live displays.
+    benchmarks and live displays. ``attribution_window_s`` is the answer window before any
+    station has answered (and its upper bound), see :meth:`reply_window`.
     """
 
     def __init__(
@@ -251,7 +287,8 @@ class TrafficAnalyser:
         self.settings = settings
         self.profile = profile
         self.chain = chain
-        self._decoder = get_codec(framing).decoder()
+        self._codec = get_codec(framing)
+        self._decoder = self._codec.decoder()
         self._ascii = framing == "ascii"
         if check_echo is None:
             check_echo = profile is not None and profile.identity.decoder.startswith("abl-")
@@ -273,15 +310,19 @@ class TrafficAnalyser:
         self._bytes = 0
         self._frames = self._requests = self._replies = self._broadcasts = 0
         self._frame_bytes = 0
-        self._unpaired = self._corrupt_requests = 0
+        self._unpaired = self._corrupt_requests = self._unattributed = 0
         self._garbage: dict[str, list[int]] = {}
         self._writes: list[WriteSeen] = []
         self._writes_seen = 0
         self._silences: list[Silence] = []
         self._stats: dict[int, _Stats] = {}
         self._current: _Exchange | None = None
+        #: Superseded exchanges whose answer window has not passed yet, oldest first.
+        self._open: list[_Exchange] = []
         self._previous_raw: bytes | None = None
         self._previous_answered = True
+        self._previous_end: float | None = None
+        self._last_polled: int | None = None
         self._first_samples: list[_Sample] = []
         self._first_garbage: list[_Sample] = []
         self._recent: deque[_Sample] = deque(maxlen=SAMPLE_RECENT)
@@ -289,6 +330,12 @@ class TrafficAnalyser:
         self._after_garbled_request = False
         self._closing = False
         self._deferred: _Exchange | None = None
+        #: The last reply-side garbage run that a start character cut short, and where it ended:
+        #: a ':' right behind it is the rest of that reply, not a request.
+        self._interrupted_reply_end: float | None = None
+        self._longest_turnaround: float | None = None
+        self._master_timeout: float | None = None
+        self._cycles: deque[float] = deque(maxlen=RESPONSE_SAMPLES)
         self._state_table: dict[str, tuple[str, Severity]] = {}
         self._decoded: dict[tuple[tuple[int, int, int], bytes], _Payload] = {}
         # snapshot cache: address -> report, rebuilt for the addresses in _dirty
@@ -305,6 +352,7 @@ class TrafficAnalyser:
     def advance(self, timestamp: float) -> None:
         """Time passed without data, up to ``timestamp`` (for the seconds listened, silences)."""
         self._clock(timestamp)
+        self._settle_due()
 
     def feed(self, timestamp: float, data: bytes) -> None:
         """Bytes received at ``timestamp`` (seconds, monotonic; the time the chunk arrived)."""
@@ -333,6 +381,7 @@ class TrafficAnalyser:
         self._bytes += len(data)
         self._pending_flush = True
         self._handle(self._decoder.feed(data, now))
+        self._settle_due()
 
     def finish(self, timestamp: float | None = None) -> ListenReport:
         """Listening ended (at ``timestamp``, default the last time seen): settle and report."""
@@ -350,10 +399,17 @@ class TrafficAnalyser:
                 self._dirty.add(self._deferred.stats.address)
                 self._deferred = None
             self._pending_flush = False
+            for exchange in self._open:  # the master has moved on from these
+                self._settle(exchange)
+            self._open = []
             current = self._current
-            if current is not None and current.answer is None:
+            if current is not None:
                 assert self._now is not None
-                if current.corrupt or self._now - current.end >= self._reply_window:
+                if (
+                    current.answer is not None
+                    or current.corrupt
+                    or self._now - current.end >= self._reply_window
+                ):
                     self._settle(current)
                     self._current = None
             self._finished = True
@@ -369,6 +425,91 @@ class TrafficAnalyser:
         assert self._now is not None
         self._now = max(self._now, value)
         return self._now
+
+    # -- the answer window ----------------------------------------------------------------
+
+    def reply_window(self) -> float:
+        """How long after a request's end a reply may start and still be charged to it.
+
+        Learned from this bus: :data:`TURNAROUND_FACTOR` x the longest turnaround of a valid
+        answer + :data:`WINDOW_CHARS` character times, at least :data:`WINDOW_FLOOR_S`; before
+        any answer, ``attribution_window_s``. Never past :data:`MASTER_TIMEOUT_SHARE` of the
+        master's own timeout (seen from its retries): by then the master has moved on, and
+        what starts later collides with its next request.
+        """
+        window = self._attribution_window
+        if self._longest_turnaround is not None:
+            learned = (
+                TURNAROUND_FACTOR * self._longest_turnaround
+                + WINDOW_CHARS * self.settings.char_time
+            )
+            window = min(window, max(WINDOW_FLOOR_S, learned))
+        if self._master_timeout is not None:
+            floor = 2 * self.settings.char_time
+            window = min(window, max(floor, MASTER_TIMEOUT_SHARE * self._master_timeout))
+        return window
+
+    def _began(self, start: float | None, end: float | None, length: int) -> float:
+        """When a garbage run of ``length`` bytes began, at the latest.
+
+        Chunk times are when the host got the bytes, so the time of the chunk with the run's
+        first byte and the time of its last one less the run's wire time are both upper bounds
+        (the stream decoders stamp a run with exactly those two).
+        """
+        last = end if end is not None else self._now
+        assert last is not None
+        began = last - self.settings.wire_time(length)
+        return began if start is None else min(start, began)
+
+    def _frame_began(self, event: Decoded) -> float:
+        """When a valid frame began: its end less its wire time (its bytes are back to back)."""
+        end = event.end if event.end is not None else self._now
+        assert end is not None
+        return end - self.settings.wire_time(len(event.raw))
+
+    def _in_window(self, exchange: _Exchange, began: float) -> bool:
+        return began - exchange.end <= self.reply_window()
+
+    def _exchanges(self) -> list[_Exchange]:
+        """Every exchange a reply could still belong to, the most recent first."""
+        found = list(reversed(self._open))
+        if self._current is not None:
+            found.insert(0, self._current)
+        return found
+
+    def _claimant(self, began: float, address: int | None) -> _Exchange | None:
+        """The exchange a reply that began at ``began`` belongs to: one to ``address`` (the
+        reply's own, when readable) whose window holds ``began``, else, for a reply that
+        does not say whose it is, the most recent exchange whose window holds it."""
+        for exchange in self._exchanges():
+            if address is not None and exchange.address != address:
+                continue
+            if self._in_window(exchange, began):
+                return exchange
+        return None
+
+    def _supersede(self) -> None:
+        """The master sent its next request: the current exchange waits only for late replies."""
+        current = self._current
+        if current is None:
+            return
+        self._current = None
+        self._open.append(current)
+
+    def _settle_due(self) -> None:
+        """Settle the superseded exchanges whose answer window has passed."""
+        if not self._open:
+            return
+        now = self._now
+        assert now is not None
+        window = self.reply_window()
+        keep = []
+        for exchange in self._open:
+            if now - exchange.end >= window and exchange is not self._deferred:
+                self._settle(exchange)
+            else:
+                keep.append(exchange)
+        self._open = keep
 
     # -- events ---------------------------------------------------------------------------
 
@@ -411,14 +552,18 @@ class TrafficAnalyser:
 
     def _on_frame(self, event: Decoded) -> None:
         frame = event.frame
+        self._interrupted_reply_end = None
         if self._ascii:
             shape = infer_direction(frame.function, frame.data)
             if shape is not Direction.UNKNOWN and shape is not frame.direction:
                 # A reply that starts with ':' or a request with '>': the start character was
                 # damaged (0x3A and 0x3E differ in one bit). Garbage, of the side its shape says.
-                side = "request" if shape is Direction.REQUEST else "reply"
                 garbage = Garbage(event.raw, "malformed", frame.address, event.start, event.end)
-                self._on_garbage(garbage, side)
+                if shape is Direction.REQUEST:
+                    self._on_garbage(garbage, "request")
+                else:
+                    self._count_garbage(garbage)
+                    self._garbled_reply(garbage, frame.address)
                 return
         self._frames += 1
         self._frame_bytes += len(event.raw)
@@ -442,15 +587,15 @@ class TrafficAnalyser:
 
     def _on_request(self, event: Decoded, at: float) -> None:
         frame = event.frame
-        current = self._current
-        if current is not None:
-            self._settle(current)
-            self._current = None
+        self._supersede()
         if frame.function in _WRITES:
             self._record_write(frame, at)
+        end = event.end if event.end is not None else self._now
+        assert end is not None
         if frame.address == BROADCAST_ADDRESS:
             self._broadcasts += 1
             self._previous_raw, self._previous_answered = event.raw, True
+            self._previous_end = end
             return
         self._after_garbled_request = False
         stats = self._stats_for(frame.address)
@@ -460,19 +605,35 @@ class TrafficAnalyser:
         else:
             stats.reads += 1
         stats.last_poll = at
+        if frame.address != self._last_polled:
+            # a new visit of the master to this address; the time since its last visit is
+            # one turn of the master's polling cycle
+            stats.visits += 1
+            if stats.visit_start is not None:
+                self._cycles.append(at - stats.visit_start)
+            stats.visit_start = at
+            self._last_polled = frame.address
         retry = event.raw == self._previous_raw and not self._previous_answered
         if retry:
             stats.retries += 1
+            if self._previous_end is not None:
+                # the master gave up on the first one: its timeout, as the bus shows it
+                waited = self._frame_began(event) - self._previous_end
+                if waited > 0:
+                    known = self._master_timeout
+                    self._master_timeout = waited if known is None else min(known, waited)
         stats.chars += len(event.raw) + self._answer_chars(frame)
-        end = event.end if event.end is not None else self._now
-        assert end is not None
         self._current = _Exchange(frame, event.raw, end, stats, retry)
         self._previous_raw, self._previous_answered = event.raw, False
+        self._previous_end = end
 
     def _settle(self, exchange: _Exchange) -> None:
-        """The exchange is over (a new request came, or listening ended)."""
+        """The exchange is over (its answer window passed, or listening ended)."""
         stats = exchange.stats
         self._dirty.add(stats.address)
+        if self._deferred is exchange:
+            exchange.doubled = True
+            self._deferred = None
         if exchange.answer is not None:
             outcome = "answer"
             if exchange.doubled:
@@ -488,47 +649,63 @@ class TrafficAnalyser:
 
     def _on_reply(self, event: Decoded, at: float) -> None:
         frame = event.frame
+        began = self._frame_began(event)
         current = self._current
-        if current is None or not self._answers(current.frame, frame):
-            if current is not None and frame.address == current.frame.address:
-                # from the right address, but not an answer to this request
-                current.stats.mismatched += 1
-                self._dirty.add(current.stats.address)
-                if current.answer is None:
-                    current.corrupt = True
-                else:
-                    current.doubled = True
-                return
+        target = current
+        if current is None or current.address != frame.address:
+            # not the current exchange's address: a late reply to an earlier one, or a reply
+            # from another address than the master asked (charged to no station's answers)
+            target = self._claimant(began, frame.address)
+        if target is None:
             self._unpaired += 1
             # Not charged to the address: before the first request (listening began
             # mid-exchange) and after a garbled request (this may well be its answer).
             if self._requests and not self._after_garbled_request:
                 self._stats_for(frame.address).unsolicited += 1
+                if current is not None and self._in_window(current, began):
+                    current.stats.foreign += 1  # another address answered this one's poll
+                    current.stats.foreign_from.setdefault(frame.address, None)
+                    self._dirty.add(current.address)
             return
-        stats = current.stats
+        stats = target.stats
         self._dirty.add(stats.address)
-        if current.answer is not None:
-            current.doubled = True
-            if event.raw != current.answer:
+        if not self._answers(target.frame, frame):
+            # from the right address, but not an answer to this request
+            stats.mismatched += 1
+            if target.answer is None:
+                target.corrupt = True
+            else:
+                target.doubled = True
+            return
+        if target.answer is not None:
+            target.doubled = True
+            if event.raw != target.answer:
                 stats.differing += 1
             return
-        current.answer = event.raw
-        self._previous_answered = True
+        target.answer = event.raw
         stats.answers += 1
         stats.last_answer = at
-        if current.retry:
+        if target.retry:
             stats.recovered += 1
         if frame.is_exception:
             stats.exceptions += 1
-        end = event.end if event.end is not None else self._now
-        assert end is not None
-        elapsed = max(0.0, end - current.end)
-        stats.responses.append(elapsed)
-        stats.resp_count += 1
-        stats.resp_min = min(stats.resp_min, elapsed)
-        stats.resp_max = max(stats.resp_max, elapsed)
-        if not frame.is_exception and current.frame.function in _READS:
-            self._decode_registers(current.frame, frame, stats, at)
+        if target is not current:
+            # the master had already moved on: the station is there, but too slow for it
+            stats.late += 1
+        else:
+            self._previous_answered = True
+            end = event.end if event.end is not None else self._now
+            assert end is not None
+            elapsed = max(0.0, end - current.end)
+            stats.responses.append(elapsed)
+            stats.resp_count += 1
+            stats.resp_min = min(stats.resp_min, elapsed)
+            stats.resp_max = max(stats.resp_max, elapsed)
+            turnaround = max(0.0, began - current.end)
+            known = self._longest_turnaround
+            self._longest_turnaround = turnaround if known is None else max(known, turnaround)
+        if not frame.is_exception and target.frame.function in _READS:
+            self._decode_registers(target.frame, frame, stats, at)
 
     def _answers(self, request: Frame, reply: Frame) -> bool:
         """Does ``reply`` answer ``request``? (the pairing rules of abl-protocol.md §5)"""
@@ -556,10 +733,9 @@ class TrafficAnalyser:
             return reply.data == data
         return True
 
-    def _on_garbage(self, event: Garbage, side: str | None = None) -> None:
-        """Garbage; ``side`` is ``request`` or ``reply`` where known (else from the start)."""
-        if side is None and self._ascii:
-            side = {b":": "request", b">": "reply"}.get(event.raw[:1])
+    # -- garbage: whose is it? ----------------------------------------------------------
+
+    def _count_garbage(self, event: Garbage) -> None:
         entry = self._garbage.setdefault(event.reason, [0, 0])
         entry[0] += 1
         entry[1] += len(event.raw)
@@ -567,33 +743,107 @@ class TrafficAnalyser:
         if len(self._first_garbage) < SAMPLE_FIRST:
             self._first_garbage.append((at, "garbage", event))
         self._recent.append((at, "garbage", event))
+
+    def _on_garbage(self, event: Garbage, side: str | None = None) -> None:
+        """Garbage; ``side`` is ``request`` or ``reply`` where known (else from its shape)."""
+        self._count_garbage(event)
+        frame: Frame | None = None
+        if side is None:
+            side, frame = self._shape_of(event)
+        interrupted_end = self._interrupted_reply_end
+        self._interrupted_reply_end = (
+            event.end if side == "reply" and event.reason == "interrupted" else None
+        )
+        if side == "request" and interrupted_end is not None and event.start == interrupted_end:
+            # a ':' inside a garbled reply (0x32 '2' and 0x38 '8' are one bit from ':'): the
+            # rest of that reply, cut off by a start character that was never sent
+            side = "reply"
         if side == "request":
             # the master sent a request we could not read: the exchange before it is over, and
             # a reply that follows answers the garbled request (a station may have read it fine)
             if not self._closing:  # (one cut off by the end of listening is not garbled)
                 self._corrupt_requests += 1
-            if self._current is not None:
-                self._settle(self._current)
-                self._current = None
+            self._supersede()
             self._previous_raw, self._previous_answered = None, True
             self._after_garbled_request = True
             return
-        current = self._current
-        if current is None or self._closing:
+        if self._closing:
             return
-        when = event.start if event.start is not None else self._now
-        assert when is not None
-        if when - current.end > self._attribution_window:
+        if frame is not None:
+            # a valid reply whose start character was damaged: its address is checksummed
+            self._garbled_reply(event, frame.address)
             return
-        self._dirty.add(current.stats.address)
-        if current.answer is None:
-            current.corrupt = True
+        began = self._began(event.start, event.end, len(event.raw))
+        claimed = event.address if side == "reply" or not self._ascii else None
+        target = self._claimant(began, claimed)
+        if target is None and claimed is not None:
+            current = self._current
+            if current is not None and self._in_window(current, began):
+                # a garbled reply that names another address in this one's window
+                current.stats.foreign += 1
+                self._dirty.add(current.address)
+        if target is None:
+            self._unattributed += 1
+            return
+        self._dirty.add(target.address)
+        if target.answer is None:
+            target.corrupt = True
         elif side == "reply":
-            current.doubled = True  # a second, garbled answer
+            target.doubled = True  # a second, garbled answer
         else:
             # After a valid answer, garbage without a start character (RTU junk, ASCII noise)
             # is a second answer or the next request garbled: what follows it tells (_handle).
-            self._deferred = current
+            self._deferred = target
+
+    def _garbled_reply(self, event: Garbage, address: int) -> None:
+        """A reply from ``address`` (its checksum holds) that is not well formed."""
+        began = self._began(event.start, event.end, len(event.raw))
+        target = self._claimant(began, address)
+        if target is None:
+            self._unattributed += 1
+            return
+        self._dirty.add(target.address)
+        if target.answer is None:
+            target.corrupt = True
+        else:
+            target.doubled = True
+
+    def _shape_of(self, event: Garbage) -> tuple[str | None, Frame | None]:
+        """Which side garbage comes from, by its start character or its shape, and the frame
+        inside it when only its start character was damaged."""
+        raw = event.raw
+        if self._ascii:
+            side = {b":": "request", b">": "reply"}.get(raw[:1])
+            if side is not None:
+                return side, None
+            # A start character damaged beyond recognition (or read as NUL and dropped): the
+            # rest may still be a whole frame, or at least as long as a request.
+            for body in (raw[1:], raw):
+                try:
+                    frame = self._codec.decode(b":" + body + b"\r\n")
+                except FrameError:
+                    continue
+                shape = infer_direction(frame.function, frame.data)
+                if shape is Direction.REQUEST:
+                    return "request", None
+                if shape is Direction.REPLY:
+                    return "reply", frame
+            length = len(raw.strip(b"\r\n"))
+            return ("request" if self._request_sized(length, ascii_body=True) else None), None
+        return ("request" if self._request_sized(len(raw), ascii_body=False) else None), None
+
+    def _request_sized(self, length: int, *, ascii_body: bool) -> bool:
+        """Is a garbage run of ``length`` bytes the size of a read request, and not the size
+        of the answer the current request asks for? (A noisy copy of the master's next one.)"""
+        request = 1 + 2 * 7 if ascii_body else 8  # damaged start + 7 bytes as hex; RTU: 8 bytes
+        if abs(length - request) > 1:
+            return False
+        current = self._current
+        if current is None:
+            return True
+        answer = self._answer_chars(current.frame)
+        answer = answer - 2 if ascii_body else answer  # without CR LF
+        return abs(length - answer) > 2
 
     def _answer_chars(self, request: Frame) -> int:
         """Characters of the answer ``request`` asks for, in this framing."""
@@ -693,19 +943,24 @@ class TrafficAnalyser:
         for address in self._dirty:
             self._cache[address] = self._address_report(self._stats[address])
         self._dirty.clear()
-        current = self._current
         addresses = [self._cache[a] for a in sorted(self._cache)]
-        if current is not None and current.answer is None:
-            # the outstanding request: pending, or already corrupt
-            pending_address = current.stats.address
+        # Exchanges not settled yet: pending (no answer so far), or answered twice already.
+        pending: dict[int, int] = {}
+        doubled: dict[int, int] = {}
+        for exchange in self._exchanges():
+            if exchange.answer is None:
+                pending[exchange.address] = pending.get(exchange.address, 0) + 1
+            elif exchange.doubled:
+                doubled[exchange.address] = doubled.get(exchange.address, 0) + 1
+        if pending or doubled:
             addresses = [
-                _with_pending(entry) if entry.address == pending_address else entry
-                for entry in addresses
-            ]
-        elif current is not None and current.doubled:
-            pending_address = current.stats.address
-            addresses = [
-                _with_doubled(entry) if entry.address == pending_address else entry
+                replace(
+                    entry,
+                    pending=entry.pending + pending.get(entry.address, 0),
+                    doubled=entry.doubled + doubled.get(entry.address, 0),
+                )
+                if entry.address in pending or entry.address in doubled
+                else entry
                 for entry in addresses
             ]
         silences = list(self._silences)
@@ -742,16 +997,17 @@ class TrafficAnalyser:
             samples=tuple(ordered),
             state_table=MappingProxyType(dict(self._state_table)),
             chain=self.chain,
+            reply_window=self.reply_window(),
+            longest_turnaround=self._longest_turnaround,
+            master_timeout=self._master_timeout,
+            poll_cycle=_median(self._cycles),
+            unattributed=self._unattributed,
         )
 
     def _address_report(self, stats: _Stats) -> AddressReport:
         response = None
-        if stats.resp_count:
-            ordered = sorted(stats.responses)
-            middle = len(ordered) // 2
-            median = (
-                ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-            )
+        median = _median(stats.responses)
+        if stats.resp_count and median is not None:
             response = ResponseTimes(stats.resp_count, stats.resp_min, median, stats.resp_max)
         return AddressReport(
             address=stats.address,
@@ -769,6 +1025,10 @@ class TrafficAnalyser:
             differing=stats.differing,
             mismatched=stats.mismatched,
             unsolicited=stats.unsolicited,
+            foreign=stats.foreign,
+            foreign_from=tuple(sorted(stats.foreign_from)),
+            late=stats.late,
+            visits=stats.visits,
             exchange_chars=stats.chars / stats.polls if stats.polls else 0.0,
             state=stats.state,
             states=MappingProxyType(dict(stats.states)),
@@ -790,12 +1050,12 @@ def _raw_sample(at: float, kind: str, event: Decoded | Garbage) -> RawSample:
     return RawSample(at, kind, event.raw.hex(), event.reason)
 
 
-def _with_pending(entry: AddressReport) -> AddressReport:
-    return replace(entry, pending=entry.pending + 1)
-
-
-def _with_doubled(entry: AddressReport) -> AddressReport:
-    return replace(entry, doubled=entry.doubled + 1)
+def _median(values: deque[float] | list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _block_key(block: RegisterBlock | None) -> tuple[int, int, int] | None:

@@ -85,6 +85,17 @@ class AddressReport:
     mismatched: int = 0
     #: Valid answers from this address while no request to it was outstanding.
     unsolicited: int = 0
+    #: Valid replies from *another* address that arrived in this address's answer window (a
+    #: controller answering with the wrong address, e.g. a DUO outlet set to its twin's).
+    foreign: int = 0
+    #: The addresses those replies came from.
+    foreign_from: tuple[int, ...] = ()
+    #: Valid answers that came after the master had moved on (its next request was on the
+    #: wire): the station is there, but too slow for the master.
+    late: int = 0
+    #: Times the master came to this address: a run of polls to it (identity, write, status,
+    #: retries) is one visit. Two visits to every polled address is a full polling cycle.
+    visits: int = 0
     #: Mean characters of one exchange (request + expected answer), for error-rate statistics.
     exchange_chars: float = 0.0
     state: StateSeen | None = None
@@ -133,6 +144,10 @@ class AddressReport:
             "differing": self.differing,
             "mismatched": self.mismatched,
             "unsolicited": self.unsolicited,
+            "foreign": self.foreign,
+            "foreign_from": list(self.foreign_from),
+            "late": self.late,
+            "visits": self.visits,
             "undecodable": self.undecodable,
             "exchange_chars": round(self.exchange_chars, 1),
             "state": self.state.to_dict() if self.state else None,
@@ -242,6 +257,19 @@ class ListenReport:
     state_table: Mapping[str, tuple[str, Severity]] = field(default_factory=dict)
     #: The site's chain, if the caller gave one (used by the verdicts).
     chain: Chain | None = None
+    #: How long after a request's end a reply may start and still be charged to it, as the
+    #: analyser learned it from this bus (the stations' turnarounds, the master's timeout).
+    reply_window: float = 0.0
+    #: The longest turnaround (request end to reply start) of an answer heard, and the
+    #: master's timeout as its retries show it (``None``: not seen).
+    longest_turnaround: float | None = None
+    master_timeout: float | None = None
+    #: Typical time between two visits of the master to one address: its polling cycle
+    #: (``None``: no address was visited twice).
+    poll_cycle: float | None = None
+    #: Garbage runs on the reply side that no exchange could claim (outside every answer
+    #: window): counted bus-wide, against no station.
+    unattributed: int = 0
 
     @property
     def garbage_events(self) -> int:
@@ -288,6 +316,15 @@ class ListenReport:
                     for reason, entry in sorted(self.garbage.items())
                 },
                 "writes_seen": self.writes_seen,
+                "unattributed": self.unattributed,
+                "reply_window_ms": _ms(self.reply_window),
+                "longest_turnaround_ms": None
+                if self.longest_turnaround is None
+                else _ms(self.longest_turnaround),
+                "master_timeout_ms": None
+                if self.master_timeout is None
+                else _ms(self.master_timeout),
+                "poll_cycle_s": _s(self.poll_cycle),
                 "first_byte_s": _s(self.first_byte),
                 "last_byte_s": _s(self.last_byte),
             },

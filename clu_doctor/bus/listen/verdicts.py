@@ -18,7 +18,8 @@ Keys, their values, and the failure modes of domain.md §5 they point to:
 * ``bus.duplicate_address``: ``identity_alternates`` | ``double_answers`` |
   ``corruption_excess`` (F7)
 * ``bus.errors_spread``: ``spread`` | ``growing_along_chain`` (F10, F11)
-* ``bus.unpolled_addresses``: ``not_polled`` (F8, the CLU's configuration)
+* ``bus.unpolled_addresses``: ``not_polled`` (F8, the CLU's configuration) |
+  ``listen_too_short`` (not judged: the listen held less than a whole polling cycle)
 * ``station.state``: the state code itself, e.g. ``F4``, ``E2``, ``E0`` (F19, F6)
 
 A deeper cause hides what it explains: no traffic at all -> nothing else; nothing decodes ->
@@ -83,6 +84,10 @@ class Thresholds:
     #: Settled polls without any answer (valid or garbled) before an address counts as silent
     #: (a poll and its retry).
     silent_min_polls: int = 2
+    #: A silent address may have this share of its settled polls (and at least one) followed
+    #: by garbage in its answer window: stray noise charged to it, not a sign of life. More
+    #: than that, and the station is there but garbled (errors spread, or a duplicate).
+    silent_garbled_share: float = 0.1
     #: Settled polls before "polls but no answers at all" is said.
     no_answers_min_polls: int = 3
     #: Family-wise false-alarm probability of the duplicate test against line noise.
@@ -107,8 +112,9 @@ class Thresholds:
     spread_max_share: float = 0.5
     #: Cochran-Armitage z above which the error rate grows along the chain.
     trend_min_z: float = 3.0
-    #: First polls (retries not counted) every polled address needs before a chain address that
-    #: was never polled is reported: the master has gone round its list that often.
+    #: Visits of the master (a run of polls to one address) every polled address needs before a
+    #: chain address that was never polled is reported: two visits each is at least one whole
+    #: turn of its polling cycle. Fewer: the listen was too short to judge (``listen_too_short``).
     unpolled_min_cycles: int = 2
     #: State severities (from the profile) that make a ``station.state`` verdict.
     state_severities: frozenset[Severity] = frozenset({Severity.WARNING, Severity.CRITICAL})
@@ -134,7 +140,7 @@ VERDICT_VALUES: Mapping[str, tuple[str, ...] | None] = MappingProxyType(
         "bus.silent_addresses": ("beyond_point", "beyond_point_bus_intact", "isolated", "no_chain"),
         "bus.duplicate_address": ("identity_alternates", "double_answers", "corruption_excess"),
         "bus.errors_spread": ("spread", "growing_along_chain"),
-        "bus.unpolled_addresses": ("not_polled",),
+        "bus.unpolled_addresses": ("not_polled", "listen_too_short"),
         "station.state": None,
     }
 )
@@ -241,7 +247,8 @@ def derive_verdicts(
         found.append(silent)
     if duplicate is not None:
         found.append(duplicate)
-    spread = _spread(report, chain, duplicates, thresholds)
+    silent_set = set(silent.addresses) if silent is not None else set()
+    spread = _spread(report, chain, duplicates, silent_set, thresholds)
     if spread is not None:
         found.append(spread)
     found.extend(_unpolled(report, chain, thresholds))
@@ -394,14 +401,16 @@ def _silent(
     report: ListenReport, chain: Chain | None, duplicates: set[int], t: Thresholds
 ) -> Verdict | None:
     polled = [e for e in report.addresses if e.polls]
+    # No valid answer is silence, unless garbled replies came back for more than a stray one
+    # (the station is there, the line or a second controller garbles it).
     silent = [
         e.address
         for e in polled
         if e.settled >= t.silent_min_polls
         and e.answers == 0
-        and e.corrupt == 0
-        and e.doubled == 0
         and e.mismatched == 0
+        and e.corrupt <= max(1, int(t.silent_garbled_share * e.settled))
+        and e.address not in duplicates
     ]
     if not silent:
         return None
@@ -413,9 +422,17 @@ def _silent(
     for address in silent[:16]:
         entry = report.address(address)
         assert entry is not None
-        evidence.append(
-            f"address {address}: {entry.polls} polls ({entry.retries} retries), no answer"
-        )
+        line = f"address {address}: {entry.polls} polls ({entry.retries} retries), no answer"
+        if entry.corrupt:
+            line += f" ({entry.corrupt} garbled in its answer window)"
+        evidence.append(line)
+        if entry.foreign:
+            others = _list(entry.foreign_from) if entry.foreign_from else "another address"
+            evidence.append(
+                f"address {address}: {entry.foreign} replies from address {others} came in its "
+                "answer window: a controller answers this address's polls with the wrong "
+                "address (on a DUO, the outlet's address set to its twin's?)"
+            )
     if duplicates:
         evidence.append(
             f"address {_list(sorted(duplicates))} has two controllers answering: a silent "
@@ -617,9 +634,18 @@ def _duplicate(report: ListenReport, t: Thresholds) -> Verdict | None:
 
 
 def _spread(
-    report: ListenReport, chain: Chain | None, exclude: set[int], t: Thresholds
+    report: ListenReport,
+    chain: Chain | None,
+    exclude: set[int],
+    silent: set[int],
+    t: Thresholds,
 ) -> Verdict | None:
-    entries = [e for e in report.addresses if _answering(e) and e.address not in exclude]
+    # every address that is there (a valid or a garbled answer), but not the silent ones
+    entries = [
+        e
+        for e in report.addresses
+        if _replied(e) and e.address not in exclude and (e.answers or e.address not in silent)
+    ]
     if not entries:
         return None
     failures = {e.address: e.corrupt + e.doubled + e.lost for e in entries}
@@ -682,26 +708,57 @@ def _unpolled(report: ListenReport, chain: Chain | None, t: Thresholds) -> list[
     if chain is None:
         return []
     polled = [e for e in report.addresses if e.polls]
-    if not polled or min(e.polls - e.retries for e in polled) < t.unpolled_min_cycles:
+    if not polled:
         return []
     polled_set = {e.address for e in polled}
     missing = [a for a in chain.addresses if a not in polled_set]
     if not missing:
         return []
+    plural = "es" if len(missing) > 1 else ""
+    cycles = min(e.visits for e in polled)
+    if cycles < t.unpolled_min_cycles:
+        # The master has not been round its list yet: an address it has not come to may
+        # still be on it. Say so, and judge nothing.
+        cycle = report.poll_cycle
+        how_long = (
+            f"its polling cycle takes about {cycle:.1f} s"
+            if cycle is not None
+            else f"it did not come back to any address in {report.seconds:.1f} s"
+        )
+        return [
+            _verdict(
+                "bus.unpolled_addresses",
+                "listen_too_short",
+                Severity.UNKNOWN,
+                f"not judged: the CLU was not heard going round all its stations, so whether "
+                f"it polls address{plural} {_list(missing)} is not known",
+                [
+                    f"listened {report.seconds:.1f} s; the CLU polled {_list(sorted(polled_set))}"
+                    f" and {how_long}",
+                    f"listen for at least {t.unpolled_min_cycles} of the CLU's polling cycles "
+                    "to tell whether it polls every station of the site",
+                ],
+                missing,
+                polled=sorted(polled_set),
+                cycles=cycles,
+                poll_cycle_s=None if cycle is None else round(cycle, 3),
+            )
+        ]
     return [
         _verdict(
             "bus.unpolled_addresses",
             "not_polled",
             Severity.CRITICAL,  # as BUS-UNPOLLED-01: the CLU neither manages nor reports them
-            f"the CLU never polls address{'es' if len(missing) > 1 else ''} {_list(missing)}",
+            f"the CLU never polls address{plural} {_list(missing)}",
             [
-                f"the site has {_list(missing)}; the CLU polled {_list(sorted(polled_set))} "
-                f"at least {t.unpolled_min_cycles} times each, never these",
+                f"the site has {_list(missing)}; the CLU came to {_list(sorted(polled_set))} "
+                f"at least {cycles} times each, never to these",
                 "the station is missing from the CLU's configuration (or has another "
                 "address than the plan says); its display may show F4 (no master)",
             ],
             missing,
             polled=sorted(polled_set),
+            cycles=cycles,
         )
     ]
 

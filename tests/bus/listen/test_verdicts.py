@@ -221,9 +221,35 @@ def test_addresses_the_clu_never_polls() -> None:
     verdicts = derive_verdicts(analyse(script.chunks, chain=chain))
     assert keys(verdicts) == [("bus.unpolled_addresses", "not_polled", (7,))]
     assert verdicts[0].severity == "critical"  # as BUS-UNPOLLED-01
+    # One turn of the CLU's cycle does not tell: 7 may simply not have had its turn yet.
     one_cycle = Script()
     one_cycle.cycles(1, (1, 2, 3, 4, 5, 6, 8))
-    assert derive_verdicts(analyse(one_cycle.chunks, chain=chain)) == []
+    (short,) = derive_verdicts(analyse(one_cycle.chunks, chain=chain))
+    assert (short.key, short.value, short.addresses) == (
+        "bus.unpolled_addresses",
+        "listen_too_short",
+        (7,),
+    )
+    assert short.severity == "unknown" and short.title.startswith("not judged")
+
+
+def test_a_visit_with_an_identity_read_a_write_and_a_status_read_is_one_turn() -> None:
+    """The CLU's first contact reads the identity, writes Icmax and reads the status: three
+    polls, one visit. A listen of one such turn judges nothing, never "never polled"."""
+    script = Script()
+    for address in (1, 2, 3):
+        script.identity_exchange(address, f"DF2301{address:02d}")
+        script.write(address, 0x14, 0x10A)
+        script.exchange(address)
+    report = analyse(script.chunks, chain=Chain.of(range(1, 5)))
+    assert [(e.address, e.polls, e.visits) for e in report.addresses] == [
+        (1, 3, 1),
+        (2, 3, 1),
+        (3, 3, 1),
+    ]
+    assert [(v.key, v.value, v.addresses) for v in derive_verdicts(report)] == [
+        ("bus.unpolled_addresses", "listen_too_short", (4,))
+    ]
 
 
 # --- duplicates -----------------------------------------------------------------------------
