@@ -22,14 +22,37 @@ a **timeout**, or a **corrupt answer** if reply-side garbage arrived for it. Bro
 **Retries.** A request identical to the one just before it, which went unanswered, is a
 *retry*: masters resend (ABL's community masters 5-20 ms apart, the simulated CLU after its
 timeout), and the first request after idle is sometimes lost. Retries are counted, and a retry
-that is answered *recovers* the exchange; neither is a fault by itself.
+that is answered *recovers* the exchange; neither is a fault by itself. A run of polls to one
+address (identity, write, status, retries) is one *visit*; the time between two visits to one
+address is a turn of the master's polling cycle, and two visits to every address polled mean
+the listen heard at least one whole turn.
 
-**Attribution.** Garbage (bytes that are not a valid frame, with the stream decoder's reason)
-is charged to the address whose request is outstanding, within :data:`ATTRIBUTION_WINDOW_S` of
-that request: before its valid answer it makes the exchange *corrupt*; after it (a second,
-colliding answer: two controllers on one address) it marks the exchange *doubled*. In ASCII a
-garbled frame that starts with ``:`` is a corrupted *request* and is counted bus-wide only. The
-address the garbage itself claims is never trusted for attribution.
+**Attribution.** Every frame is charged to whoever sent it, or to no one. A valid frame names
+its sender (the address is under the checksum): a reply from address N counts only for or
+against N, and one from another address inside N's answer window is counted as *foreign* at N
+(a controller answering with the wrong address, e.g. a DUO outlet set to its twin's). Garbage
+is judged by its side, its timing and the address it names:
+
+* *side*: in ASCII the start character (``:`` the master, ``>`` a station); a run whose start
+  character was damaged is tried as a frame with it restored, and a run the size of a request
+  (and not of the expected answer) is the master's. Master-side garbage is a garbled request,
+  counted bus-wide: the master has moved on, and a valid reply after it answers the garbled
+  request (a station may have read it fine).
+* *timing*: a reply-side run belongs to an exchange only if it began inside that request's
+  *answer window* (:meth:`TrafficAnalyser.reply_window`): learned from the bus as twice the
+  longest turnaround of a valid answer plus a few characters (at least 30 ms, for USB adapter
+  latency), and never past most of the master's own timeout, which its retries show. The
+  master's retry of a silent station, noisy, is outside every window: it never makes a dead
+  station look alive.
+* *address*: a run that names an address (readable after its start character) goes to an
+  exchange with that address; one that names none goes to the most recent exchange whose
+  window holds it.
+
+An exchange the master moved on from stays open for late replies until its window has passed
+(a slow second controller on one address answers after the master's next request), then it is
+*settled*: answered, *corrupt* (garbage but no valid answer), or a *timeout*. Garbage after a
+valid answer marks it *doubled* (two controllers on one address). Runs no exchange can claim
+are *unattributed*: counted bus-wide, against no station.
 
 **Times** are the caller's timestamps (seconds, monotonic); a report gives them relative to the
 start of listening. A chunk's timestamp is when the host received it, so response times are as
