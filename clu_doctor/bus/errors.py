@@ -93,6 +93,23 @@ class UnexpectedAnswer(CorruptAnswer):
     """A well-formed frame that does not answer our request (address, function, length)."""
 
 
+class WrongAddress(UnexpectedAnswer):
+    """A valid reply came back, but from another address than the one asked: whoever sent
+    it, it is not the addressed device's answer (``replied_from`` says whose it is)."""
+
+    def __init__(
+        self,
+        message: str,
+        address: int | None = None,
+        raw: bytes = b"",
+        hint: str | None = None,
+        *,
+        replied_from: int,
+    ) -> None:
+        super().__init__(message, address, raw, hint)
+        self.replied_from = replied_from
+
+
 class DeviceException(ExchangeError):
     """The device answered with a Modbus exception code."""
 

@@ -67,6 +67,7 @@ from clu_doctor.bus.errors import (
     PortVanished,
     TransmitRefused,
     UnexpectedAnswer,
+    WrongAddress,
 )
 from clu_doctor.bus.frames import (
     BROADCAST_ADDRESS,
@@ -773,6 +774,16 @@ class Link:
             try:
                 registers = parse_read_reply(request, event.frame)
             except UnexpectedAnswer as error:
+                if event.frame.address != request.address:
+                    raise WrongAddress(
+                        f"{error.message} ({event.frame.describe()})",
+                        request.address,
+                        event.raw,
+                        hint="a device answers this address's requests with another address "
+                        "(its address setting, or a DUO outlet set to its twin's), or another "
+                        "master is active on the bus",
+                        replied_from=event.frame.address,
+                    ) from None
                 raise UnexpectedAnswer(
                     f"{error.message} ({event.frame.describe()})",
                     request.address,

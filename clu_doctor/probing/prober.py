@@ -406,7 +406,11 @@ class BusProber:
         self, addresses: Sequence[int], *, reads: int = DUPLICATE_READS
     ) -> DuplicateResult:
         """Read the identities at ``addresses`` ``reads`` times each, now; the session's
-        duplicate check from then on. :class:`BusBusy` as for :meth:`read_addresses`."""
+        duplicate check from then on. Addresses the session's scan found garbled are read too:
+        garbled in every read is the collision signature itself. :class:`BusBusy` as for
+        :meth:`read_addresses`."""
+        garbled = self._scan.garbled if self._scan is not None else ()
+        addresses = tuple(dict.fromkeys((*addresses, *garbled)))
         self.events.stage(f"Checking {ranges(tuple(addresses))} for duplicate addresses", None)
         self._duplicates = find_duplicates(
             self.link(),
@@ -439,10 +443,10 @@ class BusProber:
         if self._duplicates is not None:
             return self._duplicates
         result = self.scan()
-        if result is None or not result.answered:
+        if result is None or not result.present:
             return None
         try:
-            return self.check_duplicates(result.answered)
+            return self.check_duplicates(result.present)
         except BusBusy as busy:
             self._refused(busy)
             return None
@@ -453,7 +457,8 @@ class BusProber:
 
     def chain_result(self, scanned: ScanResult) -> ChainResult | None:
         """The session's chain read with the addresses that answered ``scanned``."""
-        return self.chain.analyse(set(scanned.answered)) if self.chain is not None else None
+        # a garbled address has a device on it (two, most likely): it is reached, not silent
+        return self.chain.analyse(set(scanned.present)) if self.chain is not None else None
 
     # --- which result answers which question ------------------------------------------------
 
@@ -478,7 +483,7 @@ class BusProber:
         result = self.scan()
         if result is None:
             return {"bus.reach": unknown("bus.reach", self._scan_refused or "no scan")}
-        return reach_from_scan(result.answered, self.chain_result(result))
+        return reach_from_scan(result.present, self.chain_result(result), scan_notes(result))
 
     def _observe_duplicates(self) -> dict[str, Observation]:
         traffic = self.traffic()
@@ -516,6 +521,26 @@ class BusProber:
     def _observe_site(self) -> dict[str, Observation]:
         site = self.plan.site
         return {} if site is None else site_observations(site)
+
+
+def scan_notes(result: ScanResult) -> list[str]:
+    """What the reads showed about single addresses beyond answered or not: replies that came
+    back from another address, and replies garbled every time."""
+    lines = []
+    for entry in result.results:
+        if entry.replied_from and not entry.answered:
+            others = ", ".join(map(str, entry.replied_from))
+            lines.append(
+                f"address {entry.address}: its requests were answered by address {others}, never "
+                f"by {entry.address} itself: a controller answers with the wrong address (on a "
+                "DUO, the outlet's address set to its twin's?)"
+            )
+        elif entry.garbled:
+            lines.append(
+                f"address {entry.address}: every answer came back garbled: two controllers "
+                "answering at once (see the duplicate check)"
+            )
+    return lines
 
 
 #: Which method answers the observations of each probe that ``rules/observations.yaml`` names.

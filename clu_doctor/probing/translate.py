@@ -218,14 +218,18 @@ def reach_from_listen(silent: Verdict | None, *, site_known: bool) -> dict[str, 
     return {"bus.reach": observation("bus.reach", value, "bus.listen", lines)}
 
 
-def reach_from_scan(answered: Collection[int], chain: ChainResult | None) -> dict[str, Observation]:
-    """``bus.reach`` from the tool's own reads: along the site's chain when there is one."""
+def reach_from_scan(
+    answered: Collection[int], chain: ChainResult | None, notes: Sequence[str] = ()
+) -> dict[str, Observation]:
+    """``bus.reach`` from the tool's own reads: along the site's chain when there is one.
+    ``notes`` add what the reads showed about single addresses."""
     if chain is None:
         value = REACH_PLAIN[False, bool(answered)]
-        lines = [f"addresses answering: {ranges(sorted(answered))}"]
+        lines = [f"addresses answering: {ranges(sorted(answered))}", *notes]
         return {"bus.reach": observation("bus.reach", value, "bus.scan", lines)}
     value = REACH_FROM_CHAIN[chain.verdict]
-    return {"bus.reach": observation("bus.reach", value, "bus.end_of_bus", chain.evidence)}
+    lines = [*chain.evidence, *notes]
+    return {"bus.reach": observation("bus.reach", value, "bus.end_of_bus", lines)}
 
 
 # --- bus.duplicates: two devices on one address ------------------------------------------------

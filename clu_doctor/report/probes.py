@@ -102,9 +102,16 @@ def render_scan_text(
         if entry.status is not None and entry.status.state:
             state = f"{entry.status.state} {entry.status.meaning}"
         label = (site.label_of(entry.address) if site else None) or ""
-        identity = (
-            entry.identity.text if entry.identity else ("no answer" if not entry.answered else "?")
-        )
+        if entry.identity:
+            identity = entry.identity.text
+        elif entry.answered:
+            identity = "?"
+        elif entry.garbled:
+            identity = "garbled every time"
+        elif entry.replied_from:
+            identity = f"answers as {', '.join(map(str, entry.replied_from))}"
+        else:
+            identity = "no answer"
         table.add_row(
             str(entry.address),
             label,

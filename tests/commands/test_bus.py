@@ -14,6 +14,9 @@ from clu_doctor.resources import profiles_dir
 from clu_doctor.sim.simulator import SimSite
 from tests.commands.helpers import invoke, one_line_error
 
+#: The scenario files of these tests (not bundled ones).
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
 # --- scan -----------------------------------------------------------------------------------
 
 
@@ -56,11 +59,20 @@ def test_scan_confirms_a_duplicate_address_from_two_identities() -> None:
 
 
 def test_scan_suspects_a_duplicate_address_when_every_reply_collides() -> None:
-    """With this seed the two replies always overlap: only the corruption rate shows it."""
-    duplicates = scan_duplicates(seed=0)["duplicates"]
-    assert isinstance(duplicates, dict) and duplicates["verdict"] == "suspected"
+    """Two controllers on 5 whose replies always overlap: every read garbled. Address 5 is
+    not silent but suspected, read again in the duplicate check; only the corruption rate
+    shows it. XAXXY08 (its controller on 5) is the one missing from the chain."""
+    result = invoke("scan", "--sim", f"{SCENARIOS / 'overlapping-duplicate.yaml'}", "--json")
+    document = result.json()
+    assert result.code == document["exit_code"] == 2
+    scan = document["scan"]
+    assert scan["garbled"] == [5] and scan["missing"] == [8] and 5 not in scan["silent"]
+    assert document["chain"]["verdict"] == "farthest" and document["chain"]["silent"] == [8]
+    duplicates = document["duplicates"]
+    assert duplicates["verdict"] == "suspected"
     [entry] = [a for a in duplicates["addresses"] if a["verdict"] == "suspected"]
-    assert entry["address"] == 1 and "corrupt_rate" in entry["reasons"]
+    assert entry["address"] == 5 and "corrupt_rate" in entry["reasons"]
+    assert entry["reads"] == 24 and entry["ok"] == 0  # read again, garbled every time
 
 
 def test_scan_of_a_healthy_quiet_site_is_ok() -> None:

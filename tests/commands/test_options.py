@@ -92,15 +92,16 @@ def scenario_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.mark.parametrize(
     "args",
     [
-        ("diagnose", "--sim", "cable-break?wire_time=0", "--listen-seconds", "0.5", "--no-input"),
-        ("listen", "--sim", "healthy-16?wire_time=0", "--seconds", "0.5"),
+        # (listens of two of the CLU's 1 s polling cycles at least: a shorter one judges less)
+        ("diagnose", "--sim", "cable-break?wire_time=0", "--listen-seconds", "2.5", "--no-input"),
+        ("listen", "--sim", "healthy-16?wire_time=0", "--seconds", "2.5"),
         ("scan", "--sim", "healthy-16?wire_time=0&clu=0", "--addresses", "1", "--no-duplicates"),
         (
             "check",
             "--sim",
             "unpowered-station?wire_time=0",
             "--listen-seconds",
-            "1",
+            "2.5",
             "--no-history",
         ),
     ],

@@ -20,6 +20,7 @@ from clu_doctor.bus.errors import (
     DeviceException,
     NoAnswer,
     UnexpectedAnswer,
+    WrongAddress,
 )
 from clu_doctor.bus.frames import Direction, Frame, ReadRequest, infer_direction
 from clu_doctor.bus.link import Link
@@ -37,9 +38,18 @@ _LISTEN_STEP_S = 0.05
 #: How many frames the listen-before-talk keeps as evidence.
 _SAMPLES = 6
 
-Outcome = Literal["ok", "no_answer", "corrupt", "unexpected", "exception"]
-OUTCOMES: tuple[Outcome, ...] = ("ok", "no_answer", "corrupt", "unexpected", "exception")
-#: Outcomes that prove a device at the address took the request (a valid frame came back).
+Outcome = Literal["ok", "no_answer", "corrupt", "unexpected", "exception", "wrong_address"]
+OUTCOMES: tuple[Outcome, ...] = (
+    "ok",
+    "no_answer",
+    "corrupt",
+    "unexpected",
+    "exception",
+    "wrong_address",
+)
+#: Outcomes that prove a device at the address took the request (a valid frame from that
+#: address came back). A valid reply from *another* address (``wrong_address``) proves only
+#: that some device is there, not that the addressed one is: each address is judged on its own.
 ANSWERED: frozenset[str] = frozenset({"ok", "unexpected", "exception"})
 LbtVerdict = Literal["quiet", "traffic", "noise"]
 
@@ -273,6 +283,8 @@ class Exchange:
     error: str | None = None
     #: Modbus exception code, for ``exception``.
     exception_code: int | None = None
+    #: The address a ``wrong_address`` reply came from.
+    replied_from: int | None = None
 
     @property
     def answered(self) -> bool:
@@ -290,6 +302,7 @@ class Exchange:
             "trailing": _show(self.trailing),
             "error": self.error,
             "exception_code": self.exception_code,
+            "replied_from": self.replied_from,
         }
 
 
@@ -314,6 +327,15 @@ def exchange(link: Link, request: ReadRequest, purpose: str, timeout: float) -> 
         result = link.request(request, timeout=timeout)
     except NoAnswer as error:
         return replace(base, elapsed_s=clock.now() - started, error=error.message)
+    except WrongAddress as error:
+        return replace(
+            base,
+            outcome="wrong_address",
+            elapsed_s=clock.now() - started,
+            reply=error.raw,
+            error=error.message,
+            replied_from=error.replied_from,
+        )
     except UnexpectedAnswer as error:
         return replace(
             base,

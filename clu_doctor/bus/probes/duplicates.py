@@ -5,6 +5,14 @@
 the reply, the bytes that followed it in the same read, and whatever arrives in a short window
 after it (a second device answers a little later, or at the same time and garbles both).
 
+An address whose replies came back garbled in most of its reads gets as many reads again, each
+after a pause of varied length and with a longer wait for a second reply: controllers answer at
+their own pace, so a collision that garbles one read may let both replies through another
+(then two identities confirm it).
+
+A valid reply from *another* address than the one read (``wrong_address``) is not a reply of
+this address: it is counted apart and neither clears nor accuses the address.
+
 Per address the verdict is:
 
 ``confirmed``
@@ -21,6 +29,9 @@ Per address the verdict is:
       ``k >= 4``, ``k/n >= 0.25``, ``k/n >= 4 x K/N``, ``N >= 8``, and the one-sided Fisher exact
       test (hypergeometric tail ``P[X >= k]`` for ``n`` draws from ``n + N`` replies of which
       ``k + K`` corrupt) below ``ALPHA = 1e-6``.
+    * **collision** - too few replies elsewhere to compare with (``N < 8``), but the replies at
+      this address came back garbled in nearly every read (``k >= 4``, ``k/n >= 0.8``): a reply
+      garbled every time is the signature of two controllers answering at once.
     * **doubled** - at least twice, a second valid reply with the same identity followed the
       first (two devices with identical identity blocks, e.g. blank serials).
     * **timing** - the clean reply times split into two clusters (each at least 3 replies and
@@ -43,6 +54,7 @@ statistics themselves are in :mod:`clu_doctor.bus.stats`.
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -68,7 +80,7 @@ from clu_doctor.bus.stats import fisher_greater
 AddressVerdict = Literal["none", "suspected", "confirmed"]
 DuplicateVerdict = Literal["none", "noisy", "suspected", "confirmed"]
 NoiseVerdict = Literal["clean", "noisy", "unknown"]
-Reason = Literal["identities", "doubled", "corrupt_rate", "timing"]
+Reason = Literal["identities", "doubled", "corrupt_rate", "collision", "timing"]
 
 DEFAULT_READS = 30
 #: Stop reading an address after this many attempts in a row with nothing at all coming back.
@@ -81,6 +93,13 @@ MIN_CORRUPT = 4
 MIN_RATE = 0.25
 MIN_RATIO = 4.0
 MIN_BACKGROUND = 8
+# The collision rule (no background to compare with).
+COLLISION_RATE = 0.8
+# Reads again for an address garbled in most reads: as many as the planned ones, each after a
+# pause of up to this many answer timeouts, with the wait for a second reply this much longer.
+GARBLED_SHARE = 0.5
+RETRY_PAUSE_TIMEOUTS = 2.0
+PATIENT_TAIL_FACTOR = 3.0
 # The timing rule.
 MIN_CLUSTER = 3
 MIN_CLUSTER_SHARE = 0.2
@@ -178,6 +197,8 @@ class AddressDuplicates:
     no_answer: int
     unexpected: int
     exceptions: int
+    #: Reads answered validly by another address than this one (counted apart).
+    wrong_address: int
     #: Reads where a second valid reply followed the first.
     doubled: int
     #: Reads where corrupt bytes followed a clean reply.
@@ -214,6 +235,7 @@ class AddressDuplicates:
             "no_answer": self.no_answer,
             "unexpected": self.unexpected,
             "exceptions": self.exceptions,
+            "wrong_address": self.wrong_address,
             "doubled": self.doubled,
             "corrupt_tails": self.corrupt_tails,
             "identities": [i.to_dict() for i in self.identities],
@@ -346,6 +368,7 @@ class _Tally:
     no_answer: int = 0
     unexpected: int = 0
     exceptions: int = 0
+    wrong_address: int = 0
     doubled: int = 0
     doubled_same: int = 0
     doubled_other: int = 0
@@ -396,13 +419,22 @@ def _read_once(
     tally: _Tally,
     timer: AdaptiveTimeout,
     tail_s: float | None,
+    *,
+    patient: bool = False,
 ) -> None:
+    """One identity read of ``tally``'s address, counted. ``patient``: wait longer for the
+    answer and for a second one after it (the reads again of a garbled address)."""
     request = profile.identity_request(tally.address)
-    attempt = exchange(link, request, "identity", timer.value)
+    wait = timer.value * (PATIENT_TAIL_FACTOR if patient else 1.0)
+    attempt = exchange(link, request, "identity", wait)
     tally.reads += 1
     if attempt.outcome == "no_answer":
         tally.no_answer += 1
         tally.quiet_streak += 1
+        return
+    if attempt.outcome == "wrong_address":
+        tally.wrong_address += 1
+        tally.quiet_streak += 1  # nothing from this address itself
         return
     tally.quiet_streak = 0
     if attempt.outcome == "corrupt":
@@ -430,6 +462,8 @@ def _read_once(
         if tail_s is not None
         else max(MIN_TAIL_S, TAIL_FACTOR * timer.longest + TAIL_MARGIN_S - attempt.elapsed_s)
     )
+    if patient:
+        window *= PATIENT_TAIL_FACTOR
     after = attempt.trailing
     if window > 0:
         after += b"".join(chunk for _, chunk in link.receive(window))
@@ -445,6 +479,15 @@ def _read_once(
         for second in seconds:
             tally.doubled_identities[second.text] += 1
             tally.samples.setdefault(second.text, second)
+
+
+def _mostly_garbled(tally: _Tally) -> bool:
+    """Replies garbled in most reads, and not yet two identities to confirm it."""
+    return (
+        tally.corrupt >= 2
+        and tally.corrupt >= GARBLED_SHARE * tally.reads
+        and len(set(tally.identities) | set(tally.doubled_identities)) < 2
+    )
 
 
 def _judge(
@@ -477,6 +520,20 @@ def _judge(
         and rate >= MIN_RATIO * background
         and p_value <= ALPHA
     )
+    collision = (
+        not suspect_rate
+        and rate is not None
+        and big_n < MIN_BACKGROUND
+        and k >= MIN_CORRUPT
+        and rate >= COLLISION_RATE
+    )
+    if collision:
+        reasons.append("collision")
+        evidence.append(
+            f"{k} of {n} replies at address {address} were corrupt ({rate:.0%}): a reply garbled "
+            "in nearly every read is two controllers answering at once (too few replies "
+            "elsewhere on the bus to compare with)"
+        )
     if suspect_rate:
         reasons.append("corrupt_rate")
         evidence.append(
@@ -558,6 +615,7 @@ def _judge(
         ok=tally.ok,
         corrupt=tally.corrupt,
         no_answer=tally.no_answer,
+        wrong_address=tally.wrong_address,
         unexpected=tally.unexpected,
         exceptions=tally.exceptions,
         doubled=tally.doubled,
@@ -624,6 +682,18 @@ def find_duplicates(
             _read_once(link, profile, tally, timer, tail_s)
             if progress is not None:
                 progress(done, total, address)
+    # Garbled in most reads: as many reads again, paced differently (the module docstring).
+    again = [a for a in order if _mostly_garbled(tallies[a])]
+    if again:
+        pace = random.Random("duplicates/" + ",".join(map(str, again)))
+        total += reads * len(again)
+        for _ in range(reads):
+            for address in again:
+                done += 1
+                link.clock.sleep(pace.uniform(0.0, RETRY_PAUSE_TIMEOUTS * timer.value))
+                _read_once(link, profile, tallies[address], timer, tail_s, patient=True)
+                if progress is not None:
+                    progress(done, total, address)
     char_time = link.settings.char_time
     timed = {a: t for a, t in tallies.items() if len(t.times) >= MIN_TIMED}
     bimodal = {a for a, t in timed.items() if two_clusters(t.times, char_time) is not None}

@@ -32,8 +32,11 @@ from clu_doctor.bus.profile import DeviceProfile, Identity, StationStatus
 Progress = Callable[[int, int, int], None]
 
 #: Extra attempts for a silent expected address (the first request after idle is sometimes
-#: lost: abl-protocol.md §4).
+#: lost: abl-protocol.md §4), and for any address where something came back that was not a
+#: valid answer from it (garbled, or from another address): read it again to tell.
 DEFAULT_RETRIES = 2
+#: Garbled replies (and at least half of the reads) that make an address *garbled*.
+GARBLED_MIN = 2
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,21 @@ class AddressScan:
     def responded(self) -> bool:
         """Anything came back, even only corrupt bytes: something at this address transmits."""
         return self.answered or any(a.outcome == "corrupt" for a in self.attempts)
+
+    @property
+    def garbled(self) -> bool:
+        """No valid answer, but replies came back garbled in most reads (at least two): the
+        collision signature of two controllers answering at once, never a silent address."""
+        if self.answered:
+            return False
+        corrupt = sum(1 for a in self.attempts if a.outcome == "corrupt")
+        return corrupt >= GARBLED_MIN and 2 * corrupt >= len(self.attempts)
+
+    @property
+    def replied_from(self) -> tuple[int, ...]:
+        """Other addresses whose valid replies came back to this address's requests."""
+        found = {a.replied_from for a in self.attempts if a.replied_from is not None}
+        return tuple(sorted(found))
 
     @property
     def state(self) -> str | None:
@@ -79,6 +97,8 @@ class AddressScan:
             "expected": self.expected,
             "answered": self.answered,
             "responded": self.responded,
+            "garbled": self.garbled,
+            "replied_from": list(self.replied_from),
             "identity": None
             if identity is None
             else {
@@ -139,13 +159,24 @@ class ScanResult:
         return tuple(sorted(r.address for r in self.results if r.responded))
 
     @property
+    def garbled(self) -> tuple[int, ...]:
+        """Addresses whose replies came back garbled in most reads: suspected duplicates."""
+        return tuple(sorted(r.address for r in self.results if r.garbled))
+
+    @property
+    def present(self) -> tuple[int, ...]:
+        """Addresses with a device on them: a valid answer, or garbled replies."""
+        return tuple(sorted(r.address for r in self.results if r.answered or r.garbled))
+
+    @property
     def silent(self) -> tuple[int, ...]:
-        return tuple(sorted(r.address for r in self.results if not r.responded))
+        """Addresses with no device answering them (at most a stray garbled reply)."""
+        return tuple(sorted(r.address for r in self.results if not (r.answered or r.garbled)))
 
     @property
     def missing(self) -> tuple[int, ...]:
-        """Expected addresses that did not answer."""
-        found = set(self.answered)
+        """Expected addresses with no device answering them (garbled ones are there)."""
+        found = set(self.present)
         return tuple(a for a in self.expected if a not in found)
 
     @property
@@ -167,6 +198,7 @@ class ScanResult:
             "expected": list(self.expected),
             "answered": list(self.answered),
             "responded": list(self.responded),
+            "garbled": list(self.garbled),
             "silent": list(self.silent),
             "missing": list(self.missing),
             "unexpected": list(self.unexpected),
@@ -206,10 +238,12 @@ def _read(
     tries: int,
     decode: Callable[[tuple[int, ...]], Any],
 ) -> tuple[list[Exchange], Any]:
-    """Up to ``tries`` attempts until a valid frame comes back; the decoded value if ``ok``."""
+    """Up to ``tries`` attempts until a valid frame comes back; the decoded value if ``ok``.
+    Something that came back but was not a valid answer (garbled, or from another address)
+    earns the address the retries of an expected one."""
     attempts: list[Exchange] = []
     value: Any = None
-    for _ in range(tries):
+    while len(attempts) < tries:
         attempt = exchange(link, request, purpose, timer.value)
         if attempt.outcome == "ok":
             timer.observe(attempt.elapsed_s)
@@ -220,6 +254,8 @@ def _read(
         attempts.append(attempt)
         if attempt.answered:
             break
+        if attempt.outcome in ("corrupt", "wrong_address"):
+            tries = max(tries, 1 + DEFAULT_RETRIES)
     return attempts, value
 
 

@@ -252,7 +252,13 @@ def test_to_dict_carries_the_raw_evidence(probe: Any) -> None:
     assert first["reply"].startswith(">03031050")
     assert first["outcome"] == "ok"
     four = data["addresses"][1]
-    assert four["errors"] == {"no_answer": 1, "corrupt": 0, "unexpected": 0, "exception": 0}
+    assert four["errors"] == {
+        "no_answer": 1,
+        "corrupt": 0,
+        "unexpected": 0,
+        "exception": 0,
+        "wrong_address": 0,
+    }
     assert four["attempts"][0]["error"].startswith("address 4: no answer")
     assert data["lbt"]["verdict"] == "quiet"
 
