@@ -60,7 +60,18 @@ class ExchangeError(BusError):
 
 
 class NoAnswer(ExchangeError):
-    """No answer arrived within the timeout."""
+    """No answer arrived within the timeout. ``stray``: bytes that came in the window but
+    were no answer (noise, or a late answer to an earlier request colliding with ours)."""
+
+    def __init__(
+        self,
+        message: str,
+        address: int | None = None,
+        hint: str | None = None,
+        stray: bytes = b"",
+    ) -> None:
+        super().__init__(message, address, hint)
+        self.stray = stray
 
 
 class CorruptAnswer(ExchangeError):

@@ -46,7 +46,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from clu_doctor.bus.codecs import Codec, get_codec
@@ -94,6 +94,8 @@ FINE_POLL = 0.001
 SETTLE_AFTER = 0.05
 #: A write that cannot finish in this time means the adapter stopped taking data.
 WRITE_TIMEOUT = 2.0
+#: Bytes of :attr:`Link.stray` kept: a few of the longest frames.
+STRAY_KEPT = 2048
 
 HINT_PORTS = (
     "check the adapter is plugged in, and that this is its name among the machine's serial ports"
@@ -160,6 +162,9 @@ class ReadResult:
     #: same address, a late duplicate): read off the port but not part of the answer. Bytes
     #: still in flight when the answer was complete stay in the port for ``receive``.
     trailing: bytes = b""
+    #: Seconds from the request to the first byte of the answer as the host got it (the
+    #: adapter's latency included): what tells a silent address from a slow one.
+    first_byte: float | None = None
 
 
 # --- error mapping ---------------------------------------------------------------------------
@@ -392,6 +397,9 @@ class Link:
         self.bytes_received = 0
         #: Bytes thrown away unread before a transmission (late answers, other traffic).
         self.bytes_discarded = 0
+        #: The bytes thrown away just before the last transmission (or by the last
+        #: :meth:`drain`), kept so a probe can tell whose late answer they were.
+        self.stray = b""
         self._serial: SerialPort | None = serial_port
         self.clock = clock or current()
         self._last_activity = self.clock.now()
@@ -548,6 +556,8 @@ class Link:
     def _discard_pending(self) -> int:
         data = self._read_pending()
         self.bytes_discarded += len(data)
+        if data:
+            self.stray = (self.stray + data)[-STRAY_KEPT:]
         return len(data)
 
     @property
@@ -613,6 +623,7 @@ class Link:
         """
         self._vet(data)
         handle = self._handle()
+        self.stray = b""
         self._wait_for_quiet(max(self.timeout, 10 * self.gap))
         with self._io("writing"):
             handle.write(data)
@@ -655,17 +666,31 @@ class Link:
             raise TransmitRefused(f"refusing to send a bad read request: {error}") from None
         return self.request(request, timeout=timeout)
 
-    def request(self, request: ReadRequest, *, timeout: float | None = None) -> ReadResult:
-        """Send ``request`` (e.g. from a device profile) and wait for its answer."""
+    def request(
+        self,
+        request: ReadRequest,
+        *,
+        timeout: float | None = None,
+        first_byte: float | None = None,
+    ) -> ReadResult:
+        """Send ``request`` (e.g. from a device profile) and wait for its answer.
+
+        ``timeout``: by then the answer must be complete. ``first_byte``: by then its first
+        byte must have come, else :class:`NoAnswer` at once (a silent address costs only the
+        longest turnaround, not the longest answer); both count from the request handed to
+        the port.
+        """
         wait = self.timeout if timeout is None else timeout
         if wait <= 0:
             raise ValueError(f"timeout must be positive, not {wait}")
+        if first_byte is not None and first_byte <= 0:
+            raise ValueError(f"first_byte must be positive, not {first_byte}")
         try:
             data = self.codec.encode(request.to_frame())
         except (ValueError, OverflowError) as error:
             raise TransmitRefused(f"refusing to send a bad read request: {error}") from None
         sent_at = self._transmit(data)
-        return self._await_answer(request, data, sent_at, wait)
+        return self._await_answer(request, data, sent_at, wait, first_byte)
 
     def receive(self, duration: float) -> Iterator[tuple[float, bytes]]:
         """Listen for ``duration`` seconds, yielding (clock time, bytes) as they arrive.
@@ -680,13 +705,20 @@ class Link:
                 yield self._last_activity, chunk
 
     def drain(self) -> int:
-        """Throw away what is waiting in the input buffer; return how many bytes that was."""
+        """Throw away what is waiting in the input buffer; return how many bytes that was
+        (and keep them in :attr:`stray`)."""
+        self.stray = b""
         return self._discard_pending()
 
     # -- waiting for the answer -------------------------------------------------------------
 
     def _await_answer(
-        self, request: ReadRequest, sent: bytes, sent_at: float, wait: float
+        self,
+        request: ReadRequest,
+        sent: bytes,
+        sent_at: float,
+        wait: float,
+        first_byte: float | None = None,
     ) -> ReadResult:
         decoder = self.codec.decoder()
         # Prime the decoder with our own request: it is what went over the wire, and an RTU
@@ -697,6 +729,9 @@ class Link:
         skipped: list[Decoded] = []
         received = bytearray()  # what went into the decoder, to hand back what follows the answer
         window = Timeout(wait, self.clock, start=sent_at)
+        # until the answer's first byte: the shorter deadline, if one was given
+        begun = Timeout(min(first_byte, wait), self.clock, start=sent_at) if first_byte else None
+        first_at: float | None = None
         last_rx: float | None = None
         settled = True
 
@@ -708,13 +743,16 @@ class Link:
 
         while True:
             now = self.clock.now()
-            over = window.expired()
-            chunk = b"" if over else self._read_chunk(window)
+            waiting = begun if begun is not None and first_at is None else window
+            over = waiting.expired()
+            chunk = b"" if over else self._read_chunk(waiting)
             events: list[DecodeEvent] = []
             if chunk:
                 last_rx, settled = self._last_activity, False
                 payload = echo.feed(chunk)
                 if payload:
+                    if first_at is None:
+                        first_at = last_rx
                     received.extend(payload)
                     events = decoder.feed(payload, last_rx)
             elif over or (not settled and last_rx is not None and now - last_rx >= SETTLE_AFTER):
@@ -732,11 +770,15 @@ class Link:
                 received=received,
             )
             if result is not None:
+                if first_at is not None:
+                    result = replace(result, first_byte=max(0.0, first_at - sent_at))
                 return result
             if over:
                 break
         self._learn_echo(echo)
-        raise self._failure(request, wait, garbage, skipped, echo)
+        began_only = first_at is None and waiting is begun
+        waited = waiting.duration if began_only and waiting.duration is not None else wait
+        raise self._failure(request, waited, garbage, skipped, echo, began_only)
 
     def _learn_echo(self, echo: _EchoFilter) -> None:
         if self.echo == "auto" and (echo.echoed or echo.mismatched or self.echo_detected is None):
@@ -829,6 +871,7 @@ class Link:
         garbage: list[Garbage],
         skipped: list[Decoded],
         echo: _EchoFilter,
+        began_only: bool = False,
     ) -> CorruptAnswer | NoAnswer:
         address = request.address
         framey = [g for g in garbage if g.reason != "noise"]
@@ -845,7 +888,8 @@ class Link:
                 ChecksumError if "checksum" in reasons else MalformedFrame
             )
             return error_type(message, address, raw, hint=_HINT_CORRUPT)
-        message = f"address {address}: no answer within {wait * 1000:.0f} ms"
+        began = "began " if began_only else ""
+        message = f"address {address}: no answer {began}within {wait * 1000:.0f} ms"
         hint = (
             "check the address, that the device is powered, the A/B wiring and the line settings "
             f"({self.settings}, {self.framing})"
@@ -861,7 +905,7 @@ class Link:
                 "not even the adapter's echo of the request came back: the adapter may not be "
                 "transmitting, or it does not echo (open the link with echo 'auto')"
             )
-        return NoAnswer(message, address, hint)
+        return NoAnswer(message, address, hint, stray=raw)
 
 
 _HINT_CORRUPT = (

@@ -24,6 +24,7 @@ from clu_doctor.bus.errors import (
 )
 from clu_doctor.bus.frames import Direction, Frame, ReadRequest, infer_direction
 from clu_doctor.bus.link import Link
+from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import Timeout
 
 #: Silence that proves no master is polling. Longer than a CLU poll cycle (about 1 s, an
@@ -270,12 +271,13 @@ class Exchange:
     #: What the request was for: ``identity`` or ``status``.
     purpose: str
     outcome: Outcome
-    #: The answer timeout used.
+    #: The answer timeout used (by then the answer must be complete).
     timeout_s: float
     #: ``ok``/``unexpected``: request sent -> reply's last byte; otherwise the time spent.
     elapsed_s: float
     request: bytes
-    #: The reply (``ok``, ``unexpected``) or the corrupt bytes (``corrupt``).
+    #: The reply (``ok``, ``unexpected``, ``wrong_address``), the corrupt bytes
+    #: (``corrupt``), or the stray bytes that came but were no answer (``no_answer``).
     reply: bytes = b""
     #: Bytes that followed the reply in the same read (see ``ReadResult.trailing``).
     trailing: bytes = b""
@@ -285,6 +287,15 @@ class Exchange:
     exception_code: int | None = None
     #: The address a ``wrong_address`` reply came from.
     replied_from: int | None = None
+    #: The deadline for the answer's first byte, and when it came (``None``: none given, or
+    #: nothing came).
+    first_byte_timeout_s: float | None = None
+    first_byte_s: float | None = None
+    #: Bytes the link threw away unread just before sending this request: a late answer to
+    #: an earlier request (a device slower than its deadline), or other traffic.
+    stray_before: bytes = b""
+    #: Clock time at which the exchange began (before the link's wait for a quiet line).
+    began_at: float = 0.0
 
     @property
     def answered(self) -> bool:
@@ -303,6 +314,11 @@ class Exchange:
             "error": self.error,
             "exception_code": self.exception_code,
             "replied_from": self.replied_from,
+            "first_byte_timeout_s": None
+            if self.first_byte_timeout_s is None
+            else round(self.first_byte_timeout_s, 4),
+            "first_byte_s": None if self.first_byte_s is None else round(self.first_byte_s, 6),
+            "stray_before": _show(self.stray_before),
         }
 
 
@@ -313,22 +329,40 @@ def _show(raw: bytes) -> str:
     return raw.hex(" ").upper()
 
 
-def exchange(link: Link, request: ReadRequest, purpose: str, timeout: float) -> Exchange:
+def exchange(
+    link: Link,
+    request: ReadRequest,
+    purpose: str,
+    timeout: float,
+    first_byte: float | None = None,
+) -> Exchange:
     """Send ``request`` and sort what comes back into an :class:`Exchange`.
 
-    Bus-level failures of this one device become outcomes; :class:`BusBusy` is raised if the
-    answer window held another master's requests; port errors and refusals propagate.
+    ``timeout`` and ``first_byte`` as for :meth:`Link.request`. Bus-level failures of this
+    one device become outcomes; :class:`BusBusy` is raised if the answer window held another
+    master's requests; port errors and refusals propagate.
     """
     raw_request = link.codec.encode(request.to_frame())
     clock = link.clock
     started = clock.now()
-    base = Exchange(request.address, purpose, "no_answer", timeout, 0.0, raw_request)
+    base = Exchange(
+        request.address,
+        purpose,
+        "no_answer",
+        timeout,
+        0.0,
+        raw_request,
+        first_byte_timeout_s=first_byte,
+        began_at=started,
+    )
     try:
-        result = link.request(request, timeout=timeout)
+        result = link.request(request, timeout=timeout, first_byte=first_byte)
     except NoAnswer as error:
-        return replace(base, elapsed_s=clock.now() - started, error=error.message)
+        outcome: Exchange = replace(
+            base, elapsed_s=clock.now() - started, reply=error.stray, error=error.message
+        )
     except WrongAddress as error:
-        return replace(
+        outcome = replace(
             base,
             outcome="wrong_address",
             elapsed_s=clock.now() - started,
@@ -337,7 +371,7 @@ def exchange(link: Link, request: ReadRequest, purpose: str, timeout: float) -> 
             replied_from=error.replied_from,
         )
     except UnexpectedAnswer as error:
-        return replace(
+        outcome = replace(
             base,
             outcome="unexpected",
             elapsed_s=clock.now() - started,
@@ -345,7 +379,7 @@ def exchange(link: Link, request: ReadRequest, purpose: str, timeout: float) -> 
             error=error.message,
         )
     except CorruptAnswer as error:
-        return replace(
+        outcome = replace(
             base,
             outcome="corrupt",
             elapsed_s=clock.now() - started,
@@ -353,73 +387,131 @@ def exchange(link: Link, request: ReadRequest, purpose: str, timeout: float) -> 
             error=error.message,
         )
     except DeviceException as error:
-        return replace(
+        outcome = replace(
             base,
             outcome="exception",
             elapsed_s=clock.now() - started,
             error=error.message,
             exception_code=error.code,
         )
-    others = [d for d in result.skipped if d.raw != raw_request and _is_request(d.frame)]
-    if others:
-        raise BusBusy(
-            None,
-            f"{len(others)} request(s) from another master arrived during a probe, e.g. "
-            f"{others[0].frame.describe()}",
+    else:
+        others = [d for d in result.skipped if d.raw != raw_request and _is_request(d.frame)]
+        if others:
+            raise BusBusy(
+                None,
+                f"{len(others)} request(s) from another master arrived during a probe, e.g. "
+                f"{others[0].frame.describe()}",
+            )
+        outcome = replace(
+            base,
+            outcome="ok",
+            elapsed_s=result.elapsed,
+            reply=result.raw,
+            trailing=result.trailing,
+            registers=result.registers,
+            first_byte_s=result.first_byte,
         )
-    return replace(
-        base,
-        outcome="ok",
-        elapsed_s=result.elapsed,
-        reply=result.raw,
-        trailing=result.trailing,
-        registers=result.registers,
-    )
+    # what the link threw away before it transmitted came before our request
+    return replace(outcome, stray_before=link.stray)
 
 
 # --- the answer timeout ----------------------------------------------------------------------
 
 
+#: The first-byte deadline's margin over the longest first byte seen: at least this long...
+START_MARGIN_S = 0.001
+#: ... and this many character times ...
+START_MARGIN_CHARS = 2
+#: ... and this share of the longest first byte itself (a slow device jitters more).
+START_MARGIN_SHARE = 0.1
+
+
+def physical_floor(settings: LineSettings, framing: str, turnaround: float) -> float:
+    """The earliest an answer's first byte can possibly come once the request has left (a
+    port's flush may return only then): the silence an RTU device waits first (t3.5), the
+    shortest turnaround, and the first character, with one more for the margin."""
+    rtu_silence = settings.t35 if framing == "rtu" else 0.0
+    return rtu_silence + turnaround + START_MARGIN_CHARS * settings.char_time
+
+
 @dataclass
 class AdaptiveTimeout:
-    """The answer timeout, adapted to how fast the devices that answered were.
+    """The answer deadlines of the active probes, learned from the answers on this bus.
 
-    Before anything answered: ``initial``. Then ``factor`` x the longest reply time seen +
-    ``margin``, never below ``floor`` (the profile's ``response_timeout_floor``) and never above
-    ``ceiling``.
+    Two per request, both from the moment it was handed to the port: :attr:`start`, by which
+    an answer's first byte must have come (else the address is silent), and :attr:`value`, by
+    which the whole answer must have come.
+
+    Before anything answered both are ``initial`` (the profile's assumption). Then
+    :attr:`start` is the longest first byte seen plus a margin (1 ms, 2 characters or a tenth
+    of it, whichever is most), never below ``floor`` (:func:`physical_floor`); :attr:`value`
+    is ``factor`` x the longest answer seen + ``margin``, never below :attr:`start`. Both
+    stay below ``ceiling``. A device slower than :attr:`start` shows itself by a late answer:
+    read again with ``initial``, it is learned like any other (:meth:`observe_late` counts it).
     """
 
     floor: float
     initial: float
+    char_time: float = 0.0
     factor: float = 1.5
     margin: float = 0.010
     ceiling: float = 2.0
     longest: float = 0.0
+    longest_first: float = 0.0
     observed: list[float] = field(default_factory=list)
+    late: int = 0
 
     def __post_init__(self) -> None:
         if self.floor <= 0 or self.initial < self.floor:
             raise ValueError(f"need 0 < floor <= initial, not {self.floor} and {self.initial}")
 
-    def observe(self, elapsed: float) -> None:
+    def observe(self, elapsed: float, first_byte: float | None = None) -> None:
+        """An answer took ``elapsed`` to complete, its first byte ``first_byte`` to come."""
         self.observed.append(elapsed)
         self.longest = max(self.longest, elapsed)
+        self.longest_first = max(self.longest_first, elapsed if first_byte is None else first_byte)
+
+    def observe_late(self) -> None:
+        """An answer came after :attr:`start` had given up on it. The caller reads that
+        address again with ``initial`` and :meth:`observe` learns the slow device from it."""
+        self.late += 1
+
+    @property
+    def start(self) -> float:
+        if not self.observed:
+            return self.initial
+        first = self.longest_first
+        margin = max(
+            START_MARGIN_S, START_MARGIN_CHARS * self.char_time, START_MARGIN_SHARE * first
+        )
+        return min(self.ceiling, max(self.floor, first + margin))
 
     @property
     def value(self) -> float:
         if not self.observed:
             return self.initial
-        return min(self.ceiling, max(self.floor, self.factor * self.longest + self.margin))
+        return min(self.ceiling, max(self.start, self.factor * self.longest + self.margin))
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "floor_s": self.floor,
+            "floor_s": round(self.floor, 6),
             "initial_s": self.initial,
             "factor": self.factor,
             "margin_s": self.margin,
             "longest_reply_s": round(self.longest, 6),
+            "longest_first_byte_s": round(self.longest_first, 6),
+            "late_answers": self.late,
+            "first_byte_s": round(self.start, 4),
             "final_s": round(self.value, 4),
         }
+
+
+def replies_in(link: Link, data: bytes) -> tuple[int, ...]:
+    """The addresses of the valid replies in ``data`` (stray bytes the link threw away)."""
+    decoder = link.codec.decoder()
+    events = decoder.feed(data) + decoder.flush()
+    found = [e.frame.address for e in events if isinstance(e, Decoded) and not _is_request(e.frame)]
+    return tuple(dict.fromkeys(found))
 
 
 def ranges(addresses: tuple[int, ...] | list[int]) -> str:

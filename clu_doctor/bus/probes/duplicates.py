@@ -73,7 +73,7 @@ from clu_doctor.bus.probes.base import (
     ranges,
     require_quiet,
 )
-from clu_doctor.bus.probes.scan import Progress, scan_order
+from clu_doctor.bus.probes.scan import Progress, scan_order, scan_timer
 from clu_doctor.bus.profile import DeviceProfile, Identity
 from clu_doctor.bus.stats import fisher_greater
 
@@ -425,8 +425,10 @@ def _read_once(
     """One identity read of ``tally``'s address, counted. ``patient``: wait longer for the
     answer and for a second one after it (the reads again of a garbled address)."""
     request = profile.identity_request(tally.address)
-    wait = timer.value * (PATIENT_TAIL_FACTOR if patient else 1.0)
-    attempt = exchange(link, request, "identity", wait)
+    if patient:
+        attempt = exchange(link, request, "identity", timer.value * PATIENT_TAIL_FACTOR)
+    else:
+        attempt = exchange(link, request, "identity", timer.value, timer.start)
     tally.reads += 1
     if attempt.outcome == "no_answer":
         tally.no_answer += 1
@@ -453,7 +455,7 @@ def _read_once(
         return
     tally.ok += 1
     tally.times.append(attempt.elapsed_s)
-    timer.observe(attempt.elapsed_s)
+    timer.observe(attempt.elapsed_s, attempt.first_byte_s)
     tally.identities[identity.text] += 1
     tally.samples.setdefault(identity.text, identity)
     # A second device answers in the same window: look at what followed the reply.
@@ -650,7 +652,9 @@ def find_duplicates(
     """Read the identity of every address ``reads`` times and judge each (module docstring).
 
     ``timeout``: the answer timeout until something answered (default twice the profile's
-    floor), then adapted as in the scan, never below the floor. ``tail_s``: how long to listen
+    ``response_timeout_floor``), then learned from the answers as in the scan
+    (:func:`~clu_doctor.bus.probes.scan.scan_timer`), but never below the profile's floor:
+    this check must not take a slow second controller for silence. ``tail_s``: how long to listen
     after each clean reply for a second one (default: 2 x the longest reply time + 10 ms,
     less this reply's time). An address with nothing back ``give_up_after`` times in a row is
     not read further. ``progress(done, total, address)`` counts requests.
@@ -661,12 +665,11 @@ def find_duplicates(
     if reads < 1 or give_up_after < 1:
         raise ValueError("reads and give_up_after must be at least 1")
     order = scan_order(addresses)
-    floor = profile.timing.response_timeout_floor
-    initial = max(floor, timeout if timeout is not None else 2 * floor)
+    # (a slow second controller must not be taken for silence: the profile's floor stays)
+    timer = scan_timer(link, profile, timeout, keep_assumed=True)
     listened = require_quiet(link, force=force, lbt=lbt, idle_s=listen_s, max_wait_s=listen_max_s)
     started = link.clock.now()
     discarded_before = link.bytes_discarded
-    timer = AdaptiveTimeout(floor=floor, initial=initial)
     tallies = {address: _Tally(address) for address in order}
     total = reads * len(order)
     done = 0

@@ -10,7 +10,7 @@ every expected address has answered. It listens before it talks (:func:`require_
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clu_doctor.bus.errors import UnexpectedAnswer
@@ -24,6 +24,8 @@ from clu_doctor.bus.probes.base import (
     Exchange,
     LbtResult,
     exchange,
+    physical_floor,
+    replies_in,
     require_quiet,
 )
 from clu_doctor.bus.profile import DeviceProfile, Identity, StationStatus
@@ -37,6 +39,15 @@ Progress = Callable[[int, int, int], None]
 DEFAULT_RETRIES = 2
 #: Garbled replies (and at least half of the reads) that make an address *garbled*.
 GARBLED_MIN = 2
+#: After the last read of a scan, an answer may still come: wait this many first-byte
+#: deadlines for it (at least ``LATE_WAIT_MIN_S``, at most the first, patient timeout).
+LATE_WAITS = 4
+LATE_WAIT_MIN_S = 0.05
+#: A garbled late answer may be that of any silent address asked within this many first-byte
+#: deadlines before it (20: a device ten times slower than the rest, with room to spare)...
+LATE_HORIZON = 20
+#: ... read again, each waiting this multiple of the time the answer took, plus a deadline.
+LATE_MARGIN = 1.25
 
 
 @dataclass(frozen=True)
@@ -237,16 +248,51 @@ def _read(
     timer: AdaptiveTimeout,
     tries: int,
     decode: Callable[[tuple[int, ...]], Any],
+    *,
+    patient: float | None = None,
+    late: _Late | None = None,
 ) -> tuple[list[Exchange], Any]:
     """Up to ``tries`` attempts until a valid frame comes back; the decoded value if ``ok``.
+
     Something that came back but was not a valid answer (garbled, or from another address)
-    earns the address the retries of an expected one."""
+    earns the address the retries of an expected one. ``patient``: the first-byte deadline to
+    use instead of the learned one. Bytes that came after an attempt's deadline (the link
+    threw them away before the next) are its late answer: the rest of the attempts wait as
+    long as before anything answered. Late answers to addresses read before go to ``late``.
+    """
     attempts: list[Exchange] = []
     value: Any = None
     while len(attempts) < tries:
-        attempt = exchange(link, request, purpose, timer.value)
+        if patient is not None:
+            attempt = exchange(link, request, purpose, patient + timer.value, patient)
+        else:
+            attempt = exchange(link, request, purpose, timer.value, timer.start)
+        if (
+            attempts
+            and attempts[-1].outcome == "no_answer"
+            and _late_answer_of(link, attempt.stray_before, request.address)
+        ):
+            timer.observe_late()  # the attempt before was answered, too late
+            patient = timer.initial
+            tries = max(tries, len(attempts) + 2)
+        elif late is not None:
+            if late.note(link, attempt.stray_before, attempt.began_at):
+                tries = max(tries, len(attempts) + 2)
+            if attempt.outcome == "no_answer" and late.note(
+                link, attempt.reply, attempt.began_at + attempt.elapsed_s
+            ):
+                tries = max(tries, len(attempts) + 2)
+            if attempt.outcome == "wrong_address" and attempt.replied_from in late.asked:
+                # not this address answering wrongly: the late answer of one read before
+                late.found.add(attempt.replied_from)
+                attempt = replace(
+                    attempt,
+                    outcome="no_answer",
+                    error=f"address {attempt.replied_from}'s late answer came instead",
+                )
+                tries = max(tries, len(attempts) + 2)
         if attempt.outcome == "ok":
-            timer.observe(attempt.elapsed_s)
+            timer.observe(attempt.elapsed_s, attempt.first_byte_s)
             try:
                 value = decode(attempt.registers)
             except UnexpectedAnswer as error:
@@ -257,6 +303,151 @@ def _read(
         if attempt.outcome in ("corrupt", "wrong_address"):
             tries = max(tries, 1 + DEFAULT_RETRIES)
     return attempts, value
+
+
+def _late_answer_of(link: Link, stray: bytes, address: int) -> bool:
+    """Are ``stray`` bytes the late answer to ``address``'s request just before? Yes if a
+    valid reply from it is among them, or if they are no one's valid reply."""
+    if not stray:
+        return False
+    whose = replies_in(link, stray)
+    return address in whose or not whose
+
+
+@dataclass
+class _Late:
+    """The scan's silent addresses and when each was asked (``asked``), and the late answers
+    seen since the last look: from which of them (``found``), or garbled, arrived by when
+    (``garbled_by``)."""
+
+    asked: dict[int, float] = field(default_factory=dict)
+    found: set[int] = field(default_factory=set)
+    garbled_by: float | None = None
+
+    def note(self, link: Link, data: bytes, by: float) -> bool:
+        """Take ``data`` (bytes that were nobody's answer, arrived by ``by``) as evidence;
+        True if there was some."""
+        if not data:
+            return False
+        whose = replies_in(link, data)
+        mine = [a for a in whose if a in self.asked]
+        self.found.update(mine)
+        if not whose and self.asked:
+            self.garbled_by = by if self.garbled_by is None else min(self.garbled_by, by)
+        return bool(mine) or not whose
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.found) or self.garbled_by is not None
+
+
+def scan_timer(
+    link: Link, profile: DeviceProfile, timeout: float | None, *, keep_assumed: bool = False
+) -> AdaptiveTimeout:
+    """The adaptive deadlines for reading ``profile``'s devices over ``link``: ``timeout``
+    (default twice the profile's ``response_timeout_floor``) until something answered, never
+    below what the line allows (:func:`~clu_doctor.bus.probes.base.physical_floor`).
+    ``keep_assumed``: never below the profile's ``response_timeout_floor`` either (a probe
+    that must not miss a slow second device, not one that must be fast)."""
+    settings = link.settings
+    floor = physical_floor(settings, link.framing, profile.timing.turnaround_floor)
+    if keep_assumed:
+        floor = max(floor, profile.timing.response_timeout_floor)
+    assumed = profile.timing.response_timeout_floor
+    initial = max(floor, timeout if timeout is not None else 2 * assumed)
+    return AdaptiveTimeout(floor=floor, initial=initial, char_time=settings.char_time)
+
+
+def _read_address(
+    link: Link,
+    profile: DeviceProfile,
+    address: int,
+    expected: bool,
+    timer: AdaptiveTimeout,
+    tries: int,
+    read_status: bool,
+    *,
+    patient: float | None = None,
+    late: _Late | None = None,
+) -> AddressScan:
+    """The identity read (and the status read, where the identity answered) of one address."""
+    attempts, identity = _read(
+        link,
+        profile.identity_request(address),
+        "identity",
+        timer,
+        tries,
+        profile.decode_identity,
+        patient=patient,
+        late=late,
+    )
+    status: StationStatus | None = None
+    status_request = profile.status_request(address) if read_status else None
+    if identity is not None and status_request is not None:
+        status_attempts, status = _read(
+            link, status_request, "status", timer, tries, profile.decode_status, late=late
+        )
+        attempts += status_attempts
+    answered = any(a.answered for a in attempts)
+    return AddressScan(address, expected, answered, identity, status, tuple(attempts))
+
+
+def _read_late(
+    link: Link,
+    profile: DeviceProfile,
+    results: list[AddressScan],
+    timer: AdaptiveTimeout,
+    read_status: bool,
+    late: _Late,
+) -> None:
+    """Answers came after their deadline: read those silent addresses again, waiting long
+    enough this time, so the slow devices are found and learned.
+
+    A late answer that names its address is that address's. A garbled one (it collided with
+    our next request, most likely) could be any silent address asked shortly before: those
+    asked within :data:`LATE_HORIZON` first-byte deadlines are read again, the most recent
+    first, each waiting as long as its answer took to come, until one answers.
+    """
+    index = {entry.address: i for i, entry in enumerate(results)}
+    for address in sorted(late.found):
+        if address in index and not results[index[address]].answered:
+            timer.observe_late()
+            results[index[address]] = _again(
+                link, profile, results[index[address]], timer, read_status, timer.initial
+            )
+            late.asked.pop(address, None)
+    by = late.garbled_by
+    if by is not None and not late.found:
+        horizon = min(timer.initial, LATE_HORIZON * timer.start)
+        recent = sorted(
+            ((asked, a) for a, asked in late.asked.items() if by - asked <= horizon),
+            reverse=True,
+        )
+        for asked, address in recent:
+            took = min(timer.initial, LATE_MARGIN * (by - asked) + timer.start)
+            again = _again(link, profile, results[index[address]], timer, read_status, took)
+            results[index[address]] = again
+            if again.answered:
+                timer.observe_late()
+                late.asked.pop(address, None)
+                break
+    late.found.clear()
+    late.garbled_by = None
+
+
+def _again(
+    link: Link,
+    profile: DeviceProfile,
+    before: AddressScan,
+    timer: AdaptiveTimeout,
+    read_status: bool,
+    first_byte: float,
+) -> AddressScan:
+    """``before``'s address read again, waiting ``first_byte`` for its answer to begin."""
+    again = _read_address(
+        link, profile, before.address, before.expected, timer, 1, read_status, patient=first_byte
+    )
+    return replace(again, attempts=before.attempts + again.attempts)
 
 
 def scan(
@@ -282,9 +473,12 @@ def scan(
     * Attempts: ``1 + retries`` for a silent (or only corrupt) expected address,
       ``1 + retries_other`` for the others; a valid frame (reply, exception, other device type)
       ends the attempts.
-    * Timeout: ``timeout`` (default: twice the profile's floor) until something answered, then
-      1.5 x the longest reply time seen + 10 ms, never below the profile's
-      ``timing.response_timeout_floor``.
+    * Timeout: ``timeout`` (default: twice the profile's ``timing.response_timeout_floor``)
+      until something answered; then, learned from the answers (:class:`AdaptiveTimeout`): a
+      reply must *begin* within the longest first byte seen plus a small margin (never below
+      what the line's speed allows), and end within 1.5 x the longest reply + 10 ms. A device
+      slower than that shows itself by an answer that comes late: its address is read again
+      with the first timeout, and learned.
     * Status: where the profile has a status block, one read (same attempts) per address whose
       identity answered, for the state code.
     * ``stop_when_expected``: stop once every expected address has answered.
@@ -297,12 +491,11 @@ def scan(
         raise ValueError("retries cannot be negative")
     order = scan_order(addresses, expected)
     wanted = scan_order(expected)
-    floor = profile.timing.response_timeout_floor
-    initial = max(floor, timeout if timeout is not None else 2 * floor)
+    timer = scan_timer(link, profile, timeout)
     listened = require_quiet(link, force=force, lbt=lbt, idle_s=listen_s, max_wait_s=listen_max_s)
     started = link.clock.now()  # the scan's own time, without the listen
-    timer = AdaptiveTimeout(floor=floor, initial=initial)
     results: list[AddressScan] = []
+    late = _Late()
     pending = set(wanted)
     skipped: tuple[int, ...] = ()
     for index, address in enumerate(order):
@@ -311,29 +504,24 @@ def scan(
             break
         is_expected = address in wanted
         tries = 1 + (retries if is_expected else retries_other)
-        attempts, identity = _read(
-            link,
-            profile.identity_request(address),
-            "identity",
-            timer,
-            tries,
-            profile.decode_identity,
+        result = _read_address(
+            link, profile, address, is_expected, timer, tries, read_status, late=late
         )
-        status: StationStatus | None = None
-        status_request = profile.status_request(address) if read_status else None
-        if identity is not None and status_request is not None:
-            status_attempts, status = _read(
-                link, status_request, "status", timer, tries, profile.decode_status
-            )
-            attempts += status_attempts
-        answered = any(a.answered for a in attempts)
-        if answered:
+        if late.pending:
+            _read_late(link, profile, results, timer, read_status, late)
+            pending.difference_update(r.address for r in results if r.answered)
+        results.append(result)
+        if result.answered:
             pending.discard(address)
-        results.append(
-            AddressScan(address, is_expected, answered, identity, status, tuple(attempts))
-        )
+        else:
+            late.asked[address] = result.attempts[-1].began_at
         if progress is not None:
             progress(index + 1, len(order), address)
+    if results and not results[-1].answered:
+        # an answer to the last reads may still come: wait as long as a slow device would
+        link.clock.sleep(min(timer.initial, max(LATE_WAITS * timer.start, LATE_WAIT_MIN_S)))
+        if link.drain() and late.note(link, link.stray, link.clock.now()):
+            _read_late(link, profile, results, timer, read_status, late)
     return ScanResult(
         profile=profile.name,
         framing=link.framing,

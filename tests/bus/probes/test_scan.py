@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,13 +88,18 @@ def test_healthy_duo_8_all_sixteen_controllers_answer(probe: Any) -> None:
     assert identity is not None and identity.device_type == "2W22D1"
 
 
-def test_the_bundled_profile_keeps_its_timeout_floor(probe: Any) -> None:
-    result = probe("healthy-16", [1, 2, 3], profile=BUNDLED)
+def test_the_bundled_profiles_floor_is_only_the_first_guess(probe: Any) -> None:
+    """The profile's 300 ms is an assumption for unknown hardware: it sets the wait until
+    something has answered. Then the bus's own answers set it."""
+    result = probe("healthy-16", [1, 2, 3], profile=BUNDLED, query="clu=0&wire_time=1")
     assert result.answered == (1, 2, 3)
-    assert result.timeout["floor_s"] == 0.3
-    longest = result.timeout["longest_reply_s"]
-    assert result.timeout["final_s"] == max(0.3, 1.5 * longest + 0.01)  # the floor at least
-    assert all(a.timeout_s >= 0.3 for a in result.attempts)
+    first, *rest = result.attempts
+    assert first.timeout_s == first.first_byte_timeout_s == 0.6  # 2 x the profile's floor
+    timeout = result.timeout
+    assert timeout["initial_s"] == 0.6 and timeout["floor_s"] < 0.01
+    for attempt in rest:
+        assert attempt.first_byte_timeout_s is not None and attempt.first_byte_timeout_s < 0.05
+        assert attempt.timeout_s < 0.1
 
 
 def test_the_timeout_adapts_after_the_first_answer(probe: Any) -> None:
@@ -103,11 +109,53 @@ def test_the_timeout_adapts_after_the_first_answer(probe: Any) -> None:
     assert attempts[0].address == 4 and attempts[0].timeout_s == 0.2  # nothing answered yet
     assert attempts[0].outcome == "no_answer"
     assert attempts[1].timeout_s == 0.2  # address 1's identity: the first to answer
-    floor = PROFILE.timing.response_timeout_floor
-    # From then on: 1.5 x the longest reply seen + 10 ms, never below the floor.
-    assert attempts[2].timeout_s == max(floor, 1.5 * attempts[1].elapsed_s + 0.01)
-    assert all(a.timeout_s >= floor for a in attempts[2:])
+    first = attempts[1].first_byte_s
+    assert first is not None and 0 < first < attempts[1].elapsed_s
+    # From then on: the reply must begin within the longest first byte seen and a margin
+    # (at least 1 ms, 2 characters or a tenth of it), and end within 1.5 x the longest reply
+    # + 10 ms.
+    char = PROFILE.line.char_time
+    margin = max(0.001, 2 * char, 0.1 * first)
+    assert attempts[2].first_byte_timeout_s == pytest.approx(first + margin)
+    assert attempts[2].timeout_s == pytest.approx(
+        max(first + margin, 1.5 * attempts[1].elapsed_s + 0.01)
+    )
     assert result.timeout["longest_reply_s"] > 0
+
+
+def test_a_station_slower_than_the_deadline_is_read_again_and_learned(tmp_path: Path) -> None:
+    """Three fast stations set a tight deadline; address 12 answers ten times slower. Its
+    answer comes after the deadline (and collides with the next request, garbled), so the
+    silent addresses just before are read again, waiting as long as that answer took: 12 is
+    found, and its turnaround learned for the rest of the scan."""
+    site = tmp_path / "slow.yaml"
+    site.write_text(SLOW_TWELVE)
+    link = Link.open(f"sim://{site}?clu=0", PROFILE.line, PROFILE.framing)
+    with link:
+        result = scan(link, PROFILE, [1, 2, 3, 12, *range(13, 30)], listen_s=0.2)
+    assert result.answered == (1, 2, 3, 12)
+    twelve = result.get(12)
+    assert twelve is not None and twelve.identity is not None
+    assert [a.outcome for a in twelve.attempts] == ["no_answer", "ok", "ok"]
+    assert result.timeout["late_answers"] == 1
+    assert result.timeout["longest_first_byte_s"] > 0.02  # 30 ms turnaround, learned
+    # once learned, the deadline covers it
+    assert twelve.attempts[-1].first_byte_timeout_s is not None
+    assert twelve.attempts[-1].first_byte_timeout_s > result.timeout["longest_first_byte_s"]
+    assert all(a.outcome != "wrong_address" for a in result.attempts)
+
+
+SLOW_TWELVE = """
+description: three fast stations and one ten times slower
+bus: {framing: ascii, line: 38400 8E1, cable_m: 40, termination: both}
+clu: {present: false}
+defaults: {model: eRange UNO, type: 2W22M1, turnaround_ms: 3, jitter_ms: 1}
+stations:
+  - {label: XAXXY01, address: 1, serial: DF230101}
+  - {label: XAXXY02, address: 2, serial: DF230102}
+  - {label: XAXXY03, address: 3, serial: DF230103}
+  - {label: XAXXY12, address: 12, serial: DF230112, turnaround_ms: 30, jitter_ms: 5}
+"""
 
 
 # --- order, retries, early stop, progress ------------------------------------------------------
