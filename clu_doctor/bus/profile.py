@@ -109,8 +109,12 @@ class Timing:
     turnaround_floor: float
     #: What to expect; the simulator uses it.
     turnaround_typical: float
-    #: The shortest answer timeout worth using for this device.
+    #: The answer timeout to start with, before a device of this kind has answered on the
+    #: bus (the probes then learn the bus's own; see bus/probes/base.py).
     response_timeout_floor: float
+    #: How often the bus master polls each of these devices: a bus silent for a few of these
+    #: has no master polling (listen-before-talk). An assumption unless a listen measured it.
+    master_period: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -336,6 +340,8 @@ _TOP_OPTIONAL = ("status", "states")
 _BLOCK = ("function", "start", "count", "decoder")
 _STATE = ("meaning", "severity")
 _TIMING = ("turnaround_floor_ms", "turnaround_typical_ms", "response_timeout_floor_ms")
+_MASTER_PERIOD = "master_period_ms"
+DEFAULT_MASTER_PERIOD_MS = 1000.0
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _STATE_CODE = re.compile(r"^[0-9A-F]{2}$")
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
@@ -440,7 +446,9 @@ def _read_states(reader: Reader, top: YamlMap) -> dict[int, StateInfo]:
 
 
 def _read_timing(reader: Reader, top: YamlMap) -> Timing | None:
-    timing = reader.section(top["timing"], top.value_line_of("timing"), "timing", _TIMING)
+    timing = reader.section(
+        top["timing"], top.value_line_of("timing"), "timing", _TIMING, (_MASTER_PERIOD,)
+    )
     if timing is None:
         return None
     floor, typical, timeout = (
@@ -455,7 +463,12 @@ def _read_timing(reader: Reader, top: YamlMap) -> Timing | None:
             "timing must satisfy turnaround_floor_ms <= turnaround_typical_ms < response_timeout_floor_ms",
         )
         return None
-    return Timing(floor / 1000, typical / 1000, timeout / 1000)
+    period = reader.number(timing, _MASTER_PERIOD, above=0, expected="a number of milliseconds > 0")
+    if _MASTER_PERIOD in timing and period is None:
+        return None
+    return Timing(
+        floor / 1000, typical / 1000, timeout / 1000, (period or DEFAULT_MASTER_PERIOD_MS) / 1000
+    )
 
 
 def read_profile(path: str | Path) -> DeviceProfile:

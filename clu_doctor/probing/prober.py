@@ -37,7 +37,7 @@ from clu_doctor.bus.listen.detect import detect_line_settings
 from clu_doctor.bus.listen.recording import Recorder
 from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.listen.verdicts import derive_verdicts
-from clu_doctor.bus.probes.base import BusBusy, ranges
+from clu_doctor.bus.probes.base import BusBusy, lbt_from_listen, lbt_window, ranges
 from clu_doctor.bus.probes.duplicates import find_duplicates
 from clu_doctor.bus.probes.scan import scan
 from clu_doctor.engine import Observation, ObservationSpec
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from clu_doctor.bus.listen.detect import Detection
     from clu_doctor.bus.listen.report import ListenReport
     from clu_doctor.bus.listen.verdicts import Verdict
+    from clu_doctor.bus.probes.base import LbtResult
     from clu_doctor.bus.probes.duplicates import DuplicateResult
     from clu_doctor.bus.probes.scan import ScanResult
     from clu_doctor.bus.profile import DeviceProfile
@@ -388,6 +389,7 @@ class BusProber:
         wanted = tuple(addresses if addresses is not None else self.plan.profile.addresses)
         expected = self.plan.site.expected_addresses if self.plan.site else ()
         self.events.stage(f"Reading addresses {ranges(wanted)} on {self.plan.port}", None)
+        idle, quiet = self._listen_before_talk()
         self._scan = scan(
             self.link(),
             self.plan.profile,
@@ -395,12 +397,28 @@ class BusProber:
             expected=expected,
             stop_when_expected=stop_when_expected,
             force=self.plan.transmit,
+            lbt=quiet,
+            listen_s=idle,
             progress=lambda done, total, address: self.events.progress(done, total),
         )
         self.events.stage_done(
             f"{len(self._scan.answered)} address(es) answered: {ranges(self._scan.answered)}"
         )
         return self._scan
+
+    def _listen_before_talk(self) -> tuple[float, LbtResult | None]:
+        """The silence that proves no master polls (two of its polling periods: as this
+        session's listen measured them, else the profile's assumption), and this session's
+        listen as the listen-before-talk if it was quiet that long."""
+        period = self.plan.profile.timing.master_period
+        listened = self._listened
+        if listened is not None and listened.report.poll_cycle is not None:
+            period = listened.report.poll_cycle
+        idle = lbt_window(period)
+        if listened is None:
+            return idle, None
+        found = lbt_from_listen(listened.report, idle)
+        return idle, found if found.quiet else None
 
     def check_duplicates(
         self, addresses: Sequence[int], *, reads: int = DUPLICATE_READS

@@ -111,3 +111,27 @@ def test_a_walk_of_the_trees_gets_every_bus_answer_it_needs() -> None:
     assert observations["bus.reach"].value == "break"
     assert observations["bus.reach"].detail == "bus.listen"
     assert "BUS-BREAK-01" in {f.id for f in rulebook.diagnose(observations).all_findings()}
+
+
+def test_a_session_that_listened_to_a_quiet_bus_talks_without_listening_again() -> None:
+    """The session's own listen, silent for longer than two of the CLU's polling periods, is
+    the listen-before-talk: the scan starts at once."""
+    with BusProber(plan("clu-usb-dead", "wire_time=0", listen_s=3.0)) as prober:
+        assert prober.traffic() == "silent"
+        clock = prober.link().clock
+        before = clock.now()
+        result = prober.read_addresses((1, 2, 3))
+        spent = clock.now() - before
+    assert result.answered == tuple(range(1, 9))  # the site's stations come first
+    assert result.lbt is not None and result.lbt.quiet and result.lbt.listened_s >= 3.0
+    assert spent == pytest.approx(result.duration_s)  # nothing but the reads
+
+
+def test_a_listen_too_short_to_prove_quiet_is_followed_by_a_listen_before_talk() -> None:
+    with BusProber(plan("clu-usb-dead", "wire_time=0", listen_s=0.5)) as prober:
+        assert prober.traffic() == "silent"
+        result = prober.read_addresses((1, 2, 3))
+    assert result.answered == tuple(range(1, 9))
+    assert result.lbt is not None and result.lbt.quiet
+    # two of the profile's 1 s polling periods (and a margin), after the session's 0.5 s
+    assert result.lbt.idle_s == pytest.approx(2.1) and result.lbt.listened_s >= 2.1

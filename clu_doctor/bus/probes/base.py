@@ -11,7 +11,7 @@ and waits for a quiet line before each one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from clu_doctor.bus.codecs.events import Decoded, Garbage
 from clu_doctor.bus.errors import (
@@ -27,10 +27,18 @@ from clu_doctor.bus.link import Link
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import Timeout
 
-#: Silence that proves no master is polling. Longer than a CLU poll cycle (about 1 s, an
-#: assumption: DEFA does not publish it), so at least one cycle would have been heard.
-DEFAULT_IDLE_S = 2.5
-#: Longest listen before giving up on a quiet line.
+if TYPE_CHECKING:
+    from clu_doctor.bus.listen.report import ListenReport
+
+#: Polling periods of the bus master a silence must last to prove that no master polls: a
+#: master that polls each station once a period is heard at least once in any two.
+LBT_PERIODS = 2.0
+#: ... plus this, for a master whose period wavers.
+LBT_MARGIN_S = 0.1
+#: The silence asked for when nothing is known of the master: two periods of about 1 s (an
+#: assumption: DEFA does not publish the CLU's; see the profile's ``master_period_ms``).
+DEFAULT_IDLE_S = LBT_PERIODS * 1.0 + LBT_MARGIN_S
+#: Longest listen before giving up on a quiet line (at least twice the silence asked for).
 DEFAULT_MAX_WAIT_S = 6.0
 #: Silence after the last byte before the stream decoder settles a pending frame.
 _SETTLE_S = 0.05
@@ -61,6 +69,12 @@ HINT_BUSY = (
 
 
 # --- listen before talk ------------------------------------------------------------------------
+
+
+def lbt_window(period: float) -> float:
+    """The silence that proves no master polls, for a master polling every ``period`` s
+    (measured on this bus by a listen, or the profile's assumption)."""
+    return LBT_PERIODS * period + LBT_MARGIN_S
 
 
 @dataclass(frozen=True)
@@ -164,15 +178,18 @@ def _is_request(frame: Frame) -> bool:
 
 
 def listen_before_talk(
-    link: Link, idle_s: float = DEFAULT_IDLE_S, max_wait_s: float = DEFAULT_MAX_WAIT_S
+    link: Link, idle_s: float = DEFAULT_IDLE_S, max_wait_s: float | None = None
 ) -> LbtResult:
     """Listen until the bus has been silent for ``idle_s``, for at most ``max_wait_s``.
 
     Never transmits. Quiet means: ``idle_s`` of uninterrupted silence and no valid frame heard
     at all (a master polling in bursts has gaps, but any frame it sends disqualifies the bus).
     Once a frame has been heard the answer is known; the listen goes on only until ``idle_s``
-    has passed, to see whom the master polls.
+    has passed, to see whom the master polls. ``max_wait_s`` defaults to
+    :data:`DEFAULT_MAX_WAIT_S`, or twice ``idle_s`` if that is longer.
     """
+    if max_wait_s is None:
+        max_wait_s = max(DEFAULT_MAX_WAIT_S, 2 * idle_s)
     if idle_s <= 0 or max_wait_s < idle_s:
         raise ValueError(f"need 0 < idle_s <= max_wait_s, not {idle_s} and {max_wait_s}")
     decoder = link.codec.decoder()
@@ -237,13 +254,34 @@ def listen_before_talk(
     )
 
 
+def lbt_from_listen(report: ListenReport, idle_s: float) -> LbtResult:
+    """A listen of this bus that just ended, as the listen-before-talk: quiet if it heard no
+    valid frame and its last ``idle_s`` were silent. (A session that listened first need not
+    listen again before it talks.)"""
+    last = report.last_byte
+    silent_for = report.seconds - last if last is not None else report.seconds
+    return LbtResult(
+        quiet=report.frames == 0 and silent_for >= idle_s,
+        listened_s=report.seconds,
+        idle_s=idle_s,
+        max_wait_s=report.seconds,
+        bytes_seen=report.bytes,
+        frames_seen=report.frames,
+        requests_seen=report.requests,
+        replies_seen=report.replies,
+        garbage_seen=report.garbage_events,
+        polled=report.polled,
+        replying=tuple(entry.address for entry in report.addresses if entry.answers),
+    )
+
+
 def require_quiet(
     link: Link,
     *,
     force: bool = False,
     lbt: LbtResult | None = None,
     idle_s: float = DEFAULT_IDLE_S,
-    max_wait_s: float = DEFAULT_MAX_WAIT_S,
+    max_wait_s: float | None = None,
 ) -> LbtResult | None:
     """The gate in front of every active probe.
 

@@ -65,11 +65,10 @@ from clu_doctor.bus.errors import UnexpectedAnswer
 from clu_doctor.bus.frames import parse_read_reply
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.probes.base import (
-    DEFAULT_IDLE_S,
-    DEFAULT_MAX_WAIT_S,
     AdaptiveTimeout,
     LbtResult,
     exchange,
+    lbt_window,
     ranges,
     require_quiet,
 )
@@ -646,8 +645,8 @@ def find_duplicates(
     progress: Progress | None = None,
     force: bool = False,
     lbt: LbtResult | None = None,
-    listen_s: float = DEFAULT_IDLE_S,
-    listen_max_s: float = DEFAULT_MAX_WAIT_S,
+    listen_s: float | None = None,
+    listen_max_s: float | None = None,
 ) -> DuplicateResult:
     """Read the identity of every address ``reads`` times and judge each (module docstring).
 
@@ -667,7 +666,8 @@ def find_duplicates(
     order = scan_order(addresses)
     # (a slow second controller must not be taken for silence: the profile's floor stays)
     timer = scan_timer(link, profile, timeout, keep_assumed=True)
-    listened = require_quiet(link, force=force, lbt=lbt, idle_s=listen_s, max_wait_s=listen_max_s)
+    idle = listen_s if listen_s is not None else lbt_window(profile.timing.master_period)
+    listened = require_quiet(link, force=force, lbt=lbt, idle_s=idle, max_wait_s=listen_max_s)
     started = link.clock.now()
     discarded_before = link.bytes_discarded
     tallies = {address: _Tally(address) for address in order}

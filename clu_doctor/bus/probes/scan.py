@@ -17,13 +17,12 @@ from clu_doctor.bus.errors import UnexpectedAnswer
 from clu_doctor.bus.frames import MAX_ADDRESS, ReadRequest
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.probes.base import (
-    DEFAULT_IDLE_S,
-    DEFAULT_MAX_WAIT_S,
     OUTCOMES,
     AdaptiveTimeout,
     Exchange,
     LbtResult,
     exchange,
+    lbt_window,
     physical_floor,
     replies_in,
     require_quiet,
@@ -464,8 +463,8 @@ def scan(
     progress: Progress | None = None,
     force: bool = False,
     lbt: LbtResult | None = None,
-    listen_s: float = DEFAULT_IDLE_S,
-    listen_max_s: float = DEFAULT_MAX_WAIT_S,
+    listen_s: float | None = None,
+    listen_max_s: float | None = None,
 ) -> ScanResult:
     """Scan ``addresses`` (plus any ``expected`` ones) with ``profile``'s identity read.
 
@@ -484,7 +483,9 @@ def scan(
     * ``stop_when_expected``: stop once every expected address has answered.
     * ``progress(done, total, address)`` after each address; no terminal code here.
 
-    Listens first (:func:`~clu_doctor.bus.probes.base.require_quiet`) unless ``force``; raises
+    Listens first (:func:`~clu_doctor.bus.probes.base.require_quiet`) unless ``force``, for
+    ``listen_s`` of silence (default: two of the master's polling periods, the profile's
+    ``master_period_ms``), or takes ``lbt``, a listen already done; raises
     :class:`~clu_doctor.bus.probes.base.BusBusy` with nothing sent if the bus is not quiet.
     """
     if retries < 0 or retries_other < 0:
@@ -492,7 +493,8 @@ def scan(
     order = scan_order(addresses, expected)
     wanted = scan_order(expected)
     timer = scan_timer(link, profile, timeout)
-    listened = require_quiet(link, force=force, lbt=lbt, idle_s=listen_s, max_wait_s=listen_max_s)
+    idle = listen_s if listen_s is not None else lbt_window(profile.timing.master_period)
+    listened = require_quiet(link, force=force, lbt=lbt, idle_s=idle, max_wait_s=listen_max_s)
     started = link.clock.now()  # the scan's own time, without the listen
     results: list[AddressScan] = []
     late = _Late()
