@@ -533,14 +533,16 @@ class Link:
         return bytes(data)
 
     def _read_before(self, window: Timeout | None) -> bytes:
-        """What arrives before ``window`` ends (polled every ``FINE_POLL``), returned at the
-        first byte."""
+        """What arrives before ``window`` ends, returned at the first byte: polled every
+        ``FINE_POLL``, or every character time if that is shorter (a byte cannot come sooner,
+        and when the first one came is what tells a slow device from a silent one)."""
+        step = min(FINE_POLL, self.settings.char_time)
         while True:
             data = self._read_pending()
             remaining = 0.0 if window is None else window.time_left()
             if data or remaining is None or remaining <= 0:
                 return data
-            self.clock.sleep(min(FINE_POLL, remaining))
+            self.clock.sleep(min(step, remaining))
 
     def _read_pending(self) -> bytes:
         """What is already in the input buffer, without waiting."""

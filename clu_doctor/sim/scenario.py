@@ -135,6 +135,10 @@ class AdapterSpec:
     #: tell (TCP).
     settings: LineSettings | None = None
     ab_swapped: bool = False
+    #: How soon received bytes reach the program: at the latest this long after the first of
+    #: them arrived (a USB adapter's latency timer: 1 ms for an FTDI chip in low-latency mode,
+    #: 16 ms by default), or when the line goes quiet. ``None``: at the end of each frame.
+    latency_s: float | None = None
 
 
 @dataclass(frozen=True)

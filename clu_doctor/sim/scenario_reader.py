@@ -11,7 +11,7 @@ YAML layout (every key except ``description`` and ``stations`` is optional)::
     description: one line, shown by `clu-doctor sim --list`
     bus:     {framing: ascii|rtu, line: "38400 8E1", cable_m: 60, termination: both|clu|end|none,
               breaks_after: [k], crossed_after: [k], extra_byte_error: 0.0}
-    adapter: {at: clu|end, line: "9600 8N1", ab_swapped: false}
+    adapter: {at: clu|end, line: "9600 8N1", ab_swapped: false, latency_ms: 1}
     clu:     {present, usb: ok|dead, ab_swapped, uptime_s, boot_s, addresses: "1-16",
               period_s, timeout_s, retries, gap_ms, function, registers: [[0x2E, 5]],
               identity: [0x50, 8] | null, icmax_a: 16 | null, icmax_period_s}
@@ -94,7 +94,7 @@ _BUS_KEYS = (
     *("framing", "line", "cable_m", "termination", "breaks_after", "crossed_after"),
     "extra_byte_error",
 )
-_ADAPTER_KEYS = ("at", "line", "ab_swapped")
+_ADAPTER_KEYS = ("at", "line", "ab_swapped", "latency_ms")
 _CLU_KEYS = (
     *("present", "usb", "ab_swapped", "uptime_s", "boot_s", "addresses", "period_s"),
     *("timeout_s", "retries", "gap_ms", "function", "registers", "identity", "icmax_a"),
@@ -249,10 +249,12 @@ class ScenarioReader(Reader):
         )
         if node is None:
             return AdapterSpec()
+        latency = self.number(node, "latency_ms", low=0, high=1000)
         return AdapterSpec(
             at=cast(AdapterAt, _or(self.choice(node, "at", ADAPTER_POSITIONS), "clu")),
             settings=self.line_settings(node, "line"),
             ab_swapped=_or(self.boolean(node, "ab_swapped"), False),
+            latency_s=None if latency is None else latency / 1000,
         )
 
     def clu(self, root: YamlMap, meters_only: bool) -> CluSpec:

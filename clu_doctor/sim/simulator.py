@@ -214,6 +214,8 @@ class Adapter:
         self.name = name
         self.position = position
         self.fixed = site.scenario.adapter.settings
+        #: The adapter's latency timer (see :class:`~clu_doctor.sim.scenario.AdapterSpec`).
+        self.latency = site.scenario.adapter.latency_s
         self.settings: LineSettings = self.fixed or site.scenario.bus.settings
         self.policy = RxPolicy()
         self.rx = Receiver(
@@ -288,9 +290,9 @@ class Adapter:
 
     def next_arrival(self) -> float | None:
         """Clock time of the next moment worth waking at: the last character of the clean run
-        this adapter is receiving (or the next character, if garbled), or the next moment the
-        site may decide a new transmission (a reply being scheduled, a CLU timer), whichever
-        is first."""
+        this adapter is receiving (or the next character, if garbled), or with a latency
+        timer that long after the next character, or the next moment the site may decide a
+        new transmission (a reply being scheduled, a CLU timer), whichever is first."""
         site = self.site
         with site.lock:
             if self._chars:
@@ -298,6 +300,11 @@ class Adapter:
             # Wake for the end of the clean run that is arriving (usually a whole frame), as
             # a USB adapter hands over a frame's bytes together; the last byte stays on time.
             peek = self.rx.peek(site.time + 1.0, run=True)
+            if peek is not None and self.latency is not None:
+                # ... or its latency timer expires first: the bytes come in USB packets
+                first = self.rx.peek(site.time + 1.0)
+                if first is not None:
+                    peek = min(peek, first + self.latency)
             when = min(peek if peek is not None else math.inf, site.next_decision())
             return None if math.isinf(when) else site.wall_time(when)
 

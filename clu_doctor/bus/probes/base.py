@@ -10,6 +10,7 @@ and waits for a quiet line before each one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -456,12 +457,15 @@ def exchange(
 # --- the answer timeout ----------------------------------------------------------------------
 
 
-#: The first-byte deadline's margin over the longest first byte seen: at least this long...
+#: The first-byte deadline's margin over the longest first byte seen: at least this long
+#: (the host's own scheduling, an adapter's USB packets)...
 START_MARGIN_S = 0.001
-#: ... and this many character times ...
-START_MARGIN_CHARS = 2
-#: ... and this share of the longest first byte itself (a slow device jitters more).
-START_MARGIN_SHARE = 0.1
+#: ... and a character time ...
+START_MARGIN_CHARS = 1
+#: ... and this share of the spread of the first bytes seen (a slow device jitters more) ...
+START_MARGIN_SHARE = 0.25
+#: ... and twice all that until this many answers have shown how the first bytes spread.
+START_SETTLED = 8
 
 
 def physical_floor(settings: LineSettings, framing: str, turnaround: float) -> float:
@@ -481,8 +485,9 @@ class AdaptiveTimeout:
     which the whole answer must have come.
 
     Before anything answered both are ``initial`` (the profile's assumption). Then
-    :attr:`start` is the longest first byte seen plus a margin (1 ms, 2 characters or a tenth
-    of it, whichever is most), never below ``floor`` (:func:`physical_floor`); :attr:`value`
+    :attr:`start` is the longest first byte seen plus a margin (1 ms, a character, or a
+    quarter of the first bytes' spread, whichever is most; twice that over the first few
+    answers), never below ``floor`` (:func:`physical_floor`); :attr:`value`
     is ``factor`` x the longest answer seen + ``margin``, never below :attr:`start`. Both
     stay below ``ceiling``. A device slower than :attr:`start` shows itself by a late answer:
     read again with ``initial``, it is learned like any other (:meth:`observe_late` counts it).
@@ -496,6 +501,7 @@ class AdaptiveTimeout:
     ceiling: float = 2.0
     longest: float = 0.0
     longest_first: float = 0.0
+    shortest_first: float = math.inf
     observed: list[float] = field(default_factory=list)
     late: int = 0
 
@@ -507,7 +513,9 @@ class AdaptiveTimeout:
         """An answer took ``elapsed`` to complete, its first byte ``first_byte`` to come."""
         self.observed.append(elapsed)
         self.longest = max(self.longest, elapsed)
-        self.longest_first = max(self.longest_first, elapsed if first_byte is None else first_byte)
+        first = elapsed if first_byte is None else first_byte
+        self.longest_first = max(self.longest_first, first)
+        self.shortest_first = min(self.shortest_first, first)
 
     def observe_late(self) -> None:
         """An answer came after :attr:`start` had given up on it. The caller reads that
@@ -519,9 +527,12 @@ class AdaptiveTimeout:
         if not self.observed:
             return self.initial
         first = self.longest_first
+        spread = first - self.shortest_first
         margin = max(
-            START_MARGIN_S, START_MARGIN_CHARS * self.char_time, START_MARGIN_SHARE * first
+            START_MARGIN_S, START_MARGIN_CHARS * self.char_time, START_MARGIN_SHARE * spread
         )
+        if len(self.observed) < START_SETTLED:
+            margin *= 2
         return min(self.ceiling, max(self.floor, first + margin))
 
     @property

@@ -36,12 +36,14 @@ Progress = Callable[[int, int, int], None]
 #: lost: abl-protocol.md §4), and for any address where something came back that was not a
 #: valid answer from it (garbled, or from another address): read it again to tell.
 DEFAULT_RETRIES = 2
+#: Most attempts at one read, whatever came back.
+MAX_ATTEMPTS = 2 + DEFAULT_RETRIES + 1
 #: Garbled replies (and at least half of the reads) that make an address *garbled*.
 GARBLED_MIN = 2
 #: After the last read of a scan, an answer may still come: wait this many first-byte
 #: deadlines for it (at least ``LATE_WAIT_MIN_S``, at most the first, patient timeout).
-LATE_WAITS = 4
-LATE_WAIT_MIN_S = 0.05
+LATE_WAITS = 2
+LATE_WAIT_MIN_S = 0.02
 #: A garbled late answer may be that of any silent address asked within this many first-byte
 #: deadlines before it (20: a device ten times slower than the rest, with room to spare)...
 LATE_HORIZON = 20
@@ -261,11 +263,13 @@ def _read(
     """
     attempts: list[Exchange] = []
     value: Any = None
-    while len(attempts) < tries:
+    extended = False  # one more attempt for a late answer in the way, once
+    while len(attempts) < min(tries, MAX_ATTEMPTS):
         if patient is not None:
             attempt = exchange(link, request, purpose, patient + timer.value, patient)
         else:
             attempt = exchange(link, request, purpose, timer.value, timer.start)
+        in_the_way = False
         if (
             attempts
             and attempts[-1].outcome == "no_answer"
@@ -273,14 +277,17 @@ def _read(
         ):
             timer.observe_late()  # the attempt before was answered, too late
             patient = timer.initial
-            tries = max(tries, len(attempts) + 2)
+            in_the_way = True
         elif late is not None:
-            if late.note(link, attempt.stray_before, attempt.began_at):
-                tries = max(tries, len(attempts) + 2)
-            if attempt.outcome == "no_answer" and late.note(
-                link, attempt.reply, attempt.began_at + attempt.elapsed_s
+            in_the_way = late.note(link, attempt.stray_before, attempt.began_at)
+            if attempt.outcome in ("no_answer", "corrupt") and late.note(
+                # bytes that were no answer, or a garbled one: perhaps a late answer that
+                # collided with this request or its answer
+                link,
+                attempt.reply,
+                attempt.began_at + attempt.elapsed_s,
             ):
-                tries = max(tries, len(attempts) + 2)
+                in_the_way = True
             if attempt.outcome == "wrong_address" and attempt.replied_from in late.asked:
                 # not this address answering wrongly: the late answer of one read before
                 late.found.add(attempt.replied_from)
@@ -289,7 +296,7 @@ def _read(
                     outcome="no_answer",
                     error=f"address {attempt.replied_from}'s late answer came instead",
                 )
-                tries = max(tries, len(attempts) + 2)
+                in_the_way = True
         if attempt.outcome == "ok":
             timer.observe(attempt.elapsed_s, attempt.first_byte_s)
             try:
@@ -301,6 +308,8 @@ def _read(
             break
         if attempt.outcome in ("corrupt", "wrong_address"):
             tries = max(tries, 1 + DEFAULT_RETRIES)
+        if in_the_way and not extended:
+            tries, extended = max(tries, len(attempts) + 1), True
     return attempts, value
 
 
