@@ -229,6 +229,15 @@ def analyse_chain(
             f"address {ranges(isolated)} silent while stations beyond answer: the bus passes "
             "through, so the station is unpowered, misaddressed or faulty, not the cable"
         )
+    for point in frozen:
+        if point.state == "partial":
+            # each outlet of a DUO is judged on its own: one answering does not clear the other
+            silent_here = [a for a in point.addresses if a not in heard]
+            evidence.append(
+                f"address {ranges(silent_here)} silent while {ranges(point.answered)} at the "
+                f"same station answers: the bus reaches the box, so it is that outlet's "
+                "controller (its address setting, its power, or the controller itself)"
+            )
     if extra:
         evidence.append(f"address {ranges(extra)} answered but is not in the chain")
     return ChainResult(

@@ -498,6 +498,20 @@ def _silent(
                 "the bus passes those stations (later ones answer): check each one's power, "
                 "its address setting and its own BUS IN/OUT terminals"
             )
+        answering_set = set(answering)
+        for address in silent:
+            position = positions.get(address)
+            if position is None:
+                continue
+            twins = [a for a in chain.stations[position - 1] if a != address]
+            heard = [a for a in twins if a in answering_set]
+            if heard:
+                # one outlet of a DUO silent, the other answering: the cable reaches the box
+                evidence.append(
+                    f"address {address} shares {chain.label(position)} with {_list(heard)}, "
+                    "which answers: the bus reaches the box, so it is that outlet's controller "
+                    "(its address setting, its power, or the controller itself)"
+                )
         outside = [a for a, p in positions.items() if p is None]
         if outside:
             evidence.append(f"not in the site's chain: {_list(outside)}")
