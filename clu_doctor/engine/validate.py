@@ -76,7 +76,8 @@ def _check_layers(layers: Mapping[Layer, LayerSpec]) -> list[Problem]:
     """No layer may depend on itself, directly or through others."""
     problems: list[Problem] = []
     for layer, spec in layers.items():
-        if layer in dependencies(layers, layer) or layer in spec.depends_on:
+        reached = {needed for other in spec.depends_on for needed in dependencies(layers, other)}
+        if layer in reached or layer in spec.depends_on:
             problems.append(
                 _problem(
                     spec.where.at("depends_on"),
@@ -540,4 +541,33 @@ def _check_across_trees(trees: Iterable[Tree], layers: Mapping[Layer, LayerSpec]
                             + did_you_mean(fid, findings),
                         )
                     )
+    return problems + _check_explained_cycles(findings)
+
+
+def _check_explained_cycles(findings: Mapping[str, Finding]) -> list[Problem]:
+    """Findings of one layer may explain each other, but never round in a circle."""
+    problems: list[Problem] = []
+    state: dict[str, str] = {}
+
+    def visit(fid: str, path: list[str]) -> None:
+        state[fid] = "open"
+        for root in findings[fid].explained_by:
+            if root not in findings:
+                continue
+            if state.get(root) == "open":
+                loop = [*path[path.index(root) :], root]
+                problems.append(
+                    _problem(
+                        findings[fid].where.at("explained_by"),
+                        "findings explain each other in a circle: " + " → ".join(loop),
+                        expected="a root cause that is not itself explained by its consequence",
+                    )
+                )
+            elif root not in state:
+                visit(root, [*path, root])
+        state[fid] = "done"
+
+    for fid in findings:
+        if fid not in state:
+            visit(fid, [fid])
     return problems

@@ -22,6 +22,7 @@ means different things with or without a site, or absence is a value.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
@@ -373,32 +374,71 @@ def duplicates_from_listen(verdict: Verdict | None) -> dict[str, Observation]:
             "bus.listen",
             _lines(verdict),
             addresses=verdict.addresses,
-            facts=_doubled_facts(verdict.addresses),
+            facts=_doubled_facts(verdict.addresses, _identities_heard(verdict)),
         )
     }
 
 
+def _identities_heard(verdict: Verdict) -> list[str]:
+    """The identities the listen decoded at the doubled addresses, as read (the profile's
+    identity text, e.g. device type and serial)."""
+    detail = verdict.data.get("addresses_detail")
+    if not isinstance(detail, Mapping):
+        return []
+    found: list[str] = []
+    for entry in detail.values():
+        identities = entry.get("identities", []) if isinstance(entry, Mapping) else []
+        for text in identities:
+            if f"identity {text}" not in found:
+                found.append(f"identity {text}")
+    return found
+
+
 def duplicates_from_check(result: DuplicateResult) -> dict[str, Observation]:
-    """``bus.duplicates`` from the tool's repeated identity reads."""
+    """``bus.duplicates`` from the tool's repeated identity reads. The evidence is what was
+    read (identities, counts, statistics), not the probe's own next step: what to do is the
+    finding's, and depends on what else the run found (a silent station names the culprit)."""
     value = DUPLICATES_FROM_CHECK[result.verdict]
     doubled = (*result.confirmed, *result.suspected) if value != "none" else ()
+    seen = dataclasses.replace(
+        result, addresses=tuple(dataclasses.replace(e, next_step=None) for e in result.addresses)
+    )
     return {
         "bus.duplicates": observation(
             "bus.duplicates",
             value,
             "bus.duplicates",
-            describe(result),
+            describe(seen),
             addresses=doubled,
-            facts=_doubled_facts(sorted(set(doubled))),
+            facts=_doubled_facts(sorted(set(doubled)), _identities_read(result, doubled)),
         )
     }
 
 
-def _doubled_facts(addresses: Sequence[int]) -> dict[str, str]:
+def _identities_read(result: DuplicateResult, doubled: Collection[int]) -> list[str]:
+    """``serial DF230101`` (else the identity as read) for each device read at the doubled
+    addresses."""
+    found: list[str] = []
+    for entry in result.addresses:
+        if entry.address in doubled:
+            for seen in entry.identities:
+                serial = (seen.identity.serial or "").strip()
+                text = f"serial {serial}" if serial else seen.identity.text.strip()
+                if text and text not in found:
+                    found.append(text)
+    return found
+
+
+def _doubled_facts(addresses: Sequence[int], identities: Sequence[str]) -> dict[str, str]:
+    """What texts may say of a doubled address: the address, and who answers there."""
     if not addresses:
         return {}
     numbers = ", ".join(str(a) for a in addresses)
-    return {"doubled_address": f"address{'es' if len(addresses) > 1 else ''} {numbers}"}
+    facts = {"doubled_address": f"address{'es' if len(addresses) > 1 else ''} {numbers}"}
+    if len(identities) >= 2:
+        named = ", ".join(identities[:-1]) + " and " + identities[-1]
+        facts["doubled_identities"] = f"the controllers with {named}"
+    return facts
 
 
 # --- bus.devices: what the profile says the devices are ---------------------------------------

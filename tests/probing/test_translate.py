@@ -149,9 +149,7 @@ def test_named_states_are_those_with_a_value_of_their_own(code: str, named: bool
 # --- translating ---------------------------------------------------------------------------------
 
 
-def verdict(
-    key: str, value: str, title: str = "title", addresses: tuple[int, ...] = ()
-) -> Verdict:
+def verdict(key: str, value: str, title: str = "title", addresses: tuple[int, ...] = ()) -> Verdict:
     return Verdict(key, value, "critical", title, ("seen",), addresses)
 
 
@@ -332,7 +330,9 @@ def test_polls_some_addresses_never_answer_make_the_traffic_partial() -> None:
 
 
 def test_a_bus_found_at_other_settings_names_both() -> None:
-    detection = Detection("found", LineSettings.parse("38400 8E1"), "ascii", (), "the bus runs at X")
+    detection = Detection(
+        "found", LineSettings.parse("38400 8E1"), "ascii", (), "the bus runs at X"
+    )
     found = listen_observations(
         heard("polling"), [], "polling", detection=detection, adapter_line="9600 8N1 (rtu)"
     )["bus.settings"]
@@ -364,7 +364,7 @@ def test_a_duplicate_names_its_address() -> None:
 
 
 def test_normal_states_are_partial_unless_every_planned_controller_was_read() -> None:
-    every = states_observation({a: "A1" for a in range(1, 5)}, PROFILE, SITE, "bus.scan")
+    every = states_observation(dict.fromkeys(range(1, 5), "A1"), PROFILE, SITE, "bus.scan")
     assert not every["station.state"].partial
     some = states_observation({1: "A1", 2: "C2"}, PROFILE, SITE, "bus.scan")["station.state"]
     assert some.partial and some.addresses == (1, 2)
