@@ -164,7 +164,8 @@ def test_a_prober_is_handed_probe_observations_where_the_walk_needs_them(
 
 def test_missing_observations_default_to_unknown_in_the_trace() -> None:
     diagnosis = RULEBOOK.diagnose(observe("clu.power_led=steady"))
-    [bus, first, second] = trace_of(diagnosis, "clu-leds").steps
+    # the green LED not known: the USB interface and a vehicle could still tell, not known either
+    [bus, first, second, sending, charging] = trace_of(diagnosis, "clu-leds").steps
     assert (bus.key, bus.value, bus.source, bus.detail, bus.target) == (
         "bus.traffic",
         UNKNOWN,
@@ -184,8 +185,10 @@ def test_missing_observations_default_to_unknown_in_the_trace() -> None:
         UNKNOWN,
         AnswerSource.DEFAULT,
         "unknown",
-        "finding:CLU-ASK-02",
+        "usb_sending_power_lit",
     )
+    assert (sending.key, sending.branch) == ("usb.red_led", "unknown")
+    assert (charging.key, charging.target) == ("charging.starts", "finding:CLU-ASK-02")
     assert trace_of(diagnosis, "clu-leds").outcome == "finding:CLU-ASK-02"
     assert diagnosis.observation("clu.status_led") == Observation(
         "clu.status_led", UNKNOWN, AnswerSource.DEFAULT, "not answered"
