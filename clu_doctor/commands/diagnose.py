@@ -149,7 +149,16 @@ def diagnose(
         bool, typer.Option("--json", help="Print a JSON document instead of text.")
     ] = False,
     why: Annotated[
-        bool, typer.Option("--why", help="Show which answers led to each finding.")
+        bool,
+        typer.Option("--why", help="Show all the evidence and which answers led to each finding."),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Show all the evidence as the probes wrote it, also for what was fine.",
+        ),
     ] = False,
     rules: bus_options.RulesOption = None,
 ) -> int:
@@ -191,14 +200,17 @@ def diagnose(
         from clu_doctor.report.diagnosis import render_json
 
         extra = {"evidence": evidence} if evidence is not None else None
-        sys.stdout.write(render_json(diagnosis, extra))
+        sys.stdout.write(render_json(diagnosis, extra, trees=rulebook.trees))
     else:
         from clu_doctor.report.console import OutputMode
         from clu_doctor.report.diagnosis import render_text
 
         questions = {spec.key: spec.question for spec in rulebook.vocabulary}
+        mode = OutputMode.for_stream(sys.stdout)
         sys.stdout.write(
-            render_text(diagnosis, OutputMode.for_stream(sys.stdout), why=why, questions=questions)
+            render_text(
+                diagnosis, mode, why=why, verbose=verbose, questions=questions, trees=rulebook.trees
+            )
         )
     return int(diagnosis.exit_code)
 
