@@ -242,8 +242,9 @@ class _Style:
         finding = root.finding
         lines: list[RenderableType] = [Text(" ".join(finding.cause.split()))]
         if finding.look_at:
-            look = Text("Look at: ", style="bold")
-            look.append("; ".join(self.questions.get(key, key) for key in finding.look_at))
+            look = Text()
+            look.append("Look at: ", style="bold")
+            look.append(" ".join(self.questions.get(key, key) for key in finding.look_at))
             lines.append(look)
         lines.append(Text("What to do:", style="bold"))
         steps = [(f"{index}.", step) for index, step in enumerate(finding.remedy, 1)]
@@ -251,18 +252,19 @@ class _Style:
         lines += self.evidence_lines(root, 2)
         for label, value in (("Verify", finding.verify), ("Escalate", finding.escalate)):
             if value:
-                line = Text(f"{label}: ", style="bold")
+                line = Text()
+                line.append(f"{label}: ", style="bold")
                 line.append(" ".join(value.split()))
                 lines.append(line)
         if finding.confirm_with and not self.bus_checked:
-            line = Text("Bus check that would confirm it: ", style="bold")
+            line = Text()
+            line.append("Bus check that would confirm it: ", style="bold")
             line.append(
                 f"{probe_description(finding.confirm_with)}; connect a USB-RS485 adapter to "
                 "the bus and run the diagnosis with --port"
             )
             lines.append(line)
-        source = Text("Manual: ", style="dim")
-        source.append(finding.manual, style="dim")
+        source = Text(f"Manual: {finding.manual}", style="dim")
         lines.append(source)
         consequences = list(root.walk())[1:]
         if consequences:
