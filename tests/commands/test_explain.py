@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from clu_doctor.engine import load_rulebook
 from tests.commands.helpers import invoke, one_line_error
 
 RULEBOOK = load_rulebook()
-
-
-@pytest.fixture(autouse=True)
-def piped_at_the_default_width(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("COLUMNS", raising=False)
 
 
 def test_explain_shows_title_cause_steps_verify_escalate_and_manual() -> None:

@@ -37,12 +37,6 @@ INTERNAL = sorted({*RULEBOOK.vocabulary.specs, *RULEBOOK.vocabulary.probes})
 STATISTICS = re.compile(r"\d\.\de-\d+")
 
 
-@pytest.fixture(autouse=True)
-def piped_at_the_default_width(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Piped output follows $COLUMNS when set (pytest-xdist's workers set it to 80)."""
-    monkeypatch.delenv("COLUMNS", raising=False)
-
-
 @pytest.mark.parametrize("args", RUNS, ids=IDS)
 def test_default_text_reads_summary_first_problems_first_in_plain_words(
     args: tuple[str, ...],
