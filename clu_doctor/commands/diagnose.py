@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 HELP = """Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.
 
 Observations come from --observe flags, an --answers file, and (only on a terminal, unless
---no-input) an interactive questionnaire that asks just what is still needed. Flags win over
-the answers file. Anything not given counts as "don't know".
+--no-input) an interactive questionnaire that asks just what is still needed; the CloudCharge
+portal questions come last and can be skipped together. Flags win over the answers file.
+Anything not given counts as "don't know". When the result can change soon (the CLU still
+starting), a terminal run offers to wait with a countdown and then look or listen again.
 
 Exit code: 0 nothing wrong, 1 warning, 2 critical fault, 3 nothing could be decided or the
 input was invalid.
@@ -229,7 +231,7 @@ def diagnose(
             site_plan = target.site
         try:
             diagnosis = _diagnose(rulebook, collected, site_plan, probing, interactive)
-            while interactive and (wait_s := getattr(diagnosis, "wait_s", None)):
+            while interactive and (wait_s := _wait_s(diagnosis)) is not None:
                 if not json_output and _stdout_is_terminal():
                     sys.stdout.write(_text(rulebook, diagnosis, why))
                     shown = True
@@ -255,6 +257,12 @@ def diagnose(
     elif not shown:
         sys.stdout.write(_text(rulebook, diagnosis, why))
     return int(diagnosis.exit_code)
+
+
+def _wait_s(diagnosis: Diagnosis) -> float | None:
+    """Seconds until the result can change, if it can (the engine's ``wait_s``)."""
+    wait_s = getattr(diagnosis, "wait_s", None)
+    return float(wait_s) if isinstance(wait_s, (int, float)) and wait_s > 0 else None
 
 
 def _diagnose(
