@@ -12,7 +12,6 @@ import typer
 
 from clu_doctor.commands import flow
 from clu_doctor.commands import options as bus_options
-from clu_doctor.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from clu_doctor.engine import Diagnosis, Observation, ObservationSpec, Rulebook
@@ -213,9 +212,6 @@ def diagnose(
     site_plan = bus_options.load_site_option(bus.site)
     target = bus_options.resolve_target(bus.port, bus.sim, site_plan, bus.profile, bus.at, bus.line)
     interactive = not no_input and sys.stdin.isatty()
-    # the questionnaire's exit: the engine it walks is loaded for every diagnosis anyway
-    from clu_doctor.ui.questionnaire import Quit
-
     shown = False
     with contextlib.ExitStack() as stack:
         probing = None
@@ -229,25 +225,22 @@ def diagnose(
             stack.enter_context(bus_options.flag_hints())
             probing = _Probing(target, plan, stack, terminal_events(stack))
             site_plan = target.site
-        try:
-            diagnosis = _diagnose(rulebook, collected, site_plan, probing, interactive)
-            while interactive and (wait_s := _wait_s(diagnosis)) is not None:
-                if not json_output and _stdout_is_terminal():
-                    sys.stdout.write(_text(rulebook, diagnosis, why))
-                    shown = True
-                from clu_doctor.ui.waiting import count_down, offer_wait  # only when waiting
+        diagnosis = _diagnose(rulebook, collected, site_plan, probing, interactive)
+        while interactive and (wait_s := _wait_s(diagnosis)) is not None:
+            if not json_output and _stdout_is_terminal():
+                sys.stdout.write(_text(rulebook, diagnosis, why))
+                shown = True
+            from clu_doctor.ui.waiting import count_down, offer_wait  # only when waiting
 
-                terminal = Terminal()
-                if not offer_wait(wait_s, terminal.read_line, terminal.write):
-                    break
-                waited = count_down(wait_s, terminal.write)
-                before = look_again(rulebook, collected, waited, relisten=probing is not None)
-                if probing is not None:
-                    probing.again()
-                diagnosis = _diagnose(rulebook, collected, site_plan, probing, True, before)
-                shown = False
-        except Quit:
-            return int(ExitCode.INTERRUPTED)
+            terminal = Terminal()
+            if not offer_wait(wait_s, terminal.read_line, terminal.write):
+                break
+            waited = count_down(wait_s, terminal.write)
+            before = look_again(rulebook, collected, waited, relisten=probing is not None)
+            if probing is not None:
+                probing.again()
+            diagnosis = _diagnose(rulebook, collected, site_plan, probing, True, before)
+            shown = False
         evidence = probing.prober.evidence() if probing is not None else None
     if json_output:
         from clu_doctor.report.diagnosis import render_json

@@ -7,8 +7,8 @@ redirected while the questions are answered on the terminal).
 
 What a person can type: a number from the list or the value's name (aliases like ``dark``
 or ``blinking`` work), ``?`` for don't know, ``b`` to go back one question (its earlier
-answer is shown and Enter keeps it), ``h`` for help, ``q`` to leave (:class:`Quit`, the same
-exit as Ctrl-C). Questions of a group (the CloudCharge portal) come last, after one question
+answer is shown and Enter keeps it), ``h`` for help, ``q`` to leave (:class:`Quit`, which is
+a Ctrl-C). Questions of a group (the CloudCharge portal) come last, after one question
 that offers to skip them all. End of input aborts with ``EOFError``.
 """
 
@@ -47,8 +47,9 @@ INTRO = (
 AGAIN = "Look again. Enter keeps what you answered before; ? = don't know, q = quit."
 
 
-class Quit(Exception):
-    """The person typed ``q``: leave now, as Ctrl-C would (exit 130)."""
+class Quit(KeyboardInterrupt):
+    """The person typed ``q``: leave now, exactly as Ctrl-C would (every layer cleans up the
+    same way, and the command line exits 130)."""
 
 
 class _Step(NamedTuple):
