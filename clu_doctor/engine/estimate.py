@@ -8,8 +8,8 @@ most. "Don't know" is not tried: most questions get a real answer, and it only e
 a path. Probes are not run for an estimate: an observation a probe would supply counts as not
 known, which is also what it gives when the probe cannot tell.
 
-Paths that meet again (the same answers reached in another order) are counted once, so even
-the first question of an empty questionnaire is a few thousand walks, a few milliseconds.
+Each state of the answers is counted once. For the bundled rules the first question of an
+empty questionnaire costs about 30 ms, each later one less: unnoticed between two answers.
 """
 
 from __future__ import annotations
