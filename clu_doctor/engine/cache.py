@@ -24,10 +24,10 @@ from typing import Any
 
 from clu_doctor import __version__
 from clu_doctor.engine.model import Case, Finding, Node, NumberRange, Target, Tree
-from clu_doctor.engine.observations import ObservationSpec, ProbeSpec, ValueSpec
+from clu_doctor.engine.observations import GroupSpec, ObservationSpec, ProbeSpec, ValueSpec
 from clu_doctor.yamlio import Where
 
-FORMAT = 1
+FORMAT = 2
 _RECORDS = (
     Where,
     Target,
@@ -39,6 +39,7 @@ _RECORDS = (
     ObservationSpec,
     ValueSpec,
     ProbeSpec,
+    GroupSpec,
 )
 
 
