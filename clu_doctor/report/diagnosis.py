@@ -59,20 +59,23 @@ def render_json(
 
     ``findings`` lists problems first, as the text does (each root keeps its consequences);
     ``areas`` is the summary, ``first_step`` the first thing to do, ``wait_s`` the seconds
-    until a waiting run can tell more (``null`` when it does not wait). ``trees`` (the rule
+    until a waiting run can tell more (``null`` when it does not wait), ``withdrawn`` the
+    OK findings a fault of the same run contradicts (never reported as fine). ``trees`` (the rule
     book's) tell which areas were checked without a finding (see :func:`area_lines`)."""
     body = diagnosis.to_dict()
     first = first_step(diagnosis)
+    wait = wait_seconds(diagnosis)
     document = envelope(
         "diagnosis",
         {
             "status": body["status"],
             "exit_code": body["exit_code"],
             "summary": summary_line(diagnosis),
-            "wait_s": wait_seconds(diagnosis),
+            "wait_s": None if wait is None else round(wait, 1),
             "first_step": None if first is None else first.to_dict(),
             "areas": [line.to_dict() for line in area_lines(diagnosis, trees)],
             "findings": reorder_dicts(diagnosis, body["findings"]),
+            "withdrawn": body.get("withdrawn", []),
             "trace": body["trace"],
             "observations": body["observations"],
             **(extra or {}),
@@ -138,6 +141,9 @@ def render_text(
     if fine:
         blocks.append(style.fine_block(fine))
     if why:
+        withdrawn = _withdrawn_block(diagnosis)
+        if withdrawn is not None:
+            blocks.append(withdrawn)
         blocks.append(_why_block(diagnosis))
     result = Text()
     result.append("Result: ", style="bold")
@@ -303,6 +309,29 @@ class _Style:
                         Padding(block, (0, 0, 0, 8)) for block in self.evidence_lines(entry, 2)
                     ]
         return Group(*lines)
+
+
+def _withdrawn_block(diagnosis: Diagnosis) -> RenderableType | None:
+    """The OK findings a fault of this run contradicts, and which fault (``--why`` only: by
+    default they are simply not claimed). Read with a fallback: ``Diagnosis.withdrawn`` comes
+    from the engine's reasoning."""
+    from rich.console import Group  # rich: text output only (JSON runs never load it)
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
+
+    withdrawn: tuple[ReportedFinding, ...] = tuple(getattr(diagnosis, "withdrawn", ()))
+    if not withdrawn:
+        return None
+    lines: list[RenderableType] = [
+        Text("Not reported as fine (a fault of this run contradicts it):", style="bold")
+    ]
+    for item in withdrawn:
+        line = Text(f"  {title(item)}")
+        line.append(f"  {item.id}", style="dim")
+        against = tuple(getattr(item, "contradicted_by", ()))
+        if against:
+            line.append(f" (because of {', '.join(against)})")
+        lines.append(line)
+    return Group(*lines)
 
 
 def _why_block(diagnosis: Diagnosis) -> RenderableType:

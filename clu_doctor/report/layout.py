@@ -22,38 +22,53 @@ T = TypeVar("T")
 
 
 class Area(NamedTuple):
-    """A part of the site a technician can walk up to, and the layers its findings come from."""
+    """A part of the site a technician can walk up to, and the layers its findings come from
+    (by the layers' names, as the rules write them)."""
 
     name: str
-    layers: tuple[Layer, ...]
+    layers: tuple[str, ...]
     #: What a diagnosis needs to judge this area, for the "not checked" line.
     needs: str
+    #: Whether the summary shows the area when nothing was found or checked there (the
+    #: technician's own adapter is worth a line only when there is something to say).
+    always: bool = True
 
 
-#: The site's areas in physical order. Each :class:`~clu_doctor.engine.model.Layer` belongs
-#: to exactly one (a test checks it), so a finding's area follows from its layer alone.
+#: The site's areas in the order the summary lists them. Every layer belongs to exactly one
+#: (a test checks it), so a finding's area follows from its layer alone.
 AREAS: tuple[Area, ...] = (
-    Area("CLU", (Layer.POWER, Layer.CLU_BOOT), "answer the questions about the CLU's LEDs"),
+    Area("Your adapter", ("adapter",), "listen to the bus with it (--port)", always=False),
+    Area("CLU", ("power", "clu-boot"), "answer the questions about the CLU's LEDs"),
     Area(
         "USB interface",
-        (Layer.USB_INTERFACE,),
+        ("usb-interface",),
         "answer the questions about its LEDs, or listen to the bus (--port)",
     ),
-    Area("Bus", (Layer.BUS,), "listen to the bus with an adapter (--port)"),
-    Area("Stations", (Layer.STATION,), "listen to the bus with an adapter (--port)"),
+    Area("Bus", ("bus",), "listen to the bus with an adapter (--port)"),
+    Area("Stations", ("station",), "listen to the bus with an adapter (--port)"),
     Area(
         "Configuration",
-        (Layer.CONFIGURATION,),
+        ("configuration",),
         "give the site description (--site) or listen to the bus (--port)",
     ),
-    Area("CloudCharge", (Layer.BACKEND,), "answer the questions about the CloudCharge portal"),
+    Area("CloudCharge", ("backend",), "answer the questions about the CloudCharge portal"),
 )
 
-_AREA_OF: Mapping[Layer, Area] = {layer: area for area in AREAS for layer in area.layers}
+_AREA_BY_LAYER: Mapping[str, Area] = {layer: area for area in AREAS for layer in area.layers}
+
+
+def area_of_layer(layer: Layer) -> Area:
+    """The area of ``layer``; a layer no area names (rules newer than this table) is an area
+    of its own, so that nothing is ever left out of the summary."""
+    found = _AREA_BY_LAYER.get(layer.value)
+    if found is not None:
+        return found
+    name = layer.value.replace("-", " ").capitalize()
+    return Area(name, (layer.value,), "", always=False)
 
 
 def area_of(item: ReportedFinding) -> Area:
-    return _AREA_OF[item.finding.layer]
+    return area_of_layer(item.finding.layer)
 
 
 class Mark(Enum):
@@ -186,18 +201,20 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
     says nothing wrong was found there. Otherwise it says "not checked" and what would check it.
     """
     roots = {item.id: root for root in diagnosis.findings for item in root.walk()}
+    areas = {area.name: area for area in AREAS}
     by_area: dict[str, list[ReportedFinding]] = {area.name: [] for area in AREAS}
     for item in diagnosis.all_findings():
-        by_area[area_of(item).name].append(item)
+        areas.setdefault(area_of(item).name, area_of(item))
+        by_area.setdefault(area_of(item).name, []).append(item)
     checked = _areas_judged(diagnosis, trees)
     wait = wait_seconds(diagnosis)
     lines = []
-    for area in AREAS:
+    for area in areas.values():
         items = by_area[area.name]
         if not items:
             if area.name in checked:
                 lines.append(AreaLine(area, Mark.OK, None, "nothing wrong found", ()))
-            else:
+            elif area.always:
                 lines.append(
                     AreaLine(area, Mark.NOT_CHECKED, None, f"not checked: {area.needs}", ())
                 )
@@ -217,7 +234,7 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
         if more:
             text += f" (+{more} more)"
         lines.append(AreaLine(area, head_mark, head.severity, text, tuple(ordered)))
-    order = {area.name: n for n, area in enumerate(AREAS)}
+    order = {name: n for n, name in enumerate(areas)}
     return sorted(lines, key=lambda line: (line.mark.order, order[line.area.name]))
 
 
@@ -226,7 +243,7 @@ def _areas_judged(diagnosis: Diagnosis, trees: Iterable[Tree]) -> set[str]:
     answer other than "don't know" and ended without a finding (a tree that ends in a finding
     speaks for that finding's area only, and the finding is shown there)."""
     areas_of_tree = {
-        tree.id: {_AREA_OF[finding.layer].name for finding in tree.findings.values()}
+        tree.id: {area_of_layer(finding.layer).name for finding in tree.findings.values()}
         for tree in trees
     }
     judged: set[str] = set()

@@ -13,7 +13,7 @@ from clu_doctor.errors import UsageError
 from clu_doctor.report import envelope, list_grid, to_json
 from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
 from clu_doctor.report.diagnosis import probe_description
-from clu_doctor.report.layout import AREAS
+from clu_doctor.report.layout import area_of_layer
 from clu_doctor.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def select_findings(rulebook: Rulebook, ids: Sequence[str]) -> list[Finding]:
 
 
 def _area_name(finding: Finding) -> str:
-    return next(area.name for area in AREAS if finding.layer in area.layers)
+    return area_of_layer(finding.layer).name
 
 
 # --- one finding explained ----------------------------------------------------------------

@@ -25,6 +25,7 @@ from clu_doctor.report.layout import (
     AREAS,
     Mark,
     area_lines,
+    area_of_layer,
     first_step,
     in_display_order,
     ranges,
@@ -65,8 +66,10 @@ def wait_finding(severity: Severity = Severity.UNKNOWN) -> ReportedFinding:
 
 
 def test_every_layer_belongs_to_exactly_one_area() -> None:
-    layers = [layer for area in AREAS for layer in area.layers]
-    assert sorted(layers) == sorted(Layer)
+    named = [layer for area in AREAS for layer in area.layers]
+    assert len(named) == len(set(named))
+    assert {layer.value for layer in Layer} <= set(named)
+    assert all(area_of_layer(layer) in AREAS for layer in Layer)
     assert len({area.name for area in AREAS}) == len(AREAS)
 
 
@@ -282,3 +285,24 @@ def test_json_keeps_its_keys_and_adds_the_summary_areas() -> None:
         "findings": ["CLU-PWR-01"],
     }
     assert document["wait_s"] is None
+
+
+class Reconciled(Diagnosis):
+    """A diagnosis whose engine withdrew an OK claim (as ``Diagnosis.withdrawn`` will)."""
+
+    withdrawn = (
+        reported("BUS-OK-01", Severity.OK, "Every station of the site answers")._replace(
+            contradicted_by=("BUS-BREAK-01",)
+        )
+        if "contradicted_by" in ReportedFinding._fields
+        else reported("BUS-OK-01", Severity.OK, "Every station of the site answers"),
+    )
+
+
+def test_why_names_the_ok_claims_a_fault_withdrew_and_the_default_text_does_not() -> None:
+    plain = diagnosis(reported("BUS-BREAK-01", Severity.CRITICAL, "The bus is interrupted"))
+    result = Reconciled(plain.status, plain.findings, plain.traces, plain.observations)
+    assert "Every station of the site answers" not in render_text(result, PLAIN)
+    why = render_text(result, PLAIN, why=True)
+    assert "Not reported as fine (a fault of this run contradicts it):" in why
+    assert "  Every station of the site answers  BUS-OK-01" in why
