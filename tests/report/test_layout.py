@@ -5,7 +5,7 @@ test_diagnosis_layout.py."""
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from clu_doctor.engine import (
     AnswerSource,
@@ -36,10 +36,15 @@ from tests.report.factories import diagnosis, reported
 PLAIN = OutputMode(styled=False, width=100)
 
 
-class WaitingFinding(Finding):
-    """A finding whose rule declares a wait (as ``Finding.wait`` will, from the rules)."""
+class Wait(NamedTuple):
+    observation: str
+    until: float
 
-    wait: ClassVar[dict[str, object]] = {"observation": "clu.uptime_s", "until": 150}
+
+class WaitingFinding(Finding):
+    """A finding whose rule declares a wait (as ``Finding.wait`` does, from the rules)."""
+
+    wait: ClassVar[Wait] = Wait("clu.uptime_s", 150.0)
 
 
 class Waiting(Diagnosis):
