@@ -288,6 +288,7 @@ _SLOT = "\x00"
 _PLURAL = {"address": "addresses", "station": "stations"}
 #: A clause that carries test statistics: a probability in scientific notation, or "chance".
 _STATISTICS = re.compile(r"\d(?:\.\d+)?e-\d+|\bchance of\b|\bp-value\b|\bp = ")
+_STATISTICS_BRACKET = re.compile(r" ?\([^()]*(?:\d(?:\.\d+)?e-\d+|\bp = |\bp-value\b)[^()]*\)")
 
 
 def ranges(numbers: Iterable[int]) -> str:
@@ -312,6 +313,8 @@ def _compress_lists(line: str) -> str:
 
 
 def _without_statistics(line: str) -> str:
+    """``line`` without the clauses and brackets that carry test statistics."""
+    line = _STATISTICS_BRACKET.sub("", line)
     kept = [part for part in line.split("; ") if not _STATISTICS.search(part)]
     return "; ".join(kept) if kept else line
 

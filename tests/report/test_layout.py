@@ -221,10 +221,14 @@ def test_lists_become_ranges_statistics_are_left_out_and_shared_lines_go_last() 
         "address 1: 19 of 19 garbled (100 %); chance of that from line noise < 2.9e-24, from "
         "the bus's own error rate 3.3e-26",
         "CLU polls 1, 2, 3, 4, 5, 6, 7; 6, 7 never answer",
+        "12 of 12 replies at address 1 were corrupt (100%), against 0 of 168 (0.0%) at the "
+        "other addresses (Fisher exact test p = 6.0e-19)",
     ]
     assert tidy_evidence(lines, shared={"listened 10.0 s at 38400 8E1"}) == [
         "CLU polls 1-7; 6, 7 never answer",
         "address 1: 19 of 19 garbled (100 %)",
+        "12 of 12 replies at address 1 were corrupt (100%), against 0 of 168 (0.0%) at the "
+        "other addresses",
         "listened 10.0 s at 38400 8E1",
     ]
 
