@@ -22,8 +22,9 @@ from clu_doctor.bus.probes.scan import scan
 from clu_doctor.bus.profile import Timing, load_profile
 from clu_doctor.clock import VirtualClock, use
 from clu_doctor.probing.site import site_chain
-from clu_doctor.report.console import OutputMode
-from clu_doctor.report.probes import render_listen_text, render_scan_text
+from clu_doctor.report.console import OutputMode, render_to_string
+from clu_doctor.report.probes import _verdict_lines, render_listen_text, render_scan_text
+from clu_doctor.severity import Severity
 from clu_doctor.sim import register_url_handler
 from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.site_plan import site_for
@@ -145,10 +146,6 @@ def test_a_site_given_with_the_replay_still_wins(cable_break: Path) -> None:
 
 
 def test_listen_and_scan_list_problems_first_with_tidied_evidence() -> None:
-    from clu_doctor.report.console import OutputMode, render_to_string
-    from clu_doctor.report.probes import _verdict_lines
-    from clu_doctor.severity import Severity
-
     rows = [
         (Severity.OK, "the CLU polls", ("listened 3 s",)),
         (
