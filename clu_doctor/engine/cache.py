@@ -33,7 +33,13 @@ from clu_doctor.engine.model import (
     Tree,
     Wait,
 )
-from clu_doctor.engine.observations import FactSpec, ObservationSpec, ProbeSpec, ValueSpec
+from clu_doctor.engine.observations import (
+    FactSpec,
+    GroupSpec,
+    ObservationSpec,
+    ProbeSpec,
+    ValueSpec,
+)
 from clu_doctor.yamlio import Where
 
 FORMAT = 2
@@ -51,6 +57,7 @@ _RECORDS = (
     FactSpec,
     LayerSpec,
     Wait,
+    GroupSpec,
 )
 
 

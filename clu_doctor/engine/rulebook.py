@@ -56,9 +56,11 @@ class Rulebook:
         """The next observation to ask a person for, or ``None`` when every tree is decided.
 
         Deterministic: the same answers always give the same question, so "go back" is just
-        dropping the last answer and asking again. With ``include_probes``, observations a
-        bus probe supplies are returned too, at the point the walk needs them. The question's
-        text names what the answers so far know (``{charge_points}``: the site's labels).
+        dropping the last answer and asking again. Questions of a group (``groups:`` in the
+        vocabulary) come after every question outside one. With ``include_probes``,
+        observations a bus probe supplies are returned too, at the point the walk needs them.
+        The question's text names what the answers so far know (``{charge_points}``: the
+        site's labels).
         """
         spec = walk.next_question(
             self.trees, self.vocabulary, observations, include_probes=include_probes
@@ -163,8 +165,8 @@ def _load_cached(root: Path) -> Rulebook:
     if where is not None:
         stored = cache.read(where, key)
         if stored is not None:
-            specs, probes, facts, layers, trees = stored
-            return Rulebook(Vocabulary(specs, probes, facts), trees, layers, str(root))
+            specs, probes, groups, facts, layers, trees = stored
+            return Rulebook(Vocabulary(specs, probes, groups, facts), trees, layers, str(root))
     if _missing_parts(root, vocabulary_path, tree_paths):
         return load_rulebook(root)  # reports what is missing
     rulebook = _load(root, vocabulary_path, layers_path, tree_paths)
@@ -172,6 +174,7 @@ def _load_cached(root: Path) -> Rulebook:
         payload = (
             dict(rulebook.vocabulary.specs),
             dict(rulebook.vocabulary.probes),
+            dict(rulebook.vocabulary.groups),
             dict(rulebook.vocabulary.facts),
             dict(rulebook.layers),
             rulebook.trees,
