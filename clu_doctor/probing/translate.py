@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from clu_doctor.bus.listen.report import ListenReport
     from clu_doctor.bus.listen.verdicts import Verdict
     from clu_doctor.bus.probes.duplicates import DuplicateResult, DuplicateVerdict
-    from clu_doctor.bus.profile import DeviceProfile
+    from clu_doctor.bus.profile import DeviceProfile, StateInfo
     from clu_doctor.site.model import Site
 
 
@@ -485,6 +485,18 @@ def named_state(code: str) -> bool:
     return code_value(code) != "normal"
 
 
+def _state_value(code: str, profile: DeviceProfile) -> tuple[str, StateInfo | None]:
+    """The ``station.state`` value of one controller's code, with the profile's entry."""
+    info = profile.states.get(int(code, 16)) if _is_hex(code) else None
+    severity = info.severity if info else Severity.OK
+    value = code_value(code)
+    if severity is Severity.OK and code not in STATE_VALUES:
+        value = "normal"  # an F code the profile calls harmless
+    elif value == "normal" and severity in _NEEDS_ATTENTION:
+        value = "unusual"
+    return value, info
+
+
 def classify_states(
     states: Mapping[int, str], profile: DeviceProfile, site: Site | None
 ) -> tuple[str, list[str]]:
@@ -492,13 +504,7 @@ def classify_states(
     worst = "normal"
     lines = []
     for address, code in sorted(states.items()):
-        info = profile.states.get(int(code, 16)) if _is_hex(code) else None
-        severity = info.severity if info else Severity.OK
-        value = code_value(code)
-        if severity is Severity.OK and code not in STATE_VALUES:
-            value = "normal"  # an F code the profile calls harmless
-        elif value == "normal" and severity in _NEEDS_ATTENTION:
-            value = "unusual"
+        value, info = _state_value(code, profile)
         if value != "normal":
             label = site.label_of(address) if site else None
             meaning = info.meaning if info else "unknown state"
@@ -526,21 +532,13 @@ def states_observation(
         planned = set(site.expected_addresses) if site is not None else None
         partial = planned is None or not planned <= set(states)
     else:
-        about = [a for a, code in states.items() if _needs_attention(code, profile)]
+        about = [a for a, code in states.items() if _state_value(code, profile)[0] != "normal"]
         partial = False
     return {
         "station.state": observation(
             "station.state", value, probe, lines, addresses=about, partial=partial
         )
     }
-
-
-def _needs_attention(code: str, profile: DeviceProfile) -> bool:
-    """A state code that is a finding: by itself (E0, E2, E3, F codes) or by the profile."""
-    info = profile.states.get(int(code, 16)) if _is_hex(code) else None
-    if info is not None and info.severity is Severity.OK and code not in STATE_VALUES:
-        return False
-    return named_state(code) or (info is not None and info.severity in _NEEDS_ATTENTION)
 
 
 def _is_hex(code: str) -> bool:
