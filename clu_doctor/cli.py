@@ -53,6 +53,7 @@ _COMMAND_MODULES = {
     "listen": "bus",
     "history": "history",
     "rules": "rules",
+    "explain": "rules",
     "sim": "sim",
     "ports": "sim",
 }

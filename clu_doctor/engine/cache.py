@@ -23,11 +23,26 @@ from pathlib import Path
 from typing import Any
 
 from clu_doctor import __version__
-from clu_doctor.engine.model import Case, Finding, Node, NumberRange, Target, Tree
-from clu_doctor.engine.observations import ObservationSpec, ProbeSpec, ValueSpec
+from clu_doctor.engine.model import (
+    Case,
+    Finding,
+    LayerSpec,
+    Node,
+    NumberRange,
+    Target,
+    Tree,
+    Wait,
+)
+from clu_doctor.engine.observations import (
+    FactSpec,
+    GroupSpec,
+    ObservationSpec,
+    ProbeSpec,
+    ValueSpec,
+)
 from clu_doctor.yamlio import Where
 
-FORMAT = 1
+FORMAT = 2
 _RECORDS = (
     Where,
     Target,
@@ -39,6 +54,10 @@ _RECORDS = (
     ObservationSpec,
     ValueSpec,
     ProbeSpec,
+    FactSpec,
+    LayerSpec,
+    Wait,
+    GroupSpec,
 )
 
 
