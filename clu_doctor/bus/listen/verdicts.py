@@ -765,8 +765,8 @@ def _unpolled(report: ListenReport, chain: Chain | None, t: Thresholds) -> list[
             Severity.CRITICAL,  # as BUS-UNPOLLED-01: the CLU neither manages nor reports them
             f"the CLU never polls address{plural} {_list(missing)}",
             [
-                f"the site has {_list(missing)}; the CLU came to {_list(sorted(polled_set))} "
-                f"at least {cycles} times each, never to these",
+                f"the site has {_list(missing)}; the CLU polled {_list(sorted(polled_set))} "
+                f"at least {t.unpolled_min_cycles} times each, never these",
                 "the station is missing from the CLU's configuration (or has another "
                 "address than the plan says); its display may show F4 (no master)",
             ],
