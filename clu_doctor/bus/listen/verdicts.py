@@ -25,6 +25,13 @@ Keys, their values, and the failure modes of domain.md §5 they point to:
 A deeper cause hides what it explains: no traffic at all -> nothing else; nothing decodes ->
 only the traffic verdicts; polls but no answers at all -> no per-address verdicts.
 
+**Silent.** An address is silent when no valid answer of its own came back (a reply from
+another address is not its answer: each address, each outlet of a DUO, is judged on its own).
+Garbage charged to it (the analyser charges only what plausibly came from it) may be a stray
+frame or two; more than :attr:`Thresholds.silent_garbled_share` of its polls means a station
+that is there but garbled, and an address garbled far more than the rest is the duplicate
+test's.
+
 **The duplicate-address test.** Two controllers answering one address garble each other's
 answers or answer twice, so that address's exchanges go wrong far more often than the rest of
 the bus's. For each address with ``n`` exchanges that got something back and ``k`` anomalous

@@ -2,9 +2,15 @@
 
 :func:`scan` reads every address's identity block (and, where the profile has one and the
 identity answered, its status block): the expected addresses first, then the rest in the order
-given. The answer timeout adapts to the devices that answered (:class:`AdaptiveTimeout`), never
-below the profile's floor; silent expected addresses get retries; the scan can stop as soon as
-every expected address has answered. It listens before it talks (:func:`require_quiet`).
+given. The answer deadlines are learned from the devices that answered (:class:`AdaptiveTimeout`):
+a silent address costs about the slowest turnaround on the bus, not the profile's assumption,
+and a device slower than that shows itself by a late answer and is read again. Silent expected
+addresses get retries; the scan can stop as soon as every expected address has answered. It
+listens before it talks (:func:`require_quiet`).
+
+Each address is judged on its own: a valid reply from another address (``wrong_address``) is
+not its answer, and an address whose replies come back garbled in most reads is *garbled*
+(two controllers answering at once), never silent.
 """
 
 from __future__ import annotations
