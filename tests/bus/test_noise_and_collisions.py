@@ -124,3 +124,18 @@ def test_the_scan_finds_a_dead_station_silent_under_noise(tmp_path: Path) -> Non
     for seed in SEEDS:
         answered, garbled, duplicates = read_site(site, seed)
         assert answered == (1, 2, 3, 5, 6, 7, 8) and garbled == () and duplicates == (), seed
+
+
+def test_answers_garbled_in_step_beyond_their_start_are_still_garbled(tmp_path: Path) -> None:
+    """Two controllers answering at the same moment: with this seed not even the '>' of a
+    reply survives the collision in some reads. Bytes came back all the same: garbled, not
+    silent."""
+    site = write(
+        tmp_path, "in-step", chain_site(duplicate=5, first=(3, 1), second=(3, 1), clu=False)
+    )
+    with Link.open(f"sim://{site}?seed=25", PROFILE.line, PROFILE.framing) as link:
+        scanned = scan(link, PROFILE, range(1, 9), expected=range(1, 9), listen_s=0.2)
+    five = scanned.get(5)
+    assert five is not None and not five.answered
+    assert any(a.outcome == "no_answer" and a.reply for a in five.attempts)  # start unreadable
+    assert scanned.garbled == (5,) and 5 not in scanned.silent

@@ -340,6 +340,12 @@ class Exchange:
     def answered(self) -> bool:
         return self.outcome in ANSWERED
 
+    @property
+    def garbled(self) -> bool:
+        """Bytes came back, but no valid frame: a corrupt answer, or one so garbled that not
+        even its start was readable (two controllers answering at once, in step)."""
+        return self.outcome == "corrupt" or (self.outcome == "no_answer" and bool(self.reply))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "address": self.address,

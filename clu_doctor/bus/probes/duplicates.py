@@ -429,6 +429,12 @@ def _read_once(
     else:
         attempt = exchange(link, request, "identity", timer.value, timer.start)
     tally.reads += 1
+    if attempt.garbled:
+        # bytes came back but no readable frame (a corrupt one, or not even its start
+        # readable): two controllers answering at once, in step
+        tally.quiet_streak = 0
+        tally.corrupt += 1
+        return
     if attempt.outcome == "no_answer":
         tally.no_answer += 1
         tally.quiet_streak += 1
@@ -438,9 +444,6 @@ def _read_once(
         tally.quiet_streak += 1  # nothing from this address itself
         return
     tally.quiet_streak = 0
-    if attempt.outcome == "corrupt":
-        tally.corrupt += 1
-        return
     if attempt.outcome == "exception":
         tally.exceptions += 1
         return

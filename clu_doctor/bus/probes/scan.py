@@ -73,7 +73,7 @@ class AddressScan:
     @property
     def responded(self) -> bool:
         """Anything came back, even only corrupt bytes: something at this address transmits."""
-        return self.answered or any(a.outcome == "corrupt" for a in self.attempts)
+        return self.answered or any(a.garbled for a in self.attempts)
 
     @property
     def garbled(self) -> bool:
@@ -81,7 +81,7 @@ class AddressScan:
         collision signature of two controllers answering at once, never a silent address."""
         if self.answered:
             return False
-        corrupt = sum(1 for a in self.attempts if a.outcome == "corrupt")
+        corrupt = sum(1 for a in self.attempts if a.garbled)
         return corrupt >= GARBLED_MIN and 2 * corrupt >= len(self.attempts)
 
     @property
@@ -312,7 +312,7 @@ def _read(
         attempts.append(attempt)
         if attempt.answered:
             break
-        if attempt.outcome in ("corrupt", "wrong_address"):
+        if attempt.garbled or attempt.outcome == "wrong_address":
             tries = max(tries, 1 + DEFAULT_RETRIES)
         if in_the_way and not extended:
             tries, extended = max(tries, len(attempts) + 1), True
