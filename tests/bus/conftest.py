@@ -1,15 +1,13 @@
-"""Fixtures for the bus tests: fake buses behind a URL, pty pairs, socat pairs, pty devices."""
+"""Fixtures for the bus tests: fake buses behind a URL, ptys, linked pty pairs, pty devices."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
-import shutil
-import signal
-import subprocess
 import tempfile
 import threading
-import time
+import tty
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,47 +142,70 @@ def pty_device(pty: PtyPair) -> Iterator[Callable[..., PtyDevice]]:
         device.stop()
 
 
-@dataclass
-class SocatPair:
-    """Two linked ptys made by socat: what one end writes, the other reads."""
+class LinkedPtys:
+    """Two pseudo-terminals joined back to back, made with the standard library: what a
+    program writes to one (``a``), a program on the other (``b``) reads, and back, as with
+    ``socat pty,raw,echo=0 pty,raw,echo=0`` but without socat.
 
-    a: str
-    b: str
-    process: subprocess.Popen[bytes]
+    ``a`` and ``b`` are symlinks to the ``/dev/pts/N`` slaves (as socat's ``link=``). A relay
+    thread moves bytes between the two masters; both slaves stay open here, so a program may
+    open and close its end at any time. :meth:`kill` pulls the plug: the masters close and a
+    program with an end open gets EIO, as from a USB adapter pulled out.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.masters: list[int] = []
+        self.slaves: list[int] = []
+        paths = []
+        for name in ("a", "b"):
+            master, slave = os.openpty()
+            tty.setraw(slave)  # no echo, no line editing: a serial line, not a terminal
+            os.set_blocking(master, False)
+            self.masters.append(master)
+            self.slaves.append(slave)
+            link = directory / name
+            link.symlink_to(os.ttyname(slave))
+            paths.append(link)
+        self.links = paths
+        self.a, self.b = (str(path) for path in paths)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._relay, name="linked-ptys", daemon=True)
+        self._thread.start()
+
+    def _relay(self) -> None:
+        a, b = self.masters
+        pending = {a: b"", b: b""}  # bytes waiting to be written to that master
+        other = {a: b, b: a}
+        while not self._stop.is_set():
+            writable = [fd for fd, data in pending.items() if data]
+            try:
+                readable, ready, _ = select.select([a, b], writable, [], 0.01)
+                for fd in readable:
+                    with contextlib.suppress(BlockingIOError):
+                        pending[other[fd]] += os.read(fd, 4096)
+                for fd in ready:
+                    with contextlib.suppress(BlockingIOError):
+                        written = os.write(fd, pending[fd])
+                        pending[fd] = pending[fd][written:]
+            except OSError:
+                return  # an end was closed under us: kill() is on its way
 
     def kill(self) -> None:
-        """End socat (both ptys go away), as an adapter pulled from the USB port would."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(5)
-
-
-def start_socat(directory: Path) -> SocatPair:
-    socat = shutil.which("socat")
-    assert socat, "socat is required for the bus tests (apt-get install socat)"
-    a, b = directory / "a", directory / "b"
-    process = subprocess.Popen(
-        [socat, "-d", "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    # socat creates the links once both ptys exist; wait for that (a readiness wait, not a
-    # measurement: the loop ends as soon as they are there).
-    give_up = time.monotonic() + 10
-    while not (a.exists() and b.exists()):
-        assert process.poll() is None, (
-            f"socat failed: {process.stderr.read() if process.stderr else ''!r}"
-        )
-        assert time.monotonic() < give_up, "socat did not create its ptys"
-        time.sleep(0.01)
-    return SocatPair(str(a), str(b), process)
+        """Pull the plug on both ends (safe to call twice)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(5)
+        for fd in (*self.masters, *self.slaves):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        for link in self.links:
+            link.unlink(missing_ok=True)
 
 
 @pytest.fixture
-def socat_pair() -> Iterator[SocatPair]:
-    with tempfile.TemporaryDirectory(prefix="clu-doctor-socat-") as directory:
-        pair = start_socat(Path(directory))
+def linked_ptys() -> Iterator[LinkedPtys]:
+    with tempfile.TemporaryDirectory(prefix="clu-doctor-ptys-") as directory:
+        pair = LinkedPtys(Path(directory))
         yield pair
         pair.kill()
-        if pair.process.stderr:
-            pair.process.stderr.close()
