@@ -17,7 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from clu_doctor import __version__
+from clu_doctor import __version__, debuglog
 from clu_doctor.errors import CluDoctorError, FileProblemError, error_line
 from clu_doctor.exitcodes import ExitCode
 
@@ -130,6 +130,7 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit code (what :func:`main` exits with)."""
     args = list(sys.argv[1:] if argv is None else argv)
     _state.debug = "--debug" in args or os.environ.get("CLU_DOCTOR_DEBUG") == "1"
+    debuglog.enabled = _state.debug
     command = typer.main.get_command(_app_for(args))
     try:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)
