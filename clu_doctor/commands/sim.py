@@ -108,27 +108,36 @@ def sim(
             f"cannot start the simulator: {error.strerror or error}",
             hint="choose another --tcp-port, or --tcp-port 0 for any free one",
         ) from error
+    code = 0
     with server, _stop_on_sigterm():
-        if json_output:
-            sys.stdout.write(render.render_sim_addresses_json(scenario, server.addresses))
-        else:
-            sys.stdout.write(render.render_sim_addresses_text(server.addresses))
-        sys.stdout.flush()
-        until = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
-        print(f"clu-doctor: simulating {scenario} {until}", file=sys.stderr, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
+        try:
+            if json_output:
+                sys.stdout.write(render.render_sim_addresses_json(scenario, server.addresses))
+            else:
+                sys.stdout.write(render.render_sim_addresses_text(server.addresses))
+            sys.stdout.flush()
+            until = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
+            print(f"clu-doctor: simulating {scenario} {until}", file=sys.stderr, flush=True)
             server.wait(seconds)
+        except _Stopped:
+            pass  # SIGTERM: asked to stop (systemd, kill), a clean end
+        except KeyboardInterrupt:
+            code = 130  # Ctrl-C: interrupted, as for every command
     print("clu-doctor: simulator stopped", file=sys.stderr)
-    return 0
+    return code
+
+
+class _Stopped(Exception):
+    """SIGTERM while serving."""
 
 
 @contextlib.contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt while serving, so systemd/kill stop it cleanly."""
-    import signal
+    """Turn SIGTERM into :class:`_Stopped` while serving, so systemd/kill stop it cleanly."""
+    import signal  # only while serving
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise _Stopped
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
