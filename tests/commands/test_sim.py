@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from clu_doctor.sim import list_scenarios
 from tests.commands.helpers import invoke
 
@@ -37,3 +39,20 @@ def test_ports_lists_as_text_and_json() -> None:
     assert isinstance(document["ports"], list)
     for port in document["ports"]:
         assert port["device"] in text.stdout
+
+
+def test_ports_says_plainly_when_no_adapter_is_connected(monkeypatch: pytest.MonkeyPatch) -> None:
+    from serial.tools import list_ports
+    from serial.tools.list_ports_common import ListPortInfo
+
+    fake = [ListPortInfo("/dev/ttyS0", skip_link_detection=True)]
+    monkeypatch.setattr(list_ports, "comports", lambda include_links=False: fake)
+    text = invoke("ports")
+    assert text.code == 0
+    assert "/dev/ttyS0" in text.stdout and "not a USB device" in text.stdout
+    assert "No known USB-RS485 adapter is connected: plug the adapter in" in text.stdout
+    document = invoke("ports", "--json").json()
+    assert document["adapter_found"] is False
+    assert document["advice"].startswith("no known USB-RS485 adapter is connected")
+    monkeypatch.setattr(list_ports, "comports", lambda include_links=False: [])
+    assert "No serial ports found, so no USB-RS485 adapter: plug" in invoke("ports").stdout
