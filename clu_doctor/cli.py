@@ -79,7 +79,7 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+            "--version", "-V", callback=_version_callback, is_eager=True, help="Show the version."
         ),
     ] = False,
 ) -> None:

@@ -25,6 +25,7 @@ from clu_doctor.site.model import (
     Meters,
     Model,
     RateThreshold,
+    SilentBusThreshold,
     SilentThreshold,
     Site,
     Station,
@@ -210,7 +211,7 @@ def _band(reader: SiteReader, block: YamlMap, key: str, keys: Sequence[str]) -> 
 
 
 def _read_thresholds(reader: SiteReader, top: YamlMap) -> Thresholds:
-    optional = ("stations_silent", "corrupt_rate", "flapping")
+    optional = ("stations_silent", "corrupt_rate", "flapping", "silent_bus")
     block = reader.section(
         top["thresholds"], top.value_line_of("thresholds"), "thresholds", (), optional
     )
@@ -218,6 +219,7 @@ def _read_thresholds(reader: SiteReader, top: YamlMap) -> Thresholds:
         return Thresholds()
     defaults = Thresholds()
     silent, rate, flapping = defaults.stations_silent, defaults.corrupt_rate, defaults.flapping
+    silent_bus = defaults.silent_bus
 
     what = "thresholds: stations_silent"
     if (band := _band(reader, block, "stations_silent", _BAND)) is not None:
@@ -265,7 +267,12 @@ def _read_thresholds(reader: SiteReader, top: YamlMap) -> Thresholds:
                 f"{what}: missed ({flapping.missed}) is more than of ({flapping.of})",
                 "missed K of the last N checks, K at most N",
             )
-    return Thresholds(silent, rate, flapping)
+
+    what = "thresholds: silent_bus"
+    if (band := _band(reader, block, "silent_bus", ("critical",))) is not None:
+        checks = reader.integer(band, "critical", f"{what}: critical", low=1, high=FLAPPING_MAX_OF)
+        silent_bus = SilentBusThreshold(checks)
+    return Thresholds(silent, rate, flapping, silent_bus)
 
 
 def _given(value: int, written: int | None) -> str:
