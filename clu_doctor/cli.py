@@ -36,8 +36,9 @@ _APP_SETTINGS: dict[str, Any] = {
         "  clu-doctor diagnose                       # the LED questionnaire\n\n"
         "  clu-doctor diagnose --observe clu.power_led=off --json --no-input\n\n"
         "  clu-doctor check --site site.yaml --format nagios    # for cron and monitoring\n\n"
-        "  clu-doctor rules show --format markdown\n\n"
-        "  clu-doctor sim --list"
+        "  clu-doctor site init > site.yaml                # a site file to fill in\n\n"
+        "  clu-doctor sim --list\n\n"
+        "  clu-doctor docs                           # the guides, alert rules, dashboard"
     ),
     "no_args_is_help": True,
     "pretty_exceptions_enable": False,
@@ -55,8 +56,10 @@ _COMMAND_MODULES = {
     "rules": "rules",
     "sim": "sim",
     "ports": "sim",
+    "site": "site",
+    "docs": "docs",
 }
-_MODULE_ORDER = ("diagnose", "bus", "check", "rules", "sim", "history")
+_MODULE_ORDER = ("diagnose", "bus", "check", "rules", "sim", "history", "site", "docs")
 
 
 class _State:
@@ -136,11 +139,12 @@ def run(argv: list[str] | None = None) -> int:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)
     except FileProblemError as error:
         _maybe_traceback()
+        error.hint = _for_people(error.hint)
         _report_problems(error)
         return int(error.exit_code)
     except CluDoctorError as error:
         _maybe_traceback()
-        _print_error(error.message, error.hint)
+        _print_error(error.message, _for_people(error.hint))
         return int(error.exit_code)
     except typer.exceptions.TyperException as error:  # click's usage errors, vendored by typer
         _maybe_traceback()
@@ -170,6 +174,13 @@ def run(argv: list[str] | None = None) -> int:
     if result == ExitCode.INTERRUPTED:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _for_people(hint: str | None) -> str | None:
+    """The hint with the command or flag that the layer below could not name."""
+    from clu_doctor.commands.options import people_hint  # on the error path only
+
+    return people_hint(hint)
 
 
 def _usage_message(error: typer.exceptions.TyperException) -> str:

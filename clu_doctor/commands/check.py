@@ -294,7 +294,7 @@ def _site(path: Path | None, sim: bus_options.Simulation | None) -> Site:
     if sim is None:
         raise UsageError(
             "give --site site.yaml (or --sim SCENARIO to try the check on a simulated site)",
-            hint="examples/site.yaml is a commented example",
+            hint="'clu-doctor site init > site.yaml' writes a commented one to fill in",
         )
     plan = sim.site()
     if plan is None:
@@ -428,6 +428,7 @@ def _could_not_check(
     from clu_doctor.report.check import render_check_unknown
 
     name = site.name if site is not None else None
+    error.hint = bus_options.people_hint(error.hint)
     published = publish_failure(
         error,
         site=name,

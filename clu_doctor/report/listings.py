@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clu_doctor.report import envelope, to_json
@@ -75,11 +76,18 @@ def render_scenarios_text(scenarios: Sequence[tuple[str, str]]) -> str:
     return "".join(f"{name:<{width}}  {description}\n" for name, description in scenarios)
 
 
-def render_scenarios_json(scenarios: Sequence[tuple[str, str]]) -> str:
+def render_scenarios_json(scenarios: Sequence[tuple[str, str]], directory: Path) -> str:
+    """The scenarios with the file each one is (``directory``/NAME.yaml)."""
     return to_json(
         envelope(
             "scenarios",
-            {"scenarios": [{"name": n, "description": d} for n, d in scenarios]},
+            {
+                "directory": str(directory),
+                "scenarios": [
+                    {"name": n, "description": d, "path": str(directory / f"{n}.yaml")}
+                    for n, d in scenarios
+                ],
+            },
         )
     )
 

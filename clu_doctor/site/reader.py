@@ -41,7 +41,8 @@ MODELS: tuple[Model, ...] = ("UNO", "IQ", "DUO")
 CLU_STATES: tuple[CluState, ...] = ("connected", "disconnected")
 
 
-_HINT = "compare with the commented example in examples/site.yaml"
+#: A file with problems: the command line adds the command that prints a commented example.
+HINT = "compare with a commented example of a site file"
 
 
 _TOP_REQUIRED = ("name", "chain")
@@ -439,10 +440,10 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
     reader = SiteReader(source)
     if data is None:
         reader.report(1, "the file is empty", "a site description")
-        raise FileProblemError(reader.problems, _HINT)
+        raise FileProblemError(reader.problems, HINT)
     top = reader.section(data, 1, "the site", _TOP_REQUIRED, _TOP_OPTIONAL)
     if top is None:
-        raise FileProblemError(reader.problems, _HINT)
+        raise FileProblemError(reader.problems, HINT)
 
     name = reader.text(top, "name")
     profile = reader.text(top, "profile") or DEFAULT_PROFILE
@@ -472,7 +473,7 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
     stations = _read_chain(reader, top, prefix) if "chain" in top else []
 
     if reader.problems:
-        raise FileProblemError(reader.problems, _HINT)
+        raise FileProblemError(reader.problems, HINT)
     assert name is not None  # a missing name is a problem reported above
     return Site(
         name=name,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from clu_doctor.resources import scenarios_dir
 from clu_doctor.sim import list_scenarios
 from tests.commands.helpers import invoke
 
@@ -16,6 +19,32 @@ def test_list_names_every_bundled_scenario_with_a_description() -> None:
     assert all(len(line.split(None, 1)) == 2 for line in lines)
     document = invoke("sim", "--list", "--json").json()
     assert {s["name"] for s in document["scenarios"]} >= {"healthy-16", "cable-break"}
+
+
+def test_list_says_where_the_scenario_files_are() -> None:
+    result = invoke("sim", "--list")
+    assert f"the scenario files are in {scenarios_dir()}" in result.stderr
+    assert "'clu-doctor sim show NAME' prints one" in result.stderr
+    document = invoke("sim", "--list", "--json").json()
+    assert document["directory"] == str(scenarios_dir())
+    for scenario in document["scenarios"]:
+        assert Path(scenario["path"]).is_file()
+
+
+def test_show_prints_a_scenario_to_start_ones_own_from(tmp_path: Path) -> None:
+    shown = invoke("sim", "show", "cable-break")
+    assert shown.code == 0
+    path = scenarios_dir() / "cable-break.yaml"
+    assert shown.stdout == path.read_text(encoding="utf-8")
+    assert str(path) in shown.stderr
+    copy = tmp_path / "my-site.yaml"
+    copy.write_text(shown.stdout, encoding="utf-8")
+    assert invoke("sim", "show", str(copy)).stdout == shown.stdout
+    assert invoke("sim", "show").code == 3
+    missing = invoke("sim", "show", "no-such-site")
+    assert missing.code == 3 and "healthy-16" in missing.stderr
+    extra = invoke("sim", "healthy-16", "extra")
+    assert extra.code == 3 and "unexpected argument 'extra'" in extra.stderr
 
 
 def test_unknown_scenario_is_one_line_with_the_choices() -> None:
