@@ -57,7 +57,9 @@ def run_peer_tests(tmp_path: Path, *, required: bool) -> subprocess.CompletedPro
     if required:
         env[REQUIRE_ENV] = "1"
     command = [sys.executable, "-m", "pytest", *readme_pytest_arguments()]
-    command += ["-m", "peer", "-p", "no:cacheprovider", "-rs"]
+    # Only the peer tests (the rest need nothing but Python), in one process: the README's
+    # workers would each collect the whole suite for a handful of tests.
+    command += ["-m", "peer", "-n", "0", "-p", "no:cacheprovider", "-rs"]
     return subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False
     )
