@@ -14,13 +14,18 @@ from clu_doctor.commands import flow
 from clu_doctor.commands import options as bus_options
 
 if TYPE_CHECKING:
-    from clu_doctor.engine import Observation, ObservationSpec, Rulebook
+    from clu_doctor.engine import Diagnosis, Observation, ObservationSpec, Rulebook
+    from clu_doctor.probing import BusPlan
+    from clu_doctor.probing.prober import ProbeEvents
+    from clu_doctor.site.model import Site
 
 HELP = """Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.
 
 Observations come from --observe flags, an --answers file, and (only on a terminal, unless
---no-input) an interactive questionnaire that asks just what is still needed. Flags win over
-the answers file. Anything not given counts as "don't know".
+--no-input) an interactive questionnaire that asks just what is still needed; the CloudCharge
+portal questions come last and can be skipped together. Flags win over the answers file.
+Anything not given counts as "don't know". When the result can change soon (the CLU still
+starting), a terminal run offers to wait with a countdown and then look or listen again.
 
 Exit code: 0 nothing wrong, 1 warning, 2 critical fault, 3 nothing could be decided or the
 input was invalid.
@@ -84,17 +89,17 @@ def collect_observations(
     return collected
 
 
-def run_questionnaire(
-    rulebook: Rulebook,
-    collected: dict[str, Observation],
-    probe: Callable[[ObservationSpec], Mapping[str, Observation]] | None,
-) -> None:
-    """Ask on the terminal (prompts on stderr) for what the trees still need."""
-    import os
+class Terminal:
+    """The person at the keyboard: lines read from stdin, prompts and chatter on stderr."""
 
-    from clu_doctor.report.console import is_terminal
-    from clu_doctor.ui.questionnaire import Questionnaire
+    def __init__(self) -> None:
+        import os
 
+        from clu_doctor.report.console import is_terminal
+
+        self.styled = is_terminal(sys.stderr) and "NO_COLOR" not in os.environ
+
+    @staticmethod
     def read_line() -> str:
         sys.stderr.flush()
         line = sys.stdin.readline()
@@ -102,13 +107,60 @@ def run_questionnaire(
             raise EOFError
         return line.rstrip("\n")
 
+    @staticmethod
     def write(text: str) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    styled = is_terminal(sys.stderr) and "NO_COLOR" not in os.environ
-    Questionnaire(rulebook, read_line, write, styled=styled).run(collected, probe)
-    write("\n")
+
+def run_questionnaire(
+    rulebook: Rulebook,
+    collected: dict[str, Observation],
+    probe: Callable[[ObservationSpec], Mapping[str, Observation]] | None,
+    before: Mapping[str, Observation] | None = None,
+) -> None:
+    """Ask on the terminal (prompts on stderr) for what the trees still need."""
+    from clu_doctor.ui.questionnaire import Questionnaire
+
+    terminal = Terminal()
+    Questionnaire(rulebook, terminal.read_line, terminal.write, styled=terminal.styled).run(
+        collected, probe, before=before
+    )
+    terminal.write("\n")
+
+
+def look_again(
+    rulebook: Rulebook, collected: dict[str, Observation], waited: float, *, relisten: bool
+) -> dict[str, Observation]:
+    """After waiting ``waited`` seconds: what may have changed leaves ``collected``.
+
+    A time since power-up (a number observation in seconds) grows by the time waited. What a
+    person saw (the LEDs, whether charging starts) may have changed: those answers are taken
+    out and returned, to be asked again with the earlier answer kept by Enter. Answers of a
+    question group (the portal) stay. With ``relisten``, what the bus said goes too, to be
+    heard again.
+    """
+    from clu_doctor.engine import UNKNOWN, AnswerSource, SpecSource, ValueKind
+
+    before: dict[str, Observation] = {}
+    for key, observation in list(collected.items()):
+        spec = rulebook.vocabulary.spec(key)
+        if spec.source is SpecSource.PROBE:
+            if relisten:
+                del collected[key]
+        elif observation.source is AnswerSource.DEFAULT:
+            del collected[key]
+        elif spec.kind is ValueKind.NUMBER and spec.unit == "s":
+            if observation.value != UNKNOWN:
+                grown = rulebook.vocabulary.parse(
+                    key, round(float(observation.value) + waited, 1), observation.source
+                )
+                collected[key] = grown._replace(
+                    detail=f"{observation.value} s when answered, {round(waited)} s waited since"
+                )
+        elif spec.group is None:
+            before[key] = collected.pop(key)
+    return before
 
 
 @bus_options.bus_flags()
@@ -160,48 +212,125 @@ def diagnose(
     collected = collect_observations(rulebook, observe or [], answers)
     site_plan = bus_options.load_site_option(bus.site)
     target = bus_options.resolve_target(bus.port, bus.sim, site_plan, bus.profile, bus.at, bus.line)
+    interactive = not no_input and sys.stdin.isatty()
+    shown = False
     with contextlib.ExitStack() as stack:
-        prober = None
+        probing = None
         if target is not None:
             # the bus and the probes only when there is a bus (start-up of LED-only runs)
-            from clu_doctor.probing import BusProber
             from clu_doctor.ui.progress import terminal_events
 
             plan = bus_options.plan_for(
                 target, listen_s=listen_seconds, transmit=transmit, save=save
             )
             stack.enter_context(bus_options.flag_hints())
-            prober = stack.enter_context(BusProber(plan, terminal_events(stack)))
+            probing = _Probing(target, plan, stack, terminal_events(stack))
             site_plan = target.site
-        resolver = None
-        if prober is not None or site_plan is not None:
-            from clu_doctor.probing import make_resolver, resolve_observations
+        diagnosis = _diagnose(rulebook, collected, site_plan, probing, interactive)
+        while interactive and (wait_s := _wait_s(diagnosis)) is not None:
+            if not json_output and _stdout_is_terminal():
+                sys.stdout.write(_text(rulebook, diagnosis, why))
+                shown = True
+            from clu_doctor.ui.waiting import count_down, offer_wait  # only when waiting
 
-            resolver = make_resolver(site_plan, prober)
-        if not no_input and sys.stdin.isatty():
-            run_questionnaire(rulebook, collected, resolver)
-        if resolver is not None:
-            resolve_observations(rulebook, collected, resolver)
-        if prober is not None and site_plan is not None:
-            from clu_doctor.probing.prober import grade_observations
-
-            collected.update(grade_observations(prober, site_plan))
-        diagnosis = rulebook.diagnose(collected)
-        evidence = prober.evidence() if prober is not None else None
+            terminal = Terminal()
+            if not offer_wait(wait_s, terminal.read_line, terminal.write):
+                break
+            waited = count_down(wait_s, terminal.write)
+            before = look_again(rulebook, collected, waited, relisten=probing is not None)
+            if probing is not None:
+                probing.again()
+            diagnosis = _diagnose(rulebook, collected, site_plan, probing, True, before)
+            shown = False
+        evidence = probing.prober.evidence() if probing is not None else None
     if json_output:
         from clu_doctor.report.diagnosis import render_json
 
         extra = {"evidence": evidence} if evidence is not None else None
         sys.stdout.write(render_json(diagnosis, extra))
-    else:
-        from clu_doctor.report.console import OutputMode
-        from clu_doctor.report.diagnosis import render_text
-
-        questions = {spec.key: spec.question for spec in rulebook.vocabulary}
-        sys.stdout.write(
-            render_text(diagnosis, OutputMode.for_stream(sys.stdout), why=why, questions=questions)
-        )
+    elif not shown:
+        sys.stdout.write(_text(rulebook, diagnosis, why))
     return int(diagnosis.exit_code)
+
+
+def _wait_s(diagnosis: Diagnosis) -> float | None:
+    """Seconds until the result can change, if it can (the engine's ``wait_s``)."""
+    wait_s = getattr(diagnosis, "wait_s", None)
+    return float(wait_s) if isinstance(wait_s, (int, float)) and wait_s > 0 else None
+
+
+def _diagnose(
+    rulebook: Rulebook,
+    collected: dict[str, Observation],
+    site_plan: Site | None,
+    probing: _Probing | None,
+    interactive: bool,
+    before: Mapping[str, Observation] | None = None,
+) -> Diagnosis:
+    """Ask (on a terminal), probe, grade, and walk the trees once."""
+    prober = probing.prober if probing is not None else None
+    resolver = None
+    if prober is not None or site_plan is not None:
+        from clu_doctor.probing import make_resolver, resolve_observations
+
+        resolver = make_resolver(site_plan, prober)
+    if interactive:
+        run_questionnaire(rulebook, collected, resolver, before)
+    if resolver is not None:
+        resolve_observations(rulebook, collected, resolver)
+    if prober is not None and site_plan is not None:
+        from clu_doctor.probing.prober import grade_observations
+
+        collected.update(grade_observations(prober, site_plan))
+    return rulebook.diagnose(collected)
+
+
+class _Probing:
+    """The bus session of one diagnosis; after a wait, a new one on the same bus."""
+
+    def __init__(
+        self,
+        target: bus_options.Target,
+        plan: BusPlan,
+        stack: contextlib.ExitStack,
+        events: ProbeEvents | None,
+    ) -> None:
+        from clu_doctor import clock
+        from clu_doctor.probing import BusProber
+
+        self.target, self.plan, self.stack, self.events = target, plan, stack, events
+        self.started = clock.current().now()
+        self.prober = stack.enter_context(BusProber(plan, events))
+
+    def again(self) -> None:
+        """Listen again from the start. A simulated site is the same site as much later as
+        the clock has moved (its CLU powered that much longer), as a real one would be."""
+        import dataclasses
+
+        from clu_doctor import clock
+        from clu_doctor.probing import BusProber
+
+        self.prober.close()
+        plan = self.plan
+        simulation = self.target.simulation
+        if simulation is not None:
+            later = simulation.later(clock.current().now() - self.started)
+            plan = dataclasses.replace(plan, port=later.url, opener=later.open_port)
+        self.prober = self.stack.enter_context(BusProber(plan, self.events))
+
+
+def _stdout_is_terminal() -> bool:
+    from clu_doctor.report.console import is_terminal  # rich-free; only for waiting runs
+
+    return is_terminal(sys.stdout)
+
+
+def _text(rulebook: Rulebook, diagnosis: Diagnosis, why: bool) -> str:
+    from clu_doctor.report.console import OutputMode
+    from clu_doctor.report.diagnosis import render_text
+
+    questions = {spec.key: spec.question for spec in rulebook.vocabulary}
+    return render_text(diagnosis, OutputMode.for_stream(sys.stdout), why=why, questions=questions)
 
 
 def register(app: typer.Typer) -> None:

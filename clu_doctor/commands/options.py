@@ -285,6 +285,13 @@ class Simulation:
         options = dataclasses.replace(self.options, at=at)
         return dataclasses.replace(self, options=options, scenario=self._changed(options))
 
+    def later(self, seconds: float) -> Simulation:
+        """The same site ``seconds`` later on the clock: its CLU powered that much longer
+        (scaled by ``time_scale``), as a real CLU keeps running while the technician waits."""
+        uptime = round(self.scenario.clu.uptime_s + seconds * self.options.time_scale, 1)
+        options = dataclasses.replace(self.options, uptime=uptime)
+        return dataclasses.replace(self, options=options, scenario=self._changed(options))
+
     def site(self) -> Site | None:
         """The site description a technician would carry for it (``None``: a meter bus)."""
         from clu_doctor.sim.site_plan import site_for  # start-up: see the module docstring

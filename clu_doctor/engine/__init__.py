@@ -16,6 +16,7 @@ from clu_doctor.engine.model import Case, Finding, Layer, Tree
 from clu_doctor.engine.observations import (
     UNKNOWN,
     AnswerSource,
+    GroupSpec,
     Observation,
     ObservationError,
     ObservationSpec,
@@ -37,6 +38,7 @@ __all__ = [
     "Case",
     "Diagnosis",
     "Finding",
+    "GroupSpec",
     "Layer",
     "Observation",
     "ObservationError",

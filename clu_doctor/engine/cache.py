@@ -28,10 +28,10 @@ from typing import Any
 
 from clu_doctor import __version__, debuglog
 from clu_doctor.engine.model import Case, Finding, Node, NumberRange, Target, Tree
-from clu_doctor.engine.observations import ObservationSpec, ProbeSpec, ValueSpec
+from clu_doctor.engine.observations import GroupSpec, ObservationSpec, ProbeSpec, ValueSpec
 from clu_doctor.yamlio import Where
 
-FORMAT = 1
+FORMAT = 2
 _RECORDS = (
     Where,
     Target,
@@ -43,6 +43,7 @@ _RECORDS = (
     ObservationSpec,
     ValueSpec,
     ProbeSpec,
+    GroupSpec,
 )
 
 

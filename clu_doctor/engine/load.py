@@ -26,6 +26,7 @@ from clu_doctor.engine.model import (
 )
 from clu_doctor.engine.observations import (
     DONT_KNOW_WORDS,
+    GroupSpec,
     ObservationSpec,
     ProbeSpec,
     SpecSource,
@@ -95,7 +96,9 @@ def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
     top = _read_file(path, reader)
     if top is None:
         return None, reader.problems
-    reader.keys(top, "the vocabulary file", required=["observations"], optional=["probes"])
+    reader.keys(
+        top, "the vocabulary file", required=["observations"], optional=["probes", "groups"]
+    )
     specs: dict[str, ObservationSpec] = {}
     entries = reader.mapping(top.get("observations"), top.line_of("observations"), "observations")
     for key, body in (entries or {}).items():
@@ -115,7 +118,15 @@ def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
                 continue
             reader.keys(entry, f"probe {name!r}", required=["help"], line=line)
             probes[name] = ProbeSpec(name, reader.text(entry, "help", of=f"probe {name!r}") or "")
+    groups = _read_groups(reader, top)
     for spec in specs.values():
+        if spec.group is not None and spec.group not in groups:
+            reader.report(
+                spec.location.line,
+                f"observation {spec.key!r} names group {spec.group!r}, which is not declared"
+                f"{did_you_mean(spec.group, groups)}",
+                expected="a group listed under 'groups:'",
+            )
         if spec.probe is not None and spec.probe not in probes:
             reader.report(
                 spec.location.line,
@@ -125,7 +136,28 @@ def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
             )
     if reader.problems:
         return None, reader.problems
-    return Vocabulary(specs, probes), []
+    return Vocabulary(specs, probes, groups), []
+
+
+def _read_groups(reader: _RulesReader, top: YamlMap) -> dict[str, GroupSpec]:
+    groups: dict[str, GroupSpec] = {}
+    if "groups" not in top:
+        return groups
+    declared = reader.mapping(top["groups"], top.line_of("groups"), "groups")
+    for name, body in (declared or {}).items():
+        line = declared.line_of(name) if declared is not None else 0
+        what = f"group {name!r}"
+        entry = reader.mapping(body, line, what)
+        if not reader.name(name, line, "group", NODE_NAME, _NODE_SHAPE) or not entry:
+            continue
+        reader.keys(entry, what, required=["title", "question", "help"], line=line)
+        groups[name] = GroupSpec(
+            name,
+            reader.text(entry, "title", of=what) or "",
+            reader.text(entry, "question", of=what) or "",
+            reader.text(entry, "help", of=what) or "",
+        )
+    return groups
 
 
 def _read_spec(reader: _RulesReader, key: str, body: Any, line: int) -> ObservationSpec | None:
@@ -146,15 +178,24 @@ def _read_spec(reader: _RulesReader, key: str, body: Any, line: int) -> Observat
         reader.keys(
             node,
             what,
-            optional=["type", "source", "probe", *common, "values", "aliases", "unit", "min"],
+            optional=[
+                *("type", "source", "probe", "group", *common),
+                *("values", "aliases", "unit", "min"),
+            ],
         )
         return None
     if kind is ValueKind.CHOICE:
         reader.keys(
-            node, what, ["type", *common, "values"], ["source", "probe", "aliases"], line=line
+            node,
+            what,
+            ["type", *common, "values"],
+            ["source", "probe", "group", "aliases"],
+            line=line,
         )
     else:
-        reader.keys(node, what, ["type", *common], ["source", "probe", "unit", "min"], line=line)
+        reader.keys(
+            node, what, ["type", *common], ["source", "probe", "group", "unit", "min"], line=line
+        )
     sources = [member.value for member in SpecSource]
     written = reader.choice(node, "source", sources, of=what, expected=_choices(SpecSource))
     source = SpecSource(written or SpecSource.ASK)
@@ -165,6 +206,13 @@ def _read_spec(reader: _RulesReader, key: str, body: Any, line: int) -> Observat
     unit = reader.text(node, "unit", of=what)
     minimum = reader.number(node, "min", of=what)
     probe = reader.text(node, "probe", of=what)
+    group = reader.text(node, "group", of=what)
+    if source is SpecSource.PROBE and group is not None:
+        reader.report(
+            node.line_of("group"),
+            f"{what} comes from a probe, which no person is asked for",
+            expected="'group' only on observations with source: ask",
+        )
     if source is SpecSource.PROBE and probe is None:
         reader.report(line, f"{what} comes from a probe but names none", expected="probe: NAME")
     elif source is SpecSource.ASK and probe is not None:
@@ -185,6 +233,7 @@ def _read_spec(reader: _RulesReader, key: str, body: Any, line: int) -> Observat
         minimum=minimum,
         location=reader.where(node, line).at(),
         probe=probe,
+        group=group,
     )
 
 

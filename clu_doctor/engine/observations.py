@@ -121,6 +121,8 @@ class ObservationSpec(NamedTuple):
     location: Location = Location("")
     #: For ``source: probe``: the probe (declared under ``probes:``) that supplies the value.
     probe: str | None = None
+    #: For ``source: ask``: the question group (declared under ``groups:``) it belongs to.
+    group: str | None = None
 
     @property
     def value_names(self) -> tuple[str, ...]:
@@ -207,6 +209,7 @@ class ObservationSpec(NamedTuple):
             "unit": self.unit,
             "min": None if self.minimum is None else _tidy_number(self.minimum),
             "probe": self.probe,
+            "group": self.group,
         }
 
 
@@ -225,6 +228,17 @@ class ProbeSpec(NamedTuple):
     """A bus probe a finding can name as its confirmation (``confirm_with``)."""
 
     name: str
+    help: str
+
+
+class GroupSpec(NamedTuple):
+    """Questions asked together after every other question, which a person may skip as one
+    (e.g. what the CloudCharge portal shows, for a technician who cannot log in on site)."""
+
+    name: str
+    title: str
+    #: Asked before the group's first question: may the person answer these now?
+    question: str
     help: str
 
 
@@ -258,15 +272,17 @@ class Observation(NamedTuple):
 class Vocabulary:
     """Every observation the trees may ask about, in the order the file declares them."""
 
-    __slots__ = ("probes", "specs")
+    __slots__ = ("groups", "probes", "specs")
 
     def __init__(
         self,
         specs: Mapping[str, ObservationSpec],
         probes: Mapping[str, ProbeSpec] | None = None,
+        groups: Mapping[str, GroupSpec] | None = None,
     ) -> None:
         self.specs: Mapping[str, ObservationSpec] = dict(specs)
         self.probes: Mapping[str, ProbeSpec] = dict(probes or {})
+        self.groups: Mapping[str, GroupSpec] = dict(groups or {})
 
     def __iter__(self) -> Iterator[ObservationSpec]:
         return iter(self.specs.values())

@@ -48,8 +48,9 @@ class Rulebook:
         """The next observation to ask a person for, or ``None`` when every tree is decided.
 
         Deterministic: the same answers always give the same question, so "go back" is just
-        dropping the last answer and asking again. With ``include_probes``, observations a
-        bus probe supplies are returned too, at the point the walk needs them.
+        dropping the last answer and asking again. Questions of a group (``groups:`` in the
+        vocabulary) come after every question outside one. With ``include_probes``,
+        observations a bus probe supplies are returned too, at the point the walk needs them.
         """
         return walk.next_question(
             self.trees, self.vocabulary, observations, include_probes=include_probes
@@ -143,8 +144,8 @@ def _load_cached(root: Path) -> Rulebook:
     if where is not None:
         stored = cache.read(where, key)
         if stored is not None:
-            specs, probes, trees = stored
-            return Rulebook(Vocabulary(specs, probes), trees, str(root))
+            specs, probes, groups, trees = stored
+            return Rulebook(Vocabulary(specs, probes, groups), trees, str(root))
     if _missing_parts(root, vocabulary_path, tree_paths):
         return load_rulebook(root)  # reports what is missing
     rulebook = _load(root, vocabulary_path, tree_paths)
@@ -152,6 +153,7 @@ def _load_cached(root: Path) -> Rulebook:
         payload = (
             dict(rulebook.vocabulary.specs),
             dict(rulebook.vocabulary.probes),
+            dict(rulebook.vocabulary.groups),
             rulebook.trees,
         )
         cache.write(where, key, payload)

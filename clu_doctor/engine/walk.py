@@ -114,13 +114,17 @@ def next_question(
 
     Probe-sourced observations are included only with ``include_probes``: a caller with a bus
     to probe resolves them when the walk reaches them, so probes run only where a tree needs
-    their answer.
+    their answer. A question of a group waits until no tree needs a question outside one: a
+    tree that has reached a grouped question is set aside while the others go on.
     """
+    waiting: ObservationSpec | None = None
     for tree in trees:
         result = walk_tree(tree, vocabulary, observations, ask=True, include_probes=include_probes)
         if isinstance(result, ObservationSpec):
-            return result
-    return None
+            if result.group is None:
+                return result
+            waiting = waiting or result
+    return waiting
 
 
 def diagnose(

@@ -1,10 +1,15 @@
-"""The interactive LED questionnaire: asks only what the trees still need, in their order.
+"""The interactive questionnaire: asks only what the trees still need, in their order.
 
-The engine decides what to ask (:meth:`Rulebook.next_question`); this module only talks to
-the person. Prompts go to stderr so that stdout stays clean for the result (``--json`` can
-be redirected while the questions are answered on the terminal). Answers: a number from the
-list or the value's name (aliases like ``dark`` or ``blinking`` work), ``?`` for don't know,
-``b`` to go back one question, ``h`` for help. Ctrl-C and end of input abort.
+The engine decides what to ask (:meth:`Rulebook.next_question`) and how many questions are
+likely still to come (:mod:`clu_doctor.engine.estimate`); this module only talks to the
+person. Prompts go to stderr so that stdout stays clean for the result (``--json`` can be
+redirected while the questions are answered on the terminal).
+
+What a person can type: a number from the list or the value's name (aliases like ``dark``
+or ``blinking`` work), ``?`` for don't know, ``b`` to go back one question (its earlier
+answer is shown and Enter keeps it), ``h`` for help, ``q`` to leave (:class:`Quit`, which is
+a Ctrl-C). Questions of a group (the CloudCharge portal) come last, after one question
+that offers to skip them all. End of input aborts with ``EOFError``.
 """
 
 from __future__ import annotations
@@ -12,25 +17,79 @@ from __future__ import annotations
 import shutil
 import textwrap
 from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from clu_doctor.engine import (
     UNKNOWN,
     AnswerSource,
+    GroupSpec,
     Observation,
     ObservationError,
     ObservationSpec,
     Rulebook,
     SpecSource,
     ValueKind,
+    parse_duration,
 )
+from clu_doctor.engine.estimate import questions_left
 
 BACK = frozenset({"b", "back", "<"})
 HELP = frozenset({"h", "help"})
+QUIT = frozenset({"q", "quit", "exit"})
+TAKE_GROUP = frozenset({"1", "y", "yes"})
+SKIP_GROUP = frozenset({"2", "n", "no", "s", "skip"})
 
 INTRO = (
-    "Answer what you see. Type the number or the word; "
-    "? = don't know, b = back, h = help, Ctrl-C = quit."
+    "Answer what you see: type the number or the word. "
+    "? = don't know, b = back, h = help, q = quit."
 )
+AGAIN = "Look again. Enter keeps what you answered before; ? = don't know, q = quit."
+
+
+class Quit(KeyboardInterrupt):
+    """The person typed ``q``: leave now, exactly as Ctrl-C would (every layer cleans up the
+    same way, and the command line exits 130)."""
+
+
+class _Step(NamedTuple):
+    """One thing the person decided, in order, so that ``b`` can undo it."""
+
+    #: The observation answered, or the group whose offer was answered.
+    key: str
+    group: bool = False
+    #: For a skipped group: the keys it filled with "don't know" (undone with it).
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass
+class _Session:
+    """One run's answers and what can be undone."""
+
+    answers: MutableMapping[str, Observation]
+    #: Answers shown again with their question (Enter keeps them): from before a wait, or
+    #: undone by going back.
+    earlier: dict[str, Observation] = field(default_factory=dict)
+    #: Per group: answer its questions (True) or skip them (False).
+    decided: dict[str, bool] = field(default_factory=dict)
+    earlier_decided: dict[str, bool] = field(default_factory=dict)
+    steps: list[_Step] = field(default_factory=list)
+
+    @property
+    def asked(self) -> int:
+        return sum(1 for step in self.steps if not step.group)
+
+    def back(self) -> None:
+        """Undo the last step; its answer becomes the one shown again (Enter keeps it)."""
+        if not self.steps:
+            return
+        step = self.steps.pop()
+        if step.group:
+            self.earlier_decided[step.key] = self.decided.pop(step.key)
+            for key in step.skipped:
+                self.answers.pop(key, None)
+        else:
+            self.earlier[step.key] = self.answers.pop(step.key)
 
 
 class Questionnaire:
@@ -57,13 +116,17 @@ class Questionnaire:
         self,
         answers: MutableMapping[str, Observation],
         probe: Callable[[ObservationSpec], Mapping[str, Observation]] | None = None,
+        *,
+        before: Mapping[str, Observation] | None = None,
     ) -> list[str]:
         """Fill ``answers`` in place; returns the keys answered here, in order.
 
         With ``probe``, observations a bus probe supplies are handed to it when the walk
         reaches them, so the bus is heard before the person is asked what it already tells.
+        ``before`` holds earlier answers to questions asked again (after waiting): each is
+        shown with its question, and Enter keeps it.
         """
-        asked: list[str] = []
+        session = _Session(answers, dict(before or {}))
         introduced = False
         while (
             spec := self.rulebook.next_question(answers, include_probes=probe is not None)
@@ -72,58 +135,101 @@ class Questionnaire:
                 answers.update(probe(spec))
                 continue
             if not introduced:
-                self.write(self._style(INTRO, "dim") + "\n")
+                self.write(self._style(AGAIN if before else INTRO, "dim") + "\n")
                 introduced = True
-            self._show(spec, len(asked) + 1)
-            while True:
-                self.write(self._style("> ", "bold"))
-                text = self.read_line().strip()
-                if text.lower() in BACK:
-                    if asked:
-                        del answers[asked.pop()]
-                        self.write(self._style("  Back one question.", "dim") + "\n")
-                        break
-                    self.write("  This is the first question; there is nothing to go back to.\n")
-                    continue
-                if text.lower() in HELP:
-                    self._show_help(spec)
-                    continue
-                if not text:
-                    self.write(f"  Please answer ({self._short_expected(spec)}).\n")
-                    continue
-                try:
-                    observation = self.rulebook.vocabulary.parse(
-                        spec.key, self._resolve_number(spec, text), AnswerSource.QUESTIONNAIRE
-                    )
-                except ObservationError as error:
-                    self.write(self._style(f"  {error.message}", "red") + "\n")
-                    continue
+            group = self.rulebook.vocabulary.groups.get(spec.group or "")
+            if group is not None and group.name not in session.decided:
+                self._decide(group, session)
+                continue
+            observation = self._ask(spec, session)
+            if observation is None:
+                session.back()
+            else:
                 answers[spec.key] = observation
-                asked.append(spec.key)
-                break
-        return asked
+                session.steps.append(_Step(spec.key))
+        return [step.key for step in session.steps if not step.group]
 
-    def _show(self, spec: ObservationSpec, number: int) -> None:
-        self.write("\n" + self._style(f"[{number}] {spec.question}", "bold") + "\n")
+    # --- one question -------------------------------------------------------------------------
+
+    def _ask(self, spec: ObservationSpec, session: _Session) -> Observation | None:
+        """The person's answer to ``spec``; ``None`` to go back one question."""
+        earlier = session.earlier.get(spec.key)
+        self._show(spec, self._position(session.asked + 1, session.answers), earlier)
+        while True:
+            text = self._prompt()
+            word = text.lower()
+            if word in BACK:
+                if self._can_go_back(session):
+                    return None
+                continue
+            if word in HELP:
+                self._show_help(spec)
+                continue
+            if not text and earlier is not None:
+                return Observation(spec.key, earlier.value, AnswerSource.QUESTIONNAIRE)
+            if not text:
+                self.write(f"  Please answer: type {self._typeable(spec)}.\n")
+                continue
+            try:
+                return self.rulebook.vocabulary.parse(
+                    spec.key, self._resolve_number(spec, text), AnswerSource.QUESTIONNAIRE
+                )
+            except ObservationError:
+                self.write(self._style(f"  {self._not_an_answer(spec, text)}", "red") + "\n")
+
+    def _position(self, number: int, answers: Mapping[str, Observation]) -> str:
+        """``3 of about 6``: this question's number and the questionnaire's likely length."""
+        left = questions_left(self.rulebook.trees, self.rulebook.vocabulary, answers)
+        total = left.total(number - 1)
+        return f"{number} of {total}" if left.exact else f"{number} of about {total}"
+
+    def _show(self, spec: ObservationSpec, position: str, earlier: Observation | None) -> None:
+        self.write("\n" + self._style(f"[{position}] {spec.question}", "bold") + "\n")
         if spec.kind is ValueKind.CHOICE:
             options = [f"{i} {value.name}" for i, value in enumerate(spec.values, 1)]
             options.append("? don't know")
             self.write("    " + "   ".join(options) + "\n")
         else:
-            self.write(f"    {spec.expected()}; ? = don't know\n")
+            self.write(f"    {self._typeable(spec, dont_know=False)}; ? = don't know\n")
+        if earlier is not None:
+            shown = _shown_value(spec, earlier)
+            self.write(self._style(f"    Before: {shown}. Enter keeps it.", "dim") + "\n")
 
     def _show_help(self, spec: ObservationSpec) -> None:
-        width = max(40, min(shutil.get_terminal_size().columns, 100)) - 2
-        for line in textwrap.wrap(spec.help, width, initial_indent="  ", subsequent_indent="  "):
-            self.write(self._style(line, "dim") + "\n")
+        self._wrap(spec.help)
         for value in spec.values:
             self.write(f"    {value.name}: {value.help}\n")
+        self.write(f"    Type {self._typeable(spec)}; b = back, q = quit.\n")
+
+    def _wrap(self, text: str) -> None:
+        width = max(40, min(shutil.get_terminal_size().columns, 100)) - 2
+        for line in textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="  "):
+            self.write(self._style(line, "dim") + "\n")
 
     @staticmethod
-    def _short_expected(spec: ObservationSpec) -> str:
+    def _typeable(spec: ObservationSpec, *, dont_know: bool = True) -> str:
+        """What can be typed, numbers first: ``1, 2 or 3 (off, steady, flashing)``..."""
         if spec.kind is ValueKind.CHOICE:
-            return f"1-{len(spec.values)}, a value name, or ? for don't know"
-        return "a number or duration, or ? for don't know"
+            numbers = [str(i) for i in range(1, len(spec.values) + 1)]
+            listed = ", ".join(numbers[:-1]) + f" or {numbers[-1]}" if len(numbers) > 1 else "1"
+            text = f"{listed} ({', '.join(spec.value_names)})"
+        elif spec.unit == "s":
+            text = "seconds (e.g. 90) or a duration like 5m, 2h or 1h30m"
+        else:
+            text = f"a number{f' in {spec.unit}' if spec.unit else ''}"
+        return f"{text}, or ? if you don't know" if dont_know else text
+
+    def _not_an_answer(self, spec: ObservationSpec, text: str) -> str:
+        """One line saying why ``text`` is no answer here, and what can be typed instead."""
+        if spec.kind is ValueKind.CHOICE and text.isdigit():
+            return f"There is no answer {text}. Type {self._typeable(spec)}."
+        if spec.kind is ValueKind.CHOICE:
+            return f"{text!r} is not one of the answers. Type {self._typeable(spec)}."
+        number = parse_duration(text) if spec.unit == "s" else _number(text)
+        if number is not None and spec.minimum is not None and number < spec.minimum:
+            return f"{text} is less than {spec.minimum:g}. Type {self._typeable(spec)}."
+        what = "a time" if spec.unit == "s" else "a number"
+        return f"{text!r} is not {what}. Type {self._typeable(spec)}."
 
     @staticmethod
     def _resolve_number(spec: ObservationSpec, text: str) -> str:
@@ -136,8 +242,94 @@ class Questionnaire:
                 return spec.values[index - 1].name
         return text
 
+    # --- a group of questions -------------------------------------------------------------
+
+    def _decide(self, group: GroupSpec, session: _Session) -> None:
+        """Offer the group: answer its questions now, or skip them all (or go back)."""
+        earlier = session.earlier_decided.get(group.name)
+        left = questions_left(self.rulebook.trees, self.rulebook.vocabulary, session.answers)
+        count = left.total(0)
+        many = f"{'' if left.exact else 'about '}{count} question{'' if count == 1 else 's'}"
+        header = f"[{group.title}: {many}] {group.question}"
+        self.write("\n" + self._style(header, "bold") + "\n")
+        self.write("    1 yes, ask me   2 skip these questions (they count as don't know)\n")
+        if earlier is not None:
+            shown = "1 yes" if earlier else "2 skip"
+            self.write(self._style(f"    Before: {shown}. Enter keeps it.", "dim") + "\n")
+        while True:
+            word = self._prompt().lower()
+            if word in BACK:
+                if self._can_go_back(session):
+                    session.back()
+                    return
+                continue
+            if word in HELP:
+                self._wrap(group.help)
+                continue
+            if not word and earlier is not None:
+                take = earlier
+            elif word in TAKE_GROUP or word in SKIP_GROUP:
+                take = word in TAKE_GROUP
+            else:
+                self.write(self._style("  Type 1 (yes, ask me) or 2 (skip them).", "red") + "\n")
+                continue
+            session.decided[group.name] = take
+            skipped = () if take else self._skip(group, session.answers)
+            session.steps.append(_Step(group.name, group=True, skipped=skipped))
+            return
+
+    def _skip(self, group: GroupSpec, answers: MutableMapping[str, Observation]) -> tuple[str, ...]:
+        """Every unanswered question of ``group`` as don't know; returns their keys."""
+        skipped = tuple(
+            spec.key
+            for spec in self.rulebook.vocabulary
+            if spec.group == group.name and spec.key not in answers
+        )
+        for key in skipped:
+            answers[key] = Observation(
+                key,
+                UNKNOWN,
+                AnswerSource.QUESTIONNAIRE,
+                f"skipped with the {group.title} questions",
+            )
+        self.write(self._style(f"  Skipped: {group.title} is not judged.", "dim") + "\n")
+        return skipped
+
+    # --- going back and leaving -------------------------------------------------------------
+
+    def _can_go_back(self, session: _Session) -> bool:
+        if session.steps:
+            self.write(self._style("  Back one question.", "dim") + "\n")
+            return True
+        self.write("  This is the first question; there is nothing to go back to.\n")
+        return False
+
+    def _prompt(self) -> str:
+        self.write(self._style("> ", "bold"))
+        text = self.read_line().strip()
+        if text.lower() in QUIT:
+            raise Quit
+        return text
+
     def _style(self, text: str, style: str) -> str:
         if not self.styled:
             return text
         codes = {"bold": "1", "dim": "2", "red": "31"}
         return f"\x1b[{codes[style]}m{text}\x1b[0m"
+
+
+def _shown_value(spec: ObservationSpec, observation: Observation) -> str:
+    value = observation.value
+    if value == UNKNOWN:
+        return "? don't know"
+    if spec.kind is ValueKind.CHOICE:
+        index = spec.value_names.index(str(value)) + 1 if value in spec.value_names else None
+        return f"{index} {value}" if index is not None else str(value)
+    return f"{value} s" if spec.unit == "s" else str(value)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None

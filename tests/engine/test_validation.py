@@ -392,7 +392,7 @@ def test_vocabulary_problems_are_located(make_rules: RulesFactory) -> None:
         f"{path}:{line_of(vocabulary, 'crimson')}: alias 'crimson' of observation 'lamp.colour' "
         "points at 'scarlet' (expected one of: red, green)",
         f"{path}:{line_of(vocabulary, 'values: {a: b}')}: unknown key 'values' in observation "
-        "'lamp.age_s' (expected one of: type, question, help, source, probe, unit, min)",
+        "'lamp.age_s' (expected one of: type, question, help, source, probe, group, unit, min)",
     ]
 
 

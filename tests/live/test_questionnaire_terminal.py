@@ -46,7 +46,7 @@ def test_answering_with_dont_know_and_going_back() -> None:
     answer(child, "red LED on the CLU's USB interface", "flashing")
     answer(child, "green LED on the CLU's USB interface", "off")
     answer(child, "How long ago was the CLU last powered up?", "10m")
-    answer(child, "heartbeat timeout", "?")  # portal not checked: the backend tree stops there
+    answer(child, "Can you look at the CloudCharge portal", "skip")  # not checked: no backend
     child.expect_exact("USB-BUS-01")
     child.expect(r"Result: (\x1b\[[0-9;]*m)*CRITICAL")  # styled: bold survives NO_COLOR
     output = child.before
@@ -56,6 +56,7 @@ def test_answering_with_dont_know_and_going_back() -> None:
 
 def test_json_result_goes_to_stdout_while_questions_are_asked() -> None:
     child = spawn("--json", "-o", "clu.power_led=off", "-o", "clu.status_led=off")
+    answer(child, "Can you look at the CloudCharge portal", "1")
     answer(child, "heartbeat timeout", "no")
     answer(child, "energy-meter", "?")
     child.expect(pexpect.EOF)
@@ -76,6 +77,19 @@ def test_ctrl_c_exits_130_without_traceback() -> None:
     assert child.exitstatus == 130
     assert "interrupted" in text
     assert "Traceback" not in text
+
+
+def test_q_leaves_like_ctrl_c() -> None:
+    child = spawn()
+    answer(child, "red LED on the CLU main unit", "2")
+    answer(child, "green LED on the CLU main unit", "q")
+    child.expect(pexpect.EOF)
+    text = child.before
+    child.close()
+    assert child.exitstatus == 130
+    assert "interrupted" in text
+    assert "Traceback" not in text
+    assert "Result:" not in text
 
 
 def test_ctrl_d_aborts_cleanly() -> None:
@@ -100,7 +114,7 @@ def test_json_output_of_a_full_session_parses() -> None:
 def test_with_a_bus_only_what_the_bus_cannot_tell_is_asked() -> None:
     child = spawn("--sim", "cable-break?time_scale=4", "--listen-seconds", "3")
     answer(child, "does charging start?", "?")
-    answer(child, "heartbeat timeout", "?")
+    answer(child, "Can you look at the CloudCharge portal", "2")
     child.expect_exact("BUS-BREAK-01")
     child.expect(pexpect.EOF)
     transcript = child.before
