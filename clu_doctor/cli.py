@@ -54,6 +54,7 @@ _COMMAND_MODULES = {
     "listen": "bus",
     "history": "history",
     "rules": "rules",
+    "explain": "rules",
     "sim": "sim",
     "ports": "sim",
     "site": "site",

@@ -17,6 +17,10 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# Piped output follows $COLUMNS when set; pytest-xdist's workers set it (to 80), the user's
+# shell may too. Every test starts without it; those about widths set it themselves.
+os.environ.pop("COLUMNS", None)
+
 # The rulebook cache goes to a private directory, inherited by every subprocess the tests start,
 # so the suite never reads or writes the user's own ~/.cache.
 os.environ.setdefault("CLU_DOCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="clu-doctor-test-cache-"))

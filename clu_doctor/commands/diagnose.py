@@ -202,7 +202,16 @@ def diagnose(
         bool, typer.Option("--json", help="Print a JSON document instead of text.")
     ] = False,
     why: Annotated[
-        bool, typer.Option("--why", help="Show which answers led to each finding.")
+        bool,
+        typer.Option("--why", help="Show all the evidence and which answers led to each finding."),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Show all the evidence as the probes wrote it, also for what was fine.",
+        ),
     ] = False,
     rules: bus_options.RulesOption = None,
 ) -> int:
@@ -229,7 +238,7 @@ def diagnose(
         diagnosis = _diagnose(rulebook, collected, site_plan, probing, interactive)
         while interactive and (wait_s := _wait_s(diagnosis)) is not None:
             if not json_output and _stdout_is_terminal():
-                sys.stdout.write(_text(rulebook, diagnosis, why))
+                sys.stdout.write(_text(rulebook, diagnosis, why, verbose))
                 shown = True
             from clu_doctor.ui.waiting import count_down, offer_wait  # only when waiting
 
@@ -247,9 +256,9 @@ def diagnose(
         from clu_doctor.report.diagnosis import render_json
 
         extra = {"evidence": evidence} if evidence is not None else None
-        sys.stdout.write(render_json(diagnosis, extra))
+        sys.stdout.write(render_json(diagnosis, extra, trees=rulebook.trees))
     elif not shown:
-        sys.stdout.write(_text(rulebook, diagnosis, why))
+        sys.stdout.write(_text(rulebook, diagnosis, why, verbose))
     return int(diagnosis.exit_code)
 
 
@@ -325,12 +334,15 @@ def _stdout_is_terminal() -> bool:
     return is_terminal(sys.stdout)
 
 
-def _text(rulebook: Rulebook, diagnosis: Diagnosis, why: bool) -> str:
+def _text(rulebook: Rulebook, diagnosis: Diagnosis, why: bool, verbose: bool) -> str:
     from clu_doctor.report.console import OutputMode
     from clu_doctor.report.diagnosis import render_text
 
     questions = {spec.key: spec.question for spec in rulebook.vocabulary}
-    return render_text(diagnosis, OutputMode.for_stream(sys.stdout), why=why, questions=questions)
+    mode = OutputMode.for_stream(sys.stdout)
+    return render_text(
+        diagnosis, mode, why=why, verbose=verbose, questions=questions, trees=rulebook.trees
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -5,9 +5,19 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from clu_doctor.commands import flow
+
+if TYPE_CHECKING:
+    from clu_doctor.engine import Finding, Rulebook
+
+#: ``--rules PATH``: a rules directory of one's own instead of the bundled one.
+RulesPath = Annotated[
+    Path | None, typer.Option("--rules", metavar="PATH", help="Another rules directory.")
+]
 
 rules_app = typer.Typer(
     help="Check, show and list the decision trees (for rule authors and the curious).",
@@ -15,6 +25,7 @@ rules_app = typer.Typer(
         "Examples:\n\n"
         "  clu-doctor rules check                  # are the bundled rules valid?\n\n"
         "  clu-doctor rules show usb-leds          # one decision tree\n\n"
+        "  clu-doctor explain BUS-BREAK-01         # one finding: cause, steps, manual\n\n"
         "  clu-doctor rules list                   # every finding id and its severity\n\n"
         "  clu-doctor rules observations           # the keys diagnose --observe takes"
     ),
@@ -110,35 +121,86 @@ def _counts(rulebook: object) -> dict[str, int]:
         "Examples:\n\n"
         "  clu-doctor rules show\n\n"
         "  clu-doctor rules show usb-leds\n\n"
+        "  clu-doctor rules show BUS-BREAK-01        # one finding, as clu-doctor explain shows it\n\n"
         "  clu-doctor rules show --format markdown > docs/rules.md"
     )
 )
 def show(
-    trees: Annotated[
-        list[str] | None, typer.Argument(help="Tree ids to show (default: all).")
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[TREE|FINDING]...",
+            help="Tree ids or finding ids to show (default: all trees).",
+        ),
     ] = None,
     output_format: Annotated[
         ShowFormat, typer.Option("--format", "-f", help="text, markdown or json.")
     ] = ShowFormat.TEXT,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
-    rules: Annotated[
-        Path | None, typer.Option("--rules", metavar="PATH", help="Another rules directory.")
-    ] = None,
+    rules: RulesPath = None,
 ) -> None:
-    """Show the decision trees: questions, branches and the findings they lead to."""
+    """Show the decision trees (questions, branches and the findings they lead to), or
+    explain findings by their id."""
     from clu_doctor.engine import load_rulebook
     from clu_doctor.report import rules as render
 
     rulebook = load_rulebook(rules.expanduser() if rules else None)
-    selected = render.select_trees(rulebook, trees)
-    if json_output or output_format is ShowFormat.JSON:
-        sys.stdout.write(render.render_json(rulebook, selected))
-    elif output_format is ShowFormat.MARKDOWN:
-        sys.stdout.write(render.render_markdown(rulebook, selected))
-    else:
-        from clu_doctor.report.console import OutputMode
+    trees, findings = render.select(rulebook, names)
+    fmt = ShowFormat.JSON if json_output else output_format
+    out = []
+    if trees or not findings:
+        if fmt is ShowFormat.JSON:
+            out.append(render.render_json(rulebook, trees))
+        elif fmt is ShowFormat.MARKDOWN:
+            out.append(render.render_markdown(rulebook, trees))
+        else:
+            from clu_doctor.report.console import OutputMode
 
-        sys.stdout.write(render.render_tree_text(rulebook, selected, OutputMode.for_stream()))
+            out.append(render.render_tree_text(rulebook, trees, OutputMode.for_stream()))
+    if findings:
+        out.append(_explained(rulebook, findings, fmt))
+    sys.stdout.write("\n".join(out))
+
+
+def _explained(rulebook: Rulebook, findings: list[Finding], fmt: ShowFormat) -> str:
+    from clu_doctor.report import rules as render
+
+    if fmt is ShowFormat.JSON:
+        return render.render_explain_json(findings)
+    if fmt is ShowFormat.MARKDOWN:
+        return render.render_explain_markdown(findings)
+    from clu_doctor.report.console import OutputMode
+
+    return render.render_explain_text(rulebook, findings, OutputMode.for_stream())
+
+
+EXPLAIN_HELP = """Explain findings by their id: what each means, why it happens, the numbered steps
+to fix it, what to expect after the fix, when to call DEFA support, and the manual's section.
+
+The ids are those diagnose, check, listen and scan print (e.g. BUS-BREAK-01), in any case;
+'clu-doctor rules list' lists them all. An unknown id is exit 3 with the closest ids.
+"""
+
+
+def explain(
+    ids: Annotated[
+        list[str],
+        typer.Argument(metavar="ID...", help="Finding ids, e.g. BUS-BREAK-01 (any case)."),
+    ],
+    output_format: Annotated[
+        ShowFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+    ] = ShowFormat.TEXT,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    rules: RulesPath = None,
+) -> None:
+    from clu_doctor.engine import load_rulebook
+    from clu_doctor.report import rules as render
+
+    rulebook = load_rulebook(rules.expanduser() if rules else None)
+    findings = render.select_findings(rulebook, ids)
+    sys.stdout.write(
+        _explained(rulebook, findings, ShowFormat.JSON if json_output else output_format)
+    )
 
 
 @rules_app.command(
@@ -151,9 +213,7 @@ def show(
 )
 def list_findings(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
-    rules: Annotated[
-        Path | None, typer.Option("--rules", metavar="PATH", help="Another rules directory.")
-    ] = None,
+    rules: RulesPath = None,
 ) -> None:
     """List every finding: id, severity, layer, tree and title."""
     from clu_doctor.engine import load_rulebook
@@ -209,3 +269,12 @@ def observations(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(rules_app, name="rules")
+    app.command(
+        help=flow(EXPLAIN_HELP),
+        epilog=(
+            "Examples:\n\n"
+            "  clu-doctor explain BUS-BREAK-01\n\n"
+            "  clu-doctor explain usb-dark-01 clu-pwr-01\n\n"
+            "  clu-doctor explain BUS-DUP-01 --json"
+        ),
+    )(explain)

@@ -3,6 +3,11 @@
 Every renderer returns a string and never prints; the CLI decides where it goes. Text
 renderers take an :class:`~clu_doctor.report.console.OutputMode` (styled for a terminal, plain
 and fixed-width when piped). JSON documents share one envelope (:func:`envelope`).
+
+Modules: ``console`` (styled or plain, the words and colours of a severity), ``layout`` (what a
+person reads first: areas, problems first, the first step, short evidence), ``diagnosis``,
+``check``, ``nagios``, ``prometheus``, ``summary`` (the check's shared lines), ``rules`` (the
+rule book and ``explain``), ``history``, ``probes`` (listen and scan), ``listings``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,16 @@ from clu_doctor.engine import ReportedFinding
 from clu_doctor.monitoring.result import CheckResult
 from clu_doctor.report import CheckFormat, envelope, to_json
 from clu_doctor.report.console import LOOKS, OutputMode
+from clu_doctor.report.layout import (
+    Mark,
+    first_step,
+    in_display_order,
+    mark,
+    reorder_dicts,
+    shared_evidence,
+    tidy_evidence,
+    title,
+)
 from clu_doctor.report.summary import (
     Segment,
     ignored_lines,
@@ -27,9 +37,12 @@ from clu_doctor.site.model import Thresholds
 
 
 def render_check_json(result: CheckResult, *, extra: Mapping[str, Any] | None = None) -> str:
-    """The check as a versioned JSON document (``schema: clu-doctor/check``)."""
+    """The check as a versioned JSON document (``schema: clu-doctor/check``): findings with
+    problems first, as in the text, and the first thing to do."""
     body = result.to_dict()
+    body["findings"] = reorder_dicts(result.diagnosis, body["findings"])
     diagnosis = result.diagnosis.to_dict()
+    first = first_step(result.diagnosis)
     document = envelope(
         "check",
         {
@@ -37,6 +50,7 @@ def render_check_json(result: CheckResult, *, extra: Mapping[str, Any] | None = 
             "exit_code": body.pop("exit_code"),
             "completed": True,
             "summary": summary(result),
+            "first_step": None if first is None else first.to_dict(),
             **body,
             "trace": diagnosis["trace"],
             "observations": diagnosis["observations"],
@@ -87,8 +101,9 @@ def _yes_no(flag: bool) -> str:
 
 
 def render_check_text(result: CheckResult, mode: OutputMode) -> str:
-    """The check for a person: the status, the stations table, the findings with their
-    evidence (consequences under their cause), and the ignores."""
+    """The check for a person: the status, the stations table, the findings (problems first,
+    each with its first step and its evidence, consequences under their cause), and the
+    ignores."""
     status = result.status
     lines: list[list[Segment]] = [
         [
@@ -140,9 +155,18 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
                 ]
             )
         lines.append([])
-    lines.append([("Findings (root causes first, consequences indented under them):", "bold")])
-    for root in result.diagnosis.findings:
-        _finding_lines(root, 0, lines)
+    lines.append(
+        [
+            (
+                "Findings (problems first, each with its first step; consequences under their cause):",
+                "bold",
+            )
+        ]
+    )
+    shared = shared_evidence(result.diagnosis)
+    printed: set[str] = set()  # a line several findings share is shown under the first
+    for root in in_display_order(result.diagnosis.findings, result.diagnosis):
+        _finding_lines(root, 0, lines, shared, result, printed)
     if not result.diagnosis.findings:
         lines.append([("  none: nothing could be decided", None)])
     notes = ignored_lines(result)
@@ -153,7 +177,14 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
     return render_lines(lines, mode)
 
 
-def _finding_lines(item: ReportedFinding, depth: int, lines: list[list[Segment]]) -> None:
+def _finding_lines(
+    item: ReportedFinding,
+    depth: int,
+    lines: list[list[Segment]],
+    shared: Mapping[str, frozenset[str]],
+    result: CheckResult,
+    printed: set[str],
+) -> None:
     indent = "  " * (depth + 1)
     explained = f" (explained by {item.consequence_of})" if item.consequence_of else ""
     lines.append(
@@ -161,12 +192,23 @@ def _finding_lines(item: ReportedFinding, depth: int, lines: list[list[Segment]]
             (indent, None),
             (f"{LOOKS[item.severity].word:<8}", LOOKS[item.severity].style),
             (f" {item.id}  ", "bold"),
-            (one_line(item.finding.title) + explained, None),
+            (title(item) + explained, None),
         ]
     )
-    lines += [[(f"{indent}{'':<8}   - {one_line(line)}", None)] for line in item.evidence]
+    pad = f"{indent}{'':<8}   "
+    if depth == 0 and mark(item, result.diagnosis) is not Mark.OK and item.finding.remedy:
+        lines.append(
+            [(pad, None), ("first step: ", "bold"), (one_line(item.finding.remedy[0]), None)]
+        )
+    evidence = [
+        line
+        for line in tidy_evidence(item.evidence, shared.get(item.id, ()))
+        if line not in printed
+    ]
+    printed.update(evidence)
+    lines += [[(f"{pad}- {line}", None)] for line in evidence]
     for child in item.consequences:
-        _finding_lines(child, depth + 1, lines)
+        _finding_lines(child, depth + 1, lines, shared, result, printed)
 
 
 def _percent(rate: float | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,8 +21,14 @@ from clu_doctor.severity import Severity
 if TYPE_CHECKING:
     from rich.console import Console  # rich: text output only (JSON runs never load it)
 
-#: Width of plain output when piped: fixed so that output is byte-for-byte stable.
+#: Width of plain output when piped (unless ``$COLUMNS`` says otherwise): fixed so that output
+#: is byte-for-byte stable.
 PLAIN_WIDTH = 100
+#: The narrowest and the widest output rendered, whatever the terminal.
+MIN_WIDTH, MAX_WIDTH = 40, 140
+
+
+_TRAILING_BLANKS = re.compile(r"\s+((?:\x1b\[[0-9;]*m)*)$")
 
 
 @dataclass(frozen=True)
@@ -73,14 +80,28 @@ class OutputMode:
 
     @classmethod
     def for_stream(cls, stream: IO[str] | None = None) -> OutputMode:
+        """Styled on a terminal (unless ``TERM=dumb``), plain when piped. The width is
+        ``$COLUMNS`` when set (as for ``COLUMNS=80 clu-doctor diagnose | less``), else the
+        terminal's, else :data:`PLAIN_WIDTH`; always between 40 and 140 columns."""
         stream = stream if stream is not None else sys.stdout
+        columns = _columns_from_environment()
         if not is_terminal(stream) or os.environ.get("TERM") == "dumb":
-            return cls(styled=False, width=PLAIN_WIDTH)
-        try:
-            width = os.get_terminal_size(stream.fileno()).columns
-        except (OSError, ValueError):
-            width = PLAIN_WIDTH
-        return cls(styled=True, width=max(40, min(width, 140)))
+            return cls(styled=False, width=columns or PLAIN_WIDTH)
+        if columns is None:
+            try:
+                columns = os.get_terminal_size(stream.fileno()).columns
+            except (OSError, ValueError):
+                columns = PLAIN_WIDTH
+        return cls(styled=True, width=_clamp(columns))
+
+
+def _columns_from_environment() -> int | None:
+    text = os.environ.get("COLUMNS", "").strip()
+    return _clamp(int(text)) if text.isdigit() and int(text) > 0 else None
+
+
+def _clamp(columns: int) -> int:
+    return max(MIN_WIDTH, min(columns, MAX_WIDTH))
 
 
 def make_console(mode: OutputMode, file: IO[str]) -> Console:
@@ -104,5 +125,8 @@ def render_to_string(mode: OutputMode, *renderables: object) -> str:
     console = make_console(mode, buffer)
     for renderable in renderables:
         console.print(renderable)
-    # Rich pads lines to the full width; trailing blanks only make piped output unstable.
-    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
+    # Rich pads lines to the full width; trailing blanks (also those before a line's closing
+    # style codes) only make output unstable.
+    return "\n".join(
+        _TRAILING_BLANKS.sub(r"\1", line.rstrip()) for line in buffer.getvalue().split("\n")
+    )

@@ -4,6 +4,8 @@ Per the Monitoring Plugins development guidelines:
 
 * The first line is the status line, ``CLU-DOCTOR <STATUS> - <site>: <summary>``, then ``|``
   and the performance data; the lines after it are the long output (one finding per line).
+* The long output lists problems first, each with the first step of its remedy, then what
+  was found fine (consequences stay under their cause).
 * Performance data: space-separated ``'label'=value[UOM];[warn];[crit];[min];[max]``, in the
   C locale (``.`` as the decimal point); labels are quoted only when they need it and never
   contain ``'`` or ``=``; ``U`` is a value that could not be determined; warn and crit are
@@ -23,7 +25,7 @@ Performance data: ``stations_expected``, ``stations_answering`` (with ranges fro
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +33,14 @@ from clu_doctor.engine import ReportedFinding
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.result import CheckResult
 from clu_doctor.report.console import LOOKS
+from clu_doctor.report.layout import (
+    Mark,
+    in_display_order,
+    mark,
+    shared_evidence,
+    tidy_evidence,
+    title,
+)
 from clu_doctor.report.summary import (
     ignored_lines,
     one_line,
@@ -132,13 +142,27 @@ def perfdata(result: CheckResult, thresholds: Thresholds) -> list[Perfdata]:
     ]
 
 
-def _finding_lines(item: ReportedFinding, depth: int) -> list[str]:
+def _finding_lines(
+    item: ReportedFinding,
+    depth: int,
+    result: CheckResult,
+    shared: Mapping[str, frozenset[str]],
+    printed: set[str],
+) -> list[str]:
     indent = "  " * depth
     tail = f" (consequence of {item.consequence_of})" if item.consequence_of else ""
-    lines = [f"{indent}[{LOOKS[item.severity].word}] {item.id} {clean(item.finding.title)}{tail}"]
-    lines += [f"{indent}    - {clean(line)}" for line in item.evidence if clean(line)]
+    lines = [f"{indent}[{LOOKS[item.severity].word}] {item.id} {clean(title(item))}{tail}"]
+    if depth == 0 and mark(item, result.diagnosis) is not Mark.OK and item.finding.remedy:
+        lines.append(f"{indent}    first step: {clean(item.finding.remedy[0])}")
+    evidence = [
+        line
+        for line in tidy_evidence(item.evidence, shared.get(item.id, ()))
+        if line not in printed
+    ]
+    printed.update(evidence)
+    lines += [f"{indent}    - {clean(line)}" for line in evidence if clean(line)]
     for child in item.consequences:
-        lines += _finding_lines(child, depth + 1)
+        lines += _finding_lines(child, depth + 1, result, shared, printed)
     return lines
 
 
@@ -163,8 +187,10 @@ def render_nagios(result: CheckResult, *, thresholds: Thresholds) -> str:
     if result.duplicates:
         details.append("duplicates: " + ", ".join(str(a) for a in result.duplicates))
     lines.append(clean("; ".join(details)))
-    for root in result.diagnosis.findings:
-        lines += _finding_lines(root, 0)
+    shared = shared_evidence(result.diagnosis)
+    printed: set[str] = set()  # a line several findings share is shown under the first
+    for root in in_display_order(result.diagnosis.findings, result.diagnosis):
+        lines += _finding_lines(root, 0, result, shared, printed)
     lines += [clean(line) for line in ignored_lines(result)]
     return "\n".join(lines) + "\n"
 

@@ -20,6 +20,7 @@ from clu_doctor.probing.status import (
 from clu_doctor.probing.translate import traffic_summary
 from clu_doctor.report import envelope, list_grid, to_json
 from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
+from clu_doctor.report.layout import tidy_evidence
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
@@ -56,25 +57,29 @@ _NUMERIC = {"addr", "polls", "answers", "timeouts", "corrupt", "ms", "tries"}
 def _verdict_lines(
     rows: Sequence[tuple[Severity, str, Sequence[str]]],
 ) -> list[RenderableType]:
-    """``(severity, title, evidence)`` as a heading and indented evidence."""
+    """``(severity, title, evidence)`` as a heading and indented evidence: problems first, the
+    evidence tidied as in a diagnosis (per-address lines collapsed; all of it in the JSON)."""
     from rich.padding import Padding  # rich: text output only (JSON runs never load it)
     from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     out: list[RenderableType] = []
-    for severity, title, evidence in rows:
+    problems_first = sorted(rows, key=lambda row: row[0].rank < Severity.WARNING.rank)
+    for severity, title, evidence in problems_first:
         line = Text()
         line.append(f"{LOOKS[severity].word:<9}", style=LOOKS[severity].style)
         line.append(f" {title}")
         out.append(line)
         if evidence:
-            out.append(Padding(list_grid([("-", item) for item in evidence]), (0, 0, 0, 4)))
+            shown = tidy_evidence(evidence)
+            out.append(Padding(list_grid([("-", item) for item in shown]), (0, 0, 0, 4)))
     return out
 
 
 def _result(status: Severity, text: str) -> Text:
     from rich.text import Text  # rich: text output only (JSON runs never load it)
 
-    line = Text("Result: ", style="bold")
+    line = Text()
+    line.append("Result: ", style="bold")
     line.append(f"{LOOKS[status].status}: {text}", style=LOOKS[status].colour)
     line.append(f"  (exit {int(status.exit_code)})", style="dim")
     return line

@@ -1,15 +1,20 @@
-"""The rule book as a terminal tree, as a Markdown reference (for the README), or as JSON."""
+"""The rule book as a terminal tree, as a Markdown reference (for the README), or as JSON; and
+one finding explained (``clu-doctor explain ID``, ``clu-doctor rules show ID``)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from clu_doctor.engine import Rulebook, Tree
+from clu_doctor.engine import Finding, Rulebook, Tree
 from clu_doctor.engine.model import Target, TargetKind
 from clu_doctor.errors import UsageError
-from clu_doctor.report import envelope, to_json
+from clu_doctor.report import envelope, list_grid, to_json
 from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
 from clu_doctor.report.diagnosis import probe_description
+from clu_doctor.report.layout import area_of_layer
+from clu_doctor.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from rich.tree import Tree as RichTree  # rich: text output only (JSON runs never load it)
@@ -17,13 +22,149 @@ if TYPE_CHECKING:
 
 def select_trees(rulebook: Rulebook, ids: list[str] | None) -> list[Tree]:
     """The trees named in ``ids`` (all when empty); unknown ids are a usage error."""
+    trees, findings = select(rulebook, ids)
+    if findings:
+        raise UsageError(
+            f"{findings[0].id} is a finding, not a tree",
+            hint=f"clu-doctor explain {findings[0].id}",
+        )
+    return trees
+
+
+#: What a finding id looks like (``BUS-BREAK-01``), to word the error for a mistyped one.
+_FINDING_ID = re.compile(r"^[A-Za-z]+(?:-[A-Za-z]+)*-\d+$")
+
+
+def select(rulebook: Rulebook, ids: Sequence[str] | None) -> tuple[list[Tree], list[Finding]]:
+    """The trees (all when ``ids`` is empty) and the findings ``ids`` name, in their order. A
+    finding id may be typed in any case; an unknown name is a usage error (exit 3) that names
+    the closest ids."""
     if not ids:
-        return list(rulebook.trees)
-    known = {tree.id: tree for tree in rulebook.trees}
-    missing = [tree_id for tree_id in ids if tree_id not in known]
+        return list(rulebook.trees), []
+    trees = {tree.id: tree for tree in rulebook.trees}
+    findings = {fid.upper(): finding for fid, finding in rulebook.findings.items()}
+    chosen_trees: list[Tree] = []
+    chosen_findings: list[Finding] = []
+    for name in ids:
+        if name in trees:
+            chosen_trees.append(trees[name])
+        elif name.upper() in findings:
+            chosen_findings.append(findings[name.upper()])
+        elif _FINDING_ID.match(name):
+            raise UsageError(
+                f"no finding named {name}{did_you_mean(name.upper(), rulebook.findings)}",
+                hint="'clu-doctor rules list' shows every finding id",
+            )
+        else:
+            raise UsageError(
+                f"no tree named {name}{did_you_mean(name, trees)}",
+                hint="trees: " + ", ".join(trees),
+            )
+    return chosen_trees, chosen_findings
+
+
+def select_findings(rulebook: Rulebook, ids: Sequence[str]) -> list[Finding]:
+    """The findings ``ids`` name (any case); anything else is a usage error with the closest
+    finding ids."""
+    known = {fid.upper(): finding for fid, finding in rulebook.findings.items()}
+    missing = [name for name in ids if name.upper() not in known]
     if missing:
-        raise UsageError(f"no tree named {', '.join(missing)}", hint="trees: " + ", ".join(known))
-    return [known[tree_id] for tree_id in ids]
+        name = missing[0]
+        raise UsageError(
+            f"no finding named {name}{did_you_mean(name.upper(), rulebook.findings)}",
+            hint="'clu-doctor rules list' shows every finding id",
+        )
+    return [known[name.upper()] for name in ids]
+
+
+def _area_name(finding: Finding) -> str:
+    return area_of_layer(finding.layer).name
+
+
+# --- one finding explained ----------------------------------------------------------------
+
+
+def render_explain_text(rulebook: Rulebook, findings: Sequence[Finding], mode: OutputMode) -> str:
+    """Each finding for a person: title, severity and area, cause, numbered steps, the check
+    after the fix, when to escalate, the bus check that confirms it, the manual's section."""
+    from rich.console import Group  # rich: text output only (JSON runs never load it)
+    from rich.padding import Padding  # rich: text output only (JSON runs never load it)
+    from rich.text import Text  # rich: text output only (JSON runs never load it)
+
+    questions = {spec.key: spec.question for spec in rulebook.vocabulary}
+    blocks: list[Any] = []
+    for finding in findings:
+        look = LOOKS[finding.severity]
+        heading = Text()
+        heading.append(finding.id, style="bold")
+        heading.append(f"  {' '.join(finding.title.split())}", style="bold")
+        about = Text()
+        about.append(look.word, style=look.style)
+        about.append(
+            f"  area: {_area_name(finding)}  decision tree: {finding.tree} "
+            f"(clu-doctor rules show {finding.tree})",
+            style="dim",
+        )
+        lines: list[Any] = [heading, about, Text(""), Text(" ".join(finding.cause.split())), ""]
+        if finding.look_at:
+            line = Text()
+            line.append("Look at: ", style="bold")
+            line.append(" ".join(questions.get(key, key) for key in finding.look_at))
+            lines.append(line)
+        lines.append(Text("What to do:", style="bold"))
+        steps = [(f"{n}.", " ".join(step.split())) for n, step in enumerate(finding.remedy, 1)]
+        lines.append(Padding(list_grid(steps), (0, 0, 0, 2)))
+        labelled = (
+            ("Verify", finding.verify),
+            ("Escalate", finding.escalate),
+            (
+                "Bus check that confirms it",
+                probe_description(finding.confirm_with) if finding.confirm_with else None,
+            ),
+            (
+                "Graded by",
+                f"{questions.get(finding.graded_by, finding.graded_by)} "
+                f"({finding.severity.value} when that is not known)"
+                if finding.graded_by
+                else None,
+            ),
+            (
+                "Shown under",
+                ", ".join(finding.explained_by) + " when that is found too"
+                if finding.explained_by
+                else None,
+            ),
+            ("Manual", finding.manual),
+        )
+        for label, value in labelled:
+            if value:
+                line = Text()
+                line.append(f"{label}: ", style="bold")
+                line.append(" ".join(value.split()))
+                lines.append(line)
+        blocks.append(Group(*lines))
+    spaced: list[Any] = []
+    for block in blocks:
+        spaced += ["", block] if spaced else [block]
+    return render_to_string(mode, *spaced)
+
+
+def render_explain_json(findings: Sequence[Finding]) -> str:
+    """The findings as JSON, each with the area of the site it is about."""
+    return to_json(
+        envelope(
+            "explain",
+            {"findings": [{**f.to_dict(), "area": _area_name(f)} for f in findings]},
+        )
+    )
+
+
+def render_explain_markdown(findings: Sequence[Finding]) -> str:
+    """The findings as in the Markdown rule reference."""
+    out: list[str] = []
+    for finding in findings:
+        out += _finding_markdown(finding)
+    return "\n".join(out).rstrip() + "\n"
 
 
 def _walk_order(tree: Tree) -> list[str]:
@@ -125,24 +266,28 @@ def render_markdown(rulebook: Rulebook, trees: list[Tree]) -> str:
             )
         out.append("")
         for finding in tree.findings.values():
-            out.append(f"#### `{finding.id}` {finding.title}\n")
-            out.append(f"*{finding.severity.value}, {finding.layer.value}.* {finding.cause}\n")
-            out.extend(f"{index}. {step}" for index, step in enumerate(finding.remedy, 1))
-            out.append("")
-            if finding.verify:
-                out.append(f"After the fix: {finding.verify}\n")
-            if finding.escalate:
-                out.append(f"If it persists: {finding.escalate}\n")
-            if finding.confirm_with:
-                out.append(
-                    f"Bus check: {probe_description(finding.confirm_with)} "
-                    f"(`{finding.confirm_with}`).\n"
-                )
-            if finding.explained_by:
-                roots = ", ".join(f"`{fid}`" for fid in finding.explained_by)
-                out.append(f"Shown under {roots} when that is found too.\n")
-            out.append(f"Manual: {finding.manual}.\n")
+            out += _finding_markdown(finding)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _finding_markdown(finding: Finding) -> list[str]:
+    out = [f"#### `{finding.id}` {finding.title}\n"]
+    out.append(f"*{finding.severity.value}, {finding.layer.value}.* {finding.cause}\n")
+    out.extend(f"{index}. {step}" for index, step in enumerate(finding.remedy, 1))
+    out.append("")
+    if finding.verify:
+        out.append(f"After the fix: {finding.verify}\n")
+    if finding.escalate:
+        out.append(f"If it persists: {finding.escalate}\n")
+    if finding.confirm_with:
+        out.append(
+            f"Bus check: {probe_description(finding.confirm_with)} (`{finding.confirm_with}`).\n"
+        )
+    if finding.explained_by:
+        roots = ", ".join(f"`{fid}`" for fid in finding.explained_by)
+        out.append(f"Shown under {roots} when that is found too.\n")
+    out.append(f"Manual: {finding.manual}.\n")
+    return out
 
 
 def _target_markdown(target: Target) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from clu_doctor.engine import ReportedFinding
 from clu_doctor.monitoring.result import CheckResult, StationHealth
 from clu_doctor.report.console import OutputMode, make_console
+from clu_doctor.report.layout import title
 from clu_doctor.severity import Severity
 
 #: How many silent stations the one-line summary names before it says "+N more".
@@ -61,7 +62,7 @@ def summary(result: CheckResult) -> str:
         text += f", duplicate {word} {', '.join(str(a) for a in result.duplicates)}"
     headline = headline_finding(result)
     if headline is not None:
-        text += f"; {headline.id} {headline.finding.title}"
+        text += f"; {headline.id} {title(headline)}"
         others = [
             item
             for item in result.diagnosis.all_findings()

@@ -79,7 +79,12 @@ def test_text_output_ranks_root_cause_first_with_numbered_steps() -> None:
     )
     assert result.code == 2
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("CRITICAL") and "CLU-PWR-01" in lines[0]
+    # a summary first (one line per area, the first thing to do), then the root cause
+    assert lines[0] == "Summary"
+    assert lines[1].split(None, 2)[:2] == ["✗", "CLU"]
+    assert any(line.startswith("First: Check that the 5 V power supply") for line in lines)
+    heading = next(line for line in lines if line.startswith("CRITICAL"))
+    assert heading.endswith("CLU-PWR-01")
     assert any(line.strip().startswith("1. ") for line in lines)
     assert "Explained by this cause" in result.stdout
     assert "USB-CLU-01" in result.stdout

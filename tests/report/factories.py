@@ -18,6 +18,7 @@ def finding(
     severity: Severity = Severity.OK,
     title: str | None = None,
     layer: Layer = Layer.BUS,
+    remedy: Sequence[str] = (),
 ) -> Finding:
     return Finding(
         id=fid,
@@ -26,7 +27,7 @@ def finding(
         layer=layer,
         title=title or f"Title of {fid}",
         cause=f"Cause of {fid}.",
-        remedy=(f"Fix {fid}.",),
+        remedy=tuple(remedy) or (f"Fix {fid}.",),
         manual="CLU MK1 manual §9",
     )
 
@@ -40,10 +41,11 @@ def reported(
     consequences: Sequence[ReportedFinding] = (),
     consequence_of: str | None = None,
     layer: Layer = Layer.BUS,
+    remedy: Sequence[str] = (),
 ) -> ReportedFinding:
     children = tuple(child._replace(consequence_of=fid) for child in consequences)
     return ReportedFinding(
-        finding=finding(fid, severity, title, layer),
+        finding=finding(fid, severity, title, layer, remedy),
         reached_by=("test",),
         consequences=children,
         consequence_of=consequence_of,
@@ -111,6 +113,10 @@ def silent_station(site: str = "Solsiden garage B") -> CheckResult:
                 "BUS-STATION-01",
                 Severity.CRITICAL,
                 "A planned station does not answer",
+                remedy=(
+                    "Check that the silent station has power (its breaker and its own display).",
+                    "Check the address set in the silent station against its label.",
+                ),
                 evidence=(
                     "station 7 (XAXXY07): 40 polls, no answer",
                     "station 7 (XAXXY07) answered in every check until 03:00 UTC and has been "

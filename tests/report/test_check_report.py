@@ -75,8 +75,11 @@ def test_the_json_document_is_versioned_and_complete() -> None:
     )
     assert document["summary"] == summary(result)
     assert document["stations_answering"] == 15
-    assert [f["id"] for f in document["findings"]] == ["CLU-RUN-01", "BUS-STATION-01"]
-    assert document["findings"][1]["consequences"][0]["id"] == "STATION-LOST-01"
+    # problems first, as in the text; the first thing to do is the problem's first step
+    assert [f["id"] for f in document["findings"]] == ["BUS-STATION-01", "CLU-RUN-01"]
+    assert document["first_step"]["finding"] == "BUS-STATION-01"
+    assert document["first_step"]["step"].startswith("Check that the silent station has power")
+    assert document["findings"][0]["consequences"][0]["id"] == "STATION-LOST-01"
     assert document["ignored"][0]["id"] == "BUS-NOISE-01"
     assert document["trace"] == []
     assert document["observations"] == []

@@ -96,17 +96,18 @@ def test_the_status_line_names_the_silent_station_and_the_worst_finding() -> Non
     )
 
 
-def test_long_output_root_causes_first_consequences_indented_with_evidence() -> None:
+def test_long_output_problems_first_with_their_first_step_consequences_indented() -> None:
     lines = render_nagios(silent_station(), thresholds=Thresholds()).rstrip("\n").split("\n")
     assert lines[1:] == [
         "started 2026-11-25T03:15:00Z; listen mode; 15/16 stations answering; silent: 7 (XAXXY07)",
-        "[OK] CLU-RUN-01 The CLU is polling the bus",
         "[CRITICAL] BUS-STATION-01 A planned station does not answer",
+        "    first step: Check that the silent station has power (its breaker and its own display).",
         "    - station 7 (XAXXY07): 40 polls, no answer",
         "    - station 7 (XAXXY07) answered in every check until 03:00 UTC and has been silent "
         "since 03:15 UTC (1 check)",
         "  [WARNING] STATION-LOST-01 Charging at the outlet stops when its session ends "
         "(consequence of BUS-STATION-01)",
+        "[OK] CLU-RUN-01 The CLU is polling the bus",
         "ignored until 2026-12-31: BUS-NOISE-01 (warning) at address 9: cable at the ramp is "
         "replaced in December (/etc/clu-doctor/site.yaml:40)",
     ]

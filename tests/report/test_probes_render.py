@@ -22,8 +22,9 @@ from clu_doctor.bus.probes.scan import scan
 from clu_doctor.bus.profile import Timing, load_profile
 from clu_doctor.clock import VirtualClock, use
 from clu_doctor.probing.site import site_chain
-from clu_doctor.report.console import OutputMode
-from clu_doctor.report.probes import render_listen_text, render_scan_text
+from clu_doctor.report.console import OutputMode, render_to_string
+from clu_doctor.report.probes import _verdict_lines, render_listen_text, render_scan_text
+from clu_doctor.severity import Severity
 from clu_doctor.sim import register_url_handler
 from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.site_plan import site_for
@@ -142,3 +143,20 @@ def test_a_site_given_with_the_replay_still_wins(cable_break: Path) -> None:
     )
     table = rows(render_listen_text(replayed.report, [], PLAIN, site=renamed))
     assert table and all(cells[0] == f"OTHER{a:02}" for a, cells in table.items())
+
+
+def test_listen_and_scan_list_problems_first_with_tidied_evidence() -> None:
+    rows = [
+        (Severity.OK, "the CLU polls", ("listened 3 s",)),
+        (
+            Severity.CRITICAL,
+            "no station beyond XAXXY06 answers",
+            tuple(f"address {a}: 4 polls (2 retries), no answer" for a in range(7, 13)),
+        ),
+    ]
+    text = render_to_string(OutputMode(styled=False, width=100), *_verdict_lines(rows))
+    assert text.splitlines()[:3] == [
+        "CRITICAL  no station beyond XAXXY06 answers",
+        "    - addresses 7-12, each: 4 polls (2 retries), no answer",
+        "OK        the CLU polls",
+    ]
