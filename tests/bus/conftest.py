@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
+import subprocess
+import sys
 import tempfile
 import threading
-import tty
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,63 +142,57 @@ def pty_device(pty: PtyPair) -> Iterator[Callable[..., PtyDevice]]:
         device.stop()
 
 
+#: The relay between two ptys, run as a process of its own (as socat is): it makes the pairs,
+#: links their slaves at the paths it is given, says "ready", and copies bytes between the two
+#: masters until it is killed. Both slaves stay open in it, so a program may open and close its
+#: end at any time; killed, its masters close and an open end gets EIO.
+_RELAY = """
+import os, select, sys, tty
+masters = []
+for link in sys.argv[1:3]:
+    master, slave = os.openpty()
+    tty.setraw(slave)  # no echo, no line editing: a serial line, not a terminal
+    os.symlink(os.ttyname(slave), link)
+    masters.append(master)
+print("ready", flush=True)
+a, b = masters
+other = {a: b, b: a}
+while True:
+    for fd in select.select([a, b], [], [])[0]:
+        os.write(other[fd], os.read(fd, 4096))
+"""
+
+
 class LinkedPtys:
     """Two pseudo-terminals joined back to back, made with the standard library: what a
     program writes to one (``a``), a program on the other (``b``) reads, and back, as with
     ``socat pty,raw,echo=0 pty,raw,echo=0`` but without socat.
 
-    ``a`` and ``b`` are symlinks to the ``/dev/pts/N`` slaves (as socat's ``link=``). A relay
-    thread moves bytes between the two masters; both slaves stay open here, so a program may
-    open and close its end at any time. :meth:`kill` pulls the plug: the masters close and a
-    program with an end open gets EIO, as from a USB adapter pulled out.
+    ``a`` and ``b`` are symlinks to the ``/dev/pts/N`` slaves (as socat's ``link=``). The relay
+    is a separate Python process, as socat is, so it takes no time from the test's own threads
+    (a pymodbus server, say). :meth:`kill` pulls the plug: the relay ends, and a program with
+    an end open gets EIO, as from a USB adapter pulled out.
     """
 
     def __init__(self, directory: Path) -> None:
-        self.masters: list[int] = []
-        self.slaves: list[int] = []
-        paths = []
-        for name in ("a", "b"):
-            master, slave = os.openpty()
-            tty.setraw(slave)  # no echo, no line editing: a serial line, not a terminal
-            os.set_blocking(master, False)
-            self.masters.append(master)
-            self.slaves.append(slave)
-            link = directory / name
-            link.symlink_to(os.ttyname(slave))
-            paths.append(link)
-        self.links = paths
-        self.a, self.b = (str(path) for path in paths)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._relay, name="linked-ptys", daemon=True)
-        self._thread.start()
-
-    def _relay(self) -> None:
-        a, b = self.masters
-        pending = {a: b"", b: b""}  # bytes waiting to be written to that master
-        other = {a: b, b: a}
-        while not self._stop.is_set():
-            writable = [fd for fd, data in pending.items() if data]
-            try:
-                readable, ready, _ = select.select([a, b], writable, [], 0.01)
-                for fd in readable:
-                    with contextlib.suppress(BlockingIOError):
-                        pending[other[fd]] += os.read(fd, 4096)
-                for fd in ready:
-                    with contextlib.suppress(BlockingIOError):
-                        written = os.write(fd, pending[fd])
-                        pending[fd] = pending[fd][written:]
-            except OSError:
-                return  # an end was closed under us: kill() is on its way
+        self.links = [directory / "a", directory / "b"]
+        self.a, self.b = (str(path) for path in self.links)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _RELAY, self.a, self.b],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        # A readiness wait: the relay says so once both ptys are linked.
+        assert self.process.stdout.readline() == "ready\n", "the pty relay did not start"
 
     def kill(self) -> None:
         """Pull the plug on both ends (safe to call twice)."""
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        self._thread.join(5)
-        for fd in (*self.masters, *self.slaves):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         for link in self.links:
             link.unlink(missing_ok=True)
 
