@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from clu_doctor.bus.codecs import FRAMINGS
 from clu_doctor.bus.errors import UnexpectedAnswer
@@ -113,6 +113,9 @@ class Timing:
     response_timeout_floor: float
 
 
+DeviceKind = Literal["charge-controller", "energy-meter"]
+
+
 @dataclass(frozen=True)
 class DeviceProfile:
     name: str
@@ -126,6 +129,9 @@ class DeviceProfile:
     status: RegisterBlock | None
     states: Mapping[int, StateInfo]
     timing: Timing
+    #: What the devices are: charge controllers (the CLU's charge-point bus) or energy meters
+    #: (the meter bus); the advice for a fault differs.
+    device: DeviceKind = "charge-controller"
     #: The file the profile came from.
     path: str = field(default="", compare=False)
 
@@ -332,7 +338,9 @@ _TOP_REQUIRED = (
     *("name", "title", "description", "sources", "framing", "line", "addresses", "identity"),
     "timing",
 )
-_TOP_OPTIONAL = ("status", "states")
+_TOP_OPTIONAL = ("status", "states", "device")
+#: What a profile's devices can be (``device:``; charge controllers when not said).
+DEVICE_KINDS: tuple[DeviceKind, ...] = ("charge-controller", "energy-meter")
 _BLOCK = ("function", "start", "count", "decoder")
 _STATE = ("meaning", "severity")
 _TIMING = ("turnaround_floor_ms", "turnaround_typical_ms", "response_timeout_floor_ms")
@@ -502,6 +510,8 @@ def read_profile(path: str | Path) -> DeviceProfile:
     if status is not None and not states:
         reader.report(top.value_line_of("status"), "a status block needs a states table")
     timing = _read_timing(reader, top) if "timing" in top else None
+    written = reader.choice(top, "device", DEVICE_KINDS)
+    device: DeviceKind = next((k for k in DEVICE_KINDS if k == written), "charge-controller")
     raise_if_problems(reader.problems, example_hint())
     if line is None or identity is None or timing is None:  # pragma: no cover - reported above
         raise FileProblemError.at(Location(source), "incomplete profile", hint=example_hint())
@@ -517,6 +527,7 @@ def read_profile(path: str | Path) -> DeviceProfile:
         status=status,
         states=MappingProxyType(states),
         timing=timing,
+        device=device,
         path=source,
     )
 

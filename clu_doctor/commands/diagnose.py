@@ -280,8 +280,10 @@ def _diagnose(
     prober = probing.prober if probing is not None else None
     resolver = None
     if prober is not None or site_plan is not None:
-        from clu_doctor.probing import make_resolver, resolve_observations
+        from clu_doctor.probing import known_at_start, make_resolver, resolve_observations
 
+        for key, known in known_at_start(site_plan).items():
+            collected.setdefault(key, known)  # the site file before any question
         resolver = make_resolver(site_plan, prober)
     if interactive:
         run_questionnaire(rulebook, collected, resolver, before)

@@ -12,10 +12,11 @@ rules stays cheap for the CLI. Typical use::
 """
 
 from clu_doctor.engine.diagnosis import Diagnosis, ReportedFinding, TraceStep, TreeTrace
-from clu_doctor.engine.model import Case, Finding, Layer, Tree
+from clu_doctor.engine.model import Case, Finding, Layer, LayerSpec, Tree, Wait
 from clu_doctor.engine.observations import (
     UNKNOWN,
     AnswerSource,
+    FactSpec,
     GroupSpec,
     Observation,
     ObservationError,
@@ -37,9 +38,11 @@ __all__ = [
     "AnswerSource",
     "Case",
     "Diagnosis",
+    "FactSpec",
     "Finding",
     "GroupSpec",
     "Layer",
+    "LayerSpec",
     "Observation",
     "ObservationError",
     "ObservationSpec",
@@ -54,6 +57,7 @@ __all__ = [
     "ValueKind",
     "ValueSpec",
     "Vocabulary",
+    "Wait",
     "load_answers",
     "load_rulebook",
     "parse_assignment",

@@ -27,8 +27,23 @@ from pathlib import Path
 from typing import Any
 
 from clu_doctor import __version__, debuglog
-from clu_doctor.engine.model import Case, Finding, Node, NumberRange, Target, Tree
-from clu_doctor.engine.observations import GroupSpec, ObservationSpec, ProbeSpec, ValueSpec
+from clu_doctor.engine.model import (
+    Case,
+    Finding,
+    LayerSpec,
+    Node,
+    NumberRange,
+    Target,
+    Tree,
+    Wait,
+)
+from clu_doctor.engine.observations import (
+    FactSpec,
+    GroupSpec,
+    ObservationSpec,
+    ProbeSpec,
+    ValueSpec,
+)
 from clu_doctor.yamlio import Where
 
 FORMAT = 2
@@ -43,6 +58,9 @@ _RECORDS = (
     ObservationSpec,
     ValueSpec,
     ProbeSpec,
+    FactSpec,
+    LayerSpec,
+    Wait,
     GroupSpec,
 )
 

@@ -18,14 +18,17 @@ from clu_doctor.engine.model import (
     Case,
     Finding,
     Layer,
+    LayerSpec,
     Node,
     NumberRange,
     Target,
     TargetKind,
     Tree,
+    Wait,
 )
 from clu_doctor.engine.observations import (
     DONT_KNOW_WORDS,
+    FactSpec,
     GroupSpec,
     ObservationSpec,
     ProbeSpec,
@@ -34,6 +37,7 @@ from clu_doctor.engine.observations import (
     ValueSpec,
     Vocabulary,
     normalise_word,
+    stray_braces,
 )
 from clu_doctor.errors import FileProblemError, Problem
 from clu_doctor.severity import Severity
@@ -45,12 +49,15 @@ NODE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 TREE_ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 OBSERVATION_KEY = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 VALUE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+FACT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 _KEY_SHAPE = "dotted lower-case words, e.g. clu.power_led"
 _VALUE_SHAPE = "lower-case letters, digits and '-', e.g. flashing"
 _FINDING_SHAPE = "upper-case words and a two-digit number, e.g. CLU-PWR-01"
 _NODE_SHAPE = "lower-case letters, digits and '_', e.g. red_led"
 _TARGET_SHAPE = f"a node name, '{FINDING_PREFIX}ID' or '{END}'"
+_FACT_SHAPE = "lower-case letters, digits and '_', e.g. station"
+_BRACES = "'{name}' for a fact declared under 'facts:' in observations.yaml, and no other braces"
 
 
 class _RulesReader(Reader):
@@ -71,6 +78,11 @@ class _RulesReader(Reader):
         if key in node:
             what = f"{key!r} of {of}" if of else key
             self.name(node[key], node.value_line_of(key), what, pattern, shape)
+
+    def braces(self, text: str | None, line: int, what: str) -> None:
+        """A text may name facts as ``{name}``; any other brace is a slip."""
+        if text is not None and stray_braces(text):
+            self.report(line, f"{what} has a brace that does not name a fact", expected=_BRACES)
 
 
 def _choices(enum: type[Severity] | type[Layer] | type[ValueKind] | type[SpecSource]) -> str:
@@ -97,7 +109,10 @@ def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
     if top is None:
         return None, reader.problems
     reader.keys(
-        top, "the vocabulary file", required=["observations"], optional=["probes", "groups"]
+        top,
+        "the vocabulary file",
+        required=["observations"],
+        optional=["probes", "groups", "facts"],
     )
     specs: dict[str, ObservationSpec] = {}
     entries = reader.mapping(top.get("observations"), top.line_of("observations"), "observations")
@@ -119,6 +134,7 @@ def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
             reader.keys(entry, f"probe {name!r}", required=["help"], line=line)
             probes[name] = ProbeSpec(name, reader.text(entry, "help", of=f"probe {name!r}") or "")
     groups = _read_groups(reader, top)
+    facts = _read_facts(reader, top)
     for spec in specs.values():
         if spec.group is not None and spec.group not in groups:
             reader.report(
@@ -136,7 +152,7 @@ def read_vocabulary(path: Path) -> tuple[Vocabulary | None, list[Problem]]:
             )
     if reader.problems:
         return None, reader.problems
-    return Vocabulary(specs, probes, groups), []
+    return Vocabulary(specs, probes, groups, facts), []
 
 
 def _read_groups(reader: _RulesReader, top: YamlMap) -> dict[str, GroupSpec]:
@@ -158,6 +174,30 @@ def _read_groups(reader: _RulesReader, top: YamlMap) -> dict[str, GroupSpec]:
             reader.text(entry, "help", of=what) or "",
         )
     return groups
+
+
+def _read_facts(reader: _RulesReader, top: YamlMap) -> dict[str, FactSpec]:
+    """The ``facts:`` texts may name: each with a help and the words used when none is known."""
+    facts: dict[str, FactSpec] = {}
+    if "facts" not in top:
+        return facts
+    declared = reader.mapping(top["facts"], top.line_of("facts"), "facts")
+    for name, body in (declared or {}).items():
+        line = declared.line_of(name) if declared is not None else 0
+        what = f"fact {name!r}"
+        entry = reader.mapping(body, line, what)
+        if not reader.name(name, line, "fact", FACT_NAME, _FACT_SHAPE) or entry is None:
+            continue
+        reader.keys(entry, what, required=["help", "default"], line=line)
+        default = reader.text(entry, "default", of=what)
+        reader.braces(default, entry.value_line_of("default"), f"'default' of {what}")
+        facts[name] = FactSpec(
+            name,
+            reader.text(entry, "help", of=what) or "",
+            default or "",
+            reader.where(entry, line).at(),
+        )
+    return facts
 
 
 def _read_spec(reader: _RulesReader, key: str, body: Any, line: int) -> ObservationSpec | None:
@@ -200,6 +240,7 @@ def _read_spec(reader: _RulesReader, key: str, body: Any, line: int) -> Observat
     written = reader.choice(node, "source", sources, of=what, expected=_choices(SpecSource))
     source = SpecSource(written or SpecSource.ASK)
     question = reader.text(node, "question", of=what)
+    reader.braces(question, node.value_line_of("question"), f"the question of {what}")
     help_text = reader.text(node, "help", of=what)
     values = _read_values(reader, node, what) if kind is ValueKind.CHOICE else ()
     aliases = _read_aliases(reader, node, what, values)
@@ -458,7 +499,10 @@ def _read_ranges(reader: _RulesReader, node: YamlMap, what: str) -> tuple[Number
 
 
 _FINDING_REQUIRED = ["severity", "layer", "title", "cause", "remedy", "manual"]
-_FINDING_OPTIONAL = ["verify", "escalate", "confirm_with", "explained_by", "look_at", "graded_by"]
+_FINDING_OPTIONAL = [
+    *("verify", "escalate", "confirm_with", "explained_by", "look_at", "graded_by"),
+    *("partial_title", "wait"),
+]
 
 
 def _read_findings(reader: _RulesReader, top: YamlMap, tree: str) -> dict[str, Finding]:
@@ -499,6 +543,20 @@ def _read_findings(reader: _RulesReader, top: YamlMap, tree: str) -> dict[str, F
         graded = node.get("graded_by")
         shape = "an observation key, e.g. grade.stations_silent"
         reader.named(node, "graded_by", OBSERVATION_KEY, shape, of=what)
+        partial = reader.text(node, "partial_title", of=what)
+        if partial is not None and severity not in (None, Severity.OK):
+            reader.report(
+                node.line_of("partial_title"),
+                f"{what} has a 'partial_title' but its severity is {severity.value}",
+                expected="a partial title only on a finding of severity ok",
+            )
+        wait = _read_wait(reader, node, what)
+        if wait is not None and severity not in (None, Severity.UNKNOWN):
+            reader.report(
+                node.line_of("wait"),
+                f"{what} waits but its severity is {severity.value}",
+                expected="severity unknown: waiting is neither fine nor a fault",
+            )
         explained = reader.texts(node, "explained_by", of=what) or ()
         for index, root in enumerate(explained):
             reader.name(
@@ -523,9 +581,34 @@ def _read_findings(reader: _RulesReader, top: YamlMap, tree: str) -> dict[str, F
             explained_by=explained,
             look_at=look_at,
             graded_by=str(graded) if graded is not None else None,
+            partial_title=partial,
+            wait=wait,
             where=reader.where(node, line),
         )
+        where = reader.where(node, line)
+        for key, text in findings[fid].texts().items():
+            name, _, item = key.partition(".")
+            at = where.at(name, int(item) if item else None)
+            reader.braces(text, at.line, f"the {name.replace('_', ' ')} of {what}")
     return findings
+
+
+def _read_wait(reader: _RulesReader, node: YamlMap, what: str) -> Wait | None:
+    """``wait: {observation: KEY, until: NUMBER}``."""
+    if "wait" not in node:
+        return None
+    label = f"'wait' of {what}"
+    entry = reader.section(
+        node["wait"], node.value_line_of("wait"), label, required=["observation", "until"]
+    )
+    if entry is None:
+        return None
+    reader.named(entry, "observation", OBSERVATION_KEY, _KEY_SHAPE, of=label)
+    until = reader.number(entry, "until", of=label)
+    key = entry.get("observation")
+    if until is None or not isinstance(key, str):
+        return None
+    return Wait(key, until, reader.where(entry, node.value_line_of("wait")))
 
 
 def _enum(
@@ -589,3 +672,75 @@ def _read_cases(reader: _RulesReader, top: YamlMap) -> tuple[Case, ...]:
             )
         )
     return tuple(cases)
+
+
+# ---------------------------------------------------------------------------- layers
+
+
+def read_layers(path: Path) -> tuple[dict[Layer, LayerSpec] | None, list[Problem]]:
+    """Read ``layers.yaml``: every layer once, with a title and the layers it depends on.
+
+    The layers themselves are fixed (:class:`~clu_doctor.engine.model.Layer`: findings name
+    them and results are ranked in their order); the file says what each is called and what
+    each needs. Cycles are the semantic pass's business (:mod:`.validate`).
+    """
+    reader = _RulesReader(str(path))
+    top = _read_file(path, reader)
+    if top is None:
+        return None, reader.problems
+    reader.keys(top, "the layers file", required=["layers"])
+    table = reader.mapping(top.get("layers"), top.line_of("layers"), "layers")
+    names = [layer.value for layer in Layer]
+    layers: dict[Layer, LayerSpec] = {}
+    for name, body in (table or {}).items():
+        line = table.line_of(name) if table is not None else 0
+        if name not in names:
+            reader.report(
+                line,
+                f"layer {name!r} is not one of the layers{did_you_mean(str(name), names)}",
+                expected=_choices(Layer),
+            )
+            continue
+        what = f"layer {name!r}"
+        entry = reader.section(body, line, what, ["title", "depends_on"], ["description"])
+        if entry is None:
+            continue
+        reader.text(entry, "description", of=what)
+        depends: list[Layer] = []
+        wanted = entry.get("depends_on")
+        if not isinstance(wanted, YamlList):
+            if "depends_on" in entry:
+                reader.report(
+                    entry.value_line_of("depends_on"),
+                    f"'depends_on' of {what} must be a list of layers",
+                    expected="e.g. [power], or [] for none",
+                )
+            wanted = YamlList()
+        for index, other in enumerate(wanted):
+            if other in names:
+                depends.append(Layer(other))
+            else:
+                shown = repr(other) if isinstance(other, str) else describe_type(other)
+                reader.report(
+                    wanted.line_of(index),
+                    f"{what} depends on {shown}, which is not a layer"
+                    + (did_you_mean(other, names) if isinstance(other, str) else ""),
+                    expected=_choices(Layer),
+                )
+        layers[Layer(name)] = LayerSpec(
+            Layer(name),
+            reader.text(entry, "title", of=what) or "",
+            tuple(depends),
+            reader.where(entry, line),
+        )
+    if table is not None:
+        missing = [layer.value for layer in Layer if layer not in layers]
+        if missing:
+            reader.report(
+                top.line_of("layers"),
+                "layers " + ", ".join(missing) + " are not declared",
+                expected="every layer once: " + ", ".join(names),
+            )
+    if reader.problems:
+        return None, reader.problems
+    return layers, []

@@ -23,8 +23,14 @@ FINDING_PREFIX = "finding:"
 
 
 class Layer(str, Enum):
-    """Physical dependency layers, deepest first: a fault low down explains symptoms above."""
+    """The layers a finding belongs to, in ranking order (root causes are listed in this order).
 
+    ``adapter`` is the technician's own adapter: everything the tool hears goes through it, so
+    it comes first. Which layer depends on which (what a fault explains, what an OK claim
+    needs) is data: ``rules/layers.yaml``, read into :class:`LayerSpec`.
+    """
+
+    ADAPTER = "adapter"
     POWER = "power"
     CLU_BOOT = "clu-boot"
     USB_INTERFACE = "usb-interface"
@@ -35,11 +41,37 @@ class Layer(str, Enum):
 
     @property
     def depth(self) -> int:
-        """0 for power (deepest), growing towards the backend."""
+        """0 for the adapter, 1 for power, growing towards the backend (ranking order)."""
         return _LAYER_DEPTH[self]
 
 
 _LAYER_DEPTH = {layer: depth for depth, layer in enumerate(Layer)}
+
+
+class LayerSpec(NamedTuple):
+    """One layer as ``rules/layers.yaml`` declares it: a name for people and what it needs.
+
+    ``depends_on`` lists the layers this one works only if they work: a fault there can
+    explain a finding here (``explained_by``), and makes an OK claim here unsafe.
+    """
+
+    layer: Layer
+    title: str
+    depends_on: tuple[Layer, ...] = ()
+    where: Where = NOWHERE
+
+
+def dependencies(layers: Mapping[Layer, LayerSpec], layer: Layer) -> frozenset[Layer]:
+    """Every layer ``layer`` depends on, directly or through others (not itself)."""
+    found: set[Layer] = set()
+    todo = list(layers[layer].depends_on) if layer in layers else []
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(layers[current].depends_on if current in layers else ())
+    found.discard(layer)
+    return frozenset(found)
 
 
 class TargetKind(str, Enum):
@@ -119,8 +151,21 @@ class Node(NamedTuple):
         return pairs
 
 
+class Wait(NamedTuple):
+    """A finding that only time can settle: it holds until ``observation`` reaches ``until``
+    (e.g. the CLU's uptime reaches 150 s), so the result can change in ``until - value``."""
+
+    observation: str
+    until: float
+    where: Where = NOWHERE
+
+
 class Finding(NamedTuple):
-    """A leaf's verdict: what is wrong (or fine), why, and the manual's remedy, paraphrased."""
+    """A leaf's verdict: what is wrong (or fine), why, and the manual's remedy, paraphrased.
+
+    Texts may name facts (``{station}``) that the observations on the way supply; the
+    vocabulary declares each fact and the words used when none is known.
+    """
 
     id: str
     tree: str
@@ -138,7 +183,22 @@ class Finding(NamedTuple):
     #: A choice observation whose value, when known, is this finding's severity (the site's
     #: own thresholds, e.g. how many silent stations make a warning or a critical).
     graded_by: str | None = None
+    #: An OK finding's title for when its claim holds only for what was observed (e.g. the
+    #: stations that answered, not every station of the site).
+    partial_title: str | None = None
+    #: For a finding that only time can settle (severity unknown): until when.
+    wait: Wait | None = None
     where: Where = NOWHERE
+
+    def texts(self) -> dict[str, str]:
+        """Every text of the finding that may name facts, by key (remedy steps as remedy.N)."""
+        out = {"title": self.title, "cause": self.cause}
+        out.update({f"remedy.{i}": step for i, step in enumerate(self.remedy)})
+        for key in ("verify", "escalate", "partial_title"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,6 +216,10 @@ class Finding(NamedTuple):
             "explained_by": list(self.explained_by),
             "look_at": list(self.look_at),
             "graded_by": self.graded_by,
+            "partial_title": self.partial_title,
+            "wait": None
+            if self.wait is None
+            else {"observation": self.wait.observation, "until": _tidy(self.wait.until)},
         }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -242,11 +242,59 @@ class GroupSpec(NamedTuple):
     help: str
 
 
+class FactSpec(NamedTuple):
+    """A fact a text may name (``{station}``): what it is, and the words used when no
+    observation supplies it (so every text reads well without it)."""
+
+    name: str
+    help: str
+    default: str
+    location: Location = Location("")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "help": self.help, "default": self.default}
+
+
+#: A fact named in a text: ``{name}``, lower-case words joined by ``_``.
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def placeholders(text: str) -> list[str]:
+    """The fact names ``text`` refers to, in order."""
+    return PLACEHOLDER.findall(text)
+
+
+def stray_braces(text: str) -> bool:
+    """True when ``text`` has a brace that is not part of a ``{fact}``."""
+    return "{" in PLACEHOLDER.sub("", text) or "}" in PLACEHOLDER.sub("", text)
+
+
+def fill(text: str, facts: Mapping[str, str], defaults: Mapping[str, FactSpec]) -> str:
+    """``text`` with each ``{fact}`` replaced: from ``facts``, else the fact's default words."""
+    if "{" not in text:
+        return text
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in facts:
+            return facts[name]
+        spec = defaults.get(name)
+        return spec.default if spec is not None else match.group(0)
+
+    return PLACEHOLDER.sub(value, text)
+
+
 class Observation(NamedTuple):
     """One answer: the value, where it came from, and optionally exactly where (``file:line``).
 
     ``evidence`` holds what a probe saw, one line each for people (``address 9 (XAXXY09):
     0 of 12 polls answered``); findings reached through this observation show it.
+    ``addresses`` are the bus addresses the value is about (the silent ones, the doubled one,
+    the controllers read); the findings reached through it are about them too. ``facts``
+    name what texts may quote (``{station}``: ``XAXXY09``), as the vocabulary declares.
+    ``partial`` says the value holds only for part of what the observation speaks about
+    (every controller that answered is normal, but not every controller of the site was
+    read): an OK finding reached through it claims no more than that.
     """
 
     key: str
@@ -254,6 +302,9 @@ class Observation(NamedTuple):
     source: AnswerSource
     detail: str | None = None
     evidence: tuple[str, ...] = ()
+    addresses: tuple[int, ...] = ()
+    facts: Mapping[str, str] = {}
+    partial: bool = False
 
     @property
     def is_unknown(self) -> bool:
@@ -266,23 +317,37 @@ class Observation(NamedTuple):
             "source": self.source.value,
             "detail": self.detail,
             "evidence": list(self.evidence),
+            "addresses": list(self.addresses),
+            "facts": dict(self.facts),
+            "partial": self.partial,
         }
 
 
 class Vocabulary:
-    """Every observation the trees may ask about, in the order the file declares them."""
+    """Every observation the trees may ask about, in the order the file declares them, the
+    probes that fill some of them, and the facts texts may name."""
 
-    __slots__ = ("groups", "probes", "specs")
+    __slots__ = ("facts", "groups", "probes", "specs")
 
     def __init__(
         self,
         specs: Mapping[str, ObservationSpec],
         probes: Mapping[str, ProbeSpec] | None = None,
         groups: Mapping[str, GroupSpec] | None = None,
+        facts: Mapping[str, FactSpec] | None = None,
     ) -> None:
         self.specs: Mapping[str, ObservationSpec] = dict(specs)
         self.probes: Mapping[str, ProbeSpec] = dict(probes or {})
         self.groups: Mapping[str, GroupSpec] = dict(groups or {})
+        self.facts: Mapping[str, FactSpec] = dict(facts or {})
+
+    def fill(self, text: str, facts: Mapping[str, str]) -> str:
+        """``text`` with its ``{fact}`` names filled from ``facts``, else their defaults."""
+        return fill(text, facts, self.facts)
+
+    def question(self, key: str, observations: Mapping[str, Observation]) -> str:
+        """The question for ``key`` as a person reads it, with the facts known so far."""
+        return self.fill(self.spec(key).question, known_facts(observations.values(), self))
 
     def __iter__(self) -> Iterator[ObservationSpec]:
         return iter(self.specs.values())
@@ -324,6 +389,17 @@ class Vocabulary:
                 f"{observation.key}: {observation.value!r} is not a canonical value "
                 f"(expected {spec.expected()})",
             )
+
+
+def known_facts(observations: Iterable[Observation], vocabulary: Vocabulary) -> dict[str, str]:
+    """Every fact the observations give; where two give the same fact, the one declared first
+    in the vocabulary wins (the order is the same on every run)."""
+    order = {key: index for index, key in enumerate(vocabulary.specs)}
+    facts: dict[str, str] = {}
+    for observation in sorted(observations, key=lambda o: order.get(o.key, len(order))):
+        for name, text in observation.facts.items():
+            facts.setdefault(name, text)
+    return facts
 
 
 def parse_assignment(

@@ -1,4 +1,4 @@
-"""The rulebook: a validated vocabulary plus its trees, and the one way to load it."""
+"""The rulebook: a validated vocabulary, its layers and its trees, and the one way to load it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from clu_doctor import resources
 from clu_doctor.engine import cache, walk
 from clu_doctor.engine.diagnosis import Diagnosis
-from clu_doctor.engine.model import Case, Finding, Tree
+from clu_doctor.engine.model import Case, Finding, Layer, LayerSpec, Tree
 from clu_doctor.engine.observations import (
     AnswerSource,
     Observation,
@@ -18,22 +18,31 @@ from clu_doctor.engine.observations import (
 from clu_doctor.errors import FileProblemError, Location, Problem
 
 VOCABULARY_FILE = "observations.yaml"
+LAYERS_FILE = "layers.yaml"
 TREES_DIR = "trees"
 #: The command line adds where the format is described (the engine names no command).
 RULES_HINT = "the rules are invalid; the rules format documentation describes the format"
 
 
 class Rulebook:
-    """Validated trees (walked in this order) and the vocabulary they ask from.
+    """Validated trees (walked in this order), the vocabulary they ask from, and the layers
+    their findings belong to.
 
     Build one with :func:`load_rulebook`; it is not changed after that.
     """
 
-    __slots__ = ("findings", "source", "trees", "vocabulary")
+    __slots__ = ("findings", "layers", "source", "trees", "vocabulary")
 
-    def __init__(self, vocabulary: Vocabulary, trees: Sequence[Tree], source: str = "") -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        trees: Sequence[Tree],
+        layers: Mapping[Layer, LayerSpec],
+        source: str = "",
+    ) -> None:
         self.vocabulary = vocabulary
         self.trees: tuple[Tree, ...] = tuple(trees)
+        self.layers: Mapping[Layer, LayerSpec] = dict(layers)
         self.source = source
         self.findings: Mapping[str, Finding] = {
             fid: finding for tree in self.trees for fid, finding in tree.findings.items()
@@ -51,14 +60,19 @@ class Rulebook:
         dropping the last answer and asking again. Questions of a group (``groups:`` in the
         vocabulary) come after every question outside one. With ``include_probes``,
         observations a bus probe supplies are returned too, at the point the walk needs them.
+        The question's text names what the answers so far know (``{charge_points}``: the
+        site's labels).
         """
-        return walk.next_question(
+        spec = walk.next_question(
             self.trees, self.vocabulary, observations, include_probes=include_probes
         )
+        if spec is None or "{" not in spec.question:
+            return spec
+        return spec._replace(question=self.vocabulary.question(spec.key, observations))
 
     def diagnose(self, observations: walk.Observations) -> Diagnosis:
         """Walk every tree; missing observations count as ``unknown`` (source ``default``)."""
-        return walk.diagnose(self.trees, self.vocabulary, self.findings, observations)
+        return walk.diagnose(self.trees, self.vocabulary, self.findings, observations, self.layers)
 
     def case_observations(self, case: Case) -> dict[str, Observation]:
         """A tree case's observations, parsed as if they came from an answers file."""
@@ -98,8 +112,9 @@ def load_rulebook(path: Path | str | None = None) -> Rulebook:
     """Load and validate a rulebook; every problem in every file is raised together.
 
     ``path`` is a rules directory (``observations.yaml`` plus ``trees/*.yaml``, trees walked
-    in file-name order), a single tree file (checked against the bundled vocabulary), or
-    ``None`` for the bundled rules, which are cached once validated (see :mod:`.cache`).
+    in file-name order, and optionally its own ``layers.yaml``, else the bundled one), a single
+    tree file (checked against the bundled vocabulary and layers), or ``None`` for the bundled
+    rules, which are cached once validated (see :mod:`.cache`).
     """
     if path is None:
         return _bundled(resources.rules_dir())
@@ -117,11 +132,17 @@ def load_rulebook(path: Path | str | None = None) -> Rulebook:
             "no such file or directory",
             expected="a rules directory or tree file",
         )
-    return _load(root, vocabulary_path, tree_paths)
+    return _load(root, vocabulary_path, _layers_file(root), tree_paths)
 
 
 def _rule_files(root: Path) -> tuple[Path, list[Path]]:
     return root / VOCABULARY_FILE, sorted((root / TREES_DIR).glob("*.yaml"))
+
+
+def _layers_file(root: Path) -> Path:
+    """The rules directory's own layers, else the bundled ones (the site's physics)."""
+    own = root / LAYERS_FILE
+    return own if root.is_dir() and own.is_file() else resources.rules_dir() / LAYERS_FILE
 
 
 _BUNDLED: dict[Path, Rulebook] = {}
@@ -136,37 +157,44 @@ def _bundled(root: Path) -> Rulebook:
 
 def _load_cached(root: Path) -> Rulebook:
     vocabulary_path, tree_paths = _rule_files(root)
+    layers_path = _layers_file(root)
     where = cache.cache_file(root)
     try:
-        key = cache.fingerprint([vocabulary_path, *tree_paths])
+        key = cache.fingerprint([vocabulary_path, layers_path, *tree_paths])
     except OSError:
         where = None  # unreadable files: let the full load report them
     if where is not None:
         stored = cache.read(where, key)
         if stored is not None:
-            specs, probes, groups, trees = stored
-            return Rulebook(Vocabulary(specs, probes, groups), trees, str(root))
+            specs, probes, groups, facts, layers, trees = stored
+            return Rulebook(Vocabulary(specs, probes, groups, facts), trees, layers, str(root))
     if _missing_parts(root, vocabulary_path, tree_paths):
         return load_rulebook(root)  # reports what is missing
-    rulebook = _load(root, vocabulary_path, tree_paths)
+    rulebook = _load(root, vocabulary_path, layers_path, tree_paths)
     if where is not None:
         payload = (
             dict(rulebook.vocabulary.specs),
             dict(rulebook.vocabulary.probes),
             dict(rulebook.vocabulary.groups),
+            dict(rulebook.vocabulary.facts),
+            dict(rulebook.layers),
             rulebook.trees,
         )
         cache.write(where, key, payload)
     return rulebook
 
 
-def _load(root: Path, vocabulary_path: Path, tree_paths: Sequence[Path]) -> Rulebook:
+def _load(
+    root: Path, vocabulary_path: Path, layers_path: Path, tree_paths: Sequence[Path]
+) -> Rulebook:
     """Read every file (shape pass), then validate (meaning pass); raise all problems at once."""
     # A cold cache only: a cached rulebook needs neither the reader nor the validator.
-    from clu_doctor.engine.load import read_tree, read_vocabulary
+    from clu_doctor.engine.load import read_layers, read_tree, read_vocabulary
     from clu_doctor.engine.validate import validate
 
     vocabulary, problems = read_vocabulary(vocabulary_path)
+    layers, layer_problems = read_layers(layers_path)
+    problems += layer_problems
     trees: list[Tree] = []
     shapeless = 0
     for tree_path in tree_paths:
@@ -176,12 +204,12 @@ def _load(root: Path, vocabulary_path: Path, tree_paths: Sequence[Path]) -> Rule
             shapeless += 1
         else:
             trees.append(tree)
-    if vocabulary is not None:
+    if vocabulary is not None and layers is not None:
         # Cross-file checks need every file: a reference into a broken file is not an error.
-        problems += validate(vocabulary, trees, across=shapeless == 0)
-    if problems or vocabulary is None:
+        problems += validate(vocabulary, trees, layers, across=shapeless == 0)
+    if problems or vocabulary is None or layers is None:
         raise FileProblemError(problems, RULES_HINT)
-    return Rulebook(vocabulary, trees, str(root))
+    return Rulebook(vocabulary, trees, layers, str(root))
 
 
 def _missing_parts(root: Path, vocabulary: Path, trees: list[Path]) -> list[Problem]:

@@ -6,8 +6,11 @@ What is proved, so the walker never has to guess:
 * every asked observation exists, every value of it is handled (or ``otherwise``), and
   "don't know" has a target; number ranges are contiguous and cover ``[min, +inf)``;
 * every finding is some leaf's target, finding ids are unique across all trees, ``look_at``
-  and ``confirm_with`` name real observations and probes, and ``explained_by`` names a finding
-  at a deeper physical layer;
+  and ``confirm_with`` name real observations and probes, ``explained_by`` names a finding at
+  a layer this one depends on (or at its own layer, without a cycle), and ``wait`` names a
+  number observation its tree asks;
+* every ``{fact}`` a question or a finding's text names is declared under ``facts:``;
+* the layers' dependencies (``layers.yaml``) have no cycle;
 * every case observes known keys with valid values and expects findings that exist.
 
 All problems are returned together, sorted by file and line.
@@ -15,9 +18,18 @@ All problems are returned together, sorted by file and line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from clu_doctor.engine.model import Finding, Node, Target, TargetKind, Tree
+from clu_doctor.engine.model import (
+    Finding,
+    Layer,
+    LayerSpec,
+    Node,
+    Target,
+    TargetKind,
+    Tree,
+    dependencies,
+)
 from clu_doctor.engine.observations import (
     UNKNOWN,
     AnswerSource,
@@ -25,6 +37,7 @@ from clu_doctor.engine.observations import (
     ObservationSpec,
     ValueKind,
     Vocabulary,
+    placeholders,
 )
 from clu_doctor.errors import Location, Problem
 from clu_doctor.severity import GRADES
@@ -32,23 +45,69 @@ from clu_doctor.suggest import did_you_mean
 
 
 def validate(
-    vocabulary: Vocabulary, trees: Sequence[Tree], *, across: bool = True
+    vocabulary: Vocabulary,
+    trees: Sequence[Tree],
+    layers: Mapping[Layer, LayerSpec],
+    *,
+    across: bool = True,
 ) -> list[Problem]:
-    """Every semantic problem of ``trees`` (already well-formed) against ``vocabulary``.
+    """Every semantic problem of ``trees`` (already well-formed) against ``vocabulary`` and
+    ``layers``.
 
     ``across=False`` skips the checks that look across files (duplicate ids, ``explained_by``,
     the findings cases expect): the loader turns them off when some file could not be read, so
     that a reference into that file is not reported as dangling.
     """
-    problems: list[Problem] = []
+    problems: list[Problem] = _check_layers(layers) + _check_question_facts(vocabulary)
     for tree in trees:
         problems += _check_graph(tree)
         problems += _check_questions(tree, vocabulary)
         problems += _check_finding_refs(tree, vocabulary)
         problems += _check_case_observations(tree, vocabulary)
     if across:
-        problems += _check_across_trees(trees)
+        problems += _check_across_trees(trees, layers)
     return sorted(problems, key=lambda p: (p.location.path, p.location.line))
+
+
+# ---------------------------------------------------------------------------- layers, facts
+
+
+def _check_layers(layers: Mapping[Layer, LayerSpec]) -> list[Problem]:
+    """No layer may depend on itself, directly or through others."""
+    problems: list[Problem] = []
+    for layer, spec in layers.items():
+        reached = {needed for other in spec.depends_on for needed in dependencies(layers, other)}
+        if layer in reached or layer in spec.depends_on:
+            problems.append(
+                _problem(
+                    spec.where.at("depends_on"),
+                    f"layer {layer.value!r} depends on itself through its dependencies",
+                    expected="dependencies without a cycle (a layer needs only deeper ones)",
+                )
+            )
+    return problems
+
+
+def _unknown_facts(text: str, vocabulary: Vocabulary) -> list[str]:
+    return [name for name in placeholders(text) if name not in vocabulary.facts]
+
+
+def _fact_problem(where: Location, what: str, name: str, vocabulary: Vocabulary) -> Problem:
+    return _problem(
+        where,
+        f"{what} names the fact {{{name}}}, which is not declared"
+        + did_you_mean(name, vocabulary.facts),
+        expected="a fact under 'facts:' in observations.yaml: "
+        + (", ".join(vocabulary.facts) or "(no facts declared)"),
+    )
+
+
+def _check_question_facts(vocabulary: Vocabulary) -> list[Problem]:
+    return [
+        _fact_problem(spec.location, f"the question of {spec.key}", name, vocabulary)
+        for spec in vocabulary
+        for name in _unknown_facts(spec.question, vocabulary)
+    ]
 
 
 def _problem(where: Location, message: str, expected: str | None = None) -> Problem:
@@ -319,6 +378,15 @@ def _check_finding_refs(tree: Tree, vocabulary: Vocabulary) -> list[Problem]:
                     )
                 )
         problems += _check_grade(finding, vocabulary)
+        problems += _check_wait(tree, finding, vocabulary)
+        for key, text in finding.texts().items():
+            name, _, item = key.partition(".")
+            where = finding.where.at(name, int(item) if item else None)
+            what = f"the {name.replace('_', ' ')} of {finding.id}"
+            problems += [
+                _fact_problem(where, what, fact, vocabulary)
+                for fact in _unknown_facts(text, vocabulary)
+            ]
         probe = finding.confirm_with
         if probe is not None and probe not in vocabulary.probes:
             problems.append(
@@ -366,6 +434,41 @@ def _check_grade(finding: Finding, vocabulary: Vocabulary) -> list[Problem]:
     return []
 
 
+def _check_wait(tree: Tree, finding: Finding, vocabulary: Vocabulary) -> list[Problem]:
+    """``wait`` names a number observation that the finding's own tree asks."""
+    if finding.wait is None:
+        return []
+    key = finding.wait.observation
+    where = finding.wait.where.at("observation")
+    spec = vocabulary.specs.get(key)
+    if spec is None:
+        return [
+            _problem(
+                where,
+                f"finding {finding.id} waits for {key!r}, which is not in the vocabulary"
+                + did_you_mean(key, vocabulary.specs),
+                expected="a number observation declared in observations.yaml",
+            )
+        ]
+    if spec.kind is not ValueKind.NUMBER:
+        return [
+            _problem(
+                where,
+                f"finding {finding.id} waits for {key!r}, which is not a number",
+                expected="a number observation, e.g. clu.uptime_s",
+            )
+        ]
+    if all(node.ask != key for node in tree.nodes.values()):
+        return [
+            _problem(
+                where,
+                f"finding {finding.id} waits for {key!r}, which its tree never asks",
+                expected="an observation a node of the same tree asks",
+            )
+        ]
+    return []
+
+
 def _check_case_observations(tree: Tree, vocabulary: Vocabulary) -> list[Problem]:
     problems: list[Problem] = []
     for case in tree.cases:
@@ -378,7 +481,7 @@ def _check_case_observations(tree: Tree, vocabulary: Vocabulary) -> list[Problem
     return problems
 
 
-def _check_across_trees(trees: Iterable[Tree]) -> list[Problem]:
+def _check_across_trees(trees: Iterable[Tree], layers: Mapping[Layer, LayerSpec]) -> list[Problem]:
     problems: list[Problem] = []
     seen_trees: dict[str, Tree] = {}
     findings: dict[str, Finding] = {}
@@ -413,15 +516,19 @@ def _check_across_trees(trees: Iterable[Tree]) -> list[Problem]:
                             f"exist{did_you_mean(root_id, findings)}",
                         )
                     )
-                elif root.layer.depth >= finding.layer.depth:
+                elif root.layer is not finding.layer and root.layer not in dependencies(
+                    layers, finding.layer
+                ):
+                    needs = sorted(dependencies(layers, finding.layer), key=lambda x: x.depth)
                     problems.append(
                         _problem(
                             where,
                             f"finding {finding.id} (layer {finding.layer.value}) is explained by "
-                            f"{root_id} (layer {root.layer.value}), which is not a deeper layer",
-                            expected="a root cause at a layer before "
-                            f"{finding.layer.value} (power → clu-boot → usb-interface → bus → "
-                            "station → configuration → backend)",
+                            f"{root_id} (layer {root.layer.value}), a layer that "
+                            f"{finding.layer.value} does not depend on",
+                            expected="a root cause at layer "
+                            + " or ".join([finding.layer.value, *(x.value for x in needs)])
+                            + " (layers.yaml says what each layer depends on)",
                         )
                     )
         for case in tree.cases:
@@ -434,4 +541,33 @@ def _check_across_trees(trees: Iterable[Tree]) -> list[Problem]:
                             + did_you_mean(fid, findings),
                         )
                     )
+    return problems + _check_explained_cycles(findings)
+
+
+def _check_explained_cycles(findings: Mapping[str, Finding]) -> list[Problem]:
+    """Findings of one layer may explain each other, but never round in a circle."""
+    problems: list[Problem] = []
+    state: dict[str, str] = {}
+
+    def visit(fid: str, path: list[str]) -> None:
+        state[fid] = "open"
+        for root in findings[fid].explained_by:
+            if root not in findings:
+                continue
+            if state.get(root) == "open":
+                loop = [*path[path.index(root) :], root]
+                problems.append(
+                    _problem(
+                        findings[fid].where.at("explained_by"),
+                        "findings explain each other in a circle: " + " → ".join(loop),
+                        expected="a root cause that is not itself explained by its consequence",
+                    )
+                )
+            elif root not in state:
+                visit(root, [*path, root])
+        state[fid] = "done"
+
+    for fid in findings:
+        if fid not in state:
+            visit(fid, [fid])
     return problems

@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from clu_doctor.engine.diagnosis import Diagnosis, TraceStep, TreeTrace, arrange, overall_status
-from clu_doctor.engine.model import Finding, Node, Target, TargetKind, Tree
+from clu_doctor.engine.diagnosis import (
+    Diagnosis,
+    ReportedFinding,
+    TraceStep,
+    TreeTrace,
+    arrange,
+    overall_status,
+    reconcile,
+    wait_seconds,
+)
+from clu_doctor.engine.model import Finding, Layer, LayerSpec, Node, Target, TargetKind, Tree
 from clu_doctor.engine.observations import (
     UNKNOWN,
     AnswerSource,
@@ -22,6 +31,7 @@ from clu_doctor.engine.observations import (
     SpecSource,
     ValueKind,
     Vocabulary,
+    known_facts,
 )
 from clu_doctor.severity import Severity
 
@@ -132,8 +142,11 @@ def diagnose(
     vocabulary: Vocabulary,
     findings: Mapping[str, Finding],
     observations: Observations,
+    layers: Mapping[Layer, LayerSpec],
 ) -> Diagnosis:
-    """Walk every tree, collect the findings reached, rank and nest them, and rate the whole."""
+    """Walk every tree, report each finding reached as this run's evidence makes it, reason the
+    findings together (:func:`~clu_doctor.engine.diagnosis.reconcile`,
+    :func:`~clu_doctor.engine.diagnosis.arrange`) and rate the whole."""
     for key, observation in observations.items():
         if key != observation.key:
             raise ObservationError(
@@ -141,32 +154,92 @@ def diagnose(
             )
         vocabulary.check(observation)
     traces = tuple(trace_tree(tree, vocabulary, observations) for tree in trees)
-    reached: dict[str, tuple[Finding, tuple[str, ...]]] = {}
-    evidence: dict[str, list[str]] = {}
     used: dict[str, Observation] = dict(observations)
     for trace in traces:
         for step in trace.steps:
             if step.key not in used:
                 used[step.key] = Observation(step.key, step.value, step.source, step.detail)
+    facts = known_facts(used.values(), vocabulary)
+    paths: dict[str, list[TraceStep]] = {}
+    trees_of: dict[str, tuple[str, ...]] = {}
+    for trace in traces:
         if trace.finding is not None:
-            finding, trees_so_far = reached.get(trace.finding, (findings[trace.finding], ()))
-            reached[trace.finding] = (finding, (*trees_so_far, trace.tree))
-            lines = evidence.setdefault(trace.finding, [])
-            for step in trace.steps:
-                lines.extend(e for e in used[step.key].evidence if e not in lines)
-    for fid, (finding, trees_so_far) in list(reached.items()):
-        graded = _graded(finding, used)
-        if graded is not None:
-            reached[fid] = graded, trees_so_far
-            lines = evidence.setdefault(fid, [])
-            lines.extend(e for e in used[str(finding.graded_by)].evidence if e not in lines)
+            paths.setdefault(trace.finding, []).extend(trace.steps)
+            trees_of[trace.finding] = (*trees_of.get(trace.finding, ()), trace.tree)
+    reported = [
+        _reported(findings[fid], trees_of[fid], steps, used, facts, vocabulary)
+        for fid, steps in paths.items()
+    ]
+    kept, withdrawn = reconcile(reported, layers)
     order = {fid: index for index, fid in enumerate(findings)}
     keys = list(vocabulary.specs)
+    roots = arrange(kept, order)
     return Diagnosis(
-        status=overall_status([finding.severity for finding, _ in reached.values()]),
-        findings=arrange(reached, order, {k: tuple(v) for k, v in evidence.items()}),
+        status=overall_status([item.severity for item in kept]),
+        findings=roots,
         traces=traces,
         observations=tuple(sorted(used.values(), key=lambda o: keys.index(o.key))),
+        wait_s=wait_seconds(kept, used),
+        withdrawn=tuple(withdrawn),
+    )
+
+
+#: Branches taken for want of a value of their own: the observation did not decide them.
+_FALLBACK_BRANCHES = ("otherwise", "unknown")
+
+
+def _reported(
+    finding: Finding,
+    trees: tuple[str, ...],
+    steps: Sequence[TraceStep],
+    observations: Mapping[str, Observation],
+    run_facts: Mapping[str, str],
+    vocabulary: Vocabulary,
+) -> ReportedFinding:
+    """``finding`` as this run reports it: from the observations whose values decided its path
+    (a branch named by the value, not ``otherwise`` or ``unknown``) come its evidence, the
+    addresses it is about, the facts its texts name and whether its claim is partial; the
+    site's grading sets its severity."""
+    deciding: list[Observation] = []
+    for step in steps:
+        seen = observations[step.key]
+        if step.branch not in _FALLBACK_BRANCHES and seen not in deciding:
+            deciding.append(seen)
+    evidence: list[str] = []
+    addresses: set[int] = set()
+    facts: dict[str, str] = dict(run_facts)
+    for seen in deciding:
+        evidence.extend(line for line in seen.evidence if line not in evidence)
+        addresses.update(seen.addresses)
+    for seen in reversed(deciding):  # the observation nearest the leaf names a fact first
+        facts.update(seen.facts)
+    graded = _graded(finding, observations)
+    if graded is not None:
+        grade = observations[str(finding.graded_by)]
+        evidence.extend(line for line in grade.evidence if line not in evidence)
+        finding = graded
+    return ReportedFinding(
+        finding=_filled(finding, facts, vocabulary),
+        reached_by=trees,
+        evidence=tuple(evidence),
+        addresses=tuple(sorted(addresses)),
+        partial=finding.partial_title is not None and any(seen.partial for seen in deciding),
+    )
+
+
+def _filled(finding: Finding, facts: Mapping[str, str], vocabulary: Vocabulary) -> Finding:
+    """``finding`` with the facts its texts name filled in (defaults where none is known)."""
+
+    def fill(text: str | None) -> str | None:
+        return None if text is None else vocabulary.fill(text, facts)
+
+    return finding._replace(
+        title=vocabulary.fill(finding.title, facts),
+        cause=vocabulary.fill(finding.cause, facts),
+        remedy=tuple(vocabulary.fill(step, facts) for step in finding.remedy),
+        verify=fill(finding.verify),
+        escalate=fill(finding.escalate),
+        partial_title=fill(finding.partial_title),
     )
 
 

@@ -11,7 +11,10 @@ waited and at which stage.
 "Could not check" (exit 3, UNKNOWN) is kept apart from a fault on the site: a port that is
 missing or busy, a deadline that expired, or a bus on which not one frame could be decoded
 (the adapter is off the bus, or the CLU is not polling and the site file forbids probing) say
-nothing about the stations, and must not page anyone as CRITICAL.
+nothing about the stations, and must not page anyone as CRITICAL. When bytes arrive but do not
+decode, the check searches the other line settings (within what is left of the deadline) and
+says what ``diagnose`` says, in the same rule's words: the adapter listens at the wrong
+settings (``BUS-SETTINGS-01``), or nothing decodes at any (``BUS-GARBLE-01``).
 
 Writing the history and the metrics file afterwards is :mod:`clu_doctor.monitoring.publish`'s
 business; reading the history for the rules happens here.
@@ -28,8 +31,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clu_doctor.bus.listen.detect import DETECT_WINDOW_S
 from clu_doctor.clock import current as current_clock
-from clu_doctor.engine import UNKNOWN, AnswerSource, Observation, ObservationSpec, Rulebook
+from clu_doctor.engine import UNKNOWN, AnswerSource, Layer, Observation, ObservationSpec, Rulebook
 from clu_doctor.errors import CluDoctorError, FileProblemError
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.deadline import DeadlineExpired, deadline
@@ -45,7 +49,6 @@ from clu_doctor.monitoring.result import (
 )
 from clu_doctor.probing import BusPlan, BusProber, ProbeEvents, resolve_observations
 from clu_doctor.probing.prober import grade_observations
-from clu_doctor.probing.translate import named_state
 
 if TYPE_CHECKING:
     from clu_doctor.bus.listen.report import ListenReport
@@ -204,6 +207,9 @@ def run_check(
     t0 = time.monotonic()  # the deadline's own time: a SIGALRM on the wall clock
     bus_clock = current_clock()  # what the bus took: the link's clock (virtual in tests)
     bus_t0 = bus_clock.now()
+    # Time left for a line-setting search after the listen: the adapter's settings are then
+    # the verdict, so the bus is not listened to again at the settings found.
+    detect_s = request.timeout_s - request.listen_s - RESERVE_S
     plan = BusPlan(
         port=request.port,
         profile=request.profile,
@@ -211,7 +217,9 @@ def run_check(
         listen_s=request.listen_s,
         transmit=request.transmit,
         save=request.save,
-        detect=False,
+        detect=detect_s >= DETECT_WINDOW_S,
+        detect_s=detect_s,
+        relisten=False,
         probe_when_quiet=request.active,
         rs485=request.rs485,
         opener=request.opener,
@@ -223,7 +231,8 @@ def run_check(
             if request.active:
                 prober.duplicates()  # scans first; both refuse while a master polls
             if not prober.heard_frames():
-                raise _nothing_heard(prober, request, bus_clock.now() - bus_t0)
+                unheard = _adapter_verdict(rulebook, prober)
+                raise unheard or _nothing_heard(prober, request, bus_clock.now() - bus_t0)
             stations = station_health(prober, site)
             facts = None
             if history is not None:
@@ -234,7 +243,6 @@ def run_check(
             observations = _observe(rulebook, prober, site, facts, history_missing)
             diagnosis = rulebook.diagnose(observations)
             duplicates = _duplicates(prober)
-            about = _addresses_by_observation(prober, stations, duplicates, facts)
             evidence = prober.evidence()
             mode = "scan" if prober.scan_result is not None else "listen"
             rate = _corrupt_rate(stations)
@@ -251,9 +259,8 @@ def run_check(
             "a port that does not open or a check that does not finish points at the adapter "
             "or its USB connection; unplug and replug it, or raise --timeout",
         ) from None
-    diagnosis, ignored = _apply_ignores(
-        diagnosis, site, _finding_addresses(diagnosis, about), today
-    )
+    addresses = {item.id: item.addresses for item in diagnosis.all_findings()}
+    diagnosis, ignored = _apply_ignores(diagnosis, site, addresses, today)
     if facts is not None:
         evidence["history"] = facts.to_dict()
     return CheckResult(
@@ -268,6 +275,21 @@ def run_check(
         evidence=evidence,
         ignored=ignored,
     )
+
+
+def _adapter_verdict(rulebook: Rulebook, prober: BusProber) -> CouldNotCheck | None:
+    """What the rules say of a listen that decoded nothing: the adapter's finding (its line
+    settings, or nothing decoding at any), as "could not check" in the finding's own words
+    and first step; ``None`` when the rules find nothing to say of the adapter."""
+    spec = rulebook.vocabulary.specs.get("bus.settings")
+    if spec is None or prober.listened is None or not prober.listened.report.bytes:
+        return None
+    diagnosis = rulebook.diagnose(dict(prober.resolve(spec)))
+    adapter = [item for item in diagnosis.findings if item.finding.layer is Layer.ADAPTER]
+    if not adapter:
+        return None
+    finding = adapter[0].finding
+    return CouldNotCheck(f"{finding.title} ({finding.id})", finding.remedy[0])
 
 
 def _nothing_heard(prober: BusProber, request: CheckRequest, waited: float) -> CouldNotCheck:
@@ -441,9 +463,10 @@ def _history_observations(facts: HistoryFacts | None) -> dict[str, Observation]:
     value = "some" if flapping else "none"
     lines = tuple(line for fact in flapping for line in fact.evidence)
     detail = f"site.history ({facts.checks} checks)"
+    about = facts.flapping_addresses() if flapping else ()
     return {
         "history.flapping": Observation(
-            "history.flapping", value, AnswerSource.PROBE, detail, lines
+            "history.flapping", value, AnswerSource.PROBE, detail, lines, tuple(about)
         )
     }
 
@@ -454,51 +477,6 @@ def _no_history(key: str, why: str | None = None) -> Observation:
 
 
 # --- ignores -----------------------------------------------------------------------------------
-
-
-def _addresses_by_observation(
-    prober: BusProber,
-    stations: Sequence[StationHealth],
-    duplicates: tuple[int, ...],
-    facts: HistoryFacts | None,
-) -> dict[str, tuple[int, ...]]:
-    """Which bus addresses each observation is about (for ``ignore:`` entries with an
-    ``address``)."""
-    about: dict[str, tuple[int, ...]] = {}
-    silent = prober.silent_planned()
-    if silent:
-        about["bus.reach"] = silent
-    listened = prober.listened
-    if listened is not None:
-        for observation, verdict_key in (
-            ("bus.errors", "bus.errors_spread"),
-            ("bus.unpolled", "bus.unpolled_addresses"),
-        ):
-            verdict = listened.verdict(verdict_key)
-            if verdict is not None and verdict.addresses:
-                about[observation] = tuple(verdict.addresses)
-    if duplicates:
-        about["bus.duplicates"] = duplicates
-    states = [s.address for s in stations if s.state is not None and named_state(s.state)]
-    if states:
-        about["station.state"] = tuple(states)
-    if facts is not None and facts.flapping:
-        about["history.flapping"] = facts.flapping_addresses()
-    return about
-
-
-def _finding_addresses(
-    diagnosis: Diagnosis, about: Mapping[str, tuple[int, ...]]
-) -> dict[str, tuple[int, ...]]:
-    """Each finding's addresses: those of the observations on the paths that reached it."""
-    graded = {item.id: item.finding.graded_by for item in diagnosis.all_findings()}
-    out: dict[str, set[int]] = {}
-    for trace in diagnosis.traces:
-        if trace.finding is None:
-            continue
-        keys = [step.key for step in trace.steps] + [graded.get(trace.finding) or ""]
-        out.setdefault(trace.finding, set()).update(a for k in keys for a in about.get(k, ()))
-    return {fid: tuple(sorted(found)) for fid, found in out.items()}
 
 
 def _apply_ignores(

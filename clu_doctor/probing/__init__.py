@@ -12,6 +12,13 @@
 from __future__ import annotations
 
 from clu_doctor.probing.prober import BusPlan, BusProber, ProbeEvents
-from clu_doctor.probing.resolve import make_resolver, resolve_observations
+from clu_doctor.probing.resolve import known_at_start, make_resolver, resolve_observations
 
-__all__ = ["BusPlan", "BusProber", "ProbeEvents", "make_resolver", "resolve_observations"]
+__all__ = [
+    "BusPlan",
+    "BusProber",
+    "ProbeEvents",
+    "known_at_start",
+    "make_resolver",
+    "resolve_observations",
+]

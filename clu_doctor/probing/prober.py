@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.listen.analyser import TrafficAnalyser
-from clu_doctor.bus.listen.detect import detect_line_settings
+from clu_doctor.bus.listen.detect import DETECT_WINDOW_S, detect_line_settings
 from clu_doctor.bus.listen.recording import Recorder
 from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.listen.verdicts import derive_verdicts
 from clu_doctor.bus.probes.base import BusBusy, ranges
 from clu_doctor.bus.probes.duplicates import find_duplicates
 from clu_doctor.bus.probes.scan import scan
+from clu_doctor.clock import current as current_clock
 from clu_doctor.engine import Observation, ObservationSpec
 from clu_doctor.probing.site import site_chain, site_observations, verdict_thresholds
 from clu_doctor.probing.translate import (
@@ -47,6 +48,7 @@ from clu_doctor.probing.translate import (
     HEARD,
     QUIET,
     classify_traffic,
+    devices_observation,
     duplicates_from_check,
     duplicates_from_listen,
     listen_observations,
@@ -119,9 +121,13 @@ class BusPlan:
     save: Path | None = None
     #: Kernel RS-485 direction control, passed to the link (``--rs485``).
     rs485: bool = False
-    #: Search other line settings when nothing decodes at the profile's (a technician's
-    #: diagnosis does; an unattended check, with the site's settings known, does not).
+    #: Search other line settings when nothing decodes at the profile's.
     detect: bool = True
+    #: Seconds (on the bus clock) the search may take at most; ``None``: every candidate.
+    detect_s: float | None = None
+    #: Listen again at the settings the search found (a technician's diagnosis judges the bus
+    #: there; an unattended check reports the adapter's settings and stops).
+    relisten: bool = True
     #: May a bus found quiet be probed actively? (The technician's diagnosis: yes. The
     #: unattended check: only when the site file says the CLU is off the bus.)
     probe_when_quiet: bool = True
@@ -300,9 +306,12 @@ class BusProber:
             self._open,
             profile=self.plan.profile,
             on_candidate=lambda score: self.events.progress(0, 0),
+            stop=self._detect_deadline(),
         )
         self.events.stage_done(detection.message)
-        if detection.found and detection.settings is not None and detection.framing:
+        found = detection.found and detection.settings is not None and detection.framing
+        if found and self.plan.relisten:
+            assert detection.settings is not None and detection.framing is not None
             report = self._listen_at(detection.settings, detection.framing)
             verdicts = judge_listen(report, site, chain, detection)
             listened = Listened(report, verdicts, detection.settings, detection.framing, detection)
@@ -314,6 +323,15 @@ class BusProber:
         self._reopen(self.plan.profile.line, self.plan.profile.framing)
         verdicts = judge_listen(report, site, chain, detection)
         return Listened(report, verdicts, settings, framing, detection)
+
+    def _detect_deadline(self) -> Callable[[], bool] | None:
+        """Stops the line-setting search before its budget (``detect_s``) runs out."""
+        budget = self.plan.detect_s
+        if budget is None:
+            return None
+        clock = current_clock()
+        started = clock.now()
+        return lambda: clock.now() - started + DETECT_WINDOW_S > budget
 
     def traffic(self) -> str:
         """The ``bus.traffic`` value of the session's listen (see
@@ -466,19 +484,20 @@ class BusProber:
             notes=listened.notes,
             detection=listened.detection,
             site_known=self.plan.site is not None,
+            adapter_line=f"{self.plan.profile.line} ({self.plan.profile.framing})",
         )
 
     def _observe_reach(self) -> dict[str, Observation]:
         traffic = self.traffic()
         if traffic in HEARD:
-            silent = self.listen().verdict("bus.silent_addresses")
-            return reach_from_listen(silent, site_known=self.plan.site is not None)
+            listened = self.listen()
+            return reach_from_listen(listened.report, listened.verdicts, self.plan.site)
         if traffic == "undecodable":
             return {"bus.reach": unknown("bus.reach", "nothing decodes on the bus")}
         result = self.scan()
         if result is None:
             return {"bus.reach": unknown("bus.reach", self._scan_refused or "no scan")}
-        return reach_from_scan(result.answered, self.chain_result(result))
+        return reach_from_scan(result.answered, self.chain_result(result), self.plan.site)
 
     def _observe_duplicates(self) -> dict[str, Observation]:
         traffic = self.traffic()
@@ -513,6 +532,9 @@ class BusProber:
             return {"station.state": unknown("station.state", reason)}
         return states_observation(states, self.plan.profile, self.plan.site, source)
 
+    def _observe_profile(self) -> dict[str, Observation]:
+        return devices_observation(self.plan.profile)
+
     def _observe_site(self) -> dict[str, Observation]:
         site = self.plan.site
         return {} if site is None else site_observations(site)
@@ -525,6 +547,7 @@ PROBES: Mapping[str, Callable[[BusProber], dict[str, Observation]]] = {
     "bus.end_of_bus": BusProber._observe_reach,
     "bus.duplicates": BusProber._observe_duplicates,
     "site.plan": BusProber._observe_site,
+    "bus.profile": BusProber._observe_profile,
 }
 
 

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 Resolver = Callable[[ObservationSpec], Mapping[str, Observation]]
 
 
+def known_at_start(site: Site | None) -> dict[str, Observation]:
+    """What the site file says, known before anything is asked or probed: its ``site.*``
+    observations, which also name the site's charge points for the questions."""
+    return {} if site is None else site_observations(site)
+
+
 def make_resolver(site: Site | None, prober: BusProber | None) -> Resolver | None:
     """What answers probe observations: the bus prober, or the site file alone, or nothing."""
     if prober is not None:

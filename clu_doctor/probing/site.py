@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 def site_observations(site: Site) -> dict[str, Observation]:
     """The ``site.*`` observations from the site's configuration facts (see
-    :data:`~clu_doctor.probing.translate.SITE_FACTS`)."""
+    :data:`~clu_doctor.probing.translate.SITE_FACTS`). The first also names the site's charge
+    points (the fact ``charge_points``), so questions can say which ones they are about."""
     facts = facts_by_key(configuration_facts(site))
     found: dict[str, Observation] = {}
     for key, row in SITE_FACTS.items():
@@ -35,8 +36,31 @@ def site_observations(site: Site) -> dict[str, Observation]:
         # An unknown fact shows only its summary; the meter fact always explains itself.
         brief = value == UNKNOWN and key != "site.meters"
         lines = (item.summary,) if brief else (item.summary, *item.evidence)
-        found[key] = observation(key, value, "site.plan", lines)
+        named = {} if found else charge_point_facts(site)
+        found[key] = observation(key, value, "site.plan", lines, facts=named)
     return found
+
+
+def charge_point_facts(site: Site) -> dict[str, str]:
+    """``charge_points``: the site's outlets by label, as a question names them."""
+    labels = [label for station in site.chain for label in station.labels]
+    if not labels:
+        return {}
+    if len(labels) == 1:
+        return {"charge_points": f"the charge point {labels[0]}"}
+    return {"charge_points": f"one of the charge points {_label_list(labels)}"}
+
+
+def _label_list(labels: list[str]) -> str:
+    """``XAXXY01 to XAXXY12`` for a run of labels with consecutive numbers, else a list."""
+    numbered = [(label[:-2], label[-2:]) for label in labels]
+    prefixes = {prefix for prefix, _ in numbered}
+    if len(prefixes) == 1 and all(digits.isdigit() for _, digits in numbered):
+        numbers = sorted(int(digits) for _, digits in numbered)
+        if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+            ordered = sorted(labels, key=lambda label: int(label[-2:]))
+            return f"{ordered[0]} to {ordered[-1]}"
+    return ", ".join(labels)
 
 
 def site_chain(site: Site | None) -> Chain | None:

@@ -22,6 +22,7 @@ means different things with or without a site, or absence is a value.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
@@ -37,13 +38,33 @@ if TYPE_CHECKING:
     from clu_doctor.bus.listen.report import ListenReport
     from clu_doctor.bus.listen.verdicts import Verdict
     from clu_doctor.bus.probes.duplicates import DuplicateResult, DuplicateVerdict
-    from clu_doctor.bus.profile import DeviceProfile
+    from clu_doctor.bus.profile import DeviceProfile, StateInfo
     from clu_doctor.site.model import Site
 
 
-def observation(key: str, value: str, probe: str, evidence: Iterable[str]) -> Observation:
-    """A probe's answer: ``probe`` names where it came from, ``evidence`` what was seen."""
-    return Observation(key, value, AnswerSource.PROBE, probe, tuple(evidence))
+def observation(
+    key: str,
+    value: str,
+    probe: str,
+    evidence: Iterable[str],
+    *,
+    addresses: Iterable[int] = (),
+    facts: Mapping[str, str] | None = None,
+    partial: bool = False,
+) -> Observation:
+    """A probe's answer: ``probe`` names where it came from, ``evidence`` what was seen,
+    ``addresses`` the bus addresses the value is about, ``facts`` what texts may name (the
+    vocabulary's ``facts:``), ``partial`` that the value holds only for what was observed."""
+    return Observation(
+        key,
+        value,
+        AnswerSource.PROBE,
+        probe,
+        tuple(evidence),
+        tuple(sorted(set(addresses))),
+        dict(facts or {}),
+        partial,
+    )
 
 
 def unknown(key: str, why: str) -> Observation:
@@ -118,18 +139,36 @@ def listen_observations(
     notes: Sequence[str] = (),
     detection: Detection | None = None,
     site_known: bool = False,
+    adapter_line: str | None = None,
 ) -> dict[str, Observation]:
-    """``bus.traffic`` (with ``traffic``, from :func:`classify_traffic`) and, once the CLU was
-    heard, the observations of :data:`PRESENCE`."""
+    """``bus.traffic`` (with ``traffic``, from :func:`classify_traffic`), ``bus.settings`` and,
+    once the CLU was heard, the observations of :data:`PRESENCE`.
+
+    ``adapter_line`` is the line setting the adapter was set to (``9600 8E1 (ascii)``), named
+    when the bus turns out to run at another one; ``notes`` say what the listen is at.
+    ``bus.traffic`` is partial when some polled addresses never answered: an OK claim that the
+    CLU gets answers is then scoped to those that do.
+    """
     lines = [traffic_summary(report), *notes]
     if traffic == "off-bus":
         lines.append("the site file says the CLU is off the bus (clu: disconnected)")
+    undecodable = _find(verdicts, "bus.undecodable")
     for key in TRAFFIC_EVIDENCE:
         if not (traffic == "off-bus" and key == "bus.polling"):
             lines += _lines(_find(verdicts, key))
-    if detection is not None and not detection.found:
-        lines.append(detection.message)
-    found = {"bus.traffic": observation("bus.traffic", traffic, "bus.listen", lines)}
+    if detection is not None and detection.outcome == "silent" and undecodable is None:
+        lines.append(detection.message)  # the undecodable verdict already counts what was tried
+    unanswered = [a.address for a in report.addresses if a.polls and not a.answers]
+    found = {
+        "bus.traffic": observation(
+            "bus.traffic",
+            traffic,
+            "bus.listen",
+            lines,
+            partial=traffic == "polling" and bool(unanswered),
+        ),
+        **_settings_observation(traffic, detection, adapter_line),
+    }
     if traffic not in HEARD:
         return found
     for key, presence in PRESENCE.items():
@@ -138,9 +177,35 @@ def listen_observations(
         verdict = _find(verdicts, key)
         value = presence.absent if verdict is None else presence.present
         found[presence.observation] = observation(
-            presence.observation, value, "bus.listen", _lines(verdict)
+            presence.observation,
+            value,
+            "bus.listen",
+            _lines(verdict),
+            addresses=verdict.addresses if verdict is not None else (),
         )
     return found
+
+
+def _settings_observation(
+    traffic: str, detection: Detection | None, adapter_line: str | None
+) -> dict[str, Observation]:
+    """``bus.settings``: frames at the adapter's own settings (``match``), only at others the
+    line-setting search found (``mismatch``), or not known (nothing decodes anywhere, or
+    nothing was heard)."""
+    if detection is not None and detection.found:
+        bus_line = f"{detection.settings} ({detection.framing})"
+        facts = {"bus_line": bus_line}
+        line = detection.message
+        if adapter_line is not None:
+            facts["adapter_line"] = adapter_line
+            line = f"nothing decodes at {adapter_line}; {line}"
+        lines = [line]
+        value = "mismatch"
+    elif detection is None and traffic in HEARD:
+        return {"bus.settings": observation("bus.settings", "match", "bus.listen", [])}
+    else:
+        return {"bus.settings": unknown("bus.settings", "nothing decoded at any setting tried")}
+    return {"bus.settings": observation("bus.settings", value, "bus.listen", lines, facts=facts)}
 
 
 def traffic_summary(report: ListenReport) -> str:
@@ -194,25 +259,81 @@ REACH_PLAIN: Mapping[tuple[bool, bool], str] = MappingProxyType(
 )
 
 
-def reach_from_listen(silent: Verdict | None, *, site_known: bool) -> dict[str, Observation]:
-    """``bus.reach`` while the CLU polls, from the listen's ``bus.silent_addresses``."""
-    if silent is None:
-        lines = ["every polled station of the site answers"] if site_known else []
-        value = REACH_PLAIN[site_known, True]
-    else:
-        lines = _lines(silent)
+def reach_from_listen(
+    report: ListenReport, verdicts: Sequence[Verdict], site: Site | None
+) -> dict[str, Observation]:
+    """``bus.reach`` while the CLU polls, from the listen's ``bus.silent_addresses``.
+
+    The value is about the silent addresses (or, when all answer, about those that do). With
+    every polled station answering, it is partial when the CLU leaves some planned stations
+    out of its polls: nobody asked those whether they would answer.
+    """
+    silent = _find(verdicts, "bus.silent_addresses")
+    if silent is not None:
         value = REACH_FROM_LISTEN[silent.value]
-    return {"bus.reach": observation("bus.reach", value, "bus.listen", lines)}
+        return {
+            "bus.reach": observation(
+                "bus.reach",
+                value,
+                "bus.listen",
+                _lines(silent),
+                addresses=silent.addresses,
+                facts=_silent_facts(silent.addresses, site),
+            )
+        }
+    answering = [a.address for a in report.addresses if a.answers]
+    unpolled = _find(verdicts, "bus.unpolled_addresses")
+    lines = []
+    if site is not None:
+        lines.append(
+            "every polled station of the site answers"
+            + (f"; the CLU never polls {ranges(unpolled.addresses)}" if unpolled else "")
+        )
+    return {
+        "bus.reach": observation(
+            "bus.reach",
+            REACH_PLAIN[site is not None, True],
+            "bus.listen",
+            lines,
+            addresses=answering,
+            partial=unpolled is not None,
+        )
+    }
 
 
-def reach_from_scan(answered: Collection[int], chain: ChainResult | None) -> dict[str, Observation]:
+def reach_from_scan(
+    answered: Collection[int], chain: ChainResult | None, site: Site | None = None
+) -> dict[str, Observation]:
     """``bus.reach`` from the tool's own reads: along the site's chain when there is one."""
     if chain is None:
         value = REACH_PLAIN[False, bool(answered)]
         lines = [f"addresses answering: {ranges(sorted(answered))}"]
-        return {"bus.reach": observation("bus.reach", value, "bus.scan", lines)}
+        return {"bus.reach": observation("bus.reach", value, "bus.scan", lines, addresses=answered)}
     value = REACH_FROM_CHAIN[chain.verdict]
-    return {"bus.reach": observation("bus.reach", value, "bus.end_of_bus", chain.evidence)}
+    about = chain.silent if chain.silent else chain.reachable
+    return {
+        "bus.reach": observation(
+            "bus.reach",
+            value,
+            "bus.end_of_bus",
+            chain.evidence,
+            addresses=about,
+            facts=_silent_facts(chain.silent, site),
+        )
+    }
+
+
+def _silent_facts(silent: Sequence[int], site: Site | None) -> dict[str, str]:
+    """What texts may say of the silent addresses: their labels and the addresses themselves."""
+    if not silent:
+        return {}
+    labels = [(site.label_of(a) if site else None) or f"the station at address {a}" for a in silent]
+    joined = labels[0] if len(labels) == 1 else "one of " + ", ".join(labels)
+    numbers = ", ".join(str(a) for a in silent)
+    return {
+        "silent_station": joined,
+        "silent_address": f"address{'es' if len(silent) > 1 else ''} {numbers}",
+    }
 
 
 # --- bus.duplicates: two devices on one address ------------------------------------------------
@@ -241,16 +362,98 @@ DUPLICATES_FROM_CHECK: Mapping[DuplicateVerdict, str] = MappingProxyType(
 
 def duplicates_from_listen(verdict: Verdict | None) -> dict[str, Observation]:
     """``bus.duplicates`` while the CLU polls, from the listen's ``bus.duplicate_address``."""
-    value = DUPLICATES_NONE_HEARD if verdict is None else DUPLICATES_FROM_LISTEN[verdict.value]
-    return {"bus.duplicates": observation("bus.duplicates", value, "bus.listen", _lines(verdict))}
+    if verdict is None:
+        return {
+            "bus.duplicates": observation("bus.duplicates", DUPLICATES_NONE_HEARD, "bus.listen", [])
+        }
+    value = DUPLICATES_FROM_LISTEN[verdict.value]
+    return {
+        "bus.duplicates": observation(
+            "bus.duplicates",
+            value,
+            "bus.listen",
+            _lines(verdict),
+            addresses=verdict.addresses,
+            facts=_doubled_facts(verdict.addresses, _identities_heard(verdict)),
+        )
+    }
+
+
+def _identities_heard(verdict: Verdict) -> list[str]:
+    """The identities the listen decoded at the doubled addresses, as read (the profile's
+    identity text, e.g. device type and serial)."""
+    detail = verdict.data.get("addresses_detail")
+    if not isinstance(detail, Mapping):
+        return []
+    found: list[str] = []
+    for entry in detail.values():
+        identities = entry.get("identities", []) if isinstance(entry, Mapping) else []
+        for text in identities:
+            if f"identity {text}" not in found:
+                found.append(f"identity {text}")
+    return found
 
 
 def duplicates_from_check(result: DuplicateResult) -> dict[str, Observation]:
-    """``bus.duplicates`` from the tool's repeated identity reads."""
+    """``bus.duplicates`` from the tool's repeated identity reads. The evidence is what was
+    read (identities, counts, statistics), not the probe's own next step: what to do is the
+    finding's, and depends on what else the run found (a silent station names the culprit)."""
     value = DUPLICATES_FROM_CHECK[result.verdict]
+    doubled = (*result.confirmed, *result.suspected) if value != "none" else ()
+    seen = dataclasses.replace(
+        result, addresses=tuple(dataclasses.replace(e, next_step=None) for e in result.addresses)
+    )
     return {
-        "bus.duplicates": observation("bus.duplicates", value, "bus.duplicates", describe(result))
+        "bus.duplicates": observation(
+            "bus.duplicates",
+            value,
+            "bus.duplicates",
+            describe(seen),
+            addresses=doubled,
+            facts=_doubled_facts(sorted(set(doubled)), _identities_read(result, doubled)),
+        )
     }
+
+
+def _identities_read(result: DuplicateResult, doubled: Collection[int]) -> list[str]:
+    """``serial DF230101`` (else the identity as read) for each device read at the doubled
+    addresses."""
+    found: list[str] = []
+    for entry in result.addresses:
+        if entry.address in doubled:
+            for seen in entry.identities:
+                serial = (seen.identity.serial or "").strip()
+                text = f"serial {serial}" if serial else seen.identity.text.strip()
+                if text and text not in found:
+                    found.append(text)
+    return found
+
+
+def _doubled_facts(addresses: Sequence[int], identities: Sequence[str]) -> dict[str, str]:
+    """What texts may say of a doubled address: the address, and who answers there."""
+    if not addresses:
+        return {}
+    numbers = ", ".join(str(a) for a in addresses)
+    facts = {"doubled_address": f"address{'es' if len(addresses) > 1 else ''} {numbers}"}
+    if len(identities) >= 2:
+        named = ", ".join(identities[:-1]) + " and " + identities[-1]
+        facts["doubled_identities"] = f"the controllers with {named}"
+    return facts
+
+
+# --- bus.devices: what the profile says the devices are ---------------------------------------
+
+#: The profile's ``device`` -> ``bus.devices``.
+DEVICES_FROM_PROFILE: Mapping[str, str] = MappingProxyType(
+    {"charge-controller": "charge-controllers", "energy-meter": "energy-meters"}
+)
+
+
+def devices_observation(profile: DeviceProfile) -> dict[str, Observation]:
+    """``bus.devices`` from the device profile in use: what the devices on the bus are."""
+    value = DEVICES_FROM_PROFILE[profile.device]
+    line = f"device profile {profile.name}: {profile.title}"
+    return {"bus.devices": observation("bus.devices", value, "bus.profile", [line])}
 
 
 # --- station.state: the controllers' state codes -----------------------------------------------
@@ -282,6 +485,18 @@ def named_state(code: str) -> bool:
     return code_value(code) != "normal"
 
 
+def _state_value(code: str, profile: DeviceProfile) -> tuple[str, StateInfo | None]:
+    """The ``station.state`` value of one controller's code, with the profile's entry."""
+    info = profile.states.get(int(code, 16)) if _is_hex(code) else None
+    severity = info.severity if info else Severity.OK
+    value = code_value(code)
+    if severity is Severity.OK and code not in STATE_VALUES:
+        value = "normal"  # an F code the profile calls harmless
+    elif value == "normal" and severity in _NEEDS_ATTENTION:
+        value = "unusual"
+    return value, info
+
+
 def classify_states(
     states: Mapping[int, str], profile: DeviceProfile, site: Site | None
 ) -> tuple[str, list[str]]:
@@ -289,13 +504,7 @@ def classify_states(
     worst = "normal"
     lines = []
     for address, code in sorted(states.items()):
-        info = profile.states.get(int(code, 16)) if _is_hex(code) else None
-        severity = info.severity if info else Severity.OK
-        value = code_value(code)
-        if severity is Severity.OK and code not in STATE_VALUES:
-            value = "normal"  # an F code the profile calls harmless
-        elif value == "normal" and severity in _NEEDS_ATTENTION:
-            value = "unusual"
+        value, info = _state_value(code, profile)
         if value != "normal":
             label = site.label_of(address) if site else None
             meaning = info.meaning if info else "unknown state"
@@ -311,9 +520,25 @@ def classify_states(
 def states_observation(
     states: Mapping[int, str], profile: DeviceProfile, site: Site | None, probe: str
 ) -> dict[str, Observation]:
-    """``station.state`` from the codes the listen heard or the scan read (``probe``)."""
+    """``station.state`` from the codes the listen heard or the scan read (``probe``).
+
+    The value is about the controllers in a state that needs attention (or, when all are
+    normal, about those read). "Normal" is partial when not every controller of the site was
+    read (or the site is not known): it says nothing of the others.
+    """
     value, lines = classify_states(states, profile, site)
-    return {"station.state": observation("station.state", value, probe, lines)}
+    if value == "normal":
+        about = list(states)
+        planned = set(site.expected_addresses) if site is not None else None
+        partial = planned is None or not planned <= set(states)
+    else:
+        about = [a for a, code in states.items() if _state_value(code, profile)[0] != "normal"]
+        partial = False
+    return {
+        "station.state": observation(
+            "station.state", value, probe, lines, addresses=about, partial=partial
+        )
+    }
 
 
 def _is_hex(code: str) -> bool:
@@ -385,6 +610,8 @@ def produced_values() -> dict[str, frozenset[str]]:
         },
         "bus.duplicates": duplicates | set(DUPLICATES_FROM_CHECK.values()),
         "station.state": set(STATE_RANK),
+        "bus.settings": {"match", "mismatch"},
+        "bus.devices": set(DEVICES_FROM_PROFILE.values()),
     }
     for presence in PRESENCE.values():
         out[presence.observation] = {presence.present, presence.absent}

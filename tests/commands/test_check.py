@@ -88,8 +88,12 @@ def test_a_duplicate_address_is_critical(tmp_path: Path) -> None:
     ).json()
     assert document["exit_code"] == 2
     assert document["duplicates"] == [1]
-    ids = {f["id"] for f in document["findings"]}
-    assert ids & {"BUS-DUP-01", "BUS-DUP-02"}
+    # XAXXY09's controller answers at address 1: one fault, the silent 9 and the doubled 1
+    # shown under it
+    [root] = [f for f in document["findings"] if f["severity"] == "critical"]
+    assert root["id"] == "BUS-MISADDR-01"
+    assert root["title"] == "The controller of XAXXY09 answers at address 1, not at address 9"
+    assert {c["id"] for c in root["consequences"]} & {"BUS-DUP-01", "BUS-DUP-02"}
 
 
 def test_a_station_that_comes_and_goes_is_a_warning(tmp_path: Path) -> None:
@@ -212,6 +216,37 @@ def test_a_bus_without_a_frame_ends_unknown_saying_how_long_it_waited(tmp_path: 
     assert "waited" in document["message"]
     assert document["duration_s"] <= 10
     assert "clu: disconnected" in document["hint"]
+
+
+@pytest.mark.parametrize(
+    ("args", "finding", "hint"),
+    [
+        # the site's line settings are wrong: the same verdict and words as diagnose's
+        (
+            ["--sim", "healthy-16", "--baud", "9600"],
+            "Your adapter listens at 9600 8E1 (ascii), but the bus runs at 38400 8E1 (ascii) "
+            "(BUS-SETTINGS-01)",
+            "Set the adapter to 38400 8E1 (ascii)",
+        ),
+        # the adapter is fixed at other settings: nothing decodes anywhere
+        (
+            ["--sim", "wrong-adapter-settings"],
+            "nothing decodes at any line setting; the bus cannot be judged (BUS-GARBLE-01)",
+            "swap A and B",
+        ),
+    ],
+)
+def test_the_adapters_own_settings_are_unknown_in_the_rules_words(
+    tmp_path: Path, args: list[str], finding: str, hint: str
+) -> None:
+    document = check(tmp_path, *args, "--json").json()
+    assert (document["status"], document["exit_code"], document["completed"]) == (
+        "unknown",
+        3,
+        False,
+    )
+    assert document["message"].endswith(finding)
+    assert hint in document["hint"]
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from clu_doctor.engine import (
     load_rulebook,
 )
 from clu_doctor.engine.diagnosis import overall_status
+from clu_doctor.engine.model import dependencies
 
 RULEBOOK = load_rulebook()
 LEDS = ["clu.power_led", "clu.status_led", "usb.red_led", "usb.green_led"]
@@ -47,6 +48,17 @@ def check_sound(diagnosis: Diagnosis) -> None:
             assert item.finding.look_at
     ids = [item.id for item in found]
     assert len(ids) == len(set(ids)), "a finding is listed twice"
+    faults = [f for f in found if f.severity in (Severity.WARNING, Severity.CRITICAL)]
+    for item in found:
+        if item.severity is not Severity.OK:
+            continue
+        needs = dependencies(RULEBOOK.layers, item.finding.layer)
+        against = [f.id for f in faults if f.finding.layer in needs]
+        # An OK claim beside a fault it depends on is at most a scoped one.
+        assert not against or (item.partial and item.title != item.finding.title), (
+            item.id,
+            against,
+        )
     roots = {root.id for root in diagnosis.findings}
     for item in found:
         if item.consequence_of is not None:
@@ -63,15 +75,20 @@ def observations(values: dict[str, object]) -> dict[str, Observation]:
 @pytest.mark.parametrize("uptime", UPTIMES, ids=lambda u: f"uptime={u}")
 def test_every_led_combination_gives_a_sound_diagnosis(uptime: int | str) -> None:
     statuses = set()
+    wait_s = set()
     for combination in itertools.product(LED_VALUES, repeat=len(LEDS)):
         answers: dict[str, object] = dict(zip(LEDS, combination, strict=True))
         answers["clu.uptime_s"] = uptime
         diagnosis = RULEBOOK.diagnose(observations(answers))
         check_sound(diagnosis)
         statuses.add(diagnosis.status)
-    # A spread of verdicts, not one constant answer; "wait" (info) only during start-up.
+        if diagnosis.wait_s is not None:
+            wait_s.add(diagnosis.wait_s)
+            assert diagnosis.status is not Severity.OK, "waiting is never fine"
+    # A spread of verdicts, not one constant answer; waiting (unknown, with the seconds to
+    # wait) only during start-up.
     assert {Severity.OK, Severity.UNKNOWN, Severity.WARNING, Severity.CRITICAL} <= statuses
-    assert (Severity.INFO in statuses) == (uptime == 60)
+    assert (wait_s == {90.0}) == (uptime == 60), wait_s
 
 
 def test_power_before_everything_for_every_dark_clu() -> None:

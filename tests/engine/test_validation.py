@@ -198,7 +198,8 @@ def test_unknown_key_typo_is_an_error_naming_allowed_keys(make_rules: RulesFacto
     assert problems_of(root) == [
         f"{path}:{line_of(text, 'remedys:')}: unknown key 'remedys' in finding LAMP-OLD-01; "
         "did you mean 'remedy'? (expected one of: severity, layer, title, cause, remedy, "
-        "manual, verify, escalate, confirm_with, explained_by, look_at, graded_by)",
+        "manual, verify, escalate, confirm_with, explained_by, look_at, graded_by, "
+        "partial_title, wait)",
         f"{path}:{line_of(text, 'LAMP-OLD-01:')}: finding LAMP-OLD-01 has no 'remedy' "
         "(expected a 'remedy' key)",
     ]
@@ -268,8 +269,8 @@ def test_bad_severity_and_layer_list_the_choices(make_rules: RulesFactory) -> No
         f"{path}:{line_of(text, 'fatal')}: 'severity' of finding LAMP-OLD-01 is 'fatal' "
         "(expected one of: ok, info, warning, critical, unknown)",
         f"{path}:{line_of(text, 'wires')}: 'layer' of finding LAMP-OLD-01 is 'wires' "
-        "(expected one of: power, clu-boot, usb-interface, bus, station, configuration, "
-        "backend)",
+        "(expected one of: adapter, power, clu-boot, usb-interface, bus, station, "
+        "configuration, backend)",
     ]
 
 
@@ -291,8 +292,9 @@ def test_tree_without_cases(make_rules: RulesFactory) -> None:
     ]
 
 
-def test_explained_by_must_point_at_a_deeper_layer(make_rules: RulesFactory) -> None:
-    # LAMP-ASK-01 sits at 'power'; LAMP-OK-01 at 'clu-boot' is shallower, so it cannot explain it.
+def test_explained_by_must_point_at_a_layer_it_depends_on(make_rules: RulesFactory) -> None:
+    # LAMP-ASK-01 sits at 'power', which depends on nothing (layers.yaml); LAMP-OK-01 at
+    # 'clu-boot' depends on power, not the other way round, so it cannot explain it.
     text = edit(
         TREE,
         "    look_at: [lamp.colour]\n",
@@ -302,9 +304,8 @@ def test_explained_by_must_point_at_a_deeper_layer(make_rules: RulesFactory) -> 
     line = line_of(text, "explained_by")
     assert problems_of(root) == [
         f"{tree_path(root)}:{line}: finding LAMP-ASK-01 (layer power) is explained by "
-        "LAMP-OK-01 (layer clu-boot), which is not a deeper layer (expected a root cause at a "
-        "layer before power (power → clu-boot → usb-interface → bus → station → configuration "
-        "→ backend))",
+        "LAMP-OK-01 (layer clu-boot), a layer that power does not depend on (expected a root "
+        "cause at layer power (layers.yaml says what each layer depends on))",
         f"{tree_path(root)}:{line}: finding LAMP-ASK-01 is explained by WIRE-CUT-01, which "
         "does not exist",
     ]

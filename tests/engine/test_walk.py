@@ -9,10 +9,12 @@ import pytest
 from clu_doctor.engine import (
     UNKNOWN,
     AnswerSource,
+    Diagnosis,
     Observation,
     ObservationError,
     Rulebook,
     Severity,
+    TreeTrace,
     load_rulebook,
     parse_assignment,
 )
@@ -72,8 +74,30 @@ def test_time_since_power_up_is_asked_only_when_the_pattern_needs_it() -> None:
 
 
 def test_answering_dont_know_to_everything_still_ends() -> None:
+    # "?" for the red LED does not stop the questions that can still show the CLU runs.
     asked = questionnaire(RULEBOOK, {})
-    assert asked == ["clu.power_led", "usb.red_led", "cloud.heartbeat_timeout"]
+    assert asked == [
+        "clu.power_led",
+        "clu.status_led",
+        "usb.red_led",
+        "charging.starts",
+        "cloud.heartbeat_timeout",
+    ]
+
+
+def test_a_blinking_status_led_or_traffic_shows_the_clu_runs_without_the_red_led() -> None:
+    for answers in (
+        ("clu.power_led=?", "clu.status_led=flashing"),
+        ("clu.power_led=?", "clu.status_led=?", "usb.red_led=flashing"),
+        ("clu.power_led=?", "clu.status_led=?", "usb.red_led=?", "charging.starts=yes"),
+    ):
+        diagnosis = RULEBOOK.diagnose(observe(*answers))
+        assert "CLU-RUN-02" in diagnosis.finding_ids, answers
+        assert "CLU-ASK-01" not in diagnosis.finding_ids, answers
+
+
+def trace_of(diagnosis: Diagnosis, tree: str) -> TreeTrace:
+    return next(trace for trace in diagnosis.traces if trace.tree == tree)
 
 
 def test_next_question_is_none_once_every_tree_reached_a_leaf() -> None:
@@ -140,7 +164,8 @@ def test_a_prober_is_handed_probe_observations_where_the_walk_needs_them(
 
 def test_missing_observations_default_to_unknown_in_the_trace() -> None:
     diagnosis = RULEBOOK.diagnose(observe("clu.power_led=steady"))
-    [bus, first, second] = diagnosis.traces[0].steps
+    # the green LED not known: the USB interface and a vehicle could still tell, not known either
+    [bus, first, second, sending, charging] = trace_of(diagnosis, "clu-leds").steps
     assert (bus.key, bus.value, bus.source, bus.detail, bus.target) == (
         "bus.traffic",
         UNKNOWN,
@@ -160,9 +185,11 @@ def test_missing_observations_default_to_unknown_in_the_trace() -> None:
         UNKNOWN,
         AnswerSource.DEFAULT,
         "unknown",
-        "finding:CLU-ASK-02",
+        "usb_sending_power_lit",
     )
-    assert diagnosis.traces[0].outcome == "finding:CLU-ASK-02"
+    assert (sending.key, sending.branch) == ("usb.red_led", "unknown")
+    assert (charging.key, charging.target) == ("charging.starts", "finding:CLU-ASK-02")
+    assert trace_of(diagnosis, "clu-leds").outcome == "finding:CLU-ASK-02"
     assert diagnosis.observation("clu.status_led") == Observation(
         "clu.status_led", UNKNOWN, AnswerSource.DEFAULT, "not answered"
     )
@@ -178,7 +205,7 @@ def test_number_ranges_in_the_trace() -> None:
             "clu.uptime_s=2m30s",
         )
     )
-    last = diagnosis.traces[1].steps[-1]
+    last = trace_of(diagnosis, "usb-leds").steps[-1]
     assert (last.key, last.value, last.branch, last.target) == (
         "clu.uptime_s",
         150,
@@ -303,8 +330,9 @@ def test_to_dict_is_plain_json() -> None:
     assert [c["id"] for c in root["consequences"]] == ["USB-CLU-01", "CLOUD-HB-01"]
     assert root["consequences"][0]["consequence_of"] == "CLU-PWR-01"
     assert [t["tree"] for t in data["trace"]] == [t.id for t in RULEBOOK.trees]
-    assert data["trace"][0]["steps"][0]["key"] == "bus.traffic"  # no bus: the LEDs are asked
-    step = data["trace"][0]["steps"][1]
+    [clu] = [t for t in data["trace"] if t["tree"] == "clu-leds"]
+    assert clu["steps"][0]["key"] == "bus.traffic"  # no bus: the LEDs are asked
+    step = clu["steps"][1]
     assert step == {
         "tree": "clu-leds",
         "node": "power",

@@ -2,8 +2,7 @@
 
 The wait is shortened by the answer itself: powered up 148 s ago leaves 2 s of the manual's
 150 s. The test waits for what the person would see (the prompts, the countdown's last line),
-never for a duration. Until the engine says when to come back, the child process builds the
-waiting diagnosis as :mod:`tests.ui.waiting_shim` says.
+never for a duration. When to come back comes from the engine (``Diagnosis.wait_s``).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import sys
 import pexpect
 
 from tests.commands.helpers import REPO
-from tests.ui import waiting_shim
 
 STARTING = (
     "-o", "clu.power_led=steady", "-o", "clu.status_led=flashing",
@@ -24,10 +22,7 @@ STARTING = (
 
 
 def command() -> list[str]:
-    if waiting_shim.engine_waits():
-        return ["-m", "clu_doctor"]
-    shim = "import tests.ui.waiting_shim as s; s.install(); from clu_doctor.cli import main; main()"
-    return ["-c", shim]
+    return ["-m", "clu_doctor"]
 
 
 def spawn(*args: str) -> pexpect.spawn:

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from clu_doctor.bus.chain import Chain
+from clu_doctor.bus.listen.detect import DETECT_WINDOW_S
 from clu_doctor.bus.profile import Timing, load_profile
+from clu_doctor.bus.settings import LineSettings
 from clu_doctor.engine import load_rulebook
 from clu_doctor.probing import BusPlan, BusProber, resolve_observations
 from clu_doctor.probing import prober as prober_module
@@ -111,3 +113,42 @@ def test_a_walk_of_the_trees_gets_every_bus_answer_it_needs() -> None:
     assert observations["bus.reach"].value == "break"
     assert observations["bus.reach"].detail == "bus.listen"
     assert "BUS-BREAK-01" in {f.id for f in rulebook.diagnose(observations).all_findings()}
+
+
+AT_9600 = dataclasses.replace(PROFILE, line=LineSettings.parse("9600 8E1"))
+
+
+def test_a_bus_at_other_settings_is_found_and_listened_to_again_for_a_diagnosis() -> None:
+    with BusProber(plan("healthy-16", "wire_time=0", profile=AT_9600)) as prober:
+        listened = prober.listen()
+        found = prober.resolve(load_rulebook().vocabulary.spec("bus.settings"))
+    assert listened.detection is not None and listened.detection.found
+    assert str(listened.settings) == "38400 8E1"  # listened to again where the bus runs
+    assert found["bus.traffic"].value == "polling"
+    settings = found["bus.settings"]
+    assert settings.value == "mismatch"
+    assert settings.facts == {"bus_line": "38400 8E1 (ascii)", "adapter_line": "9600 8E1 (ascii)"}
+
+
+def test_without_listening_again_the_adapters_settings_are_the_answer() -> None:
+    """What an unattended check does: it reports the settings and stops."""
+    the_plan = plan("healthy-16", "wire_time=0", profile=AT_9600, relisten=False)
+    with BusProber(the_plan) as prober:
+        listened = prober.listen()
+        found = prober.resolve(load_rulebook().vocabulary.spec("bus.settings"))
+        assert not prober.heard_frames()
+    assert listened.detection is not None and listened.detection.found
+    assert str(listened.settings) == "9600 8E1"
+    assert (found["bus.traffic"].value, found["bus.settings"].value) == ("undecodable", "mismatch")
+
+
+def test_the_line_setting_search_keeps_to_its_budget() -> None:
+    """A budget of two windows: the search stops before the bus's own setting is reached."""
+    the_plan = plan(
+        "healthy-16", "wire_time=0", profile=AT_9600, relisten=False, detect_s=2 * DETECT_WINDOW_S
+    )
+    with BusProber(the_plan) as prober:
+        listened = prober.listen()
+    detection = listened.detection
+    assert detection is not None and not detection.found
+    assert {str(score.settings) for score in detection.candidates} <= {"9600 8E1", "9600 8N1"}

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, get_args
 import pytest
 
 from clu_doctor.bus.chain import CHAIN_VERDICTS, Chain
+from clu_doctor.bus.listen.detect import Detection
 from clu_doctor.bus.listen.verdicts import VERDICT_VALUES, Verdict
 from clu_doctor.bus.probes.duplicates import DuplicateVerdict
 from clu_doctor.bus.profile import load_profile
+from clu_doctor.bus.settings import LineSettings
 from clu_doctor.engine import UNKNOWN, AnswerSource, load_rulebook
 from clu_doctor.probing.prober import PROBES
 from clu_doctor.probing.translate import (
@@ -28,12 +30,14 @@ from clu_doctor.probing.translate import (
     TRAFFIC_EVIDENCE,
     classify_states,
     classify_traffic,
+    devices_observation,
     duplicates_from_listen,
     listen_observations,
     named_state,
     produced_values,
     reach_from_listen,
     reach_from_scan,
+    states_observation,
 )
 from clu_doctor.site.facts import FACT_KEYS
 from clu_doctor.site.model import FACT_VERDICTS, Severity, Site, Station
@@ -145,8 +149,8 @@ def test_named_states_are_those_with_a_value_of_their_own(code: str, named: bool
 # --- translating ---------------------------------------------------------------------------------
 
 
-def verdict(key: str, value: str, title: str = "title") -> Verdict:
-    return Verdict(key, value, "critical", title, ("seen",))
+def verdict(key: str, value: str, title: str = "title", addresses: tuple[int, ...] = ()) -> Verdict:
+    return Verdict(key, value, "critical", title, ("seen",), addresses)
 
 
 @pytest.mark.parametrize(
@@ -159,19 +163,44 @@ def verdict(key: str, value: str, title: str = "title") -> Verdict:
     ],
 )
 def test_silent_addresses_heard_while_listening_place_the_fault(value: str, reach: str) -> None:
-    found = reach_from_listen(verdict("bus.silent_addresses", value), site_known=True)
+    silent = verdict("bus.silent_addresses", value, addresses=(3,))
+    found = reach_from_listen(heard("polling"), [silent], SITE)
     [(key, observation)] = found.items()
     assert (key, observation.value, observation.detail) == ("bus.reach", reach, "bus.listen")
     assert observation.source is AnswerSource.PROBE
     assert observation.evidence == ("title", "seen")
+    # what the value is about, and what texts may say of it
+    assert observation.addresses == (3,)
+    assert observation.facts == {"silent_station": "XAXXY03", "silent_address": "address 3"}
+
+
+def test_several_silent_stations_are_named_together() -> None:
+    silent = verdict("bus.silent_addresses", "isolated", addresses=(2, 4))
+    observation = reach_from_listen(heard("polling"), [silent], SITE)["bus.reach"]
+    assert observation.facts == {
+        "silent_station": "one of XAXXY02, XAXXY04",
+        "silent_address": "addresses 2, 4",
+    }
+    unplanned = reach_from_listen(heard("polling"), [silent], None)["bus.reach"]
+    assert unplanned.facts["silent_station"] == (
+        "one of the station at address 2, the station at address 4"
+    )
 
 
 def test_nothing_silent_is_all_with_a_site_and_found_without() -> None:
-    with_site = reach_from_listen(None, site_known=True)["bus.reach"]
+    with_site = reach_from_listen(heard("polling"), [], SITE)["bus.reach"]
     assert with_site.value == "all"
     assert with_site.evidence == ("every polled station of the site answers",)
-    without = reach_from_listen(None, site_known=False)["bus.reach"]
+    assert with_site.addresses == (1, 2, 3) and not with_site.partial
+    without = reach_from_listen(heard("polling"), [], None)["bus.reach"]
     assert (without.value, without.evidence) == ("found", ())
+
+
+def test_every_polled_station_answering_is_partial_when_the_clu_skips_some() -> None:
+    unpolled = verdict("bus.unpolled_addresses", "not_polled", addresses=(4,))
+    found = reach_from_listen(heard("polling"), [unpolled], SITE)["bus.reach"]
+    assert (found.value, found.partial) == ("all", True)
+    assert found.evidence == ("every polled station of the site answers; the CLU never polls 4",)
 
 
 def test_a_scan_without_a_site_only_says_whether_anything_answered() -> None:
@@ -193,9 +222,13 @@ def test_a_scan_without_a_site_only_says_whether_anything_answered() -> None:
 )
 def test_a_scan_along_the_sites_chain(answered: set[int], reach: str) -> None:
     chain = Chain.attached([(1,), (2,), (3,), (4,)], "clu")
-    found = reach_from_scan(answered, chain.analyse(answered))["bus.reach"]
+    found = reach_from_scan(answered, chain.analyse(answered), SITE)["bus.reach"]
     assert (found.value, found.detail) == (reach, "bus.end_of_bus")
     assert found.evidence == chain.analyse(answered).evidence
+    silent = sorted({1, 2, 3, 4} - answered)
+    assert found.addresses == (tuple(silent) if silent else (1, 2, 3, 4))
+    if len(silent) == 1:
+        assert found.facts["silent_station"] == f"XAXXY{silent[0]:02d}"
 
 
 @pytest.mark.parametrize(
@@ -261,25 +294,83 @@ def test_frames_that_do_not_decode_are_undecodable_whatever_polls() -> None:
 
 def test_errors_and_unpolled_stations_are_observations_only_once_the_clu_is_heard() -> None:
     report = heard("polling")
-    spread = Verdict("bus.errors_spread", "spread", "warning", "errors everywhere")
+    spread = Verdict("bus.errors_spread", "spread", "warning", "errors everywhere", (), (1, 2))
     found = listen_observations(report, [spread], "polling", site_known=True)
     assert {k: o.value for k, o in found.items()} == {
         "bus.traffic": "polling",
+        "bus.settings": "match",
         "bus.errors": "spread",
         "bus.unpolled": "none",
     }
     assert found["bus.errors"].evidence == ("errors everywhere",)
+    assert found["bus.errors"].addresses == (1, 2)
     assert found["bus.traffic"].evidence[0].startswith("listened 10.0 s at 38400 8E1 (ascii)")
+    assert not found["bus.traffic"].partial  # every polled address answered
     no_site = listen_observations(report, [], "polling")
     assert {k: o.value for k, o in no_site.items()} == {
         "bus.traffic": "polling",
+        "bus.settings": "match",
         "bus.errors": "low",
     }
     quiet = listen_observations(heard("nothing"), [], "off-bus", site_known=True)
-    assert list(quiet) == ["bus.traffic"]
+    assert {k: o.value for k, o in quiet.items()} == {
+        "bus.traffic": "off-bus",
+        "bus.settings": UNKNOWN,
+    }
     assert quiet["bus.traffic"].evidence[-1] == (
         "the site file says the CLU is off the bus (clu: disconnected)"
     )
+
+
+def test_polls_some_addresses_never_answer_make_the_traffic_partial() -> None:
+    script = Script()
+    script.cycles(8, range(1, 4), silent=[3])
+    found = listen_observations(analyse(script.chunks, end=10.0), [], "polling")
+    assert found["bus.traffic"].partial
+
+
+def test_a_bus_found_at_other_settings_names_both() -> None:
+    detection = Detection(
+        "found", LineSettings.parse("38400 8E1"), "ascii", (), "the bus runs at X"
+    )
+    found = listen_observations(
+        heard("polling"), [], "polling", detection=detection, adapter_line="9600 8N1 (rtu)"
+    )["bus.settings"]
+    assert found.value == "mismatch"
+    assert found.facts == {"bus_line": "38400 8E1 (ascii)", "adapter_line": "9600 8N1 (rtu)"}
+    assert found.evidence == ("nothing decodes at 9600 8N1 (rtu); the bus runs at X",)
+
+
+def test_what_was_tried_when_nothing_decodes_is_said_once() -> None:
+    detection = Detection("nothing_decodes", None, None, (), "nothing decodes at any of 21")
+    undecodable = verdict("bus.undecodable", "at_every_setting", "nothing decodes, 42 tried")
+    found = listen_observations(heard("noise"), [undecodable], "undecodable", detection=detection)
+    lines = found["bus.traffic"].evidence
+    assert "nothing decodes, 42 tried" in lines
+    assert not any("21" in line for line in lines)
+    assert found["bus.settings"].value == UNKNOWN
+
+
+def test_the_profile_says_what_the_devices_are() -> None:
+    meters = devices_observation(load_profile("modbus-meter"))["bus.devices"]
+    assert (meters.value, meters.detail) == ("energy-meters", "bus.profile")
+    assert devices_observation(PROFILE)["bus.devices"].value == "charge-controllers"
+
+
+def test_a_duplicate_names_its_address() -> None:
+    heard_twice = verdict("bus.duplicate_address", "corruption_excess", addresses=(1,))
+    found = duplicates_from_listen(heard_twice)["bus.duplicates"]
+    assert found.addresses == (1,) and found.facts == {"doubled_address": "address 1"}
+
+
+def test_normal_states_are_partial_unless_every_planned_controller_was_read() -> None:
+    every = states_observation(dict.fromkeys(range(1, 5), "A1"), PROFILE, SITE, "bus.scan")
+    assert not every["station.state"].partial
+    some = states_observation({1: "A1", 2: "C2"}, PROFILE, SITE, "bus.scan")["station.state"]
+    assert some.partial and some.addresses == (1, 2)
+    assert states_observation({1: "A1"}, PROFILE, None, "bus.scan")["station.state"].partial
+    bad = states_observation({1: "A1", 2: "F4", 3: "E1"}, PROFILE, SITE, "bus.scan")
+    assert bad["station.state"].addresses == (2, 3) and not bad["station.state"].partial
 
 
 def test_unknown_is_not_a_value_any_table_gives() -> None:

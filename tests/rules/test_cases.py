@@ -57,3 +57,23 @@ def test_every_fault_says_how_to_verify_the_fix() -> None:
 def test_each_status_is_exercised_by_some_case() -> None:
     statuses = {case.status for tree in RULEBOOK.trees for case in tree.cases}
     assert statuses == set(Severity)
+
+
+def test_every_branch_is_taken_by_some_case() -> None:
+    """Every branch of every node (values, ranges, ``otherwise``, ``unknown``) is walked by
+    at least one case of the rulebook, so no branch's target goes untested."""
+    taken = {
+        (trace.tree, step.node, step.branch)
+        for tree in RULEBOOK.trees
+        for case in tree.cases
+        for trace in RULEBOOK.run_case(case).traces
+        for step in trace.steps
+    }
+    untaken = [
+        f"{tree.path}: node {node.name!r}, branch {label!r}"
+        for tree in RULEBOOK.trees
+        for node in tree.nodes.values()
+        for label, _ in node.targets()
+        if (tree.id, node.name, label) not in taken
+    ]
+    assert untaken == []

@@ -1,8 +1,7 @@
 """``diagnose`` on a terminal: wait for a CLU that is still starting, then look again.
 
 In-process on the virtual clock (a 90 s countdown costs nothing), with a stdin that says it is
-a terminal. Until the engine says when to come back (``Diagnosis.wait_s``), the waiting
-diagnosis is built as :mod:`tests.ui.waiting_shim` says.
+a terminal. When to come back comes from the engine (``Diagnosis.wait_s``).
 """
 
 from __future__ import annotations
@@ -13,28 +12,15 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from clu_doctor.cli import run
 from clu_doctor.clock import VirtualClock, use
 from tests.commands.helpers import Outcome
-from tests.ui import waiting_shim
 
 STARTING = (
     "-o", "clu.power_led=steady", "-o", "clu.status_led=flashing",
     "-o", "usb.red_led=off", "-o", "usb.green_led=off",
 )  # fmt: skip
 SKIP_PORTAL = "2"
-
-
-@pytest.fixture(autouse=True)
-def engine_that_waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    if not waiting_shim.engine_waits():
-        from clu_doctor.engine import Rulebook
-
-        monkeypatch.setattr(Rulebook, "diagnose", Rulebook.diagnose)  # restored afterwards
-        waiting_shim.install()
-    yield
 
 
 class _Terminal(io.StringIO):

@@ -71,7 +71,10 @@ def test_each_question_says_how_many_are_likely_to_come() -> None:
 def test_the_last_question_is_counted_exactly() -> None:
     given = {"cloud.heartbeat_timeout": flag("cloud.heartbeat_timeout", "yes")}
     _, text = run(["2", "3", "3", "3", "?"], given)
-    assert "[5 of 5] With a vehicle connected, does charging start?" in text
+    assert (
+        "[5 of 5] With a vehicle connected to a charge point on this CLU, does charging start?"
+        in text
+    )
 
 
 def test_back_drops_the_last_answer_and_shows_it_again() -> None:

@@ -418,7 +418,7 @@ def _silent(
         )
     if duplicates:
         evidence.append(
-            f"address {_list(sorted(duplicates))} has two controllers answering: a silent "
+            f"address {_list(sorted(duplicates))} has two devices answering: a silent "
             "station may be set to that address instead of its own"
         )
     data: dict[str, object] = {"silent": list(silent), "answering": answering}
@@ -589,8 +589,8 @@ def _duplicate(report: ListenReport, t: Thresholds) -> Verdict | None:
     value = min(kinds.values(), key=order.index)
     addresses = sorted(kinds)
     evidence.append(
-        "two controllers answering one address garble each other's answers; read the "
-        "identity (register 0x0050) of each station, or check the address plan against the labels"
+        "two devices answering one address garble each other's answers; read the identity of "
+        "each device at that address, or check the address plan"
     )
     # Two identities or two differing answers prove it (BUS-DUP-01, critical); garbling alone
     # makes it a suspicion (BUS-DUP-02, a warning), as in diagnose and scan.
@@ -599,7 +599,7 @@ def _duplicate(report: ListenReport, t: Thresholds) -> Verdict | None:
     titles = []
     if confirmed:
         plural = "es" if len(confirmed) > 1 else ""
-        titles.append(f"two controllers answer on address{plural} {_list(confirmed)}")
+        titles.append(f"two devices answer on address{plural} {_list(confirmed)}")
     if suspected:
         titles.append(f"duplicate address suspected: {_list(suspected)}")
     return _verdict(

@@ -287,7 +287,7 @@ def test_two_different_valid_answers_to_one_request() -> None:
     verdicts = derive_verdicts(analyse(script.chunks))
     assert keys(verdicts) == [("bus.duplicate_address", "double_answers", (3,))]
     assert verdicts[0].severity == "critical"  # proven: BUS-DUP-01
-    assert verdicts[0].title == "two controllers answer on address 3"
+    assert verdicts[0].title == "two devices answer on address 3"
 
 
 def test_an_address_whose_identity_alternates() -> None:
@@ -299,7 +299,7 @@ def test_an_address_whose_identity_alternates() -> None:
     (verdict,) = derive_verdicts(analyse(script.chunks))
     assert (verdict.value, verdict.addresses) == ("identity_alternates", (2,))
     assert verdict.severity == "critical"
-    assert verdict.title == "two controllers answer on address 2"
+    assert verdict.title == "two devices answer on address 2"
     assert any("DF230102 / 2W22M1 AB190042" in line for line in verdict.evidence)
 
 
