@@ -20,7 +20,8 @@ from clu_doctor.errors import FileProblemError, Location, Problem
 VOCABULARY_FILE = "observations.yaml"
 LAYERS_FILE = "layers.yaml"
 TREES_DIR = "trees"
-RULES_HINT = "the rules are invalid; docs/rules-format.md describes the format"
+#: The command line adds where the format is described (the engine names no command).
+RULES_HINT = "the rules are invalid; the rules format documentation describes the format"
 
 
 class Rulebook:
