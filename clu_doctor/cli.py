@@ -17,7 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from clu_doctor import __version__
+from clu_doctor import __version__, debuglog
 from clu_doctor.errors import CluDoctorError, FileProblemError, error_line
 from clu_doctor.exitcodes import ExitCode
 
@@ -36,8 +36,9 @@ _APP_SETTINGS: dict[str, Any] = {
         "  clu-doctor diagnose                       # the LED questionnaire\n\n"
         "  clu-doctor diagnose --observe clu.power_led=off --json --no-input\n\n"
         "  clu-doctor check --site site.yaml --format nagios    # for cron and monitoring\n\n"
-        "  clu-doctor rules show --format markdown\n\n"
-        "  clu-doctor sim --list"
+        "  clu-doctor site init > site.yaml                # a site file to fill in\n\n"
+        "  clu-doctor sim --list\n\n"
+        "  clu-doctor docs                           # the guides, alert rules, dashboard"
     ),
     "no_args_is_help": True,
     "pretty_exceptions_enable": False,
@@ -56,8 +57,10 @@ _COMMAND_MODULES = {
     "explain": "rules",
     "sim": "sim",
     "ports": "sim",
+    "site": "site",
+    "docs": "docs",
 }
-_MODULE_ORDER = ("diagnose", "bus", "check", "rules", "sim", "history")
+_MODULE_ORDER = ("diagnose", "bus", "check", "rules", "sim", "history", "site", "docs")
 
 
 class _State:
@@ -80,7 +83,7 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+            "--version", "-V", callback=_version_callback, is_eager=True, help="Show the version."
         ),
     ] = False,
 ) -> None:
@@ -131,16 +134,18 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit code (what :func:`main` exits with)."""
     args = list(sys.argv[1:] if argv is None else argv)
     _state.debug = "--debug" in args or os.environ.get("CLU_DOCTOR_DEBUG") == "1"
+    debuglog.enabled = _state.debug
     command = typer.main.get_command(_app_for(args))
     try:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)
     except FileProblemError as error:
         _maybe_traceback()
+        error.hint = _for_people(error.hint)
         _report_problems(error)
         return int(error.exit_code)
     except CluDoctorError as error:
         _maybe_traceback()
-        _print_error(error.message, error.hint)
+        _print_error(error.message, _for_people(error.hint))
         return int(error.exit_code)
     except typer.exceptions.TyperException as error:  # click's usage errors, vendored by typer
         _maybe_traceback()
@@ -170,6 +175,13 @@ def run(argv: list[str] | None = None) -> int:
     if result == ExitCode.INTERRUPTED:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _for_people(hint: str | None) -> str | None:
+    """The hint with the command or flag that the layer below could not name."""
+    from clu_doctor.commands.options import people_hint  # on the error path only
+
+    return people_hint(hint)
 
 
 def _usage_message(error: typer.exceptions.TyperException) -> str:

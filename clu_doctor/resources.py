@@ -1,8 +1,10 @@
-"""Where the bundled data lives: decision trees, device profiles, simulator scenarios.
+"""Where the bundled data lives: decision trees, device profiles, simulator scenarios, the
+documentation and the monitoring files (Prometheus alert rules, a Grafana dashboard).
 
-In an installed wheel the top-level ``rules/`` directory is packaged as ``clu_doctor/rules``. In a
-source checkout (editable install, or running from the repository) it is the ``rules/`` directory
-next to the package. Profiles and scenarios always live inside the package.
+In an installed wheel the top-level ``rules/``, ``docs/`` and ``monitoring/`` directories are
+packaged as ``clu_doctor/rules``, ``clu_doctor/docs`` and ``clu_doctor/docs/monitoring``. In a
+source checkout (editable install, or running from the repository) they are the directories next
+to the package. Profiles and scenarios always live inside the package.
 """
 
 from __future__ import annotations
@@ -28,3 +30,19 @@ def profiles_dir() -> Path:
 def scenarios_dir() -> Path:
     """The bundled simulator scenarios (``*.yaml``)."""
     return _PACKAGE_DIR / "sim" / "scenarios"
+
+
+def docs_dir() -> Path:
+    """The documentation (``*.md``)."""
+    packaged = _PACKAGE_DIR / "docs"
+    if packaged.is_dir():
+        return packaged
+    return _PACKAGE_DIR.parent / "docs"
+
+
+def monitoring_dir() -> Path:
+    """The monitoring files: Prometheus alert rules and their tests, a Grafana dashboard."""
+    packaged = _PACKAGE_DIR / "docs" / "monitoring"
+    if packaged.is_dir():
+        return packaged
+    return _PACKAGE_DIR.parent / "monitoring"

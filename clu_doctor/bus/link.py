@@ -118,6 +118,14 @@ HINT_VANISHED = (
     "('dmesg' shows USB disconnects on Linux)"
 )
 HINT_SOCKET = "nothing accepts connections there: is the simulator, ser2net or the gateway running?"
+_SOCKET_BUSY = (
+    "the port is in use by another program (the server reset the connection before sending "
+    "anything)"
+)
+HINT_SOCKET_BUSY = (
+    "a serial server (ser2net, a gateway, the simulator) serves one client at a time: close "
+    "the other program connected to it, or wait until it is done"
+)
 HINT_RS485 = (
     "this adapter's driver cannot switch to kernel RS-485 mode; most USB-RS485 adapters switch "
     "direction by themselves, so try again without kernel RS-485 mode"
@@ -257,6 +265,8 @@ def classify_open_error(
         return PortConfigError(port, f"cannot use kernel RS-485 mode ({text})", HINT_RS485)
     if "exclusively lock" in lowered or number == errno.EBUSY:
         return PortBusy(port, "the port is in use by another program", HINT_BUSY)
+    if "://" in port and number == errno.ECONNRESET:  # a serial server turning a client away
+        return PortBusy(port, _SOCKET_BUSY, HINT_SOCKET_BUSY)
     if platform == "win32" and ("access is denied" in lowered or "permissionerror" in lowered):
         return PortBusy(port, "the port is in use by another program", HINT_BUSY_WINDOWS)
     if number in _DENIED or "permission denied" in lowered or "permissionerror" in lowered:
@@ -512,7 +522,19 @@ class Link:
             # pyserial raises SerialException (an OSError) for most failures, plain OSError from
             # ioctl calls such as in_waiting, and TypeError/AttributeError when an unplugged
             # port's descriptor is already gone.
+            if self._refused_at_once(error):
+                raise PortBusy(self.port, _SOCKET_BUSY, HINT_SOCKET_BUSY) from error
             raise classify_io_error(self.port, error, action) from error
+
+    def _refused_at_once(self, error: BaseException) -> bool:
+        """A network port that resets the connection before a single byte came: a serial
+        server turning away a second client (a real port says EBUSY when it is opened)."""
+        return (
+            "://" in self.port
+            and self.bytes_received == 0
+            and self.bytes_sent == 0
+            and _errno_of(error) == errno.ECONNRESET
+        )
 
     def _read_chunk(self, window: Timeout | None = None) -> bytes:
         """Whatever arrives within one poll interval (at most ``POLL_INTERVAL`` of waiting, and

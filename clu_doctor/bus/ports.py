@@ -85,11 +85,34 @@ def chip_for(vid: int | None, pid: int | None) -> str | None:
     return KNOWN_CHIPS.get((vid, pid))
 
 
+#: What a port without USB information is, told plainly (pyserial says "n/a").
+NOT_USB = "not a USB device (a built-in or virtual serial port)"
+
+#: Said when no port has a known adapter chip or calls itself RS-485.
+NO_ADAPTER = "no known USB-RS485 adapter is connected"
+NO_ADAPTER_CHECKS = (
+    "plug the adapter in (on Linux it appears as /dev/ttyUSB0 or /dev/ttyACM0, and 'dmesg' "
+    "shows it arrive); if it is plugged in, try another USB socket or cable, and see whether "
+    "'lsusb' lists it; an adapter with a chip not known here can still work: use its port by "
+    "name"
+)
+
+
+def no_adapter_advice(ports: Iterable[SerialPortInfo]) -> str | None:
+    """What to check when none of ``ports`` looks like a USB-RS485 adapter; ``None`` when one
+    does."""
+    if any(port.likely_adapter for port in ports):
+        return None
+    return f"{NO_ADAPTER}: {NO_ADAPTER_CHECKS}"
+
+
 def classify(info: Any) -> SerialPortInfo:
     """A :class:`SerialPortInfo` from pyserial's ``ListPortInfo``."""
     vid = info.vid if isinstance(info.vid, int) else None
     pid = info.pid if isinstance(info.pid, int) else None
     description = info.description if info.description not in (None, "n/a") else ""
+    if not description and vid is None and str(info.hwid) in ("n/a", "", "None"):
+        description = NOT_USB
     return SerialPortInfo(
         device=str(info.device),
         description=description,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clu_doctor import __version__
 from clu_doctor.commands import flow
 from clu_doctor.commands import options as bus_options
 from clu_doctor.errors import CluDoctorError, UsageError, error_line
@@ -17,6 +19,7 @@ from clu_doctor.report import CheckFormat
 
 if TYPE_CHECKING:
     from clu_doctor.monitoring.history import History
+    from clu_doctor.monitoring.result import CheckResult
     from clu_doctor.site.model import Site
 
 HELP = """Check a site once, unattended, and report in your monitoring system's language.
@@ -29,7 +32,9 @@ site's history (see 'clu-doctor history').
 
 Exit code (monitoring-plugin convention, whatever the format): 0 OK, 1 WARNING, 2 CRITICAL,
 3 UNKNOWN: could not check (no port, port busy, invalid site or rules file, timed out, not one
-frame heard, a usage error).
+frame heard, stopped by SIGTERM, a usage error). Not one frame heard in --silent-bus-critical
+checks in a row is CRITICAL: a CLU without power stops polling. Ctrl-C prints the UNKNOWN
+line too, and exits 130.
 """
 
 EPILOG = """Examples:
@@ -42,12 +47,21 @@ EPILOG = """Examples:
 
   clu-doctor check --sim unpowered-station              # no hardware: a simulated site
 
-The port comes from --port, else from 'port:' in site.yaml. Crontab lines, systemd units,
-Icinga/Nagios definitions and alert rules: docs/monitoring.md.
+  clu-doctor check -s site.yaml -f nagios -t 60 -w 1 -c 2   # plugin-style thresholds
+
+The port comes from --port, else from 'port:' in site.yaml; 'clu-doctor site init' writes a
+site.yaml to start from. Crontab lines, systemd units, Icinga/Nagios definitions and alert
+rules: 'clu-doctor docs monitoring'.
 """
 
 #: Longest a check may wait for another check of the same site to finish writing the history.
 HISTORY_WAIT_S = 10.0
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"clu-doctor {__version__}")
+        raise typer.Exit(0)
 
 
 @bus_options.bus_flags("site", "port", "sim", "profile", "baud", "parity", "stopbits", "rs485")
@@ -73,7 +87,7 @@ def check(
             "--history-dir",
             metavar="DIR",
             help="Where the site's history lives (default: $CLU_DOCTOR_STATE_DIR, else "
-            "$XDG_STATE_HOME/clu-doctor, else ~/.local/state/clu-doctor).",
+            "your user state directory, ~/.local/state/clu-doctor on Linux).",
         ),
     ] = None,
     no_history: Annotated[
@@ -84,6 +98,7 @@ def check(
         float,
         typer.Option(
             "--timeout",
+            "-t",
             min=5.0,
             max=3600.0,
             help="Upper bound on the whole check, port opening included, in seconds.",
@@ -107,8 +122,63 @@ def check(
     ] = False,
     save: bus_options.SaveOption = None,
     rules: bus_options.RulesOption = None,
+    warning: Annotated[
+        int | None,
+        typer.Option(
+            "--warning",
+            "-w",
+            min=1,
+            max=16,
+            metavar="N",
+            help="Silent planned stations that make a WARNING "
+            "(overrides thresholds.stations_silent.warning; default 1).",
+            rich_help_panel="Thresholds",
+        ),
+    ] = None,
+    critical: Annotated[
+        int | None,
+        typer.Option(
+            "--critical",
+            "-c",
+            min=1,
+            max=16,
+            metavar="N",
+            help="Silent planned stations that make it CRITICAL "
+            "(overrides thresholds.stations_silent.critical; default 1).",
+            rich_help_panel="Thresholds",
+        ),
+    ] = None,
+    silent_bus_critical: Annotated[
+        int | None,
+        typer.Option(
+            "--silent-bus-critical",
+            min=0,
+            max=1000,
+            metavar="N",
+            help="Checks in a row that hear not a single byte (a CLU without power) that make "
+            "it CRITICAL instead of UNKNOWN; 0 never (overrides "
+            "thresholds.silent_bus.critical; default never). Needs the history.",
+            rich_help_panel="Thresholds",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
 ) -> int:
-    from clu_doctor.monitoring.run import iso_utc, utc_now
+    from clu_doctor.monitoring.interrupt import (
+        Interrupted,
+        as_interrupted,
+        second_signal_ends_at_once,
+        signals_as_interrupts,
+    )
+    from clu_doctor.monitoring.run import interrupted, iso_utc, utc_now
 
     started = time.monotonic()  # the --timeout budget: wall-clock time, as the deadline's alarm
     started_at = iso_utc(utc_now())
@@ -116,46 +186,104 @@ def check(
         fmt = CheckFormat.JSON
     site_plan: Site | None = None
     history: History | None = None
+    with signals_as_interrupts():
+        try:
+            try:
+                simulation = bus_options.read_simulation(bus.sim) if bus.sim else None
+                site_plan = _with_thresholds(
+                    _site(bus.site, simulation), warning, critical, silent_bus_critical
+                )
+                if textfile_dir is not None:
+                    from clu_doctor.monitoring.textfile import check_directory
+
+                    check_directory(textfile_dir.expanduser())  # before the bus, not after it
+                if history_dir is not None and no_history:
+                    raise UsageError("give --history-dir or --no-history, not both")
+                missing = None
+                if not no_history:
+                    history, missing = _open_history(site_plan.name, history_dir)
+                return _run(
+                    site_plan,
+                    history,
+                    history_missing=missing,
+                    port=bus.port,
+                    sim=simulation,
+                    profile=bus.profile,
+                    line=bus.line,
+                    fmt=fmt,
+                    textfile_dir=textfile_dir,
+                    timeout=timeout,
+                    listen_seconds=listen_seconds,
+                    transmit=transmit,
+                    save=save,
+                    rules=rules,
+                    started=started,
+                )
+            except (KeyboardInterrupt, Interrupted) as error:  # before or after the bus
+                stop = as_interrupted(error)
+                assert stop is not None
+                raise interrupted(stop, time.monotonic() - started, "starting") from None
+        except CluDoctorError as failure:
+            with second_signal_ends_at_once(int(failure.exit_code)):
+                return _could_not_check(
+                    failure,
+                    fmt,
+                    site_plan,
+                    history,
+                    textfile_dir,
+                    started_at,
+                    time.monotonic() - started,
+                )
+        finally:
+            if history is not None:
+                history.close()
+
+
+def _with_thresholds(
+    site: Site, warning: int | None, critical: int | None, silent_bus: int | None
+) -> Site:
+    """The site with -w/-c and --silent-bus-critical over its file's thresholds."""
+    if warning is None and critical is None and silent_bus is None:
+        return site
+    from clu_doctor.site.model import SilentBusThreshold, SilentThreshold
+
+    thresholds = site.thresholds
+    silent = SilentThreshold(
+        thresholds.stations_silent.warning if warning is None else warning,
+        thresholds.stations_silent.critical if critical is None else critical,
+    )
+    if silent.warning > silent.critical:
+        given = "-w" if warning is not None else "the site file's warning"
+        raise UsageError(
+            f"{given} ({silent.warning}) is above the critical threshold ({silent.critical})",
+            hint="-w N -c M with N at most M: M silent stations make it CRITICAL, N a WARNING",
+        )
+    bus = thresholds.silent_bus
+    if silent_bus is not None:
+        bus = SilentBusThreshold(silent_bus or None)
+    changed = dataclasses.replace(thresholds, stations_silent=silent, silent_bus=bus)
+    return dataclasses.replace(site, thresholds=changed)
+
+
+def _open_history(site: str, directory: Path | None) -> tuple[History | None, str | None]:
+    """The site's history, or ``None`` and why: a history that cannot be opened (a read-only
+    state directory, say) takes only what it would give from the check, and says so."""
+    from clu_doctor.monitoring.history import History, HistoryError
+
     try:
-        simulation = bus_options.read_simulation(bus.sim) if bus.sim else None
-        site_plan = _site(bus.site, simulation)
-        if textfile_dir is not None:
-            from clu_doctor.monitoring.textfile import check_directory
-
-            check_directory(textfile_dir.expanduser())  # before the bus, not after it
-        if history_dir is not None and no_history:
-            raise UsageError("give --history-dir or --no-history, not both")
-        if not no_history:
-            from clu_doctor.monitoring.history import History
-
-            history = History.open(
-                site_plan.name,
-                history_dir.expanduser() if history_dir else None,
-                busy_timeout_s=HISTORY_WAIT_S,
+        opened = History.open(
+            site, directory.expanduser() if directory else None, busy_timeout_s=HISTORY_WAIT_S
+        )
+    except HistoryError as error:
+        _warn(
+            CluDoctorError(
+                f"history not recorded: {error.message}; the checks it takes (silent since, "
+                "flapping) are unknown",
+                error.hint,
             )
-        return _run(
-            site_plan,
-            history,
-            port=bus.port,
-            sim=simulation,
-            profile=bus.profile,
-            line=bus.line,
-            fmt=fmt,
-            textfile_dir=textfile_dir,
-            timeout=timeout,
-            listen_seconds=listen_seconds,
-            transmit=transmit,
-            save=save,
-            rules=rules,
-            started=started,
         )
-    except CluDoctorError as error:
-        return _could_not_check(
-            error, fmt, site_plan, history, textfile_dir, started_at, time.monotonic() - started
-        )
-    finally:
-        if history is not None:
-            history.close()
+        return None, error.message
+    return opened, None
 
 
 def _site(path: Path | None, sim: bus_options.Simulation | None) -> Site:
@@ -166,7 +294,7 @@ def _site(path: Path | None, sim: bus_options.Simulation | None) -> Site:
     if sim is None:
         raise UsageError(
             "give --site site.yaml (or --sim SCENARIO to try the check on a simulated site)",
-            hint="examples/site.yaml is a commented example",
+            hint="'clu-doctor site init > site.yaml' writes a commented one to fill in",
         )
     plan = sim.site()
     if plan is None:
@@ -181,6 +309,7 @@ def _run(
     site: Site,
     history: History | None,
     *,
+    history_missing: str | None,
     port: str | None,
     sim: bus_options.Simulation | None,
     profile: str | None,
@@ -244,22 +373,42 @@ def _run(
         from clu_doctor.ui.progress import terminal_events
 
         stack.enter_context(bus_options.flag_hints())
-        result = run_check(request, rulebook, history=history, events=terminal_events(stack))
+        result = run_check(
+            request,
+            rulebook,
+            history=history,
+            history_missing=history_missing,
+            events=terminal_events(stack),
+        )
+    return _report(result, site, history, fmt, textfile_dir)
+
+
+def _report(
+    result: CheckResult,
+    site: Site,
+    history: History | None,
+    fmt: CheckFormat,
+    textfile_dir: Path | None,
+) -> int:
+    from clu_doctor.monitoring.interrupt import second_signal_ends_at_once
     from clu_doctor.monitoring.publish import publish_result
     from clu_doctor.report.check import render_check
     from clu_doctor.report.console import OutputMode
 
-    published = publish_result(result, history, textfile_dir)
-    _warn(*published.warnings)
-    sys.stdout.write(
-        render_check(
-            result,
-            fmt,
-            thresholds=site.thresholds,
-            last_success=published.last_success,
-            mode=OutputMode.for_stream(sys.stdout),
+    # Recorded is done: a signal from here on cuts the output short, it cannot undo the check.
+    with second_signal_ends_at_once(result.exit_code):
+        published = publish_result(result, history, textfile_dir)
+        _warn(*published.warnings)
+        sys.stdout.write(
+            render_check(
+                result,
+                fmt,
+                thresholds=site.thresholds,
+                last_success=published.last_success,
+                mode=OutputMode.for_stream(sys.stdout),
+            )
         )
-    )
+        sys.stdout.flush()
     return result.exit_code
 
 
@@ -272,12 +421,14 @@ def _could_not_check(
     started: str,
     duration_s: float,
 ) -> int:
-    """Exit 3 in the format asked for; the history and the metrics file say so too."""
+    """Exit 3 in the format asked for (2 for a silent bus that lasted; 130 after Ctrl-C); the
+    history and the metrics file say so too."""
     from clu_doctor.exitcodes import ExitCode
     from clu_doctor.monitoring.publish import publish_failure
     from clu_doctor.report.check import render_check_unknown
 
     name = site.name if site is not None else None
+    error.hint = bus_options.people_hint(error.hint)
     published = publish_failure(
         error,
         site=name,
@@ -285,27 +436,47 @@ def _could_not_check(
         textfile_dir=textfile_dir,
         started=started,
         duration_s=duration_s,
+        silent_bus_critical=site.thresholds.silent_bus.critical if site is not None else None,
     )
     _warn(*published.warnings)
     sys.stdout.write(
         render_check_unknown(
             fmt,
             site=name,
-            message=error.message,
+            message=published.message,
             duration_s=duration_s,
             hint=error.hint,
             started=started,
             last_success=published.last_success,
+            status=published.status,
+            evidence=published.evidence,
         )
     )
-    if fmt is not CheckFormat.TEXT:
-        _warn(error)
-    return int(ExitCode.UNKNOWN)
+    sys.stdout.flush()
+    if fmt is not CheckFormat.TEXT and not _one_terminal():
+        _error(CluDoctorError(published.message, error.hint))
+    if error.exit_code is ExitCode.INTERRUPTED:
+        return int(ExitCode.INTERRUPTED)
+    return int(published.status.exit_code)
+
+
+def _one_terminal() -> bool:
+    """stdout and stderr are the same person's terminal: say a thing there once."""
+    try:
+        return sys.stdout.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
 
 
 def _warn(*errors: CluDoctorError) -> None:
+    """Problems beside the result (the history, the metrics file): ``clu-doctor: warning:``."""
     for error in errors:
-        print(error_line(error.message, error.hint), file=sys.stderr)
+        line = f"clu-doctor: warning: {error.message}"
+        print(f"{line} (hint: {error.hint})" if error.hint else line, file=sys.stderr)
+
+
+def _error(error: CluDoctorError) -> None:
+    print(error_line(error.message, error.hint), file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -182,7 +182,8 @@ def diagnose(
             "--answers",
             "-a",
             metavar="FILE",
-            help="YAML or JSON file of observations (key: value).",
+            help="YAML or JSON file of observations (key: value); 'clu-doctor rules "
+            "observations --template' prints one to fill in.",
         ),
     ] = None,
     bus: bus_options.BusFlags,

@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from clu_doctor.commands import flow
 from clu_doctor.commands import options as bus_options
 from clu_doctor.errors import UsageError
+
+if TYPE_CHECKING:
+    from clu_doctor.site.model import Site
 
 HELP = """Show the recorded checks of a site and what they say about its stations.
 
@@ -21,8 +24,10 @@ findings or why it could not check), then one column per completed check for eac
 which stations come and go (flapping, per the site file's thresholds.flapping).
 
 The history is written by 'clu-doctor check'. It is read from --history-dir, else
-$CLU_DOCTOR_STATE_DIR, else $XDG_STATE_HOME/clu-doctor, else ~/.local/state/clu-doctor;
-reading it never waits for a check that is writing.
+$CLU_DOCTOR_STATE_DIR, else your user state directory (~/.local/state/clu-doctor on Linux,
+%LOCALAPPDATA%\\clu-doctor on Windows); reading it never waits for a check that is writing.
+A check run by another user (a service account) keeps its history elsewhere: give its
+--history-dir or CLU_DOCTOR_STATE_DIR.
 
 Exit code: 0 the history was shown, 3 no history of the site yet, or a bad site file.
 """
@@ -36,6 +41,8 @@ EPILOG = """Examples:
   clu-doctor history --site site.yaml --format json > history.json
 
   clu-doctor history --site site.yaml --history-dir /var/lib/clu-doctor
+
+  clu-doctor history --sim unpowered-station               # after clu-doctor check --sim ...
 """
 
 
@@ -48,13 +55,23 @@ class HistoryFormat(str, Enum):
 
 def history(
     site: bus_options.SiteOption = None,
+    sim: Annotated[
+        str | None,
+        typer.Option(
+            "--sim",
+            metavar="SCENARIO",
+            help="The history 'clu-doctor check --sim SCENARIO' recorded (the scenario's own "
+            "site plan; see 'clu-doctor sim --list').",
+            autocompletion=bus_options.complete_scenario,
+        ),
+    ] = None,
     history_dir: Annotated[
         Path | None,
         typer.Option(
             "--history-dir",
             metavar="DIR",
             help="Where the checks record the history (default: $CLU_DOCTOR_STATE_DIR, else "
-            "$XDG_STATE_HOME/clu-doctor, else ~/.local/state/clu-doctor).",
+            "your user state directory, ~/.local/state/clu-doctor on Linux).",
         ),
     ] = None,
     last: Annotated[
@@ -68,13 +85,7 @@ def history(
     from clu_doctor.exitcodes import ExitCode
     from clu_doctor.monitoring.history import History
 
-    if site is None:
-        raise UsageError(
-            "give --site FILE (the site.yaml the checks use)",
-            hint="e.g. clu-doctor history --site /etc/clu-doctor/site.yaml",
-        )
-    site_plan = bus_options.load_site_option(site)
-    assert site_plan is not None
+    site_plan = _site(site, sim)
     flapping = site_plan.thresholds.flapping
     directory = history_dir.expanduser() if history_dir is not None else None
     with History.open(site_plan.name, directory, create=False) as recorded:
@@ -92,6 +103,31 @@ def history(
             render_history_text(rows, OutputMode.for_stream(), site=site_plan.name, facts=facts)
         )
     return int(ExitCode.OK)
+
+
+def _site(path: Path | None, sim: str | None) -> Site:
+    """The site whose history to show: --site's file, else --sim's plan (as check uses it)."""
+    if path is not None:
+        if sim is not None:
+            raise UsageError(
+                "give --site or --sim, not both",
+                hint="a check given both records under the site file's name: use --site",
+            )
+        plan = bus_options.load_site_option(path)
+        assert plan is not None
+        return plan
+    if sim is None:
+        raise UsageError(
+            "give --site FILE (the site.yaml the checks use), or --sim SCENARIO",
+            hint="e.g. clu-doctor history --site /etc/clu-doctor/site.yaml",
+        )
+    simulated = bus_options.read_simulation(sim).site()
+    if simulated is None:
+        raise UsageError(
+            f"simulated site {sim!r} has no charge points, so no check records a history for it",
+            hint="see 'clu-doctor sim --list'",
+        )
+    return simulated
 
 
 def register(app: typer.Typer) -> None:

@@ -468,23 +468,39 @@ RECORDING_HINT = (
 )
 
 
+#: What the command line says where the engine says the rules are invalid.
+RULES_HINT = "the rules are invalid; 'clu-doctor docs rules-format' describes the format"
+#: What the command line says where the site reader finds problems in a site file.
+SITE_HINT = "'clu-doctor site init' prints a commented site.yaml to compare with"
+
+
+def people_hint(hint: str | None) -> str | None:
+    """``hint`` as this command line tells it: where the bus, the engine or the site reader
+    describe a way out, the command or flag that takes it (they name none themselves: they are
+    used by more than this command line). Called on the error path only."""
+    if not hint:
+        return hint
+    # The hints' owners are imported here, on an error, not at start-up.
+    from clu_doctor.bus.link import HINT_PORTS, HINT_RS485
+    from clu_doctor.bus.listen.recording import HINT_RECORDING
+    from clu_doctor.engine.rulebook import RULES_HINT as ENGINE_RULES_HINT
+    from clu_doctor.site.reader import HINT as SITE_READER_HINT
+
+    return {
+        HINT_PORTS: PORTS_HINT,
+        HINT_RS485: RS485_HINT,
+        HINT_RECORDING: RECORDING_HINT,
+        ENGINE_RULES_HINT: RULES_HINT,
+        SITE_READER_HINT: SITE_HINT,
+    }.get(hint, hint)
+
+
 @contextlib.contextmanager
 def flag_hints() -> Iterator[None]:
-    """Bus errors whose way out is a command or a flag, told with its name.
-
-    The bus layer names no flags or commands (it is used by more than this command line);
-    around the commands' bus work, this puts them back into the hint the user reads.
-    """
+    """Bus errors whose way out is a command or a flag, told with its name (inside the block,
+    so a command that reports the error itself, as ``check`` does, tells it that way too)."""
     try:
         yield
     except CluDoctorError as error:
-        # Only on an error, and only from the bus: the hints' owners are not imported before.
-        from clu_doctor.bus.link import HINT_PORTS, HINT_RS485
-        from clu_doctor.bus.listen.recording import HINT_RECORDING
-
-        error.hint = {
-            HINT_PORTS: PORTS_HINT,
-            HINT_RS485: RS485_HINT,
-            HINT_RECORDING: RECORDING_HINT,
-        }.get(error.hint or "", error.hint)
+        error.hint = people_hint(error.hint)
         raise

@@ -232,16 +232,29 @@ def list_findings(
         "  clu-doctor rules observations\n\n"
         "  clu-doctor rules observations --json\n\n"
         "  clu-doctor rules observations | grep -A2 '^usb\\.'   # the USB interface's LEDs\n\n"
-        "  clu-doctor diagnose --observe usb.red_led=flashing    # answer one in advance"
+        "  clu-doctor diagnose --observe usb.red_led=flashing    # answer one in advance\n\n"
+        "  clu-doctor rules observations --template > site-visit.yaml   # an answers file"
     )
 )
 def observations(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    template: Annotated[
+        bool,
+        typer.Option(
+            "--template",
+            help="Print an answers file to fill in, for 'clu-doctor diagnose --answers FILE'.",
+        ),
+    ] = False,
 ) -> None:
     """List the observation keys, their values and the question each answers."""
     from clu_doctor.engine import load_rulebook
 
     vocabulary = load_rulebook().vocabulary
+    if template:
+        from clu_doctor.report.answers import render_answers_template  # only for --template
+
+        sys.stdout.write(render_answers_template(vocabulary))
+        return
     if json_output:
         from clu_doctor.report import envelope, to_json
 

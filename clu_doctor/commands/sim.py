@@ -22,6 +22,8 @@ SIM_EPILOG = """Examples:
 
   clu-doctor sim --list
 
+  clu-doctor sim show cable-break > my-site.yaml     # a scenario file to start your own from
+
   clu-doctor sim healthy-16
 
   clu-doctor sim cable-break --at end --seconds 600
@@ -34,8 +36,18 @@ def sim(
     scenario: Annotated[
         str | None,
         typer.Argument(
-            help="Bundled scenario name or a scenario YAML file.",
+            help="Bundled scenario name or a scenario YAML file; 'show NAME' prints a "
+            "scenario's file.",
             autocompletion=complete_scenario,
+        ),
+    ] = None,
+    shown: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[NAME]",
+            help="With 'show': the scenario to print.",
+            autocompletion=complete_scenario,
+            show_default=False,
         ),
     ] = None,
     list_only: Annotated[
@@ -66,26 +78,31 @@ def sim(
         float | None, typer.Option("--seconds", min=0.0, help="Stop after this many seconds.")
     ] = None,
 ) -> int:
+    from clu_doctor.errors import UsageError
     from clu_doctor.report import listings as render
 
     if list_only:
+        from clu_doctor.resources import scenarios_dir
         from clu_doctor.sim import list_scenarios
 
         scenarios = list_scenarios()
-        out = (
-            render.render_scenarios_json(scenarios)
-            if json_output
-            else render.render_scenarios_text(scenarios)
+        if json_output:
+            sys.stdout.write(render.render_scenarios_json(scenarios, scenarios_dir()))
+            return 0
+        sys.stdout.write(render.render_scenarios_text(scenarios))
+        print(
+            f"clu-doctor: the scenario files are in {scenarios_dir()}; 'clu-doctor sim show "
+            "NAME' prints one, a copy you edit runs as 'clu-doctor sim FILE.yaml'",
+            file=sys.stderr,
         )
-        sys.stdout.write(out)
         return 0
+    if scenario == "show":
+        return _show(shown)
+    if shown is not None:
+        raise UsageError(f"unexpected argument {shown!r}", hint="see 'clu-doctor sim --help'")
     if scenario is None:
-        from clu_doctor.errors import UsageError
-
         raise UsageError("give a scenario name or --list", hint="see 'clu-doctor sim --list'")
     if not pty and not tcp:
-        from clu_doctor.errors import UsageError
-
         raise UsageError("--no-pty and --no-tcp leave nothing to serve")
     from clu_doctor.sim import serve
 
@@ -108,27 +125,53 @@ def sim(
             f"cannot start the simulator: {error.strerror or error}",
             hint="choose another --tcp-port, or --tcp-port 0 for any free one",
         ) from error
+    code = 0
     with server, _stop_on_sigterm():
-        if json_output:
-            sys.stdout.write(render.render_sim_addresses_json(scenario, server.addresses))
-        else:
-            sys.stdout.write(render.render_sim_addresses_text(server.addresses))
-        sys.stdout.flush()
-        until = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
-        print(f"clu-doctor: simulating {scenario} {until}", file=sys.stderr, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
+        try:
+            if json_output:
+                sys.stdout.write(render.render_sim_addresses_json(scenario, server.addresses))
+            else:
+                sys.stdout.write(render.render_sim_addresses_text(server.addresses))
+            sys.stdout.flush()
+            until = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
+            print(f"clu-doctor: simulating {scenario} {until}", file=sys.stderr, flush=True)
             server.wait(seconds)
+        except _Stopped:
+            pass  # SIGTERM: asked to stop (systemd, kill), a clean end
+        except KeyboardInterrupt:
+            code = 130  # Ctrl-C: interrupted, as for every command
     print("clu-doctor: simulator stopped", file=sys.stderr)
+    return code
+
+
+def _show(name: str | None) -> int:
+    """``sim show NAME``: the scenario's file as it is, its path on stderr."""
+    from clu_doctor.errors import UsageError
+    from clu_doctor.sim.scenario import scenario_path
+
+    if name is None:
+        raise UsageError("give the scenario to show", hint="e.g. clu-doctor sim show cable-break")
+    path = scenario_path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    print(f"clu-doctor: {path}", file=sys.stderr)
+    sys.stdout.write(text)
     return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM while serving."""
 
 
 @contextlib.contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt while serving, so systemd/kill stop it cleanly."""
-    import signal
+    """Turn SIGTERM into :class:`_Stopped` while serving, so systemd/kill stop it cleanly."""
+    import signal  # only while serving
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise _Stopped
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:

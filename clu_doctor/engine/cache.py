@@ -4,17 +4,21 @@ Reading and validating the YAML costs more than importing typer itself (the YAML
 alone is about as much again), while the CLI's budget is 1.5x ``import typer, rich``. So the
 bundled rulebook, once validated, is pickled to the user's cache directory, keyed by a
 checksum of every rule file and the shape of every record. Any change to a rule file, the
-engine's records or the Python version misses the cache and re-validates. The cache is
-best-effort: every failure to read or write it falls back to loading the YAML.
+engine's records or the Python version misses the cache and re-validates.
+
+The cache is best-effort and never fails a command: a directory that cannot be created, read
+or written (a read-only home, ``CLU_DOCTOR_CACHE_DIR=/dev/null``, a full disk, no home at all)
+means the rules are loaded from the YAML, and only ``--debug`` says why.
 
 Only files this user owns and nobody else can write are unpickled.
 
 Environment: ``CLU_DOCTOR_NO_CACHE=1`` turns it off; ``CLU_DOCTOR_CACHE_DIR`` moves it
-(default ``$XDG_CACHE_HOME/clu-doctor`` or ``~/.cache/clu-doctor``).
+(default: the platform's user cache directory, see :mod:`clu_doctor.paths`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import zlib
@@ -22,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from clu_doctor import __version__
+from clu_doctor import __version__, debuglog
 from clu_doctor.engine.model import (
     Case,
     Finding,
@@ -62,16 +66,18 @@ _RECORDS = (
 
 
 def cache_file(rules: Path) -> Path | None:
-    """Where the cache for the rules directory ``rules`` lives, or None when disabled."""
+    """Where the cache for the rules directory ``rules`` lives, or None when disabled (or
+    when no cache directory can be named at all)."""
     if os.environ.get("CLU_DOCTOR_NO_CACHE"):
         return None
-    base = os.environ.get("CLU_DOCTOR_CACHE_DIR")
-    if base:
-        folder = Path(base)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        folder = (Path(xdg) if xdg else Path.home() / ".cache") / "clu-doctor"
-    tag = zlib.crc32(str(rules.resolve()).encode())
+    from clu_doctor.paths import cache_dir  # platformdirs, only when the cache is on
+
+    try:
+        folder = cache_dir()
+        tag = zlib.crc32(str(rules.resolve()).encode())
+    except (OSError, RuntimeError, KeyError) as error:  # no home directory, an unreadable cwd
+        debuglog.note(f"rulebook cache off: no cache directory ({error})")
+        return None
     return folder / f"rulebook-{tag:08x}.pickle"
 
 
@@ -98,13 +104,17 @@ def read(path: Path, key: tuple[Any, ...]) -> Any | None:
 
         with path.open("rb") as stream:
             stored_key, payload = pickle.load(stream)
-    except Exception:  # any damage just means "not cached"
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # any damage just means "not cached"
+        debuglog.note(f"rulebook cache {path} not read: {error}")
         return None
     return payload if stored_key == key else None
 
 
 def write(path: Path, key: tuple[Any, ...], payload: Any) -> None:
-    """Store ``payload`` under ``key``; silently gives up if the cache is not writable."""
+    """Store ``payload`` under ``key``; gives up without a word (but for ``--debug``) if the
+    cache cannot be written, whatever the reason."""
     import pickle  # only when a cache file is read or written
 
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -114,5 +124,8 @@ def write(path: Path, key: tuple[Any, ...], payload: Any) -> None:
             os.chmod(temporary, 0o600)
             pickle.dump((key, payload), stream, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+    except Exception as error:  # a cache is an optimisation: nothing about it may fail a run
+        debuglog.note(f"rulebook cache {path} not written: {error}")
+        # A read-only file system or a path through a file refuses the clean-up too.
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)

@@ -277,9 +277,14 @@ def fill(text: str, facts: Mapping[str, str], defaults: Mapping[str, FactSpec]) 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name in facts:
-            return facts[name]
-        spec = defaults.get(name)
-        return spec.default if spec is not None else match.group(0)
+            words = facts[name]
+        else:
+            spec = defaults.get(name)
+            words = spec.default if spec is not None else match.group(0)
+        before = text[: match.start()].rstrip(" ")
+        if not before or before.endswith((".", ":", "!", "?", "\n")):
+            words = words[:1].upper() + words[1:]  # a fact that starts a sentence
+        return words
 
     return PLACEHOLDER.sub(value, text)
 

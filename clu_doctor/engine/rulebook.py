@@ -20,7 +20,8 @@ from clu_doctor.errors import FileProblemError, Location, Problem
 VOCABULARY_FILE = "observations.yaml"
 LAYERS_FILE = "layers.yaml"
 TREES_DIR = "trees"
-RULES_HINT = "the rules are invalid; docs/rules-format.md describes the format"
+#: The command line adds where the format is described (the engine names no command).
+RULES_HINT = "the rules are invalid; the rules format documentation describes the format"
 
 
 class Rulebook:
@@ -68,6 +69,22 @@ class Rulebook:
         if spec is None or "{" not in spec.question:
             return spec
         return spec._replace(question=self.vocabulary.question(spec.key, observations))
+
+    def general(self, finding: Finding) -> Finding:
+        """``finding`` as the rules describe it in general, for a reference or ``explain``: its
+        ``{facts}`` in their default words ("a silent station"), as no run supplied them."""
+
+        def fill(text: str | None) -> str | None:
+            return None if text is None else self.vocabulary.fill(text, {})
+
+        return finding._replace(
+            title=self.vocabulary.fill(finding.title, {}),
+            cause=self.vocabulary.fill(finding.cause, {}),
+            remedy=tuple(self.vocabulary.fill(step, {}) for step in finding.remedy),
+            verify=fill(finding.verify),
+            escalate=fill(finding.escalate),
+            partial_title=fill(finding.partial_title),
+        )
 
     def diagnose(self, observations: walk.Observations) -> Diagnosis:
         """Walk every tree; missing observations count as ``unknown`` (source ``default``)."""

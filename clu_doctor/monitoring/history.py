@@ -24,8 +24,9 @@ minutes, so the cost does not matter). WAL needs a local file system (not NFS/SM
 directory is local on a gateway. The ``-wal`` and ``-shm`` files next to the database are part
 of it while it is open.
 
-Where: ``--history-dir`` (the ``directory`` argument), else ``$CLU_DOCTOR_STATE_DIR``, else
-``$XDG_STATE_HOME/clu-doctor``, else ``~/.local/state/clu-doctor``.
+Where: ``--history-dir`` (the ``directory`` argument), else ``$CLU_DOCTOR_STATE_DIR``, else the
+platform's user state directory (:mod:`clu_doctor.paths`; ``~/.local/state/clu-doctor`` or
+``$XDG_STATE_HOME/clu-doctor`` on Linux, ``%LOCALAPPDATA%\\clu-doctor`` on Windows).
 
 **One idea, one file.** The store and what is read from it (silences, flapping) share one
 schema: the queries that build the facts are written against the tables defined here.
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -46,13 +46,14 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from clu_doctor.errors import CluDoctorError
-from clu_doctor.monitoring.result import CheckResult, StationHealth
+from clu_doctor.monitoring.result import OTHER, SILENT_BUS, CheckResult, StationHealth
 from clu_doctor.monitoring.textfile import site_slug
+from clu_doctor.paths import ENV_STATE_DIR, state_dir
 from clu_doctor.severity import Severity
 
-#: Version of the database layout; a newer file is refused rather than misread.
-SCHEMA_VERSION = 1
-ENV_STATE_DIR = "CLU_DOCTOR_STATE_DIR"
+#: Version of the database layout; a newer file is refused rather than misread, an older one is
+#: brought up to date when it is opened for writing (2 added ``checks.reason``).
+SCHEMA_VERSION = 2
 DEFAULT_KEEP_DAYS = 90
 #: How long a writer waits for another check of the same site to finish its write.
 BUSY_TIMEOUT_S = 30.0
@@ -85,7 +86,8 @@ CREATE TABLE IF NOT EXISTS checks (
     duplicates         TEXT    NOT NULL,  -- JSON list of addresses
     corrupt_rate       REAL,
     findings           TEXT    NOT NULL,  -- JSON list of {"id", "severity"}
-    message            TEXT               -- why it could not check
+    message            TEXT,              -- why it could not check
+    reason             TEXT               -- silent_bus | interrupted | other; NULL: it checked
 )
 """,
     """
@@ -120,15 +122,10 @@ class HistoryError(CluDoctorError):
 # --- where -------------------------------------------------------------------------------------
 
 
-def default_directory(environ: Mapping[str, str] | None = None) -> Path:
-    """``$CLU_DOCTOR_STATE_DIR``, else ``$XDG_STATE_HOME/clu-doctor``, else
-    ``~/.local/state/clu-doctor``."""
-    env = os.environ if environ is None else environ
-    if env.get(ENV_STATE_DIR):
-        return Path(env[ENV_STATE_DIR]).expanduser()
-    if env.get("XDG_STATE_HOME"):
-        return Path(env["XDG_STATE_HOME"]).expanduser() / "clu-doctor"
-    return Path.home() / ".local" / "state" / "clu-doctor"
+def default_directory() -> Path:
+    """``$CLU_DOCTOR_STATE_DIR``, else the platform's user state directory
+    (:func:`clu_doctor.paths.state_dir`: ``~/.local/state/clu-doctor`` on Linux)."""
+    return state_dir()
 
 
 def history_path(site: str, directory: str | Path | None = None) -> Path:
@@ -185,6 +182,10 @@ class CheckRow:
     findings: tuple[FindingRef, ...] = ()
     message: str | None = None
     stations: tuple[StationRow, ...] = ()
+    #: Why it could not check (``silent_bus``, ``interrupted``, ``other``: see
+    #: :data:`clu_doctor.monitoring.result.SILENT_BUS`);
+    #: ``None`` for a check that ran.
+    reason: str | None = None
 
     @property
     def finding_ids(self) -> tuple[str, ...]:
@@ -211,6 +212,7 @@ class CheckRow:
             "corrupt_rate": self.corrupt_rate,
             "findings": [{"id": ref.id, "severity": ref.severity.value} for ref in self.findings],
             "message": self.message,
+            "reason": self.reason,
             "stations": [
                 {k: v for k, v in row.to_dict().items() if k not in ("check_id", "started")}
                 for row in self.stations
@@ -331,6 +333,15 @@ class _Clock:
             else moment.strftime("%Y-%m-%d %H:%M")
         )
         return f"{shown} {zone}".strip()
+
+
+def check_times(started: Sequence[str], tz: tzinfo | None = None) -> list[str]:
+    """Checks' start times as evidence shows them: ``03:15 UTC`` on the newest one's day,
+    with the date on other days."""
+    if not started:
+        return []
+    clock = _Clock(started[-1], tz)
+    return [clock(moment) for moment in started]
 
 
 def _plural(n: int, word: str) -> str:
@@ -478,6 +489,7 @@ def _row_to_check(row: sqlite3.Row, stations: Sequence[StationRow]) -> CheckRow:
         findings=findings,
         message=row["message"],
         stations=tuple(stations),
+        reason=row["reason"],
     )
 
 
@@ -573,6 +585,9 @@ class History:
                     (str(SCHEMA_VERSION), self.site),
                 )
             version = self._meta("schema_version")
+        if version is not None and int(version) < SCHEMA_VERSION:
+            self._upgrade(int(version))
+            version = self._meta("schema_version")
         if version is not None and int(version) > SCHEMA_VERSION:
             raise HistoryError(
                 f"{self.path} was written by a newer clu-doctor (history schema {version})",
@@ -584,6 +599,25 @@ class History:
                 f"{self.path} holds the history of site {owner!r}, not {self.site!r}",
                 "two site names give the same file name: rename one site, or give each its "
                 "own --history-dir",
+            )
+
+    def _upgrade(self, version: int) -> None:
+        """Bring a history written by an older clu-doctor up to :data:`SCHEMA_VERSION`, in one
+        transaction (another check doing the same at once finds it done)."""
+        with self._transaction():
+            current = self._meta("schema_version")
+            if current is None or int(current) >= SCHEMA_VERSION:
+                return
+            if version < 2:
+                self._db.execute("ALTER TABLE checks ADD COLUMN reason TEXT")
+                # Version 1 kept only the message: a check that heard nothing said so first.
+                self._db.execute(
+                    "UPDATE checks SET reason = CASE WHEN message LIKE 'no frame heard%' "
+                    "THEN ? ELSE ? END WHERE completed = 0",
+                    (SILENT_BUS, OTHER),
+                )
+            self._db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )
 
     def _meta(self, key: str) -> str | None:
@@ -646,24 +680,34 @@ class History:
                 result.corrupt_rate,
                 json.dumps(findings),
                 None,
+                None,
             ),
             result.stations,
             started_s - keep_days * 86400,
         )
 
     def record_failure(
-        self, started: str, duration_s: float, message: str, *, keep_days: int = DEFAULT_KEEP_DAYS
+        self,
+        started: str,
+        duration_s: float,
+        message: str,
+        *,
+        reason: str = OTHER,
+        status: Severity = Severity.UNKNOWN,
+        keep_days: int = DEFAULT_KEEP_DAYS,
     ) -> int:
-        """Append a check that could not check (port busy, no port, timeout before any frame):
-        status unknown, no stations. It never counts as a success or as a silent station."""
+        """Append a check that could not check (port busy, no port, timeout before any frame),
+        with no stations and its ``reason``. Its status is unknown, unless a silent bus that
+        lasted made it ``status`` (critical). It never counts as a success or as a silent
+        station."""
         started_s = parse_time(started).timestamp()
         return self._write(
             (
                 started,
                 started_s,
                 duration_s,
-                Severity.UNKNOWN.value,
-                int(Severity.UNKNOWN.exit_code),
+                status.value,
+                int(status.exit_code),
                 0,
                 "",
                 0,
@@ -672,6 +716,7 @@ class History:
                 None,
                 "[]",
                 message,
+                reason,
             ),
             (),
             started_s - keep_days * 86400,
@@ -685,7 +730,8 @@ class History:
                 cursor = self._db.execute(
                     "INSERT INTO checks (started, started_s, duration_s, status, exit_code, "
                     "completed, mode, stations_expected, stations_answering, duplicates, "
-                    "corrupt_rate, findings, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "corrupt_rate, findings, message, reason) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     values,
                 )
                 check_id = cursor.lastrowid
@@ -781,6 +827,23 @@ class History:
             (address, n),
         ).fetchall()
         return [_row_to_station(row) for row in reversed(rows)]
+
+    def silent_bus_run(self, limit: int = 1000) -> tuple[str, ...]:
+        """When the checks of the current silent-bus run started, oldest first: the newest
+        checks that heard not a byte, back to the last check that ran (checks that could not
+        check for another reason, such as a busy port, neither count nor end the run)."""
+        rows = self._db.execute(
+            "SELECT started, completed, reason FROM checks "
+            "ORDER BY started_s DESC, id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        run: list[str] = []
+        for row in rows:
+            if row["completed"]:
+                break
+            if row["reason"] == SILENT_BUS:
+                run.append(row["started"])
+        return tuple(reversed(run))
 
     def last_success(self) -> float | None:
         """When the last check that completed (whatever its status) ended, in seconds since

@@ -14,6 +14,15 @@ from typing import Any
 from clu_doctor.engine import Diagnosis
 from clu_doctor.severity import Severity
 
+#: Why a check could not check, as the history records it (``checks.reason``): not a single
+#: byte heard on the bus (a CLU without power stops polling; so does one whose adapter came off
+#: the bus) ...
+SILENT_BUS = "silent_bus"
+#: ... stopped by SIGTERM or Ctrl-C ...
+INTERRUPTED = "interrupted"
+#: ... or anything else (port busy, timeout, invalid file).
+OTHER = "other"
+
 
 @dataclass(frozen=True)
 class StationHealth:

@@ -22,6 +22,7 @@ business; reading the history for the rules happens here.
 
 from __future__ import annotations
 
+import signal
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,9 +35,18 @@ from clu_doctor.bus.listen.detect import DETECT_WINDOW_S
 from clu_doctor.clock import current as current_clock
 from clu_doctor.engine import UNKNOWN, AnswerSource, Layer, Observation, ObservationSpec, Rulebook
 from clu_doctor.errors import CluDoctorError, FileProblemError
+from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.deadline import DeadlineExpired, deadline
 from clu_doctor.monitoring.ignores import apply_ignores, unknown_ignores
-from clu_doctor.monitoring.result import CheckResult, IgnoredFinding, StationHealth
+from clu_doctor.monitoring.interrupt import Interrupted, as_interrupted
+from clu_doctor.monitoring.result import (
+    INTERRUPTED,
+    OTHER,
+    SILENT_BUS,
+    CheckResult,
+    IgnoredFinding,
+    StationHealth,
+)
 from clu_doctor.probing import BusPlan, BusProber, ProbeEvents, resolve_observations
 from clu_doctor.probing.prober import grade_observations
 
@@ -59,7 +69,39 @@ RESERVE_S = 5.0
 
 
 class CouldNotCheck(CluDoctorError):
-    """The check ran into something that says nothing about the site (exit 3, UNKNOWN)."""
+    """The check ran into something that says nothing about the site (exit 3, UNKNOWN).
+
+    ``reason`` is what the history records (:data:`~clu_doctor.monitoring.result.SILENT_BUS`
+    for not one byte heard, which a site file can turn into CRITICAL once it lasts).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        reason: str = OTHER,
+        exit_code: ExitCode = ExitCode.UNKNOWN,
+    ) -> None:
+        super().__init__(message, hint)
+        self.reason = reason
+        self.exit_code = exit_code
+
+
+def interrupted(stop: Interrupted, waited_s: float, stage: str) -> CouldNotCheck:
+    """A check stopped by SIGTERM or Ctrl-C, as a "could not check" that says when and where."""
+    hint = None
+    if stop.signum != signal.SIGINT:  # Ctrl-C is a person who knows why
+        hint = (
+            "if a monitoring system or service manager stopped it, give it more time than "
+            "the check's --timeout"
+        )
+    return CouldNotCheck(
+        f"stopped by {stop.name} after {waited_s:.1f} s while {stage}; the port is released",
+        hint,
+        reason=INTERRUPTED,
+        exit_code=stop.exit_code,
+    )
 
 
 @dataclass(frozen=True)
@@ -142,16 +184,20 @@ def run_check(
     rulebook: Rulebook,
     *,
     history: History | None = None,
+    history_missing: str | None = None,
     events: ProbeEvents | None = None,
     clock: Callable[[], datetime] = utc_now,
     today: date | None = None,
 ) -> CheckResult:
     """Check the site once; see the module docstring.
 
-    Raises :class:`CouldNotCheck` (deadline expired, nothing decodable heard), the bus layer's
-    port errors (missing, busy, permission denied, unplugged), and
-    :class:`~clu_doctor.errors.FileProblemError` for an ``ignore:`` entry naming no finding.
-    All of them are exit code 3.
+    ``history_missing`` says why there is no ``history`` when one was wanted (it could not be
+    opened): the observations it would give are unknown, for that reason.
+
+    Raises :class:`CouldNotCheck` (deadline expired, nothing decodable heard, stopped by
+    SIGTERM or Ctrl-C), the bus layer's port errors (missing, busy, permission denied,
+    unplugged), and :class:`~clu_doctor.errors.FileProblemError` for an ``ignore:`` entry
+    naming no finding. All of them are exit code 3 (130 for Ctrl-C).
     """
     site = request.site
     problems = unknown_ignores(site.ignores, rulebook.findings)
@@ -194,12 +240,16 @@ def run_check(
                 facts = history.facts(
                     missed=flapping.missed, of=flapping.of, current=(started, stations)
                 )
-            observations = _observe(rulebook, prober, site, facts)
+            observations = _observe(rulebook, prober, site, facts, history_missing)
             diagnosis = rulebook.diagnose(observations)
             duplicates = _duplicates(prober)
             evidence = prober.evidence()
             mode = "scan" if prober.scan_result is not None else "listen"
             rate = _corrupt_rate(stations)
+    except (KeyboardInterrupt, Interrupted) as error:
+        stop = as_interrupted(error)
+        assert stop is not None
+        raise interrupted(stop, time.monotonic() - t0, stages.current) from None
     except DeadlineExpired:
         waited = time.monotonic() - t0
         limit = request.limit_s if request.limit_s is not None else request.timeout_s
@@ -277,7 +327,7 @@ def _nothing_heard(prober: BusProber, request: CheckRequest, waited: float) -> C
         )
         if not request.active:
             hint += "; with the CLU off the bus on purpose, set clu: disconnected in site.yaml"
-    return CouldNotCheck(what, hint)
+    return CouldNotCheck(what, hint, reason=OTHER if report.bytes else SILENT_BUS)
 
 
 # --- what was heard, per station ---------------------------------------------------------------
@@ -373,13 +423,17 @@ def _duplicates(prober: BusProber) -> tuple[int, ...]:
 
 
 def _observe(
-    rulebook: Rulebook, prober: BusProber, site: Site, facts: HistoryFacts | None
+    rulebook: Rulebook,
+    prober: BusProber,
+    site: Site,
+    facts: HistoryFacts | None,
+    history_missing: str | None = None,
 ) -> dict[str, Observation]:
     history = _history_observations(facts)
 
     def resolve(spec: ObservationSpec) -> Mapping[str, Observation]:
         if spec.probe == "site.history":
-            return {spec.key: history.get(spec.key) or _no_history(spec.key)}
+            return {spec.key: history.get(spec.key) or _no_history(spec.key, history_missing)}
         return prober.resolve(spec)
 
     observations: dict[str, Observation] = {}
@@ -417,8 +471,9 @@ def _history_observations(facts: HistoryFacts | None) -> dict[str, Observation]:
     }
 
 
-def _no_history(key: str) -> Observation:
-    return Observation(key, UNKNOWN, AnswerSource.PROBE, "no history kept for this check")
+def _no_history(key: str, why: str | None = None) -> Observation:
+    detail = f"no history: {why}" if why else "no history kept for this check"
+    return Observation(key, UNKNOWN, AnswerSource.PROBE, detail)
 
 
 # --- ignores -----------------------------------------------------------------------------------

@@ -8,11 +8,10 @@ whatever the format.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from clu_doctor.engine import ReportedFinding
-from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.result import CheckResult
 from clu_doctor.report import CheckFormat, envelope, to_json
 from clu_doctor.report.console import LOOKS, OutputMode
@@ -68,23 +67,33 @@ def render_check_unknown_json(
     *,
     hint: str | None = None,
     started: str | None = None,
+    status: Severity = Severity.UNKNOWN,
+    evidence: Sequence[str] = (),
 ) -> str:
-    """ "Could not check" as JSON: status unknown, exit code 3, the reason."""
+    """ "Could not check" as JSON: status unknown (or critical, for a silent bus that lasted),
+    exit code 3 (2), the reason and its evidence."""
     document = envelope(
         "check",
         {
-            "status": Severity.UNKNOWN.value,
-            "exit_code": int(ExitCode.UNKNOWN),
+            "status": status.value,
+            "exit_code": int(status.exit_code),
             "completed": False,
-            "summary": one_line(f"could not check: {message}"),
+            "summary": one_line(_not_checked(status, message)),
             "site": site,
             "started": started,
             "duration_s": None if duration_s is None else round(duration_s, 3),
             "message": message,
             "hint": hint,
+            "evidence": list(evidence),
         },
     )
     return to_json(document)
+
+
+def _not_checked(status: Severity, message: str) -> str:
+    """The summary of a check that could not check: UNKNOWN says so; a silent bus that
+    lasted until it is CRITICAL says what it is."""
+    return f"could not check: {message}" if status is Severity.UNKNOWN else message
 
 
 def _yes_no(flag: bool) -> str:
@@ -245,21 +254,41 @@ def render_check_unknown(
     hint: str | None = None,
     started: str | None = None,
     last_success: float | None = None,
+    status: Severity = Severity.UNKNOWN,
+    evidence: Sequence[str] = (),
 ) -> str:
-    """ "Could not check" in ``fmt``; the exit code is always 3 (UNKNOWN)."""
+    """ "Could not check" in ``fmt``. The exit code is 3 (UNKNOWN), unless ``status`` says a
+    silent bus lasted until it is CRITICAL (2); ``evidence`` is what the history showed."""
     if fmt is CheckFormat.NAGIOS:
         from clu_doctor.report.nagios import render_nagios_unknown  # one format per run
 
-        return render_nagios_unknown(site, message, duration_s, hint=hint)
+        return render_nagios_unknown(
+            site, message, duration_s, hint=hint, status=status, evidence=evidence
+        )
     if fmt is CheckFormat.PROMETHEUS:
         from clu_doctor.report.prometheus import render_prometheus_unknown  # one format per run
 
         return render_prometheus_unknown(
-            site, message, duration_s, last_success=last_success, started=started
+            site,
+            message,
+            duration_s,
+            last_success=last_success,
+            started=started,
+            status=status,
         )
     if fmt is CheckFormat.JSON:
-        return render_check_unknown_json(site, message, duration_s, hint=hint, started=started)
-    text = f"{site + ': ' if site else ''}UNKNOWN: could not check: {one_line(message)}\n"
+        return render_check_unknown_json(
+            site,
+            message,
+            duration_s,
+            hint=hint,
+            started=started,
+            status=status,
+            evidence=evidence,
+        )
+    where = f"{site}: " if site else ""
+    text = f"{where}{LOOKS[status].status}: {one_line(_not_checked(status, message))}\n"
+    text += "".join(f"  - {one_line(line)}\n" for line in evidence)
     if hint:
         text += f"hint: {one_line(hint)}\n"
     return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clu_doctor.report import envelope, to_json
@@ -13,12 +14,12 @@ if TYPE_CHECKING:
 
 
 def render_ports_text(ports: Sequence[SerialPortInfo], mode: OutputMode) -> str:
-    """A table of ports, likely USB-RS485 adapters marked; a hint when there are none."""
+    """A table of ports, likely USB-RS485 adapters marked; what to check when none is one."""
+    from clu_doctor.bus.ports import NO_ADAPTER_CHECKS, no_adapter_advice  # with the ports
+
     if not ports:
-        return (
-            "No serial ports found. Plug in the USB-RS485 adapter and run this again; "
-            "on Linux it appears as /dev/ttyUSB0 or /dev/ttyACM0.\n"
-        )
+        return f"No serial ports found, so no USB-RS485 adapter: {NO_ADAPTER_CHECKS}.\n"
+    advice = no_adapter_advice(ports)
     from rich import box  # rich: text output only (JSON runs never load it)
     from rich.table import Table  # rich: text output only (JSON runs never load it)
 
@@ -34,14 +35,21 @@ def render_ports_text(ports: Sequence[SerialPortInfo], mode: OutputMode) -> str:
             port.description,
             port.serial_number or "",
         )
-    return render_to_string(mode, table)
+    text = render_to_string(mode, table)
+    if advice:
+        text += f"\n{advice[0].upper()}{advice[1:]}.\n"
+    return text
 
 
 def render_ports_json(ports: Sequence[SerialPortInfo]) -> str:
+    from clu_doctor.bus.ports import no_adapter_advice  # with the ports
+
     return to_json(
         envelope(
             "ports",
             {
+                "adapter_found": any(p.likely_adapter for p in ports),
+                "advice": no_adapter_advice(ports),
                 "ports": [
                     {
                         "device": p.device,
@@ -56,7 +64,7 @@ def render_ports_json(ports: Sequence[SerialPortInfo]) -> str:
                         "hwid": p.hwid,
                     }
                     for p in ports
-                ]
+                ],
             },
         )
     )
@@ -68,11 +76,18 @@ def render_scenarios_text(scenarios: Sequence[tuple[str, str]]) -> str:
     return "".join(f"{name:<{width}}  {description}\n" for name, description in scenarios)
 
 
-def render_scenarios_json(scenarios: Sequence[tuple[str, str]]) -> str:
+def render_scenarios_json(scenarios: Sequence[tuple[str, str]], directory: Path) -> str:
+    """The scenarios with the file each one is (``directory``/NAME.yaml)."""
     return to_json(
         envelope(
             "scenarios",
-            {"scenarios": [{"name": n, "description": d} for n, d in scenarios]},
+            {
+                "directory": str(directory),
+                "scenarios": [
+                    {"name": n, "description": d, "path": str(directory / f"{n}.yaml")}
+                    for n, d in scenarios
+                ],
+            },
         )
     )
 

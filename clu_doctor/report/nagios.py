@@ -25,7 +25,7 @@ Performance data: ``stations_expected``, ``stations_answering`` (with ranges fro
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,7 @@ from clu_doctor.report.summary import (
     station_name,
     summary,
 )
+from clu_doctor.severity import Severity
 from clu_doctor.site.model import LAST_ADDRESS
 
 if TYPE_CHECKING:
@@ -195,15 +196,24 @@ def render_nagios(result: CheckResult, *, thresholds: Thresholds) -> str:
 
 
 def render_nagios_unknown(
-    site: str | None, message: str, duration_s: float | None = None, *, hint: str | None = None
+    site: str | None,
+    message: str,
+    duration_s: float | None = None,
+    *,
+    hint: str | None = None,
+    status: Severity = Severity.UNKNOWN,
+    evidence: Sequence[str] = (),
 ) -> str:
     """ "Could not check" (no port, port busy, invalid site or rules file, timeout before any
-    frame): ``CLU-DOCTOR UNKNOWN - <site>: could not check: <message>``; exit 3."""
+    frame): ``CLU-DOCTOR UNKNOWN - <site>: could not check: <message>``; exit 3. A silent bus
+    that lasted ``thresholds.silent_bus.critical`` checks is ``CLU-DOCTOR CRITICAL - <site>:
+    <message>`` (exit 2), with the history's ``evidence`` in the long output."""
     where = f"{clean(site)}: " if site else ""
-    status = f"{PREFIX} UNKNOWN - {where}could not check: {clean(message)}"
+    said = f"could not check: {message}" if status is Severity.UNKNOWN else message
+    line = f"{PREFIX} {LOOKS[status].status} - {where}{clean(said)}"
     if duration_s is not None:
-        status += f" | {Perfdata('duration', round(duration_s, 3), 's', min=0)}"
-    lines = [status]
+        line += f" | {Perfdata('duration', round(duration_s, 3), 's', min=0)}"
+    lines = [line, *(f"    - {clean(item)}" for item in evidence)]
     if hint:
         lines.append(f"hint: {clean(hint)}")
     return "\n".join(lines) + "\n"

@@ -220,9 +220,11 @@ def render_prometheus_unknown(
     *,
     last_success: float | None,
     started: str | None = None,
+    status: Severity = Severity.UNKNOWN,
 ) -> str:
-    """The metrics when the check could not check: status 3, completed 0, and the last
-    success from the history (0 if none), so ``time() - last_success`` keeps growing.
+    """The metrics when the check could not check: status 3 (2 for a silent bus that lasted
+    until it is critical), completed 0, and the last success from the history (0 if none), so
+    ``time() - last_success`` keeps growing.
 
     The reason goes into a comment line (the format ignores it; a person reading the file
     sees it). Per-station metrics are left out: nothing was heard.
@@ -230,7 +232,7 @@ def render_prometheus_unknown(
     labels = {"site": site or ""}
     started_s = _started_s(started)
     families: list[tuple[str, Iterable[Sample]]] = [
-        ("clu_doctor_check_status", [(labels, 3)]),
+        ("clu_doctor_check_status", [(labels, int(status.exit_code))]),
         ("clu_doctor_check_completed", [(labels, 0)]),
         (
             "clu_doctor_check_duration_seconds",
@@ -242,4 +244,5 @@ def render_prometheus_unknown(
         ),
         ("clu_doctor_last_success_timestamp_seconds", [(labels, last_success or 0)]),
     ]
-    return _render(families, [f"clu-doctor could not check: {message}"])
+    said = "could not check" if status is Severity.UNKNOWN else status.value
+    return _render(families, [f"clu-doctor {said}: {message}"])

@@ -49,7 +49,7 @@ def select(rulebook: Rulebook, ids: Sequence[str] | None) -> tuple[list[Tree], l
         if name in trees:
             chosen_trees.append(trees[name])
         elif name.upper() in findings:
-            chosen_findings.append(findings[name.upper()])
+            chosen_findings.append(rulebook.general(findings[name.upper()]))
         elif _FINDING_ID.match(name):
             raise UsageError(
                 f"no finding named {name}{did_you_mean(name.upper(), rulebook.findings)}",
@@ -74,7 +74,7 @@ def select_findings(rulebook: Rulebook, ids: Sequence[str]) -> list[Finding]:
             f"no finding named {name}{did_you_mean(name.upper(), rulebook.findings)}",
             hint="'clu-doctor rules list' shows every finding id",
         )
-    return [known[name.upper()] for name in ids]
+    return [rulebook.general(known[name.upper()]) for name in ids]
 
 
 def _area_name(finding: Finding) -> str:
@@ -229,7 +229,7 @@ def _target_text(rulebook: Rulebook, target: Target) -> Any:
     text = Text()
     look = LOOKS[finding.severity]
     text.append(look.label, style=look.style)
-    text.append(f" {finding.id}: {finding.title}")
+    text.append(f" {finding.id}: {rulebook.general(finding).title}")
     return text
 
 
@@ -244,7 +244,8 @@ def render_markdown(rulebook: Rulebook, trees: list[Tree]) -> str:
     out.append("|---|---|---|")
     for spec in rulebook.vocabulary:
         values = ", ".join(f"`{name}`" for name in spec.value_names) or f"number ({spec.unit})"
-        out.append(f"| `{spec.key}` | {values}, `unknown` | {_cell(spec.question)} |")
+        question = rulebook.vocabulary.fill(spec.question, {})
+        out.append(f"| `{spec.key}` | {values}, `unknown` | {_cell(question)} |")
     out.append("")
     for tree in trees:
         out.append(f"### {tree.title} (`{tree.id}`)\n")
@@ -259,13 +260,14 @@ def render_markdown(rulebook: Rulebook, trees: list[Tree]) -> str:
         out.append("")
         out.append("| id | severity | layer | title |")
         out.append("|---|---|---|---|")
-        for finding in tree.findings.values():
+        general = [rulebook.general(finding) for finding in tree.findings.values()]
+        for finding in general:
             out.append(
                 f"| `{finding.id}` | {finding.severity.value} | {finding.layer.value} "
                 f"| {_cell(finding.title)} |"
             )
         out.append("")
-        for finding in tree.findings.values():
+        for finding in general:
             out += _finding_markdown(finding)
     return "\n".join(out).rstrip() + "\n"
 
@@ -336,7 +338,7 @@ def render_findings_list(rulebook: Rulebook) -> str:
     rows = [
         (f.id, f.severity.value, f.layer.value, f.tree, " ".join(f.title.split()))
         for tree in rulebook.trees
-        for f in tree.findings.values()
+        for f in map(rulebook.general, tree.findings.values())
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     header = ("id", "severity", "layer", "tree", "title")

@@ -61,7 +61,7 @@ T = TypeVar("T")
 #: What a user can do about a scenario file that does not load: copy a bundled one.
 LAYOUT_HINT = (
     "start from a copy of a bundled scenario: 'clu-doctor sim --list' names them, the files are "
-    f"in {scenarios_dir()}; docs/simulator.md describes the simulated site"
+    f"in {scenarios_dir()}; 'clu-doctor docs simulator' describes the simulated site"
 )
 
 

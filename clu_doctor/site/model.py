@@ -191,18 +191,33 @@ class FlappingThreshold:
 
 
 @dataclass(frozen=True)
+class SilentBusThreshold:
+    """A check that hears not a single byte could not check (UNKNOWN): one such check says
+    nothing about the site. ``critical`` checks of that kind in a row (the newest included)
+    make it CRITICAL: a CLU that lost power stops polling, and a monitoring system that does
+    not notify on UNKNOWN would never page about it. ``None`` (the default): never."""
+
+    critical: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"critical": self.critical}
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """The ``thresholds:`` section of ``site.yaml`` (every key optional)."""
 
     stations_silent: SilentThreshold = field(default_factory=SilentThreshold)
     corrupt_rate: RateThreshold = field(default_factory=RateThreshold)
     flapping: FlappingThreshold = field(default_factory=FlappingThreshold)
+    silent_bus: SilentBusThreshold = field(default_factory=SilentBusThreshold)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "stations_silent": self.stations_silent.to_dict(),
             "corrupt_rate": self.corrupt_rate.to_dict(),
             "flapping": self.flapping.to_dict(),
+            "silent_bus": self.silent_bus.to_dict(),
         }
 
 

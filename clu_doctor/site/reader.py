@@ -25,6 +25,7 @@ from clu_doctor.site.model import (
     Meters,
     Model,
     RateThreshold,
+    SilentBusThreshold,
     SilentThreshold,
     Site,
     Station,
@@ -40,7 +41,8 @@ MODELS: tuple[Model, ...] = ("UNO", "IQ", "DUO")
 CLU_STATES: tuple[CluState, ...] = ("connected", "disconnected")
 
 
-_HINT = "compare with the commented example in examples/site.yaml"
+#: A file with problems: the command line adds the command that prints a commented example.
+HINT = "compare with a commented example of a site file"
 
 
 _TOP_REQUIRED = ("name", "chain")
@@ -210,7 +212,7 @@ def _band(reader: SiteReader, block: YamlMap, key: str, keys: Sequence[str]) -> 
 
 
 def _read_thresholds(reader: SiteReader, top: YamlMap) -> Thresholds:
-    optional = ("stations_silent", "corrupt_rate", "flapping")
+    optional = ("stations_silent", "corrupt_rate", "flapping", "silent_bus")
     block = reader.section(
         top["thresholds"], top.value_line_of("thresholds"), "thresholds", (), optional
     )
@@ -218,6 +220,7 @@ def _read_thresholds(reader: SiteReader, top: YamlMap) -> Thresholds:
         return Thresholds()
     defaults = Thresholds()
     silent, rate, flapping = defaults.stations_silent, defaults.corrupt_rate, defaults.flapping
+    silent_bus = defaults.silent_bus
 
     what = "thresholds: stations_silent"
     if (band := _band(reader, block, "stations_silent", _BAND)) is not None:
@@ -265,7 +268,12 @@ def _read_thresholds(reader: SiteReader, top: YamlMap) -> Thresholds:
                 f"{what}: missed ({flapping.missed}) is more than of ({flapping.of})",
                 "missed K of the last N checks, K at most N",
             )
-    return Thresholds(silent, rate, flapping)
+
+    what = "thresholds: silent_bus"
+    if (band := _band(reader, block, "silent_bus", ("critical",))) is not None:
+        checks = reader.integer(band, "critical", f"{what}: critical", low=1, high=FLAPPING_MAX_OF)
+        silent_bus = SilentBusThreshold(checks)
+    return Thresholds(silent, rate, flapping, silent_bus)
 
 
 def _given(value: int, written: int | None) -> str:
@@ -432,10 +440,10 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
     reader = SiteReader(source)
     if data is None:
         reader.report(1, "the file is empty", "a site description")
-        raise FileProblemError(reader.problems, _HINT)
+        raise FileProblemError(reader.problems, HINT)
     top = reader.section(data, 1, "the site", _TOP_REQUIRED, _TOP_OPTIONAL)
     if top is None:
-        raise FileProblemError(reader.problems, _HINT)
+        raise FileProblemError(reader.problems, HINT)
 
     name = reader.text(top, "name")
     profile = reader.text(top, "profile") or DEFAULT_PROFILE
@@ -465,7 +473,7 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
     stations = _read_chain(reader, top, prefix) if "chain" in top else []
 
     if reader.problems:
-        raise FileProblemError(reader.problems, _HINT)
+        raise FileProblemError(reader.problems, HINT)
     assert name is not None  # a missing name is a problem reported above
     return Site(
         name=name,

@@ -1,15 +1,13 @@
-"""Fixtures for the bus tests: fake buses behind a URL, pty pairs, socat pairs, pty devices."""
+"""Fixtures for the bus tests: fake buses behind a URL, ptys, linked pty pairs, pty devices."""
 
 from __future__ import annotations
 
 import os
 import select
-import shutil
-import signal
 import subprocess
+import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,47 +142,64 @@ def pty_device(pty: PtyPair) -> Iterator[Callable[..., PtyDevice]]:
         device.stop()
 
 
-@dataclass
-class SocatPair:
-    """Two linked ptys made by socat: what one end writes, the other reads."""
+#: The relay between two ptys, run as a process of its own (as socat is): it makes the pairs,
+#: links their slaves at the paths it is given, says "ready", and copies bytes between the two
+#: masters until it is killed. Both slaves stay open in it, so a program may open and close its
+#: end at any time; killed, its masters close and an open end gets EIO.
+_RELAY = """
+import os, select, sys, tty
+masters = []
+for link in sys.argv[1:3]:
+    master, slave = os.openpty()
+    tty.setraw(slave)  # no echo, no line editing: a serial line, not a terminal
+    os.symlink(os.ttyname(slave), link)
+    masters.append(master)
+print("ready", flush=True)
+a, b = masters
+other = {a: b, b: a}
+while True:
+    for fd in select.select([a, b], [], [])[0]:
+        os.write(other[fd], os.read(fd, 4096))
+"""
 
-    a: str
-    b: str
-    process: subprocess.Popen[bytes]
+
+class LinkedPtys:
+    """Two pseudo-terminals joined back to back, made with the standard library: what a
+    program writes to one (``a``), a program on the other (``b``) reads, and back, as with
+    ``socat pty,raw,echo=0 pty,raw,echo=0`` but without socat.
+
+    ``a`` and ``b`` are symlinks to the ``/dev/pts/N`` slaves (as socat's ``link=``). The relay
+    is a separate Python process, as socat is, so it takes no time from the test's own threads
+    (a pymodbus server, say). :meth:`kill` pulls the plug: the relay ends, and a program with
+    an end open gets EIO, as from a USB adapter pulled out.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.links = [directory / "a", directory / "b"]
+        self.a, self.b = (str(path) for path in self.links)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _RELAY, self.a, self.b],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        # A readiness wait: the relay says so once both ptys are linked.
+        assert self.process.stdout.readline() == "ready\n", "the pty relay did not start"
 
     def kill(self) -> None:
-        """End socat (both ptys go away), as an adapter pulled from the USB port would."""
+        """Pull the plug on both ends (safe to call twice)."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            self.process.kill()
             self.process.wait(5)
-
-
-def start_socat(directory: Path) -> SocatPair:
-    socat = shutil.which("socat")
-    assert socat, "socat is required for the bus tests (apt-get install socat)"
-    a, b = directory / "a", directory / "b"
-    process = subprocess.Popen(
-        [socat, "-d", "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    # socat creates the links once both ptys exist; wait for that (a readiness wait, not a
-    # measurement: the loop ends as soon as they are there).
-    give_up = time.monotonic() + 10
-    while not (a.exists() and b.exists()):
-        assert process.poll() is None, (
-            f"socat failed: {process.stderr.read() if process.stderr else ''!r}"
-        )
-        assert time.monotonic() < give_up, "socat did not create its ptys"
-        time.sleep(0.01)
-    return SocatPair(str(a), str(b), process)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        for link in self.links:
+            link.unlink(missing_ok=True)
 
 
 @pytest.fixture
-def socat_pair() -> Iterator[SocatPair]:
-    with tempfile.TemporaryDirectory(prefix="clu-doctor-socat-") as directory:
-        pair = start_socat(Path(directory))
+def linked_ptys() -> Iterator[LinkedPtys]:
+    with tempfile.TemporaryDirectory(prefix="clu-doctor-ptys-") as directory:
+        pair = LinkedPtys(Path(directory))
         yield pair
         pair.kill()
-        if pair.process.stderr:
-            pair.process.stderr.close()

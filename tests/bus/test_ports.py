@@ -8,9 +8,11 @@ from serial.tools.list_ports_common import ListPortInfo
 
 from clu_doctor.bus.ports import (
     KNOWN_CHIPS,
+    NOT_USB,
     SerialPortInfo,
     chip_for,
     classify,
+    no_adapter_advice,
 )
 from clu_doctor.bus.ports import (
     list_ports as clu_list_ports,
@@ -105,7 +107,7 @@ def test_rs485_in_the_product_name_counts_even_with_an_unknown_chip() -> None:
 def test_built_in_uart_has_no_usb_id() -> None:
     port = classify(plain_port("/dev/ttyAMA0"))
     assert (port.vid, port.pid, port.usb_id, port.chip) == (None, None, None, None)
-    assert port.description == ""
+    assert port.description == NOT_USB  # said plainly, not an empty column
     assert not port.likely_adapter
 
 
@@ -136,3 +138,14 @@ def test_listing_puts_adapters_first(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_listing_this_machine_returns_plain_dataclasses() -> None:
     # Whatever this machine has (often nothing in CI), each entry is a SerialPortInfo.
     assert all(isinstance(port, SerialPortInfo) for port in clu_list_ports(include_links=True))
+
+
+def test_no_known_adapter_is_said_with_what_to_check() -> None:
+    without = [classify(plain_port("/dev/ttyS0")), classify(usb_port("/dev/ttyACM0", 0x2341, 1))]
+    advice = no_adapter_advice(without)
+    assert advice is not None
+    assert advice.startswith("no known USB-RS485 adapter is connected: plug the adapter in")
+    assert "dmesg" in advice and "lsusb" in advice
+    with_one = [*without, classify(usb_port("/dev/ttyUSB0", 0x0403, 0x6001))]
+    assert no_adapter_advice(with_one) is None
+    assert no_adapter_advice([]) is not None

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from clu_doctor import __version__
 from clu_doctor.monitoring.history import History
+from clu_doctor.monitoring.run import iso_utc, utc_now
 from clu_doctor.resources import scenarios_dir
 from tests.commands.helpers import check, invoke, metrics, site_file, status_line
 
@@ -320,3 +323,148 @@ def test_a_wrong_textfile_directory_is_refused_before_the_bus(tmp_path: Path) ->
     )
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "state").exists()  # nothing was checked, so nothing is recorded
+
+
+# --- monitoring-plugin conventions: -V, -t, -w, -c ----------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["check", "-V"], ["check", "--version"], ["-V"], ["--version"]])
+def test_the_version_as_plugins_give_it(args: list[str]) -> None:
+    result = invoke(*args)
+    assert (result.code, result.stdout) == (0, f"clu-doctor {__version__}\n")
+
+
+def test_warning_and_critical_override_the_site_files_thresholds(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 8", 8)  # default: one silent station is critical
+    args = ["--site", str(site), "--sim", "unpowered-station", "--listen-seconds", LISTEN]
+    plugin = check(tmp_path, *args, "-f", "nagios", "-t", "30", "-w", "1", "-c", "2")
+    assert plugin.code == 1, plugin.stdout
+    line = status_line(plugin)
+    assert line.startswith("CLU-DOCTOR WARNING - Garage 8: 7/8 stations answering")
+    assert "stations_answering=7;8:;7:;0;8" in line  # the ranges follow -w/-c too
+    only_critical = check(tmp_path, *args, "--critical", "3")  # warning stays at 1
+    assert only_critical.code == 1
+    assert check(tmp_path, *args).code == 2
+
+
+def test_a_warning_above_the_critical_threshold_is_a_usage_error(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 8", 8)
+    result = check(tmp_path, "--site", str(site), "--sim", "healthy-16", "-w", "3", "-c", "2")
+    assert result.code == 3
+    assert "-w (3) is above the critical threshold (2)" in result.stdout
+    assert not (tmp_path / "state").exists()
+
+
+# --- a silent bus that lasts: CRITICAL with the history as evidence ---------------------------
+
+
+def silent_check(tmp_path: Path, site: Path, *more: str) -> Any:
+    return check(
+        tmp_path,
+        *("--site", str(site), "--sim", "clu-usb-dead", "--listen-seconds", "3"),
+        *more,
+    )
+
+
+def test_a_bus_silent_in_n_checks_in_a_row_becomes_critical(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Dead CLU", 8)
+    codes = [silent_check(tmp_path, site, "--silent-bus-critical", "3").code for _ in range(2)]
+    assert codes == [3, 3]
+    third = silent_check(tmp_path, site, "--silent-bus-critical", "3", "-f", "nagios")
+    assert third.code == 2, third.stdout
+    line = status_line(third)
+    assert line.startswith(
+        "CLU-DOCTOR CRITICAL - Dead CLU: no frame heard in the last 3 checks, since "
+    )
+    assert "the CLU does not poll (no power?) or the adapter is off the bus" in line
+    assert "    - this check: no frame heard on simulated site clu-usb-dead" in third.stdout
+    assert "    - checks without a frame: " in third.stdout
+    assert third.stdout.count(" UTC") >= 2  # since HH:MM UTC, and the list of times
+    document = silent_check(tmp_path, site, "--silent-bus-critical", "3", "--json").json()
+    assert (document["status"], document["exit_code"], document["completed"]) == (
+        "critical",
+        2,
+        False,
+    )
+    assert document["message"].startswith("no frame heard in the last 4 checks")
+    with History.open("Dead CLU", tmp_path / "state", create=False) as history:
+        rows = history.recent()
+    assert [(r.status.value, r.reason) for r in rows] == [
+        ("unknown", "silent_bus"),
+        ("unknown", "silent_bus"),
+        ("critical", "silent_bus"),
+        ("critical", "silent_bus"),
+    ]
+
+
+def test_the_silent_bus_threshold_from_the_site_file_and_what_resets_it(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Dead CLU", 8, "thresholds:\n  silent_bus: {critical: 2}\n")
+    first = silent_check(tmp_path, site)
+    assert first.code == 3
+    assert "no frame heard in this check; CRITICAL from 2 in a row" in first.stdout
+    # A busy port says nothing about the bus: it neither counts nor ends the run.
+    with History.open("Dead CLU", tmp_path / "state") as history:
+        history.record_failure(iso_now(), 0.01, "port /dev/ttyUSB0 is busy")
+    assert silent_check(tmp_path, site).code == 2
+    # A check that hears the bus ends the run; the next silent one starts counting again.
+    healthy = site_file(tmp_path, "Dead CLU", 8, file="same-site.yaml")
+    assert check(tmp_path, "--site", str(healthy), "--sim", "healthy-16").code == 0
+    assert silent_check(tmp_path, site).code == 3
+    # 0 on the command line turns the site file's setting off.
+    assert silent_check(tmp_path, site, "--silent-bus-critical", "0").code == 3
+    assert silent_check(tmp_path, site).code == 2
+
+
+def test_bytes_that_do_not_decode_are_not_a_silent_bus(tmp_path: Path) -> None:
+    """Something talks on the bus (the CLU runs): never the power-loss escalation."""
+    site = site_file(tmp_path, "Wrong adapter", 16, "line: 9600 8N1\n")
+    for _ in range(3):
+        result = check(
+            tmp_path,
+            *("--site", str(site), "--sim", "healthy-16", "--listen-seconds", "3"),
+            "--silent-bus-critical",
+            "1",
+        )
+        assert result.code == 3, result.stdout  # UNKNOWN each time, never the escalation
+        assert "could not check" in result.stdout and "38400 8E1" in result.stdout
+
+
+# --- the history of a simulated site ---------------------------------------------------------
+
+
+def test_history_finds_what_a_check_of_a_simulated_site_recorded(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    assert check(tmp_path, "--sim", "unpowered-station", "--listen-seconds", LISTEN).code == 2
+    shown = invoke("history", "--sim", "unpowered-station", "--history-dir", state)
+    assert shown.code == 0, shown.stderr
+    assert shown.stdout.startswith("unpowered-station: 1 check")
+    both = invoke("history", "--sim", "healthy-16", "--site", "x.yaml", "--history-dir", state)
+    assert both.code == 3 and "give --site or --sim, not both" in both.stderr
+    meters = invoke("history", "--sim", "meter-bus-duplicate", "--history-dir", state)
+    assert meters.code == 3 and "no charge points" in meters.stderr
+
+
+# --- a history that cannot be written ----------------------------------------------------------
+
+
+def test_a_history_that_cannot_be_opened_leaves_the_result_and_says_so(tmp_path: Path) -> None:
+    site = site_file(tmp_path, "Garage 16", 16)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    result = invoke(
+        "check",
+        *("--site", str(site), "--sim", "healthy-16", "--listen-seconds", LISTEN),
+        *("--history-dir", str(blocked / "state"), "--json"),
+    )
+    assert result.code == 0, result.stdout + result.stderr
+    document = result.json()
+    assert (document["status"], document["completed"]) == ("ok", True)
+    [flapping] = [o for o in document["observations"] if o["key"] == "history.flapping"]
+    assert flapping["value"] == "unknown"
+    assert "no history: cannot create the history directory" in flapping["detail"]
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith("clu-doctor: warning: history not recorded: cannot create")
+
+
+def iso_now() -> str:
+    return iso_utc(utc_now())

@@ -134,3 +134,21 @@ def test_every_command_of_the_tool_has_examples() -> None:
         return found
 
     assert missing(typer.main.get_command(app), "clu-doctor") == []
+
+
+def test_the_answers_template_is_a_file_diagnose_reads(tmp_path: Path) -> None:
+    template = invoke("rules", "observations", "--template")
+    assert template.code == 0
+    asked = [spec.key for spec in load_rulebook().vocabulary if spec.source.value == "ask"]
+    assert asked and all(f"\n{key}: unknown\n" in template.stdout for key in asked)
+    assert "bus.reach" not in template.stdout  # the bus answers those, not a person
+    answers = tmp_path / "site-visit.yaml"
+    answers.write_text(
+        template.stdout.replace("clu.power_led: unknown", "clu.power_led: off").replace(
+            "clu.status_led: unknown", "clu.status_led: off"
+        ),
+        encoding="utf-8",
+    )
+    result = invoke("diagnose", "--answers", str(answers), "--no-input", "--json")
+    assert result.code == 2, result.stderr
+    assert "CLU-PWR-01" in {f["id"] for f in result.json()["findings"]}

@@ -132,3 +132,76 @@ def test_a_cached_diagnosis_imports_no_yaml_typer_rich_or_serial(tmp_path: Path)
     assert warm.stdout.strip() == "['yaml']"  # the first run validates the YAML
     cached = subprocess.run(run, env=env, cwd=root, capture_output=True, text=True, check=True)
     assert cached.stdout.strip() == "[]"
+
+
+# --- a cache that cannot be used never fails a run ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "/dev/null",  # a path running through a file
+        "/dev/null/deeper",
+        "read-only",  # a directory nobody may write
+        "a-file",  # the cache "directory" is a file
+    ],
+)
+def test_an_unusable_cache_directory_loads_the_rules_and_says_nothing(
+    rules: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    folder = Path(where)
+    if where == "read-only":
+        folder = rules.parent / "cache"
+        folder.mkdir()
+        folder.chmod(0o500)
+        if os.access(folder, os.W_OK):  # root writes anyway: nothing to prove here
+            pytest.skip("this user can write a read-only directory (root)")
+    elif where == "a-file":
+        folder = rules.parent / "cache"
+        folder.write_text("not a directory")
+    monkeypatch.setenv("CLU_DOCTOR_CACHE_DIR", str(folder))
+    for _ in range(2):  # a cold cache, then the "cached" run, which finds nothing either
+        assert "CLU-PWR-01" in load_rulebook().findings
+    assert capsys.readouterr() == ("", "")
+
+
+def test_debug_says_why_the_cache_was_not_used(
+    rules: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clu_doctor import debuglog
+
+    monkeypatch.setenv("CLU_DOCTOR_CACHE_DIR", "/dev/null")
+    monkeypatch.setattr(debuglog, "enabled", True)
+    load_rulebook()
+    err = capsys.readouterr().err
+    assert "clu-doctor: debug: rulebook cache /dev/null/rulebook-" in err
+    assert "not written" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["diagnose", "-o", "clu.power_led=off", "-o", "clu.status_led=off", "--no-input"],
+        ["rules", "check"],
+    ],
+)
+def test_commands_run_with_the_cache_pointing_through_a_file(command: list[str]) -> None:
+    """The user's report: CLU_DOCTOR_CACHE_DIR=/dev/null made every diagnose, check and rules
+    check exit 3."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "CLU_DOCTOR_CACHE_DIR": "/dev/null", "NO_COLOR": "1"}
+    env.pop("CLU_DOCTOR_NO_CACHE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "clu_doctor", *command],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "error" not in result.stderr, result.stderr
+    if command[0] == "diagnose":
+        assert "CLU-PWR-01" in result.stdout and result.returncode == 2, result.stdout
+    else:
+        assert result.returncode == 0, result.stdout

@@ -47,9 +47,26 @@ def test_serves_a_pty_a_client_can_read_until_interrupted() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0
+    assert proc.returncode == 130  # Ctrl-C is "interrupted" for every command
     assert "simulator stopped" in stderr
     assert "Traceback" not in stderr
+
+
+def test_the_simulator_stops_cleanly_on_sigterm() -> None:
+    """systemd or kill asking it to stop is a clean end: exit 0."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clu_doctor", "sim", "healthy-16", "--no-pty"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip()  # it serves (the first address printed)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert "simulator stopped" in stderr and "Traceback" not in stderr
 
 
 def test_a_real_process_prints_the_history_and_exits_0(tmp_path: Path) -> None:

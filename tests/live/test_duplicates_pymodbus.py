@@ -1,5 +1,5 @@
 """Duplicate detection against an independent implementation: two pymodbus serial servers on
-one id, joined to the adapter through socat pty pairs (real threads and ptys: the wall clock).
+one id, joined to the adapter through linked pty pairs (real threads and ptys: the wall clock).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from clu_doctor.bus.link import Link
 from clu_doctor.bus.probes.duplicates import DuplicateResult, describe, find_duplicates
 from clu_doctor.bus.profile import RegisterBlock, Timing, load_profile
 from clu_doctor.bus.settings import LineSettings
-from tests.bus.conftest import start_socat
+from tests.bus.conftest import LinkedPtys
 from tests.live.test_pymodbus_interop import PymodbusRtuServer
 
 LINE = LineSettings.parse("9600 8N1")
@@ -30,7 +30,7 @@ SERVER_B = {1: [0x00B1, 0x00B1], 3: [0x0003, 0x0003]}
 PYMODBUS_PROFILE = dataclasses.replace(
     load_profile("modbus-meter"),
     identity=RegisterBlock(3, 0, 2, "uint32", "serial"),
-    # pymodbus, socat and the wire thread share a loaded CI host: a generous floor keeps a
+    # pymodbus, the pty relays and the wire thread share a loaded CI host: a generous floor keeps a
     # late but whole reply an answer (the test is about garbling, not about timeouts).
     timing=Timing(0.001, 0.005, 0.5),
 )
@@ -110,7 +110,7 @@ def shared_wire() -> Iterator[Any]:
             pairs = []
             for name in ("adapter", "a", "b"):
                 (Path(directory) / name).mkdir()
-                pairs.append(start_socat(Path(directory) / name))
+                pairs.append(LinkedPtys(Path(directory) / name))
             cleanup.extend(pair.kill for pair in pairs)
             for pair, table in zip(pairs[1:], (SERVER_A, SERVER_B), strict=True):
                 server = PymodbusRtuServer(

@@ -1,4 +1,4 @@
-"""The link on real OS endpoints: ptys, socat pty pairs and a TCP socket.
+"""The link on real OS endpoints: ptys, linked pty pairs, socat's ptys and a TCP socket.
 
 These provoke the failures a technician meets for real: a port that does not exist, one that
 is not a serial port, one without permission, one another program holds, an adapter pulled
@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,8 +33,9 @@ from clu_doctor.bus.errors import (
 from clu_doctor.bus.link import Link, is_pseudo_terminal
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.commands.options import flag_hints
-from tests.bus.conftest import PtyDevice, PtyPair, SocatPair
+from tests.bus.conftest import LinkedPtys, PtyDevice, PtyPair
 from tests.bus.fakes import holding, register_devices
+from tests.peers import peer
 
 ABL = LineSettings.parse("38400 8E1")
 METER = LineSettings.parse("9600 8N1")
@@ -109,10 +111,10 @@ def test_a_pty_can_be_reopened_at_8e1(pty: PtyPair) -> None:
 
 
 def test_ptys_are_recognised_and_other_paths_are_not(
-    pty: PtyPair, socat_pair: SocatPair, tmp_path: Path
+    pty: PtyPair, linked_ptys: LinkedPtys, tmp_path: Path
 ) -> None:
     assert is_pseudo_terminal(pty.port)
-    assert is_pseudo_terminal(socat_pair.a)  # socat's link= symlink to /dev/pts/N
+    assert is_pseudo_terminal(linked_ptys.a)  # a symlink to /dev/pts/N, as socat's link=
     (tmp_path / "file").write_text("")
     assert not is_pseudo_terminal(str(tmp_path / "file"))
     assert not is_pseudo_terminal(str(tmp_path / "missing"))
@@ -219,9 +221,9 @@ def test_unplugged_while_waiting_for_an_answer_is_port_vanished(pty: PtyPair) ->
 
 
 @HANG_GUARD
-def test_unplugged_while_listening_is_port_vanished(socat_pair: SocatPair) -> None:
-    with Link.open(socat_pair.a, ABL, "ascii") as link:
-        killer = threading.Timer(0.1, socat_pair.kill)
+def test_unplugged_while_listening_is_port_vanished(linked_ptys: LinkedPtys) -> None:
+    with Link.open(linked_ptys.a, ABL, "ascii") as link:
+        killer = threading.Timer(0.1, linked_ptys.kill)
         killer.start()
         try:
             with pytest.raises(PortVanished):
@@ -239,12 +241,43 @@ def test_transmitting_after_unplug_is_port_vanished(pty: PtyPair) -> None:
     assert not link.is_open
 
 
-# --- socat pair and socket:// ------------------------------------------------------------------
+# --- linked ptys, socat and socket:// -----------------------------------------------------------
 
 
-def test_reads_across_a_socat_pair(socat_pair: SocatPair) -> None:
+def test_reads_across_linked_ptys(linked_ptys: LinkedPtys) -> None:
     # The far end of the pair acts as the station, through pyserial like any program would.
-    with serial.Serial(socat_pair.b, timeout=2) as station:
+    read_across(linked_ptys.a, linked_ptys.b)
+
+
+@pytest.mark.peer
+def test_reads_across_a_socat_pair(tmp_path: Path) -> None:
+    """socat's pty pair, as technicians use it to put a program between two ports: its
+    ``link=`` symlinks are recognised as ptys, and a read goes across."""
+    socat = peer("socat")
+    a, b = tmp_path / "a", tmp_path / "b"
+    process = subprocess.Popen(
+        [socat, f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # socat makes the links once both ptys exist: a readiness wait that ends as soon as
+        # they are there, not a measurement.
+        give_up = time.monotonic() + 10
+        while not (a.exists() and b.exists()):
+            assert process.poll() is None, "socat ended before making its ptys"
+            assert time.monotonic() < give_up, "socat did not make its ptys"
+            time.sleep(0.01)
+        assert is_pseudo_terminal(str(a))
+        read_across(str(a), str(b))
+    finally:
+        process.kill()
+        process.wait(5)
+
+
+def read_across(port: str, far_end: str) -> None:
+    """The link on ``port`` reads a station's status through pyserial on ``far_end``."""
+    with serial.Serial(far_end, timeout=2) as station:
         station.reset_input_buffer()
 
         def answer() -> None:
@@ -254,7 +287,7 @@ def test_reads_across_a_socat_pair(socat_pair: SocatPair) -> None:
 
         thread = threading.Thread(target=answer)
         thread.start()
-        with Link.open(socat_pair.a, ABL, "ascii", timeout=2.0) as link:
+        with Link.open(port, ABL, "ascii", timeout=2.0) as link:
             result = link.read_registers(1, 0x002E, 5)
         thread.join()
     assert result.raw == b">01030A2EA1106403E803E803E8EE\r\n"

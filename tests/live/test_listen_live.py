@@ -1,4 +1,4 @@
-"""Listening through real endpoints: a pty, a socat pair pulled out mid-listen, and the
+"""Listening through real endpoints: a pty, a linked pty pair pulled out mid-listen, and the
 line-setting search reopening a pty.
 
 A simulated site behind a real pseudo-terminal is the path a technician's USB adapter takes: a
@@ -25,7 +25,7 @@ from clu_doctor.bus.listen.verdicts import Thresholds, derive_verdicts
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.sim.endpoints import serve
 from clu_doctor.sim.scenario_reader import load_scenario
-from tests.bus.conftest import SocatPair
+from tests.bus.conftest import LinkedPtys
 from tests.bus.listen.support import (
     ABL,
     ABL_LINE,
@@ -76,7 +76,7 @@ def test_detection_through_a_real_pty() -> None:
 
 
 def test_unplugged_while_listening_keeps_what_was_heard(
-    socat_pair: SocatPair, tmp_path: Path
+    linked_ptys: LinkedPtys, tmp_path: Path
 ) -> None:
     """The adapter vanishes mid-listen: PortVanished propagates, and the analyser's report and
     the recording up to that moment survive (and replay to the same report)."""
@@ -87,18 +87,18 @@ def test_unplugged_while_listening_keeps_what_was_heard(
     heard: list[bytes] = []
     capture = tmp_path / "capture.cdr"
 
-    with open(socat_pair.b, "wb", buffering=0) as far_end:
+    with open(linked_ptys.b, "wb", buffering=0) as far_end:
 
         def on_chunk(t: float, data: bytes) -> None:
             heard.append(data)
             if sum(map(len, heard)) >= len(traffic):
-                socat_pair.kill()  # pull the plug once everything arrived
+                linked_ptys.kill()  # pull the plug once everything arrived
 
-        with Link.open(socat_pair.a, ABL_LINE, "ascii") as link:
+        with Link.open(linked_ptys.a, ABL_LINE, "ascii") as link:
             far_end.write(traffic)
             recorder = Recorder.create(
                 capture,
-                port=socat_pair.a,
+                port=linked_ptys.a,
                 settings=ABL_LINE,
                 framing="ascii",
                 profile="defa-erange",

@@ -1,18 +1,23 @@
 """Interoperability: mbpoll (libmodbus), an independent Modbus RTU master, against the pty.
 
-Never skipped: CI installs mbpoll, and a missing mbpoll is a failure, because these tests are
-the evidence that the simulator speaks Modbus RTU the way third-party tools expect (framing,
-CRC, t3.5 silences, termios handling) and not only the way our own codecs do.
+These tests are the evidence that the simulator speaks Modbus RTU the way third-party tools
+expect (framing, CRC, t3.5 silences, termios handling) and not only the way our own codecs do.
+Without mbpoll they are skipped with the command that installs it; CI installs it and sets
+CLU_DOCTOR_REQUIRE_PEERS=1, under which a missing mbpoll is a failure (tests/peers.py).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 
+import pytest
+
 from clu_doctor.sim.endpoints import SimServer
+from tests.peers import peer
+
+pytestmark = pytest.mark.peer
 
 Served = Callable[..., SimServer]
 _VALUE = re.compile(r"^\[(\d+)\]:\s+(\S+)\s*$", re.MULTILINE)
@@ -20,8 +25,7 @@ _VALUE = re.compile(r"^\[(\d+)\]:\s+(\S+)\s*$", re.MULTILINE)
 
 def mbpoll(port: str, *args: str, timeout: str = "2") -> subprocess.CompletedProcess[str]:
     """One poll (``-1``) at 9600 8N1 RTU with 0-based register numbers (``-0``)."""
-    binary = shutil.which("mbpoll")
-    assert binary, "mbpoll is required for the interoperability tests (apt-get install mbpoll)"
+    binary = peer("mbpoll")
     command = [binary, "-m", "rtu", "-b", "9600", "-P", "none", "-1", "-0", "-o", timeout]
     command += [*args, port]
     return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)

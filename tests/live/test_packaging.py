@@ -44,6 +44,9 @@ def test_wheel_contains_the_data(wheel: Path) -> None:
     assert any(n.startswith("clu_doctor/rules/trees/") and n.endswith(".yaml") for n in names)
     assert any(n.startswith("clu_doctor/bus/profiles/") and n.endswith(".yaml") for n in names)
     assert any(n.startswith("clu_doctor/sim/scenarios/") and n.endswith(".yaml") for n in names)
+    assert {"clu_doctor/docs/monitoring.md", "clu_doctor/docs/simulator.md"} <= names
+    assert "clu_doctor/docs/monitoring/alerts.yml" in names
+    assert "clu_doctor/docs/monitoring/grafana-dashboard.json" in names
     assert not any(n.startswith("tests/") for n in names)
 
 
@@ -105,3 +108,24 @@ def test_installed_wheel_loads_rules_from_the_package(wheel: Path, tmp_path: Pat
     )
     assert diagnosis.returncode == 2
     assert '"CLU-PWR-01"' in diagnosis.stdout
+
+    # What the hints name is there: the docs and the monitoring files, and a site template.
+    listed = subprocess.run(
+        [str(env_dir / "bin" / "clu-doctor"), "docs"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    for topic in ("monitoring", "rules-format", "simulator", "alerts", "grafana-dashboard"):
+        assert topic in listed.stdout
+    assert str(env_dir) in listed.stdout and str(REPO) not in listed.stdout
+    template = subprocess.run(
+        [str(env_dir / "bin" / "clu-doctor"), "site", "init"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert template.returncode == 0 and template.stdout.startswith("# site.yaml")

@@ -1,6 +1,6 @@
 """Interoperability: the link reads real Modbus RTU devices served by pymodbus.
 
-pymodbus's serial RTU server runs on one end of a socat pty pair, serving several device ids;
+pymodbus's serial RTU server runs on one end of a linked pty pair, serving several device ids;
 the link opens the other end like a technician's adapter. pymodbus is an independent Modbus
 implementation, so this checks our framing, CRC, request shape and answer parsing against
 someone else's reading of the spec. Written for pymodbus 3.16 (``SimDevice``/``SimData``).
@@ -25,7 +25,7 @@ from pymodbus.simulator.simcore import SimCore
 from clu_doctor.bus.errors import DeviceException, NoAnswer
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.settings import LineSettings
-from tests.bus.conftest import start_socat
+from tests.bus.conftest import LinkedPtys
 
 LINE = LineSettings.parse("9600 8N1")
 
@@ -123,7 +123,7 @@ class PymodbusRtuServer:
 def pymodbus_port() -> Iterator[str]:
     """The link's end of a pty pair whose other end pymodbus serves."""
     with tempfile.TemporaryDirectory(prefix="clu-doctor-pymodbus-") as directory:
-        pair = start_socat(Path(directory))
+        pair = LinkedPtys(Path(directory))
         server = PymodbusRtuServer(pair.b).start()
         try:
             yield pair.a

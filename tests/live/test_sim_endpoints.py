@@ -12,9 +12,12 @@ import pytest
 import serial
 
 from clu_doctor.bus.codecs.events import Decoded
+from clu_doctor.bus.errors import PortBusy
+from clu_doctor.bus.link import Link
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.sim.endpoints import SimServer
 from clu_doctor.sim.ptyport import settings_from_termios
+from tests.commands.helpers import invoke_subprocess, one_line_error
 from tests.sim.client import ABL, Client, identity, open_port
 
 Served = Callable[..., SimServer]
@@ -104,6 +107,24 @@ def test_a_second_tcp_client_is_turned_away_at_once(served: Served) -> None:
         while not reply.endswith(b"\r\n"):
             reply += third.recv(64)
     assert reply == b">03030204A153\r\n"  # state A1; 03+03+02+04+A1 = 0xAD
+
+
+def test_a_second_listen_on_the_socket_is_told_the_port_is_busy(served: Served) -> None:
+    """As with a real port that another program holds: "in use", and the hint says who
+    holds a network port, not "check the adapter is plugged in"."""
+    server = served("healthy-16", clu=False, pty=False)
+    url = server.addresses["tcp"]
+    with Client(url) as first:
+        assert first.read(1, 0x0004, 1) is not None
+        for _ in range(3):  # whether the reset comes during connect or at the first read
+            with pytest.raises(PortBusy) as caught, Link.open(url, ABL, "ascii") as link:
+                for _ in link.receive(2.0):
+                    pass
+            assert "in use by another program" in caught.value.message
+            assert caught.value.hint and "one client at a time" in caught.value.hint
+        result = invoke_subprocess("listen", "--port", url, "--seconds", "2")
+    line = one_line_error(result, url, "in use by another program", "one client at a time")
+    assert "plugged in" not in line
 
 
 def test_a_client_at_the_wrong_baud_rate_gets_junk_through_the_pty(served: Served) -> None:

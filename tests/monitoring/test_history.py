@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ from clu_doctor.monitoring.history import (
     FindingRef,
     History,
     HistoryError,
+    check_times,
     compute_facts,
     default_directory,
     history_path,
@@ -71,12 +73,17 @@ def history(tmp_path: Path) -> Iterator[History]:
 # --- where -------------------------------------------------------------------------------------
 
 
-def test_the_state_directory_follows_flag_then_env_then_xdg_then_home(tmp_path: Path) -> None:
-    assert default_directory({ENV_STATE_DIR: "/srv/state", "XDG_STATE_HOME": "/x"}) == Path(
-        "/srv/state"
-    )
-    assert default_directory({"XDG_STATE_HOME": "/x"}) == Path("/x/clu-doctor")
-    assert default_directory({}) == Path.home() / ".local/state/clu-doctor"
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the XDG conventions are Linux's")
+def test_the_state_directory_follows_flag_then_env_then_xdg_then_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_STATE_DIR, "/srv/state")
+    monkeypatch.setenv("XDG_STATE_HOME", "/x")
+    assert default_directory() == Path("/srv/state")
+    monkeypatch.delenv(ENV_STATE_DIR)
+    assert default_directory() == Path("/x/clu-doctor")
+    monkeypatch.delenv("XDG_STATE_HOME")
+    assert default_directory() == Path.home() / ".local/state/clu-doctor"
     assert history_path(SITE, tmp_path) == tmp_path / "solsiden_garage_b.sqlite3"
 
 
@@ -323,3 +330,85 @@ def test_a_writer_that_holds_the_lock_too_long_is_one_clear_error(tmp_path: Path
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+# --- why a check could not check, and a silent bus that lasts ---------------------------------
+
+
+def test_a_silent_bus_run_spans_other_failures_and_ends_at_a_check_that_ran(
+    history: History,
+) -> None:
+    assert history.silent_bus_run() == ()
+    history.record_failure(at(0), 20.0, "no frame heard on /dev/ttyUSB0", reason="silent_bus")
+    history.record(result(at(1)))
+    history.record_failure(at(2), 20.0, "no frame heard on /dev/ttyUSB0", reason="silent_bus")
+    history.record_failure(at(3), 0.1, "port /dev/ttyUSB0 is busy")
+    history.record_failure(
+        at(4), 20.0, "no frame heard", reason="silent_bus", status=Severity.CRITICAL
+    )
+    assert history.silent_bus_run() == (at(2), at(4))
+    rows = history.recent()
+    assert [(r.reason, r.status, r.exit_code) for r in rows] == [
+        ("silent_bus", Severity.UNKNOWN, 3),
+        (None, Severity.OK, 0),
+        ("silent_bus", Severity.UNKNOWN, 3),
+        ("other", Severity.UNKNOWN, 3),
+        ("silent_bus", Severity.CRITICAL, 2),
+    ]
+    assert history.last_success() == parse_time(at(1)).timestamp() + 20.0
+
+
+def test_check_times_show_the_date_only_off_the_newest_checks_day() -> None:
+    assert check_times(["2026-11-24T23:45:00Z", "2026-11-25T00:00:00Z"]) == [
+        "2026-11-24 23:45 UTC",
+        "00:00 UTC",
+    ]
+    assert check_times([]) == []
+
+
+V1_CHECKS = """
+CREATE TABLE checks (
+    id INTEGER PRIMARY KEY, started TEXT NOT NULL, started_s REAL NOT NULL,
+    duration_s REAL NOT NULL, status TEXT NOT NULL, exit_code INTEGER NOT NULL,
+    completed INTEGER NOT NULL, mode TEXT NOT NULL, stations_expected INTEGER NOT NULL,
+    stations_answering INTEGER NOT NULL, duplicates TEXT NOT NULL, corrupt_rate REAL,
+    findings TEXT NOT NULL, message TEXT
+)
+"""
+
+
+def test_a_history_from_the_first_schema_is_brought_up_to_date(tmp_path: Path) -> None:
+    """Version 1 had no reason column: a check that heard nothing said so in its message."""
+    path = history_path(SITE, tmp_path)
+    raw = sqlite3.connect(path)
+    raw.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        f"INSERT INTO meta VALUES ('schema_version', '1'), ('site', '{SITE}');"
+        f"{V1_CHECKS};"
+        "CREATE TABLE stations (check_id INTEGER NOT NULL, address INTEGER NOT NULL, "
+        "label TEXT, expected INTEGER NOT NULL, answering INTEGER NOT NULL, "
+        "polls INTEGER NOT NULL, answers INTEGER NOT NULL, corrupt INTEGER NOT NULL, "
+        "timeouts INTEGER NOT NULL, state TEXT, response_s REAL, "
+        "PRIMARY KEY (check_id, address));"
+    )
+    for index, message in enumerate(
+        ["no frame heard on /dev/ttyUSB0 in 20.0 s", "port /dev/ttyUSB0 is busy"]
+    ):
+        started = at(index)
+        raw.execute(
+            "INSERT INTO checks (started, started_s, duration_s, status, exit_code, completed, "
+            "mode, stations_expected, stations_answering, duplicates, corrupt_rate, findings, "
+            "message) VALUES (?, ?, 20, 'unknown', 3, 0, '', 0, 0, '[]', NULL, '[]', ?)",
+            (started, parse_time(started).timestamp(), message),
+        )
+    raw.commit()
+    raw.close()
+    with History.open(SITE, tmp_path) as upgraded:
+        assert [r.reason for r in upgraded.recent()] == ["silent_bus", "other"]
+        assert upgraded.silent_bus_run() == (at(0),)
+        upgraded.record(result(at(2)))
+        assert upgraded.integrity() == "ok"
+    with History.open(SITE, tmp_path) as again:  # opening it again changes nothing
+        assert [r.reason for r in again.recent()] == ["silent_bus", "other", None]
+    version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'")
+    assert version.fetchone()[0] == str(SCHEMA_VERSION)

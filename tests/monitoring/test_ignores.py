@@ -17,6 +17,7 @@ from clu_doctor.site.model import (
     FlappingThreshold,
     Ignore,
     RateThreshold,
+    SilentBusThreshold,
     SilentThreshold,
     Thresholds,
 )
@@ -61,6 +62,7 @@ def test_defaults_when_the_sections_are_absent(tmp_path: Path) -> None:
     assert site.thresholds.stations_silent == SilentThreshold(1, 1)  # type: ignore[attr-defined]
     assert site.thresholds.corrupt_rate == RateThreshold(0.02, 0.10)  # type: ignore[attr-defined]
     assert site.thresholds.flapping == FlappingThreshold(2, 8)  # type: ignore[attr-defined]
+    assert site.thresholds.silent_bus == SilentBusThreshold(None)  # type: ignore[attr-defined]
     assert site.ignores == ()  # type: ignore[attr-defined]
 
 
@@ -72,16 +74,21 @@ def test_every_threshold_can_be_given(tmp_path: Path) -> None:
           stations_silent: {warning: 1, critical: 3}
           corrupt_rate: {warning: 0.01, critical: 5%}
           flapping: {missed: 3, of: 12}
+          silent_bus: {critical: 4}
         """,
     )
     thresholds = site.thresholds  # type: ignore[attr-defined]
     assert thresholds == Thresholds(
-        SilentThreshold(1, 3), RateThreshold(0.01, 0.05), FlappingThreshold(3, 12)
+        SilentThreshold(1, 3),
+        RateThreshold(0.01, 0.05),
+        FlappingThreshold(3, 12),
+        SilentBusThreshold(4),
     )
     assert site.to_dict()["thresholds"] == {  # type: ignore[attr-defined]
         "stations_silent": {"warning": 1, "critical": 3},
         "corrupt_rate": {"warning": 0.01, "critical": 0.05},
         "flapping": {"missed": 3, "of": 12},
+        "silent_bus": {"critical": 4},
     }
 
 
@@ -99,7 +106,7 @@ def test_omitted_keys_keep_their_defaults(tmp_path: Path) -> None:
         (
             "thresholds:\n  silent: {warning: 1}\n",
             "site.yaml:6: unknown key 'silent' in thresholds (expected corrupt_rate, flapping, "
-            "stations_silent)",
+            "silent_bus, stations_silent)",
         ),
         (
             "thresholds:\n  stations_silent: {warning: 3, critical: 2}\n",

@@ -102,7 +102,7 @@ def test_a_broken_scenario_points_at_the_bundled_ones_not_the_source() -> None:
     with pytest.raises(FileProblemError) as caught:
         parse_scenario("bus: 5\n", "site.yaml")
     hint = caught.value.hint or ""
-    assert "'clu-doctor sim --list'" in hint and "docs/simulator.md" in hint
+    assert "'clu-doctor sim --list'" in hint and "'clu-doctor docs simulator'" in hint
     assert str(scenarios_dir()) in hint  # where the templates are
     assert ".py" not in hint  # no source files for users
 
