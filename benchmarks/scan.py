@@ -13,11 +13,13 @@ every millisecond (``adapter: latency_ms: 1``, an FTDI chip in low-latency mode)
 * ``scan-rtu-4.yaml``: the bundled healthy-rtu-4, Modbus RTU at 9600 8N1, 4 stations (for
   mbpoll, which speaks RTU).
 
-clu-doctor's scan (:func:`clu_doctor.bus.probes.scan`, a blind scan: no expected addresses, one
-attempt per address, identity read plus a status read where the identity answered) is timed
-without its listen-before-talk (timed on its own, once per case), against the **physical
-bound** of an ideal scan: the same reads, each taking only what the line and the stations
-need, with every station's turnaround known in advance::
+clu-doctor's scan (:func:`clu_doctor.bus.probes.scan`) reads as ``clu-doctor scan`` does with a
+site (a site file, or ``--sim``): the site's addresses first, a silent one of them three
+times (the last time patiently), the rest once; the identity block of each, and the status
+block where the identity answered. It is timed without its listen-before-talk (timed on its
+own, once per case), against the **physical bound** of an ideal scan: the same reads, each
+taking only what the line and the stations need, with every station's turnaround known in
+advance::
 
     bound = sum over the addresses of
               answering:  per read (identity, then status):
@@ -199,7 +201,7 @@ def physical_bound(case: Case, span: range) -> float:
 def ours(case: Case, port: str, span: range) -> tuple[Row, ScanResult]:
     profile = case.profile()
     with Link.open(port, profile.line, profile.framing) as link:
-        result = scan(link, profile, span, listen_s=0.3)
+        result = scan(link, profile, span, expected=case.present, listen_s=0.3)
     found = result.answered
     expected = tuple(a for a in case.present if a in span)
     learned = result.timeout

@@ -794,7 +794,7 @@ class Link:
                 received=received,
             )
             if result is not None:
-                if first_at is not None:
+                if result.first_byte is None and first_at is not None:
                     result = replace(result, first_byte=max(0.0, first_at - sent_at))
                 return result
             if over:
@@ -858,6 +858,8 @@ class Link:
                 ) from None
             end = event.end if event.end is not None else self.clock.now()
             at = bytes(received).find(event.raw)
+            # the answer's own first byte, not stray bytes before it (when garbage came first)
+            began = event.start if garbage and event.start is not None else None
             return ReadResult(
                 request=request,
                 registers=registers,
@@ -868,6 +870,7 @@ class Link:
                 skipped=tuple(skipped),
                 echoed=echo.echoed,
                 trailing=bytes(received[at + len(event.raw) :]) if at >= 0 else b"",
+                first_byte=None if began is None else max(0.0, began - sent_at),
             )
         return None
 

@@ -10,7 +10,6 @@ and waits for a quiet line before each one.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -335,6 +334,9 @@ class Exchange:
     stray_before: bytes = b""
     #: Clock time at which the exchange began (before the link's wait for a quiet line).
     began_at: float = 0.0
+    #: Bytes that came in the answer window before a valid answer and were none (``ok``):
+    #: noise, or a late answer to an earlier request.
+    garbage: bytes = b""
 
     @property
     def answered(self) -> bool:
@@ -364,6 +366,7 @@ class Exchange:
             else round(self.first_byte_timeout_s, 4),
             "first_byte_s": None if self.first_byte_s is None else round(self.first_byte_s, 6),
             "stray_before": _show(self.stray_before),
+            "garbage": _show(self.garbage),
         }
 
 
@@ -455,6 +458,7 @@ def exchange(
             trailing=result.trailing,
             registers=result.registers,
             first_byte_s=result.first_byte,
+            garbage=b"".join(g.raw for g in result.garbage),
         )
     # what the link threw away before it transmitted came before our request
     return replace(outcome, stray_before=link.stray)
@@ -468,8 +472,8 @@ def exchange(
 START_MARGIN_S = 0.001
 #: ... and a character time ...
 START_MARGIN_CHARS = 1
-#: ... and this share of the spread of the first bytes seen (a slow device jitters more) ...
-START_MARGIN_SHARE = 0.25
+#: ... and this share of the longest first byte itself (a slow device jitters more) ...
+START_MARGIN_SHARE = 0.1
 #: ... and twice all that until this many answers have shown how the first bytes spread.
 START_SETTLED = 8
 
@@ -491,9 +495,9 @@ class AdaptiveTimeout:
     which the whole answer must have come.
 
     Before anything answered both are ``initial`` (the profile's assumption). Then
-    :attr:`start` is the longest first byte seen plus a margin (1 ms, a character, or a
-    quarter of the first bytes' spread, whichever is most; twice that over the first few
-    answers), never below ``floor`` (:func:`physical_floor`); :attr:`value`
+    :attr:`start` is the longest first byte seen plus a margin (1 ms, a character, or a tenth
+    of it, whichever is most; twice that over the first few answers), never below ``floor``
+    (:func:`physical_floor`); :attr:`value`
     is ``factor`` x the longest answer seen + ``margin``, never below :attr:`start`. Both
     stay below ``ceiling``. A device slower than :attr:`start` shows itself by a late answer:
     read again with ``initial``, it is learned like any other (:meth:`observe_late` counts it).
@@ -507,7 +511,6 @@ class AdaptiveTimeout:
     ceiling: float = 2.0
     longest: float = 0.0
     longest_first: float = 0.0
-    shortest_first: float = math.inf
     observed: list[float] = field(default_factory=list)
     late: int = 0
 
@@ -521,7 +524,6 @@ class AdaptiveTimeout:
         self.longest = max(self.longest, elapsed)
         first = elapsed if first_byte is None else first_byte
         self.longest_first = max(self.longest_first, first)
-        self.shortest_first = min(self.shortest_first, first)
 
     def observe_late(self) -> None:
         """An answer came after :attr:`start` had given up on it. The caller reads that
@@ -533,9 +535,8 @@ class AdaptiveTimeout:
         if not self.observed:
             return self.initial
         first = self.longest_first
-        spread = first - self.shortest_first
         margin = max(
-            START_MARGIN_S, START_MARGIN_CHARS * self.char_time, START_MARGIN_SHARE * spread
+            START_MARGIN_S, START_MARGIN_CHARS * self.char_time, START_MARGIN_SHARE * first
         )
         if len(self.observed) < START_SETTLED:
             margin *= 2

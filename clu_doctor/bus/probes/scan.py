@@ -42,6 +42,9 @@ Progress = Callable[[int, int, int], None]
 #: lost: abl-protocol.md §4), and for any address where something came back that was not a
 #: valid answer from it (garbled, or from another address): read it again to tell.
 DEFAULT_RETRIES = 2
+#: The last attempt at a silent expected address waits this many first-byte deadlines (at most
+#: the first, patient timeout): a station ten times slower than the rest is still heard.
+SILENT_PATIENCE = 10
 #: Most attempts at one read, whatever came back.
 MAX_ATTEMPTS = 2 + DEFAULT_RETRIES + 1
 #: Garbled replies (and at least half of the reads) that make an address *garbled*.
@@ -258,6 +261,7 @@ def _read(
     *,
     patient: float | None = None,
     late: _Late | None = None,
+    last_patient: bool = False,
 ) -> tuple[list[Exchange], Any]:
     """Up to ``tries`` attempts until a valid frame comes back; the decoded value if ``ok``.
 
@@ -266,11 +270,15 @@ def _read(
     use instead of the learned one. Bytes that came after an attempt's deadline (the link
     threw them away before the next) are its late answer: the rest of the attempts wait as
     long as before anything answered. Late answers to addresses read before go to ``late``.
+    ``last_patient``: the last of several attempts waits :data:`SILENT_PATIENCE` first-byte
+    deadlines (an expected station that stayed silent may be one far slower than the rest).
     """
     attempts: list[Exchange] = []
     value: Any = None
     extended = False  # one more attempt for a late answer in the way, once
     while len(attempts) < min(tries, MAX_ATTEMPTS):
+        if last_patient and patient is None and tries > 1 and len(attempts) == tries - 1:
+            patient = min(timer.initial, SILENT_PATIENCE * timer.start)
         if patient is not None:
             attempt = exchange(link, request, purpose, patient + timer.value, patient)
         else:
@@ -286,12 +294,11 @@ def _read(
             in_the_way = True
         elif late is not None:
             in_the_way = late.note(link, attempt.stray_before, attempt.began_at)
-            if attempt.outcome in ("no_answer", "corrupt") and late.note(
-                # bytes that were no answer, or a garbled one: perhaps a late answer that
-                # collided with this request or its answer
-                link,
-                attempt.reply,
-                attempt.began_at + attempt.elapsed_s,
+            # bytes that were no answer, or a garbled one, or came before the answer: perhaps
+            # a late answer that collided with this request or its answer
+            noise = attempt.garbage if attempt.outcome == "ok" else attempt.reply
+            if (attempt.outcome == "ok" or attempt.garbled) and late.note(
+                link, noise, attempt.began_at + attempt.elapsed_s
             ):
                 in_the_way = True
             if attempt.outcome == "wrong_address" and attempt.replied_from in late.asked:
@@ -394,6 +401,7 @@ def _read_address(
         profile.decode_identity,
         patient=patient,
         late=late,
+        last_patient=expected,
     )
     status: StationStatus | None = None
     status_request = profile.status_request(address) if read_status else None
