@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -169,61 +170,73 @@ def listen(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> int:
-    from clu_doctor.probing import BusProber
-    from clu_doctor.probing.prober import judge_listen
-    from clu_doctor.probing.site import site_chain
-    from clu_doctor.probing.status import listen_status
+    from clu_doctor.engine import load_rulebook
+    from clu_doctor.probing import BusPlan, BusProber, observe
     from clu_doctor.report import probes as render
     from clu_doctor.report.console import OutputMode
     from clu_doctor.ui.progress import terminal_events
 
-    notes: list[str] = []
+    rulebook = load_rulebook()
     warnings: tuple[str, ...] = ()
-    detection = None
     if replay is not None:
         if bus.port or bus.sim or save:
             raise UsageError("--replay analyses a file: leave out --port, --sim and --save")
         from clu_doctor.bus.listen.recording import replay as run_replay
+        from clu_doctor.bus.profile import load_profile
+        from clu_doctor.probing.site import site_chain
 
         site_plan = bus_options.load_site_option(bus.site)
         loaded = None if bus.profile is None else bus_options.resolve_profile(bus.profile)
-        chain = site_chain(site_plan)
         with bus_options.flag_hints():
-            replayed = run_replay(replay.expanduser(), profile=loaded, chain=chain)
-        report, warnings = replayed.report, replayed.warnings
+            replayed = run_replay(replay.expanduser(), profile=loaded, chain=site_chain(site_plan))
+        warnings = replayed.warnings
         for warning in warnings:
             print(f"clu-doctor: warning: {warning}", file=sys.stderr)
-        verdicts = judge_listen(report, site_plan, chain)
+        profile = loaded or (site_plan.load_profile() if site_plan else load_profile("defa-erange"))
+        plan = BusPlan(port=str(replay), profile=profile, site=site_plan)
+        prober = BusProber.replaying(plan, replayed.report)
+        observations = observe(rulebook, prober, site_plan)
     else:
         target = _require_target(bus)
         site_plan = target.site
-        plan = bus_options.plan_for(target, listen_s=seconds, transmit=False, save=save)
+        plan = dataclasses.replace(
+            bus_options.plan_for(target, listen_s=seconds, transmit=False, save=save),
+            probe_when_quiet=False,  # listening never transmits, however quiet the bus
+        )
         with contextlib.ExitStack() as stack:
             stack.enter_context(bus_options.flag_hints())
             events = terminal_events(stack, table=True, site=site_plan)
             prober = stack.enter_context(BusProber(plan, events))
-            listened = prober.listen()
-        report, verdicts = listened.report, listened.verdicts
-        detection, notes = listened.detection, listened.notes
+            prober.listen()
+            observations = observe(rulebook, prober, site_plan)
+    listened = prober.listen()
+    diagnosis = rulebook.diagnose(observations, asked=False)
     if json_output:
         sys.stdout.write(
             render.render_listen_json(
-                report, verdicts, detection=detection, notes=notes, warnings=warnings
+                listened.report,
+                diagnosis,
+                listened.verdicts,
+                detection=listened.detection,
+                notes=listened.notes,
+                warnings=warnings,
+                trees=rulebook.trees,
             )
         )
     else:
         sys.stdout.write(
             render.render_listen_text(
-                report,
-                verdicts,
+                listened.report,
+                diagnosis,
                 OutputMode.for_stream(),
                 site=site_plan,
-                detection=detection,
-                notes=notes,
+                detection=listened.detection,
+                notes=listened.notes,
+                trees=rulebook.trees,
+                questions={spec.key: spec.question for spec in rulebook.vocabulary},
             )
         )
-    status, _ = listen_status(verdicts, report)
-    return int(status.exit_code)
+    return int(diagnosis.exit_code)
 
 
 def register(app: typer.Typer) -> None:

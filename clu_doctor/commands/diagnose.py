@@ -280,7 +280,7 @@ def _diagnose(
     prober = probing.prober if probing is not None else None
     resolver = None
     if prober is not None or site_plan is not None:
-        from clu_doctor.probing import known_at_start, make_resolver, resolve_observations
+        from clu_doctor.probing import known_at_start, make_resolver, observe
 
         for key, known in known_at_start(site_plan).items():
             collected.setdefault(key, known)  # the site file before any question
@@ -288,11 +288,7 @@ def _diagnose(
     if interactive:
         run_questionnaire(rulebook, collected, resolver, before)
     if resolver is not None:
-        resolve_observations(rulebook, collected, resolver)
-    if prober is not None and site_plan is not None:
-        from clu_doctor.probing.prober import grade_observations
-
-        collected.update(grade_observations(prober, site_plan))
+        observe(rulebook, prober, site_plan, collected)
     return rulebook.diagnose(collected)
 
 

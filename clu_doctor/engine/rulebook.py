@@ -86,9 +86,13 @@ class Rulebook:
             partial_title=fill(finding.partial_title),
         )
 
-    def diagnose(self, observations: walk.Observations) -> Diagnosis:
-        """Walk every tree; missing observations count as ``unknown`` (source ``default``)."""
-        return walk.diagnose(self.trees, self.vocabulary, self.findings, observations, self.layers)
+    def diagnose(self, observations: walk.Observations, *, asked: bool = True) -> Diagnosis:
+        """Walk every tree; missing observations count as ``unknown`` (source ``default``).
+        ``asked=False``: nobody was asked anything, so what only a person could have decided
+        is left out rather than reported undecided (``listen``, ``scan``)."""
+        return walk.diagnose(
+            self.trees, self.vocabulary, self.findings, observations, self.layers, asked=asked
+        )
 
     def case_observations(self, case: Case) -> dict[str, Observation]:
         """A tree case's observations, parsed as if they came from an answers file."""

@@ -143,10 +143,17 @@ def diagnose(
     findings: Mapping[str, Finding],
     observations: Observations,
     layers: Mapping[Layer, LayerSpec],
+    *,
+    asked: bool = True,
 ) -> Diagnosis:
     """Walk every tree, report each finding reached as this run's evidence makes it, reason the
     findings together (:func:`~clu_doctor.engine.diagnosis.reconcile`,
-    :func:`~clu_doctor.engine.diagnosis.arrange`) and rate the whole."""
+    :func:`~clu_doctor.engine.diagnosis.arrange`) and rate the whole.
+
+    ``asked=False`` is a run in which nobody was asked anything (``listen`` and ``scan``: the bus
+    alone): a finding whose path went through a person's question left unanswered is then not
+    "undecided" but outside the run, and is left out, so the bus's own findings decide the
+    status."""
     for key, observation in observations.items():
         if key != observation.key:
             raise ObservationError(
@@ -163,7 +170,7 @@ def diagnose(
     paths: dict[str, list[TraceStep]] = {}
     trees_of: dict[str, tuple[str, ...]] = {}
     for trace in traces:
-        if trace.finding is not None:
+        if trace.finding is not None and (asked or not _unasked(trace.steps, vocabulary)):
             paths.setdefault(trace.finding, []).extend(trace.steps)
             trees_of[trace.finding] = (*trees_of.get(trace.finding, ()), trace.tree)
     reported = [
@@ -181,6 +188,15 @@ def diagnose(
         observations=tuple(sorted(used.values(), key=lambda o: keys.index(o.key))),
         wait_s=wait_seconds(kept, used),
         withdrawn=tuple(withdrawn),
+    )
+
+
+def _unasked(steps: Sequence[TraceStep], vocabulary: Vocabulary) -> bool:
+    """Did this path pass a person's question that nobody answered?"""
+    return any(
+        step.source is AnswerSource.DEFAULT
+        and vocabulary.spec(step.key).source is not SpecSource.PROBE
+        for step in steps
     )
 
 

@@ -12,7 +12,12 @@
 from __future__ import annotations
 
 from clu_doctor.probing.prober import BusPlan, BusProber, ProbeEvents
-from clu_doctor.probing.resolve import known_at_start, make_resolver, resolve_observations
+from clu_doctor.probing.resolve import (
+    known_at_start,
+    make_resolver,
+    observe,
+    resolve_observations,
+)
 
 __all__ = [
     "BusPlan",
@@ -20,5 +25,6 @@ __all__ = [
     "ProbeEvents",
     "known_at_start",
     "make_resolver",
+    "observe",
     "resolve_observations",
 ]

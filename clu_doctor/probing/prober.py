@@ -26,6 +26,7 @@ but the bus layer still refuses to talk over a master unless ``--transmit`` was 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,20 @@ class BusProber:
         self._scan_refused: str | None = None
         self._duplicates: DuplicateResult | None = None
         self._results: dict[str, Mapping[str, Observation]] = {}
+
+    @classmethod
+    def replaying(cls, plan: BusPlan, report: ListenReport) -> BusProber:
+        """A session on a recording: its listen is what was recorded, judged with the plan's
+        site; nothing can be read actively, and no port is opened."""
+        prober = cls(dataclasses.replace(plan, transmit=False, probe_when_quiet=False))
+        prober._listened = Listened(
+            report,
+            judge_listen(report, plan.site, prober.chain),
+            report.settings,
+            report.framing,
+        )
+        prober._scan_refused = "not run: a recording cannot be read actively"
+        return prober
 
     # --- the session ------------------------------------------------------------------------
 

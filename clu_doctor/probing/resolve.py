@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from clu_doctor.engine import UNKNOWN, AnswerSource, Observation, ObservationSpec, Rulebook
 from clu_doctor.engine import SpecSource as _SpecSource
+from clu_doctor.probing.prober import BusProber, grade_observations
 from clu_doctor.probing.site import site_observations
 from clu_doctor.probing.translate import unknown
 
 if TYPE_CHECKING:
-    from clu_doctor.probing.prober import BusProber
     from clu_doctor.site.model import Site
 
 #: What answers a probe observation: the observations its probe found.
@@ -59,3 +59,24 @@ def resolve_observations(
             observations[spec.key] = Observation(
                 spec.key, UNKNOWN, AnswerSource.DEFAULT, "not answered"
             )
+
+
+def observe(
+    rulebook: Rulebook,
+    prober: BusProber | None,
+    site: Site | None,
+    observations: MutableMapping[str, Observation] | None = None,
+) -> MutableMapping[str, Observation]:
+    """Everything the trees can learn without asking anyone, added to ``observations`` (what
+    people answered, if anything): the site file, the bus (probes run as the walk needs them),
+    and the site's thresholds applied to what the bus showed. The one path from evidence to
+    observations that ``diagnose``, ``listen``, ``scan`` and ``check`` share."""
+    found: MutableMapping[str, Observation] = {} if observations is None else observations
+    for key, known in known_at_start(site).items():
+        found.setdefault(key, known)
+    resolver = make_resolver(site, prober)
+    if resolver is not None:
+        resolve_observations(rulebook, found, resolver)
+    if prober is not None and site is not None:
+        found.update(grade_observations(prober, site))
+    return found

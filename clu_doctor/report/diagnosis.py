@@ -55,7 +55,14 @@ def probe_description(name: str) -> str:
 def render_json(
     diagnosis: Diagnosis, extra: Mapping[str, Any] | None = None, *, trees: Iterable[Tree] = ()
 ) -> str:
-    """The diagnosis as a versioned JSON document (same exit code as the text output).
+    """The diagnosis as a versioned JSON document (same exit code as the text output); the
+    fields are :func:`diagnosis_body`'s, then ``extra``'s."""
+    return to_json(envelope("diagnosis", {**diagnosis_body(diagnosis, trees), **(extra or {})}))
+
+
+def diagnosis_body(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> dict[str, Any]:
+    """What a diagnosis says, as JSON fields (``diagnose``, and ``listen``/``scan`` beside what
+    they heard).
 
     ``findings`` lists problems first, as the text does (each root keeps its consequences);
     ``areas`` is the summary, ``first_step`` the first thing to do, ``wait_s`` the seconds
@@ -65,23 +72,18 @@ def render_json(
     body = diagnosis.to_dict()
     first = first_step(diagnosis)
     wait = wait_seconds(diagnosis)
-    document = envelope(
-        "diagnosis",
-        {
-            "status": body["status"],
-            "exit_code": body["exit_code"],
-            "summary": summary_line(diagnosis),
-            "wait_s": None if wait is None else round(wait, 1),
-            "first_step": None if first is None else first.to_dict(),
-            "areas": [line.to_dict() for line in area_lines(diagnosis, trees)],
-            "findings": reorder_dicts(diagnosis, body["findings"]),
-            "withdrawn": body.get("withdrawn", []),
-            "trace": body["trace"],
-            "observations": body["observations"],
-            **(extra or {}),
-        },
-    )
-    return to_json(document)
+    return {
+        "status": body["status"],
+        "exit_code": body["exit_code"],
+        "summary": summary_line(diagnosis),
+        "wait_s": None if wait is None else round(wait, 1),
+        "first_step": None if first is None else first.to_dict(),
+        "areas": [line.to_dict() for line in area_lines(diagnosis, trees)],
+        "findings": reorder_dicts(diagnosis, body["findings"]),
+        "withdrawn": body.get("withdrawn", []),
+        "trace": body["trace"],
+        "observations": body["observations"],
+    }
 
 
 def summary_line(diagnosis: Diagnosis) -> str:
@@ -120,9 +122,13 @@ def render_text(
     verbose: bool = False,
     questions: Mapping[str, str] | None = None,
     trees: Iterable[Tree] = (),
+    checked_only: bool = False,
 ) -> str:
     """The diagnosis for a person. ``questions`` maps observation keys to their question text,
-    ``trees`` (the rule book's) tell which areas were checked without a finding.
+    ``trees`` (the rule book's) tell which areas were checked without a finding;
+    ``checked_only`` shows only the areas with a finding in the summary (``listen`` and ``scan``
+    judge the bus alone: the LEDs and the portal are not theirs to check, and a tree with
+    nothing to say of a silent bus has not found it fine).
     ``why`` adds every evidence line and the answers that led to each finding; ``verbose``
     every evidence line as the probes wrote it (statistics included) and the evidence of
     consequences and of what was fine."""
@@ -131,7 +137,7 @@ def render_text(
     style = _Style(diagnosis, why=why, verbose=verbose, questions=questions or {})
     ordered = in_display_order(diagnosis.findings, diagnosis)
     problems = [r for r in ordered if mark(r, diagnosis) is Mark.PROBLEM]
-    blocks: list[RenderableType] = [_summary_block(diagnosis, trees)]
+    blocks: list[RenderableType] = [_summary_block(diagnosis, trees, checked_only)]
     for number, root in enumerate(problems, 1):
         blocks.append(style.finding_block(root, number if len(problems) > 1 else None))
     for root in ordered:
@@ -164,7 +170,9 @@ def _spaced(blocks: Iterable[RenderableType]) -> list[RenderableType]:
     return out
 
 
-def _summary_block(diagnosis: Diagnosis, trees: Iterable[Tree]) -> RenderableType:
+def _summary_block(
+    diagnosis: Diagnosis, trees: Iterable[Tree], checked_only: bool = False
+) -> RenderableType:
     """One line per area, flutter-doctor style, then the first thing to do."""
     from rich.console import Group  # rich: text output only (JSON runs never load it)
     from rich.table import Table  # rich: text output only (JSON runs never load it)
@@ -175,6 +183,8 @@ def _summary_block(diagnosis: Diagnosis, trees: Iterable[Tree]) -> RenderableTyp
     grid.add_column(no_wrap=True)
     grid.add_column()
     for line in area_lines(diagnosis, trees):
+        if checked_only and (line.mark is Mark.NOT_CHECKED or not line.findings):
+            continue  # the bus alone: only what it found says anything
         mark_symbol = symbol(line.mark, line.severity)
         text_style = "dim" if line.mark is Mark.NOT_CHECKED else ""
         grid.add_row(
@@ -182,11 +192,18 @@ def _summary_block(diagnosis: Diagnosis, trees: Iterable[Tree]) -> RenderableTyp
             Text(line.area.name, style="bold" if line.mark is Mark.PROBLEM else ""),
             Text(line.text, style=text_style),
         )
+    if not grid.rows:
+        grid.add_row(Text("  ?", style=WAIT_STYLE), Text("Bus"), Text("nothing heard to judge"))
     first = first_step(diagnosis)
     do = Table.grid(padding=(0, 1))
     do.add_column(no_wrap=True)
     do.add_column()
-    if first is None:
+    if first is None and not diagnosis.findings and checked_only:
+        do.add_row(
+            Text("Nothing decided:", style="bold"),
+            Text("the bus alone cannot tell; 'clu-doctor diagnose' also asks what the LEDs show."),
+        )
+    elif first is None:
         do.add_row(Text("Nothing to do:", style="bold"), Text("no problem in what was checked."))
     else:
         do.add_row(Text("First:", style="bold"), Text(first.step))

@@ -239,8 +239,8 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
 
 
 def _areas_judged(diagnosis: Diagnosis, trees: Iterable[Tree]) -> set[str]:
-    """Names of the areas a tree looked at and found nothing to report on: its walk used an
-    answer other than "don't know" and ended without a finding (a tree that ends in a finding
+    """Names of the areas a tree looked at and found nothing to report on: its walk ended
+    without a finding on an answer other than "don't know" (a tree that ends in a finding
     speaks for that finding's area only, and the finding is shown there)."""
     areas_of_tree = {
         tree.id: {area_of_layer(finding.layer).name for finding in tree.findings.values()}
@@ -248,7 +248,8 @@ def _areas_judged(diagnosis: Diagnosis, trees: Iterable[Tree]) -> set[str]:
     }
     judged: set[str] = set()
     for trace in diagnosis.traces:
-        if trace.finding is None and any(step.value != UNKNOWN for step in trace.steps):
+        # A walk that ended on "don't know" looked but could not tell: not checked.
+        if trace.finding is None and trace.steps and trace.steps[-1].value != UNKNOWN:
             judged |= areas_of_tree.get(trace.tree, set())
     return judged
 

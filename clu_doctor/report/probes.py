@@ -7,19 +7,19 @@ not presentation), so the text, the JSON and the exit code always agree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clu_doctor.bus.probes.duplicates import describe
 from clu_doctor.probing.status import (
     DUPLICATES_SEVERITY,
     chain_severity,
-    listen_status,
     scan_status,
 )
 from clu_doctor.probing.translate import traffic_summary
 from clu_doctor.report import envelope, list_grid, to_json
 from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
+from clu_doctor.report.diagnosis import diagnosis_body, render_text
 from clu_doctor.report.layout import tidy_evidence
 from clu_doctor.severity import Severity
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from clu_doctor.bus.listen.verdicts import Verdict
     from clu_doctor.bus.probes.duplicates import DuplicateResult
     from clu_doctor.bus.probes.scan import ScanResult
+    from clu_doctor.engine import Diagnosis, Tree
     from clu_doctor.site.model import Site
 
 
@@ -208,36 +209,57 @@ def listen_table(report: ListenReport, mode: OutputMode, site: Site | None = Non
 
 def render_listen_text(
     report: ListenReport,
-    verdicts: Sequence[Verdict],
+    diagnosis: Diagnosis,
     mode: OutputMode,
     *,
     site: Site | None = None,
     detection: Detection | None = None,
     notes: Sequence[str] = (),
+    trees: Iterable[Tree] = (),
+    questions: Mapping[str, str] | None = None,
 ) -> str:
+    """What was heard (the table per address), then what it means, in the words of every
+    other command: the rules' findings with their ids, steps and result line."""
     parts: list[Any] = [listen_table(report, mode, site)]
     parts += [f"Note: {note}" for note in notes]
     if detection is not None:
         parts.append(f"Line settings: {detection.message}")
-    rows = [(v.severity, v.title, v.evidence) for v in verdicts]
-    parts += _verdict_lines(rows)
-    status, summary = listen_status(verdicts, report)
-    return render_to_string(mode, *parts, "", _result(status, summary))
+    if report.bytes == 0:
+        parts.append(f"Not a byte heard in {report.seconds:.1f} s{_too_short(report.seconds)}.")
+    heard = render_to_string(mode, *parts)
+    return (
+        heard
+        + "\n"
+        + render_text(diagnosis, mode, trees=trees, questions=questions, checked_only=True)
+    )
+
+
+#: Below this much listening, silence says nothing yet: the CLU polls about once a second.
+SHORT_SILENCE_S = 5.0
+
+
+def _too_short(seconds: float) -> str:
+    if seconds >= SHORT_SILENCE_S:
+        return ""
+    return (
+        f": too short to tell a quiet bus from a dead one (listen at least {SHORT_SILENCE_S:g} s)"
+    )
 
 
 def render_listen_json(
     report: ListenReport,
+    diagnosis: Diagnosis,
     verdicts: Sequence[Verdict],
     *,
     detection: Detection | None = None,
     notes: Sequence[str] = (),
     warnings: Sequence[str] = (),
+    trees: Iterable[Tree] = (),
 ) -> str:
-    status, summary = listen_status(verdicts, report)
+    """The diagnosis's fields (status, findings, areas...), then what was heard: the listen's
+    own verdicts (the evidence the findings rest on), the line-setting search, the report."""
     body = {
-        "status": status.value,
-        "exit_code": int(status.exit_code),
-        "summary": summary,
+        **diagnosis_body(diagnosis, trees),
         "notes": list(notes),
         "warnings": list(warnings),
         "verdicts": [v.to_dict() for v in verdicts],

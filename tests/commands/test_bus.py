@@ -111,7 +111,10 @@ def test_line_flags_override_the_profile_and_listening_finds_the_real_setting() 
     assert document["notes"] == [
         "the bus runs at 38400 8E1 (ascii), not at the profile's 9600 8E1 (ascii)"
     ]
-    assert document["status"] == "ok"
+    # The technician's own setting, not the site's fault: the same finding and exit code as
+    # diagnose and check give (issue 10, item 4).
+    assert document["status"] == "unknown"
+    assert document["findings"][0]["id"] == "BUS-SETTINGS-01"
 
 
 @pytest.mark.parametrize(
@@ -156,10 +159,15 @@ def test_listen_on_a_healthy_site_is_quiet_and_ok() -> None:
 def test_a_listen_too_short_to_judge_silence_is_unknown_not_ok() -> None:
     result = invoke("listen", "--sim", "clu-usb-dead", "--seconds", "1")
     assert result.code == 3
-    assert "Result: UNKNOWN: not a byte in 1.0 s" in result.stdout
+    assert "Not a byte heard in 1.0 s: too short to tell a quiet bus from a dead one" in (
+        result.stdout
+    )
+    # Longer silence is judged by the listen's verdict, but the bus alone cannot tell a dead
+    # CLU from a loose adapter: the same UNKNOWN as a check, and the LEDs decide (diagnose).
     longer = invoke("listen", "--sim", "clu-usb-dead", "--seconds", "5", "--json").json()
-    assert longer["exit_code"] == 2
+    assert longer["exit_code"] == 3
     assert [v["key"] for v in longer["verdicts"]] == ["bus.polling"]
+    assert "Not a byte heard in 60.0 s." in invoke("listen", "--sim", "clu-usb-dead").stdout
 
 
 def test_a_saved_capture_replays_to_the_same_verdicts(tmp_path: Path) -> None:

@@ -16,11 +16,11 @@ from clu_doctor.bus.link import Link
 from clu_doctor.bus.listen.analyser import TrafficAnalyser
 from clu_doctor.bus.listen.recording import Recorder, replay
 from clu_doctor.bus.listen.session import listen
-from clu_doctor.bus.listen.verdicts import derive_verdicts
 from clu_doctor.bus.probes.duplicates import find_duplicates
 from clu_doctor.bus.probes.scan import scan
 from clu_doctor.bus.profile import Timing, load_profile
 from clu_doctor.clock import VirtualClock, use
+from clu_doctor.engine import load_rulebook
 from clu_doctor.probing.site import site_chain
 from clu_doctor.report.console import OutputMode, render_to_string
 from clu_doctor.report.probes import _verdict_lines, render_listen_text, render_scan_text
@@ -63,6 +63,10 @@ def test_the_scan_text_names_both_controllers_of_a_duplicate_and_the_next_step()
     assert "next step: Switch off half of the stations that could hold address 1" in flat
     assert "(identities, corrupt_rate)" not in flat
     assert "exit 2" in text
+
+
+#: A diagnosis of nothing: these tests are about the table of what was heard.
+NOTHING = load_rulebook().diagnose({}, asked=False)
 
 
 # --- listen --replay: labels from the recording's chain ---------------------------------------
@@ -108,7 +112,7 @@ def test_a_replay_without_a_site_takes_the_labels_from_the_recording(cable_break
     replayed = replay(cable_break)
     report = replayed.report
     assert report.chain is not None
-    text = render_listen_text(report, derive_verdicts(report), PLAIN)
+    text = render_listen_text(report, NOTHING, PLAIN)
     table = rows(text)
     assert table, text
     for address, cells in table.items():
@@ -120,7 +124,7 @@ def test_a_replayed_duo_labels_its_second_outlet(tmp_path: Path) -> None:
     replayed = replay(recorded(tmp_path, "healthy-duo-8"))
     chain = replayed.report.chain
     assert chain is not None
-    table = rows(render_listen_text(replayed.report, [], PLAIN))
+    table = rows(render_listen_text(replayed.report, NOTHING, PLAIN))
     assert table
     for point, label in zip(chain.stations, chain.labels, strict=True):
         if point[0] in table:
@@ -141,7 +145,7 @@ def test_a_site_given_with_the_replay_still_wins(cable_break: Path) -> None:
             for s in site.chain
         ),
     )
-    table = rows(render_listen_text(replayed.report, [], PLAIN, site=renamed))
+    table = rows(render_listen_text(replayed.report, NOTHING, PLAIN, site=renamed))
     assert table and all(cells[0] == f"OTHER{a:02}" for a, cells in table.items())
 
 
