@@ -388,7 +388,9 @@ def compute_facts(
             None,
         )
         name = _station_name(address, label)
-        silence = _silence(series, address, label, name, clock)
+        # silent "since" only if the newest check judged it (a listen too short to judge a
+        # station leaves no row for it)
+        silence = _silence(series, address, label, name, clock) if address in newest else None
         if silence is not None:
             silences.append(silence)
         flap = _flapping(series[-of:], address, label, name, missed)
@@ -762,6 +764,7 @@ class History:
                     s.response_s,
                 )
                 for s in stations
+                if s.judged  # a station the listen could not judge is no data point either way
             ],
         )
 

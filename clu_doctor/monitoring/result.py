@@ -43,12 +43,21 @@ class StationHealth:
     state: str | None = None
     #: Median response time in seconds, if any answer was timed.
     response_s: float | None = None
+    #: False when the listen ended before the station could be judged (polled too few times,
+    #: or not yet): neither answering nor silent, and not recorded in the history.
+    judged: bool = True
+
+    @property
+    def silent(self) -> bool:
+        """Planned, judged, and no valid answer."""
+        return self.expected and self.judged and not self.answering
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "address": self.address,
             "label": self.label,
             "answering": self.answering,
+            "judged": self.judged,
             "expected": self.expected,
             "polls": self.polls,
             "answers": self.answers,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import signal
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -340,7 +340,9 @@ def station_health(prober: BusProber, site: Site) -> tuple[StationHealth, ...]:
         return _from_scan(scan, site)
     listened = prober.listened
     assert listened is not None
-    return _from_listen(listened.report, site)
+    short = listened.verdict("bus.unpolled_addresses")
+    unjudged = set(short.addresses) if short and short.value == "listen_too_short" else set()
+    return _from_listen(listened.report, site, unjudged)
 
 
 def _per_address(
@@ -359,9 +361,22 @@ def _per_address(
     return tuple(out)
 
 
-def _from_listen(report: ListenReport, site: Site) -> tuple[StationHealth, ...]:
+def _from_listen(
+    report: ListenReport, site: Site, unjudged: Collection[int] = ()
+) -> tuple[StationHealth, ...]:
+    """``unjudged``: addresses the listen was too short to judge either way."""
+
     def build(address: int, label: str | None, expected: bool) -> StationHealth | None:
         entry = report.address(address)
+        if address in unjudged and not (entry is not None and entry.answers):
+            return StationHealth(
+                address,
+                label,
+                answering=False,
+                expected=expected,
+                polls=entry.polls if entry is not None else 0,
+                judged=False,
+            )
         if entry is None:
             return None
         return StationHealth(

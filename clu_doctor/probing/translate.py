@@ -300,7 +300,7 @@ def reach_from_listen(
     if site is not None:
         lines.append(
             "every polled station of the site answers"
-            + (f"; the CLU never polls {ranges(unpolled.addresses)}" if unpolled else "")
+            + (f"; {_unpolled_words(unpolled)} {ranges(unpolled.addresses)}" if unpolled else "")
         )
     return {
         "bus.reach": observation(
@@ -312,6 +312,12 @@ def reach_from_listen(
             partial=unpolled is not None,
         )
     }
+
+
+def _unpolled_words(unpolled: Verdict) -> str:
+    if unpolled.value == "listen_too_short":
+        return "the listen was too short to judge"
+    return "the CLU never polls"
 
 
 def reach_from_scan(

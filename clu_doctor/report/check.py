@@ -135,7 +135,7 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
             response = (
                 f"{station.response_s * 1000:.0f} ms" if station.response_s is not None else "-"
             )
-            answering = _yes_no(station.answering)
+            answering = _yes_no(station.answering) if station.judged else "not judged"
             lines.append(
                 [
                     (
@@ -145,7 +145,7 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
                     ),
                     (
                         f"{answering:<9}",
-                        None if station.answering or not station.expected else "bold red",
+                        None if not station.silent else "bold red",
                     ),
                     (
                         f"  {station.polls:>5}  {station.answers:>7}  {station.corrupt:>7}  "

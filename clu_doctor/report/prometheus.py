@@ -155,7 +155,11 @@ def render_prometheus(result: CheckResult, *, last_success: float | None = None)
             "clu_doctor_corrupt_answer_ratio",
             [(site, result.corrupt_rate)] if result.corrupt_rate is not None else [],
         ),
-        ("clu_doctor_station_up", per_station((s.address, s.label, s.answering) for s in stations)),
+        (
+            "clu_doctor_station_up",
+            # no sample for a station the listen could not judge: unknown, not down
+            per_station((s.address, s.label, s.answering) for s in stations if s.judged),
+        ),
         (
             "clu_doctor_station_expected",
             per_station((s.address, s.label, s.expected) for s in stations),

@@ -30,9 +30,7 @@ def station_name(station: StationHealth) -> str:
 
 def silent_stations(result: CheckResult) -> list[StationHealth]:
     """Expected stations that did not answer, by address."""
-    return sorted(
-        (s for s in result.stations if s.expected and not s.answering), key=lambda s: s.address
-    )
+    return sorted((s for s in result.stations if s.silent), key=lambda s: s.address)
 
 
 def headline_finding(result: CheckResult) -> ReportedFinding | None:
@@ -57,6 +55,12 @@ def summary(result: CheckResult) -> str:
         if len(silent) > SUMMARY_NAMES:
             names += f" +{len(silent) - SUMMARY_NAMES} more"
         text += f" (silent: {names})"
+    unjudged = [s for s in result.stations if s.expected and not s.judged]
+    if unjudged:
+        names = ", ".join(station_name(s) for s in unjudged[:SUMMARY_NAMES])
+        if len(unjudged) > SUMMARY_NAMES:
+            names += f" +{len(unjudged) - SUMMARY_NAMES} more"
+        text += f" (not judged, listen longer: {names})"
     if result.duplicates:
         word = "address" if len(result.duplicates) == 1 else "addresses"
         text += f", duplicate {word} {', '.join(str(a) for a in result.duplicates)}"

@@ -63,7 +63,7 @@ place, and the duplicate test's statistics are written in :mod:`clu_doctor.bus.s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -258,7 +258,7 @@ def derive_verdicts(
     spread = _spread(report, chain, duplicates, silent_set, thresholds)
     if spread is not None:
         found.append(spread)
-    found.extend(_unpolled(report, chain, thresholds))
+    found.extend(_unpolled(report, chain, thresholds, judged=silent_set | duplicates))
     found.extend(_states(report, thresholds))
     return found
 
@@ -725,7 +725,15 @@ def _spread(
     )
 
 
-def _unpolled(report: ListenReport, chain: Chain | None, t: Thresholds) -> list[Verdict]:
+def _unpolled(
+    report: ListenReport,
+    chain: Chain | None,
+    t: Thresholds,
+    judged: Collection[int] = (),
+) -> list[Verdict]:
+    """Planned addresses the CLU never polls; or, on a listen shorter than its polling cycles,
+    the planned addresses not judged at all: never polled yet, or polled without an answer
+    too few times to be called silent (``judged``: the addresses another verdict settled)."""
     if chain is None:
         return []
     polled = [e for e in report.addresses if e.polls]
@@ -733,10 +741,22 @@ def _unpolled(report: ListenReport, chain: Chain | None, t: Thresholds) -> list[
         return []
     polled_set = {e.address for e in polled}
     missing = [a for a in chain.addresses if a not in polled_set]
+    cycles = min(e.visits for e in polled)
+    if cycles < t.unpolled_min_cycles:
+        # ... polled, but not one answer (valid or garbled) heard, and not judged silent: the
+        # listen may have ended before its answer came
+        unheard = [
+            e.address
+            for e in polled
+            if e.address in chain.addresses
+            and not e.answers
+            and not e.corrupt
+            and e.address not in judged
+        ]
+        missing = sorted({*missing, *unheard})
     if not missing:
         return []
     plural = "es" if len(missing) > 1 else ""
-    cycles = min(e.visits for e in polled)
     if cycles < t.unpolled_min_cycles:
         # The master has not been round its list yet: an address it has not come to may
         # still be on it. Say so, and judge nothing.
@@ -752,7 +772,8 @@ def _unpolled(report: ListenReport, chain: Chain | None, t: Thresholds) -> list[
                 "listen_too_short",
                 Severity.UNKNOWN,
                 f"not judged: the CLU was not heard going round all its stations, so whether "
-                f"it polls address{plural} {_list(missing)} is not known",
+                f"address{plural} {_list(missing)} {'are' if plural else 'is'} polled and "
+                "answering is not known",
                 [
                     f"listened {report.seconds:.1f} s; the CLU polled {_list(sorted(polled_set))}"
                     f" and {how_long}",
