@@ -60,11 +60,6 @@ def to_json(document: dict[str, Any]) -> str:
 
 def list_grid(rows: Sequence[tuple[str, str]]) -> RenderableType:
     """Marker and text in two columns, so that wrapped text keeps its indent."""
-    from rich.table import Table  # rich: text output only (JSON runs never load it)
+    from clu_doctor.report.blocks import list_block  # the one definition of the layout
 
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", no_wrap=True)
-    grid.add_column()
-    for marker, text in rows:
-        grid.add_row(marker, text)
-    return grid
+    return list_block(rows).rich()
