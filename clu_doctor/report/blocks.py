@@ -16,6 +16,7 @@ top level) or cut with an ellipsis (in a grid cell), as rich does.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -23,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from clu_doctor.report.console import OutputMode
     from rich.console import RenderableType  # rich: styled output only (piped text never loads it)
+
+    from clu_doctor.report.console import OutputMode
 
 #: A piece of text and its style on a terminal (None: unstyled).
 Segment = tuple[str, "str | None"]
@@ -112,11 +114,10 @@ def wrap(text: str, width: int, overflow: Overflow = "fold") -> list[str]:
     """``text`` wrapped to ``width`` cells, as rich wraps a ``Text`` (trailing blanks kept
     within the width)."""
     lines: list[str] = []
-    for line in text.split("\n"):
-        if "\t" in line:
-            line = line.expandtabs(8)
+    for raw in text.split("\n"):
+        line = raw.expandtabs(8) if "\t" in raw else raw
         cuts = [0, *_break_points(line, width, overflow == "fold"), len(line)]
-        for begin, end in zip(cuts, cuts[1:]):
+        for begin, end in itertools.pairwise(cuts):
             piece = line[begin:end]
             if cell_len(piece) > width:
                 piece = piece.rstrip()
@@ -331,16 +332,13 @@ class Grid(Block):
         out: list[str] = []
         for row in self.rows:
             cells: list[list[str]] = []
-            for index, (cell, cell_width) in enumerate(zip(row, widths)):
+            for index, (cell, cell_width) in enumerate(zip(row, widths, strict=False)):
                 inner = cell_width - self._pad(index)
                 column = self.columns[index]
                 if inner < 1:
                     cells.append([" " * cell_width])
                     continue
-                if column.no_wrap:
-                    text = _unwrapped(cell, inner)
-                else:
-                    text = cell.lines(inner, "ellipsis")
+                text = _unwrapped(cell, inner) if column.no_wrap else cell.lines(inner, "ellipsis")
                 cells.append([_justify(line, inner, column.justify) for line in text])
             height = max(len(lines) for lines in cells)
             for number in range(height):
@@ -348,7 +346,7 @@ class Grid(Block):
                     "".join(
                         (lines[number] if number < len(lines) else " " * (w - self._pad(i)))
                         + " " * self._pad(i)
-                        for i, (lines, w) in enumerate(zip(cells, widths))
+                        for i, (lines, w) in enumerate(zip(cells, widths, strict=False))
                     )
                 )
         return out
@@ -390,10 +388,14 @@ def _collapse(widths: list[int], wrapable: list[bool], max_width: int) -> list[i
     excess = total - max_width
     if any(wrapable):
         while total and excess > 0:
-            widest = max(w for w, ok in zip(widths, wrapable) if ok)
-            second = max(w if ok and w != widest else 0 for w, ok in zip(widths, wrapable))
+            widest = max(w for w, ok in zip(widths, wrapable, strict=False) if ok)
+            second = max(
+                w if ok and w != widest else 0 for w, ok in zip(widths, wrapable, strict=False)
+            )
             difference = widest - second
-            ratios = [1 if (w == widest and ok) else 0 for w, ok in zip(widths, wrapable)]
+            ratios = [
+                1 if (w == widest and ok) else 0 for w, ok in zip(widths, wrapable, strict=False)
+            ]
             if not any(ratios) or not difference:
                 break
             widths = _ratio_reduce(excess, ratios, [min(excess, difference)] * len(widths), widths)
@@ -406,13 +408,13 @@ def _ratio_reduce(
     total: int, ratios: list[int], maximums: list[int], values: list[int]
 ) -> list[int]:
     """Rich's ``ratio_reduce``: take ``total`` away from ``values`` in proportion."""
-    ratios = [ratio if most else 0 for ratio, most in zip(ratios, maximums)]
+    ratios = [ratio if most else 0 for ratio, most in zip(ratios, maximums, strict=False)]
     total_ratio = sum(ratios)
     if not total_ratio:
         return values[:]
     remaining = total
     result = []
-    for ratio, most, value in zip(ratios, maximums, values):
+    for ratio, most, value in zip(ratios, maximums, values, strict=False):
         if ratio and total_ratio > 0:
             distributed = min(most, round(ratio * remaining / total_ratio))
             result.append(value - distributed)

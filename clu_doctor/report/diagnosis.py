@@ -46,7 +46,6 @@ from clu_doctor.report.layout import (
 )
 from clu_doctor.severity import Severity
 
-
 #: What a ``confirm_with`` probe name means to a technician.
 PROBES = {
     "bus.scan": "an address scan of the bus",
@@ -292,9 +291,7 @@ class _Style:
                 child_line.append(f"  {child.id}", "dim")
                 lines.append(child_line)
                 if self.all_evidence:
-                    lines += [
-                        Indent(block, 4) for block in self.evidence_lines(child, 2)
-                    ]
+                    lines += [Indent(block, 4) for block in self.evidence_lines(child, 2)]
         heading = _heading(root, number, mark(root, self.diagnosis))
         return Stack([heading, Indent(Stack(lines), 4)])
 
@@ -312,9 +309,7 @@ class _Style:
                     for step in entry.finding.remedy:
                         lines.append(Line(f"        {' '.join(step.split())}", "dim"))
                 if self.verbose:
-                    lines += [
-                        Indent(block, 8) for block in self.evidence_lines(entry, 2)
-                    ]
+                    lines += [Indent(block, 8) for block in self.evidence_lines(entry, 2)]
         return Stack(lines)
 
 
