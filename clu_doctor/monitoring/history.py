@@ -791,18 +791,19 @@ class History:
             "DELETE FROM stations WHERE check_id IN (SELECT id FROM checks WHERE started_s < ?)",
             (cutoff_s,),
         )
-        removed = self._db.execute("DELETE FROM checks WHERE started_s < ?", (cutoff_s,)).rowcount
-        if removed:
-            # Each step of the pragma frees one page: run it to the end, not once.
-            self._db.execute("PRAGMA incremental_vacuum").fetchall()
-        return removed
+        return int(self._db.execute("DELETE FROM checks WHERE started_s < ?", (cutoff_s,)).rowcount)
 
     def _give_back(self) -> None:
-        """After a prune: copy the write-ahead log into the file and cut both to their data,
-        so the freed pages leave the disk (best effort: a reader holding a snapshot defers it
-        to a later check)."""
+        """After a prune (committed): return the free pages to the file system and cut the
+        write-ahead log, so the file shrinks to its data.
+
+        The incremental vacuum frees one page per step of its statement, and Python's
+        ``execute`` steps a statement without result columns only once (it freed one page per
+        prune, so a pruned file never shrank): ``executescript`` steps it to the end. Its own
+        short transaction, after the prune's; best effort: if another check holds the lock,
+        the next prune frees these pages too."""
         with contextlib.suppress(sqlite3.OperationalError):
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            self._db.executescript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
 
     def prune(self, keep_days: int = DEFAULT_KEEP_DAYS, *, now_s: float | None = None) -> int:
         """Delete checks older than ``keep_days`` before ``now_s`` (default: the newest
