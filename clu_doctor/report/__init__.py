@@ -6,7 +6,8 @@ and fixed-width when piped). JSON documents share one envelope (:func:`envelope`
 
 Modules: ``console`` (styled or plain, the words and colours of a severity), ``layout`` (what a
 person reads first: areas, problems first, the first step, short evidence), ``diagnosis``,
-``check``, ``nagios``, ``prometheus``, ``summary`` (the check's shared lines), ``rules`` (the
+``check``, ``nagios``, ``prometheus``, ``summary`` (the check's shared lines), ``blocks`` (text laid
+out plain without rich, or through rich on a terminal), ``rules`` (the
 rule book and ``explain``), ``history``, ``probes`` (listen and scan), ``listings``.
 """
 
