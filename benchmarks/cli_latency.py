@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
-"""Start-up cost of a non-interactive diagnosis, relative to importing the CLI toolkit alone.
+"""Start-up cost of the command line, relative to importing its toolkit alone.
 
-Measures the median wall time of
+Each case below is timed against ``python -c "import typer, rich"`` in interleaved pairs (the
+baseline, then the case, again and again), so that a change in the machine's load touches both
+sides of a pair alike; the figure is the median of the pairs' ratios. Targets: every diagnose
+and check case <= 1.3x, the help <= 1.5x.
 
-    clu-doctor diagnose --observe clu.power_led=off --observe clu.status_led=off --json --no-input
+Cases (a diagnosis from flags: ``diagnose -o clu.power_led=off -o clu.status_led=off
+--no-input``):
 
-against ``python -c "import typer, rich"`` on the same machine, and prints the ratio (target
-<= 1.5x: a command must not import what it does not need). Runs are interleaved so that a
-change in machine load affects both sides alike; a few warm-up runs fill the OS file cache,
-the bytecode cache and the rulebook cache first. PYTHONDONTWRITEBYTECODE is cleared for the
-runs: an installed package has its bytecode compiled at install time, and recompiling every
-module on each run would measure the compiler, not the tool.
+* ``diagnose --json``, warm cache: the rulebook cache filled, bytecode compiled;
+* ``diagnose --json``, cold cache: an empty cache directory for every run (a new user, an
+  upgrade, cron under another HOME); the rulebook shipped with the package carries it;
+* ``diagnose`` text, piped (stdout not a terminal), warm and cold;
+* ``--help``, ``check --help`` and ``--version``;
+* an editable install with ``PYTHONDONTWRITEBYTECODE=1``: the package's modules compiled on
+  every run (a copy of the source tree without ``__pycache__``, first on ``PYTHONPATH``;
+  typer and rich keep the bytecode pip compiled), with a warm and a cold cache.
+
+PYTHONDONTWRITEBYTECODE is cleared for the other runs: an installed package has its bytecode
+compiled at install time. A few warm-up rounds fill the OS file cache first.
 
 Usage: python benchmarks/cli_latency.py [--runs N]
 """
@@ -23,56 +32,94 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-
-def clu_doctor_command() -> list[str]:
-    script = Path(sys.executable).with_name("clu-doctor")
-    found = str(script) if script.exists() else shutil.which("clu-doctor")
-    if not found:
-        sys.exit("clu-doctor is not installed in this environment (pip install -e .)")
-    return [
-        found,
-        "diagnose",
-        "--observe",
-        "clu.power_led=off",
-        "--observe",
-        "clu.status_led=off",
-        "--json",
-        "--no-input",
-    ]
+REPO = Path(__file__).resolve().parents[1]
+DIAGNOSE = ["diagnose", "-o", "clu.power_led=off", "-o", "clu.status_led=off", "--no-input"]
 
 
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def timed(command: list[str]) -> float:
+def timed(command: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=ENV
-    )
+    subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False, env=env)
     return time.perf_counter() - start
+
+
+class Case:
+    def __init__(self, label: str, args: list[str], env: dict[str, str], cold: bool = False):
+        self.label, self.args, self.env, self.cold = label, args, env, cold
+        self.ratios: list[float] = []
+        self.times: list[float] = []
+
+    def run(self, scratch: Path) -> float:
+        env = dict(self.env)
+        if self.cold:  # an empty cache directory for each run
+            folder = Path(tempfile.mkdtemp(dir=scratch))
+            env["CLU_DOCTOR_CACHE_DIR"] = str(folder)
+        return timed([sys.executable, "-m", "clu_doctor", *self.args], env)
+
+
+def source_copy(scratch: Path) -> Path:
+    """The package and its rules as a source checkout has them, without any bytecode."""
+    root = scratch / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "clu_doctor", root / "clu_doctor", ignore=ignore)
+    shutil.copytree(REPO / "rules", root / "rules", ignore=ignore)
+    return root
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    baseline = [sys.executable, "-c", "import typer, rich"]
-    diagnose = clu_doctor_command()
-    for _ in range(3):
-        timed(baseline)
-        timed(diagnose)
-    base_times, diag_times = [], []
-    for _ in range(args.runs):
-        base_times.append(timed(baseline))
-        diag_times.append(timed(diagnose))
-    base, diag = statistics.median(base_times), statistics.median(diag_times)
-    print(f"runs per command:                {args.runs}")
-    print(f'python -c "import typer, rich":  {base * 1000:7.1f} ms (median)')
-    print(f"clu-doctor diagnose ... --json:  {diag * 1000:7.1f} ms (median)")
-    print(f"ratio:                           {diag / base:7.2f}x (target <= 1.5x)")
+    scratch = Path(tempfile.mkdtemp(prefix="clu-doctor-latency-"))
+    try:
+        base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        base_env.pop("CLU_DOCTOR_NO_CACHE", None)
+        warm = {**base_env, "CLU_DOCTOR_CACHE_DIR": str(scratch / "warm-cache")}
+        no_bytecode = {
+            **warm,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": str(source_copy(scratch)),
+            "CLU_DOCTOR_CACHE_DIR": str(scratch / "warm-cache-source"),
+        }
+        cases = [
+            Case("diagnose --json, warm cache", [*DIAGNOSE, "--json"], warm),
+            Case("diagnose --json, cold cache", [*DIAGNOSE, "--json"], warm, cold=True),
+            Case("diagnose text piped, warm", DIAGNOSE, warm),
+            Case("diagnose text piped, cold", DIAGNOSE, warm, cold=True),
+            Case("--help", ["--help"], warm),
+            Case("check --help", ["check", "--help"], warm),
+            Case("--version", ["--version"], warm),
+            Case("no bytecode, --json, warm", [*DIAGNOSE, "--json"], no_bytecode),
+            Case("no bytecode, --json, cold", [*DIAGNOSE, "--json"], no_bytecode, cold=True),
+        ]
+        baseline = [sys.executable, "-c", "import typer, rich"]
+        for _ in range(3):  # warm-up: file cache, bytecode, the warm caches
+            for case in cases:
+                timed(baseline, warm)
+                case.run(scratch)
+        base_times: list[float] = []
+        for _ in range(args.runs):
+            for case in cases:
+                base = timed(baseline, case.env)
+                took = case.run(scratch)
+                base_times.append(base)
+                case.times.append(took)
+                case.ratios.append(took / base)
+        print(f"runs per case: {args.runs}, each paired with a run of the baseline")
+        label = 'python -c "import typer, rich"'
+        print(f"{label:<32} {statistics.median(base_times) * 1000:7.1f} ms (median)")
+        for case in cases:
+            target = 1.5 if "help" in case.label or "version" in case.label else 1.3
+            print(
+                f"{case.label:<32} {statistics.median(case.times) * 1000:7.1f} ms  "
+                f"ratio {statistics.median(case.ratios):5.2f}x (median of pairs; target <= "
+                f"{target}x)"
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -46,21 +46,58 @@ _APP_SETTINGS: dict[str, Any] = {
     "context_settings": {"help_option_names": ["-h", "--help"]},
 }
 
-#: Which module registers each top-level command (see :func:`_app_for`).
-_COMMAND_MODULES = {
-    "diagnose": "diagnose",
-    "check": "check",
-    "scan": "bus",
-    "listen": "bus",
-    "history": "history",
-    "rules": "rules",
-    "explain": "rules",
-    "sim": "sim",
-    "ports": "sim",
-    "site": "site",
-    "docs": "docs",
-}
+#: Every top-level command as the root help lists it: its name, the module that registers it
+#: (see :func:`_app_for`) and the first paragraph of its help (tests/test_startup.py checks
+#: that these are the commands' own words, so the root help is the same built either way).
+_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "diagnose",
+        "diagnose",
+        "Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.",
+    ),
+    ("scan", "bus", "Read every address on the bus: who answers, with which identity and state."),
+    ("listen", "bus", "Listen to a live bus without sending a single byte, and say what is wrong."),
+    (
+        "check",
+        "check",
+        "Check a site once, unattended, and report in your monitoring system's language.",
+    ),
+    (
+        "explain",
+        "rules",
+        "Explain findings by their id: what each means, why it happens, the numbered steps to "
+        "fix it, what to expect after the fix, when to call DEFA support, and the manual's "
+        "section.",
+    ),
+    ("sim", "sim", "Run a simulated CLU site behind a pty and a local TCP port, until Ctrl-C."),
+    (
+        "ports",
+        "sim",
+        "List this machine's serial ports; known USB-RS485 adapter chips come first, marked.",
+    ),
+    (
+        "history",
+        "history",
+        "Show the recorded checks of a site and what they say about its stations.",
+    ),
+    ("docs", "docs", "Show the documentation and monitoring files installed with clu-doctor."),
+    (
+        "rules",
+        "rules",
+        "Check, show and list the decision trees (for rule authors and the curious).",
+    ),
+    (
+        "site",
+        "site",
+        "Write down a site: the site.yaml that diagnose, check and history compare with.",
+    ),
+)
+_COMMAND_MODULES = {name: module for name, module, _ in _COMMANDS}
 _MODULE_ORDER = ("diagnose", "bus", "check", "rules", "sim", "history", "site", "docs")
+#: Commands that are groups: without a subcommand they show their own help.
+_GROUPS = ("rules", "site")
+_HELP_FLAGS = ("--help", "-h")
+_VERSION_FLAGS = ("--version", "-V")
 
 
 class _State:
@@ -100,8 +137,39 @@ def make_app(modules: Iterable[str] = _MODULE_ORDER) -> typer.Typer:
     return built
 
 
-#: Every command: for --help, completion, documentation and tests.
-app = make_app()
+def _listed() -> None:
+    """A command in the root help's list, which is all the root help needs of it."""
+
+
+def _root_help_app() -> typer.Typer:
+    """The root with every command by name and summary, for the root help alone.
+
+    Building a command makes typer evaluate each of its parameters; the root help shows only
+    names and summaries, so it builds none of them (and imports no command module). Any run
+    that goes further than the root help gets the real commands (see :func:`_app_for`).
+    """
+    built = typer.Typer(**_APP_SETTINGS)
+    built.callback()(_root)
+    for name, _, summary in _COMMANDS:
+        built.command(name=name, help=summary)(_listed)
+    return built
+
+
+_FULL: list[typer.Typer] = []
+
+
+def full_app() -> typer.Typer:
+    """Every command, built once: for completion, an unknown command, documentation, tests."""
+    if not _FULL:
+        _FULL.append(make_app())
+    return _FULL[0]
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # ``clu_doctor.cli.app``: every command, built on first use rather than at import time.
+    if name == "app":
+        return full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _app_for(args: Sequence[str]) -> typer.Typer:
@@ -109,14 +177,79 @@ def _app_for(args: Sequence[str]) -> typer.Typer:
 
     Typer turns every parameter of every registered command into a click parameter before it
     runs anything (evaluating each annotation), which is most of the start-up time; building
-    the one command needed keeps ``clu-doctor diagnose`` within its start-up budget. Root help,
-    an unknown command and shell completion get the whole tree.
+    the one command needed keeps ``clu-doctor diagnose`` within its start-up budget. The root
+    help builds no command at all; an unknown command and shell completion get the whole tree.
     """
     if any(key.startswith("_CLU_DOCTOR_COMPLETE") for key in os.environ):
-        return app
+        return full_app()
     name = next((arg for arg in args if not arg.startswith("-")), None)
+    if name is None and (not args or any(arg in _HELP_FLAGS for arg in args)):
+        return _root_help_app()
     module = _COMMAND_MODULES.get(name or "")
-    return make_app((module,)) if module else app
+    return make_app((module,)) if module else full_app()
+
+
+def _wants_help(args: Sequence[str]) -> bool:
+    """Whether this run only shows a help page (``--help`` anywhere, no arguments, a group
+    without its subcommand)."""
+    words = [arg for arg in args if not arg.startswith("-")]
+    return (
+        not words
+        or any(arg in _HELP_FLAGS for arg in args)
+        or (len(words) == 1 and words[0] in _GROUPS)
+    )
+
+
+#: Modules typer's help imports for what this command line never draws (help written in
+#: Markdown: markdown-it; pretty tracebacks: pygments), and the classes it takes from them.
+_DEFERRED = {"rich.markdown": ("Markdown",), "rich.traceback": ("Traceback",)}
+
+
+def _defer_help_extras() -> None:
+    """Let typer's help load without the Markdown and traceback stacks it never uses here.
+
+    ``typer.rich_utils`` imports ``rich.markdown`` and ``rich.traceback`` (markdown-it and
+    pygments: together about as long as importing typer itself) for help written in Markdown
+    and for pretty tracebacks; this command line writes its help in rich markup and prints its
+    own one-line errors, so neither is drawn. Until something does use one, each is a small
+    module whose classes build the real ones (imported then) on first use.
+    """
+    for name, classes in _DEFERRED.items():
+        if name not in sys.modules:
+            _defer(name, classes)
+
+
+def _defer(name: str, classes: tuple[str, ...]) -> None:
+    import types  # only on the way to a help page
+
+    package, _, leaf = name.rpartition(".")
+    parent = importlib.import_module(package)  # rich: typer's help draws with it next anyway
+    deferred = types.ModuleType(name, f"{name}, imported on first use")
+
+    def real() -> Any:
+        if sys.modules.get(name) is deferred:
+            del sys.modules[name]
+        module = importlib.import_module(name)
+        setattr(parent, leaf, module)
+        return module
+
+    class Deferred(type):
+        def __getattr__(cls, attribute: str) -> Any:  # Traceback.from_exception and the like
+            return getattr(getattr(real(), cls.__name__), attribute)
+
+    def build(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return getattr(real(), cls.__name__)(*args, **kwargs)
+
+    def lookup(attribute: str) -> Any:
+        if attribute.startswith("__"):  # the import system asking what kind of module this is
+            raise AttributeError(attribute)
+        return getattr(real(), attribute)
+
+    for cls_name in classes:  # classes, as typer names them in annotations
+        setattr(deferred, cls_name, Deferred(cls_name, (), {"__new__": build, "__module__": name}))
+    deferred.__getattr__ = lookup  # type: ignore[method-assign]
+    sys.modules[name] = deferred
+    setattr(parent, leaf, deferred)
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
@@ -135,6 +268,11 @@ def run(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     _state.debug = "--debug" in args or os.environ.get("CLU_DOCTOR_DEBUG") == "1"
     debuglog.enabled = _state.debug
+    if [arg for arg in args if arg != "--debug"] in ([flag] for flag in _VERSION_FLAGS):
+        print(f"{PROG} {__version__}")  # nothing to build for the version
+        return int(ExitCode.OK)
+    if _wants_help(args):
+        _defer_help_extras()
     command = typer.main.get_command(_app_for(args))
     try:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+#: The file name of the rulebook built with the wheel, inside the package.
+SHIPPED_RULEBOOK = "rulebook.pickle"
 
 
 def rules_dir() -> Path:
@@ -20,6 +22,12 @@ def rules_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return _PACKAGE_DIR.parent / "rules"
+
+
+def shipped_rulebook() -> Path:
+    """The rulebook validated when the wheel was built (see ``hatch_build.py``); it stands for
+    the bundled rules only while their files are the ones it was built from."""
+    return _PACKAGE_DIR / SHIPPED_RULEBOOK
 
 
 def profiles_dir() -> Path:

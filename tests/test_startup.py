@@ -1,36 +1,120 @@
-"""Commands import only what they need: a diagnosis from flags touches no serial stack."""
+"""Commands import only what they need: a diagnosis from flags touches no serial stack, piped
+text no rich, the help no Markdown stack and no command it does not show.
+
+Each run is a fresh interpreter that reports which modules it loaded; the speed itself is
+measured by benchmarks/cli_latency.py, never asserted here.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pytest
+
 from tests.commands.helpers import REPO
 
 HEAVY = ("serial", "clu_doctor.bus", "clu_doctor.sim", "clu_doctor.probing", "pydantic")
 
 
-def test_a_diagnosis_from_flags_imports_no_bus_code() -> None:
+def loaded_by(args: list[str], cache_dir: str | None = None) -> tuple[str, set[str]]:
+    """Run ``clu-doctor ARGS`` in a fresh interpreter with stdout a pipe: what it printed, and
+    every module it imported."""
     code = (
-        "import sys\n"
+        "import sys, io, contextlib\n"
         "from clu_doctor.cli import run\n"
-        "run(['diagnose', '-o', 'clu.power_led=off', '--no-input', '--json'])\n"
-        f"heavy = [m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or "
-        f"any(m == h or m.startswith(h + '.') for h in {HEAVY!r})]\n"
-        "print('HEAVY:' + ','.join(sorted(heavy)))\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        f"    run({args!r})\n"
+        "print(out.getvalue())\n"
+        "print('MODULES:' + ','.join(sorted(sys.modules)))\n"
     )
+    env = None
+    if cache_dir is not None:
+        import os
+
+        env = {**os.environ, "CLU_DOCTOR_CACHE_DIR": cache_dir}
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60, env=env
     )
     assert proc.returncode == 0, proc.stderr
-    (marker,) = [line for line in proc.stdout.splitlines() if line.startswith("HEAVY:")]
-    assert marker == "HEAVY:", f"imported at start-up: {marker[6:]}"
+    printed, _, modules = proc.stdout.rpartition("MODULES:")
+    return printed, set(modules.strip().split(","))
+
+
+def under(modules: set[str], *roots: str) -> list[str]:
+    return sorted(m for m in modules if any(m == r or m.startswith(r + ".") for r in roots))
+
+
+def test_a_diagnosis_from_flags_imports_no_bus_code() -> None:
+    _, modules = loaded_by(["diagnose", "-o", "clu.power_led=off", "--no-input", "--json"])
+    assert under(modules, *HEAVY) == []
+
+
+def test_piped_diagnosis_text_imports_no_rich() -> None:
+    printed, modules = loaded_by(
+        ["diagnose", "-o", "clu.power_led=off", "-o", "clu.status_led=off", "--no-input", "--why"]
+    )
+    assert "What to do:" in printed and "Why: the answers that led here" in printed
+    assert under(modules, "rich") == []
+
+
+def test_piped_check_text_imports_no_rich(tmp_path: object) -> None:
+    printed, modules = loaded_by(
+        ["check", "--sim", "healthy-16", "--history-dir", str(tmp_path), "--format", "text"]
+    )
+    assert printed.strip()
+    assert under(modules, "rich") == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], []])
+def test_the_root_help_builds_no_command_and_loads_no_markdown(args: list[str]) -> None:
+    printed, modules = loaded_by(args)
+    for name in ("diagnose", "check", "scan", "listen", "history", "sim", "ports", "rules"):
+        assert name in printed
+    assert under(modules, "clu_doctor.commands", "clu_doctor.engine") == []
+    assert under(modules, "markdown_it", "pygments") == []
+
+
+def test_a_command_help_loads_no_markdown() -> None:
+    printed, modules = loaded_by(["check", "--help"])
+    assert "--format" in printed
+    assert under(modules, "markdown_it", "pygments") == []
+    assert under(modules, "clu_doctor.commands.diagnose", "clu_doctor.commands.sim") == []
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_the_version_builds_nothing(flag: str) -> None:
+    from clu_doctor import __version__
+
+    printed, modules = loaded_by([flag])
+    assert printed.strip() == f"clu-doctor {__version__}"
+    assert under(modules, "clu_doctor.commands", "rich") == []
+
+
+def test_the_root_help_is_the_same_as_with_every_command_built() -> None:
+    """The root help lists each command by the summary in cli.py; it must be the command's own
+    first paragraph, so the help reads the same as with every command built."""
+    import typer
+
+    from clu_doctor.cli import _app_for, full_app
+
+    def listing(app: typer.Typer) -> list[tuple[str, str]]:
+        group = typer.main.get_command(app)
+        ctx = typer.Context(group)
+        out = []
+        for name in group.list_commands(ctx):  # type: ignore[attr-defined]
+            command = group.get_command(ctx, name)  # type: ignore[attr-defined]
+            out.append((name, (command.short_help or command.help or "").split("\n\n")[0]))
+        return out
+
+    assert listing(_app_for(["--help"])) == listing(full_app())
 
 
 def test_running_one_command_builds_only_that_command() -> None:
     """Typer evaluates every parameter of every command it builds; a run builds only its own
-    command, while the root help still lists them all."""
-    from clu_doctor.cli import _app_for, app
+    command, and the root help builds none (it lists them by name and summary)."""
+    from clu_doctor.cli import _COMMAND_MODULES, _app_for, _listed, app
 
     def names(built: object) -> set[str]:
         return {info.name or info.callback.__name__ for info in built.registered_commands}  # type: ignore[attr-defined, union-attr]
@@ -39,7 +123,9 @@ def test_running_one_command_builds_only_that_command() -> None:
     assert every >= {"diagnose", "check", "scan", "listen", "history", "sim", "ports", "rules"}
     assert names(_app_for(["--debug", "diagnose", "-o", "clu.power_led=off"])) == {"diagnose"}
     assert names(_app_for(["scan", "--sim", "healthy-16"])) == {"scan", "listen"}
-    assert _app_for(["--help"]) is app
+    root_help = _app_for(["--help"])
+    assert names(root_help) == set(_COMMAND_MODULES)
+    assert {info.callback for info in root_help.registered_commands} == {_listed}
     assert _app_for(["no-such-command"]) is app
 
 
@@ -52,3 +138,26 @@ def test_the_root_help_lists_every_command() -> None:
         assert name in result.stdout
     unknown = invoke("no-such-command")
     assert unknown.code == 3 and "No such command 'no-such-command'" in unknown.stderr
+
+
+def test_what_the_help_defers_is_the_real_thing_when_used() -> None:
+    code = (
+        "from clu_doctor.cli import _defer_help_extras\n"
+        "_defer_help_extras()\n"
+        "import rich.markdown\n"
+        "from rich.markdown import Markdown\n"
+        "from rich.traceback import Traceback\n"
+        "import sys\n"
+        "assert 'markdown_it' not in sys.modules\n"
+        "print(type(Markdown('# hi')).__module__, rich.markdown.Heading.__name__)\n"
+        "try:\n"
+        "    1 / 0\n"
+        "except ZeroDivisionError as error:\n"
+        "    shown = Traceback.from_exception(type(error), error, error.__traceback__)\n"
+        "print(type(shown).__module__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["rich.markdown", "Heading", "rich.traceback"]

@@ -89,19 +89,25 @@ def history(
     flapping = site_plan.thresholds.flapping
     directory = history_dir.expanduser() if history_dir is not None else None
     with History.open(site_plan.name, directory, create=False) as recorded:
-        rows = recorded.recent(last)
         facts = recorded.facts(missed=flapping.missed, of=flapping.of)
-    if json_output or output_format is HistoryFormat.JSON:
-        from clu_doctor.report.history import render_history_json
+        # Streamed: a year of checks in flat memory.
+        if json_output or output_format is HistoryFormat.JSON:
+            from clu_doctor.report.history import history_dump_chunks
 
-        sys.stdout.write(render_history_json(rows, site=site_plan.name, facts=facts))
-    else:
-        from clu_doctor.report.console import OutputMode
-        from clu_doctor.report.history import render_history_text
+            chunks = history_dump_chunks(recorded.iter_dump(last), site=site_plan.name, facts=facts)
+        else:
+            from clu_doctor.report.console import OutputMode
+            from clu_doctor.report.history import history_text_chunks
 
-        sys.stdout.write(
-            render_history_text(rows, OutputMode.for_stream(), site=site_plan.name, facts=facts)
-        )
+            chunks = history_text_chunks(
+                recorded.iter_recent(last),
+                OutputMode.for_stream(),
+                site=site_plan.name,
+                facts=facts,
+                span=recorded.span(last),
+            )
+        for chunk in chunks:
+            sys.stdout.write(chunk)
     return int(ExitCode.OK)
 
 

@@ -63,8 +63,8 @@ def check(
     from clu_doctor.exitcodes import ExitCode
 
     problems: list[Problem] = []
-    try:
-        rulebook = load_rulebook(path.expanduser() if path else None)
+    try:  # from the files themselves, never what was kept of them
+        rulebook = load_rulebook(path.expanduser() if path else None, fresh=True)
     except FileProblemError as error:
         problems = list(error.problems)
         rulebook = None

@@ -1,10 +1,15 @@
-"""A per-user cache of the validated bundled rulebook, so a diagnosis starts fast.
+"""The validated rulebook, kept so that a diagnosis starts fast: shipped in the wheel, and
+cached per user.
 
 Reading and validating the YAML costs more than importing typer itself (the YAML library
 alone is about as much again), while the CLI's budget is 1.5x ``import typer, rich``. So the
-bundled rulebook, once validated, is pickled to the user's cache directory, keyed by a
-checksum of every rule file and the shape of every record. Any change to a rule file, the
-engine's records or the Python version misses the cache and re-validates.
+bundled rulebook is validated when the wheel is built and shipped in it (``hatch_build.py``;
+an editable install gets one in the source tree), keyed by a checksum of every rule file
+relative to the rules directory and the shape of every record: a new user, an upgrade or a
+cron job under another HOME starts with it. Rules that differ from it (a source checkout
+being edited, ``--rules DIR``) are validated once and pickled to the user's cache directory,
+keyed by their contents too; any change to a rule file, the engine's records or the Python
+version misses that cache and re-validates.
 
 The cache is best-effort and never fails a command: a directory that cannot be created, read
 or written (a read-only home, ``CLU_DOCTOR_CACHE_DIR=/dev/null``, a full disk, no home at all)
@@ -81,11 +86,23 @@ def cache_file(rules: Path) -> Path | None:
     return folder / f"rulebook-{tag:08x}.pickle"
 
 
-def fingerprint(files: Sequence[Path]) -> tuple[Any, ...]:
-    """Everything a cached rulebook depends on: file contents, record shapes, versions."""
-    contents = tuple((str(f), zlib.crc32(f.read_bytes())) for f in files)
+def fingerprint(files: Sequence[Path], root: Path | None = None) -> tuple[Any, ...]:
+    """Everything a cached rulebook depends on: file contents, record shapes, versions.
+
+    With ``root``, files under it are named relative to it, so that the key holds wherever the
+    rules are (the rulebook shipped in a wheel was built in another directory); the Python
+    version is left out then too (the records pickle alike on every supported version).
+    """
+
+    def name(file: Path) -> str:
+        if root is not None and file.is_relative_to(root):
+            return file.relative_to(root).as_posix()
+        return str(file)
+
+    contents = tuple((name(f), zlib.crc32(f.read_bytes())) for f in files)
     shapes = tuple(record._fields for record in _RECORDS)
-    return (FORMAT, __version__, sys.version_info[:2], shapes, contents)
+    python = sys.version_info[:2] if root is None else None
+    return (FORMAT, __version__, python, shapes, contents)
 
 
 def _trusted(path: Path) -> bool:
@@ -95,10 +112,11 @@ def _trusted(path: Path) -> bool:
     return info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
-def read(path: Path, key: tuple[Any, ...]) -> Any | None:
-    """The payload stored under ``key``, or None (missing, stale, foreign or damaged)."""
+def read(path: Path, key: tuple[Any, ...], *, shipped: bool = False) -> Any | None:
+    """The payload stored under ``key``, or None (missing, stale, foreign or damaged).
+    ``shipped``: a file installed with the package, as trusted as its code."""
     try:
-        if not _trusted(path):
+        if not shipped and not _trusted(path):
             return None
         import pickle  # only when a cache file is read or written
 
@@ -113,8 +131,17 @@ def read(path: Path, key: tuple[Any, ...]) -> Any | None:
 
 
 def write(path: Path, key: tuple[Any, ...], payload: Any) -> None:
-    """Store ``payload`` under ``key``; gives up without a word (but for ``--debug``) if the
-    cache cannot be written, whatever the reason."""
+    """Store ``payload`` under ``key`` (see :func:`store`); gives up without a word (but for
+    ``--debug``) if the cache cannot be written, whatever the reason."""
+    try:
+        store(path, key, payload)
+    except Exception as error:  # a cache is an optimisation: nothing about it may fail a run
+        debuglog.note(f"rulebook cache {path} not written: {error}")
+
+
+def store(path: Path, key: tuple[Any, ...], payload: Any) -> None:
+    """Write ``payload`` under ``key`` to ``path``, atomically, readable by its owner only;
+    raises what the file system raises."""
     import pickle  # only when a cache file is read or written
 
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -122,10 +149,11 @@ def write(path: Path, key: tuple[Any, ...], payload: Any) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with temporary.open("wb") as stream:
             os.chmod(temporary, 0o600)
-            pickle.dump((key, payload), stream, protocol=pickle.HIGHEST_PROTOCOL)
+            # Protocol 5: read by every Python this package supports (3.8 and later).
+            pickle.dump((key, payload), stream, protocol=5)
         os.replace(temporary, path)
-    except Exception as error:  # a cache is an optimisation: nothing about it may fail a run
-        debuglog.note(f"rulebook cache {path} not written: {error}")
+    except BaseException:
         # A read-only file system or a path through a file refuses the clean-up too.
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+        raise

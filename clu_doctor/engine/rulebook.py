@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from clu_doctor import resources
 from clu_doctor.engine import cache, walk
@@ -128,30 +129,38 @@ class Rulebook:
         return problems
 
 
-def load_rulebook(path: Path | str | None = None) -> Rulebook:
+def load_rulebook(path: Path | str | None = None, *, fresh: bool = False) -> Rulebook:
     """Load and validate a rulebook; every problem in every file is raised together.
 
     ``path`` is a rules directory (``observations.yaml`` plus ``trees/*.yaml``, trees walked
     in file-name order, and optionally its own ``layers.yaml``, else the bundled one), a single
     tree file (checked against the bundled vocabulary and layers), or ``None`` for the bundled
-    rules, which are cached once validated (see :mod:`.cache`).
+    rules. A directory's rules, once validated, are kept (see :mod:`.cache`): the bundled ones
+    as shipped with the package, else in the user's cache, keyed on the files' contents.
+    ``fresh`` reads and validates the files whatever is kept (``rules check``).
     """
     if path is None:
-        return _bundled(resources.rules_dir())
+        root = resources.rules_dir()
+        return _load_files(root) if fresh else _bundled(root)
     root = Path(path)
     if root.is_dir():
-        vocabulary_path, tree_paths = _rule_files(root)
-        problems = _missing_parts(root, vocabulary_path, tree_paths)
-        if problems:
-            raise FileProblemError(problems, RULES_HINT)
-    elif root.exists():
-        vocabulary_path, tree_paths = resources.rules_dir() / VOCABULARY_FILE, [root]
-    else:
-        raise FileProblemError.at(
-            Location.of(root),
-            "no such file or directory",
-            expected="a rules directory or tree file",
-        )
+        return _load_files(root) if fresh else _load_cached(root)
+    if root.exists():
+        vocabulary_path = resources.rules_dir() / VOCABULARY_FILE
+        return _load(root, vocabulary_path, _layers_file(root), [root])
+    raise FileProblemError.at(
+        Location.of(root),
+        "no such file or directory",
+        expected="a rules directory or tree file",
+    )
+
+
+def _load_files(root: Path) -> Rulebook:
+    """A rules directory read and validated from its files."""
+    vocabulary_path, tree_paths = _rule_files(root)
+    problems = _missing_parts(root, vocabulary_path, tree_paths)
+    if problems:
+        raise FileProblemError(problems, RULES_HINT)
     return _load(root, vocabulary_path, _layers_file(root), tree_paths)
 
 
@@ -175,9 +184,43 @@ def _bundled(root: Path) -> Rulebook:
     return _BUNDLED[root]
 
 
+_Payload = tuple[Any, ...]
+
+
+def _payload(rulebook: Rulebook) -> _Payload:
+    return (
+        dict(rulebook.vocabulary.specs),
+        dict(rulebook.vocabulary.probes),
+        dict(rulebook.vocabulary.groups),
+        dict(rulebook.vocabulary.facts),
+        dict(rulebook.layers),
+        rulebook.trees,
+    )
+
+
+def _from_payload(payload: _Payload, root: Path) -> Rulebook:
+    specs, probes, groups, facts, layers, trees = payload
+    return Rulebook(Vocabulary(specs, probes, groups, facts), trees, layers, str(root))
+
+
+def _shipped_key(root: Path) -> tuple[Any, ...]:
+    """The key of the shipped rulebook: the bundled files by their place in the rules
+    directory (layers.yaml is always the bundled one)."""
+    vocabulary_path, tree_paths = _rule_files(root)
+    return cache.fingerprint([vocabulary_path, root / LAYERS_FILE, *tree_paths], root)
+
+
 def _load_cached(root: Path) -> Rulebook:
     vocabulary_path, tree_paths = _rule_files(root)
     layers_path = _layers_file(root)
+    bundled = root == resources.rules_dir()
+    if bundled:
+        try:
+            shipped = cache.read(resources.shipped_rulebook(), _shipped_key(root), shipped=True)
+        except OSError:
+            shipped = None  # unreadable files: let the full load report them
+        if shipped is not None:
+            return _from_payload(shipped, root)
     where = cache.cache_file(root)
     try:
         key = cache.fingerprint([vocabulary_path, layers_path, *tree_paths])
@@ -186,21 +229,23 @@ def _load_cached(root: Path) -> Rulebook:
     if where is not None:
         stored = cache.read(where, key)
         if stored is not None:
-            specs, probes, groups, facts, layers, trees = stored
-            return Rulebook(Vocabulary(specs, probes, groups, facts), trees, layers, str(root))
-    if _missing_parts(root, vocabulary_path, tree_paths):
-        return load_rulebook(root)  # reports what is missing
-    rulebook = _load(root, vocabulary_path, layers_path, tree_paths)
+            return _from_payload(stored, root)
+    rulebook = _load_files(root)
     if where is not None:
-        payload = (
-            dict(rulebook.vocabulary.specs),
-            dict(rulebook.vocabulary.probes),
-            dict(rulebook.vocabulary.groups),
-            dict(rulebook.vocabulary.facts),
-            dict(rulebook.layers),
-            rulebook.trees,
-        )
-        cache.write(where, key, payload)
+        cache.write(where, key, _payload(rulebook))
+    return rulebook
+
+
+def build_shipped(destination: Path, root: Path | None = None) -> Rulebook:
+    """Validate the bundled rules (or ``root``'s) and write them to ``destination`` as the
+    rulebook shipped in the package; raise if they are invalid or a tree case fails."""
+    rules = root if root is not None else resources.rules_dir()
+    rulebook = _load_files(rules)
+    failing = rulebook.failing_cases()
+    if failing:
+        raise FileProblemError(failing, RULES_HINT)
+    cache.store(destination, _shipped_key(rules), _payload(rulebook))
+    destination.chmod(0o644)  # installed with the package: readable by every user
     return rulebook
 
 

@@ -17,7 +17,10 @@ SQLite rather than JSON lines because the guarantees come with it:
   an operator running one by hand) serialize their writes: ``BEGIN IMMEDIATE`` takes the write
   lock up front and a busy timeout waits for it, readers are never blocked in WAL mode.
 * **Bounded size.** :meth:`History.record` deletes checks older than ``keep_days`` (default 90)
-  in the same transaction; freed pages are reused (and returned with incremental vacuum).
+  in the same transaction; the freed pages go back to the file system (incremental vacuum run
+  to its end, then a checkpoint that truncates the log), so the file shrinks to its data.
+* **Any size.** Reading streams (:meth:`History.iter_recent`): a year of checks is dumped in
+  flat memory, and no query binds more parameters than SQLite allows.
 
 ``synchronous=FULL``: a committed check survives a power cut too (one small write every few
 minutes, so the cost does not matter). WAL needs a local file system (not NFS/SMB); the state
@@ -112,6 +115,22 @@ CREATE TABLE IF NOT EXISTS stations (
     """
 CREATE INDEX IF NOT EXISTS stations_by_address ON stations (address, check_id)
 """,
+)
+
+
+#: The columns of a station in :meth:`History.iter_dump`, in the order of
+#: :meth:`CheckRow.to_dict`'s stations (``expected`` and ``answering`` as 0 or 1).
+DUMP_STATION_COLUMNS = (
+    "address",
+    "label",
+    "expected",
+    "answering",
+    "polls",
+    "answers",
+    "corrupt",
+    "timeouts",
+    "state",
+    "response_s",
 )
 
 
@@ -739,9 +758,11 @@ class History:
                 check_id = cursor.lastrowid
                 assert check_id is not None
                 self._insert_stations(check_id, stations)
-                self._prune(cutoff_s)
+                pruned = self._prune(cutoff_s)
         except sqlite3.OperationalError as error:
             raise _write_error(self.path, error, self.busy_timeout_s) from None
+        if pruned:
+            self._give_back()
         return check_id
 
     def _insert_stations(self, check_id: int, stations: Sequence[StationHealth]) -> None:
@@ -773,10 +794,19 @@ class History:
             "DELETE FROM stations WHERE check_id IN (SELECT id FROM checks WHERE started_s < ?)",
             (cutoff_s,),
         )
-        removed = self._db.execute("DELETE FROM checks WHERE started_s < ?", (cutoff_s,)).rowcount
-        if removed:
-            self._db.execute("PRAGMA incremental_vacuum")
-        return removed
+        return int(self._db.execute("DELETE FROM checks WHERE started_s < ?", (cutoff_s,)).rowcount)
+
+    def _give_back(self) -> None:
+        """After a prune (committed): return the free pages to the file system and cut the
+        write-ahead log, so the file shrinks to its data.
+
+        The incremental vacuum frees one page per step of its statement, and Python's
+        ``execute`` steps a statement without result columns only once (it freed one page per
+        prune, so a pruned file never shrank): ``executescript`` steps it to the end. Its own
+        short transaction, after the prune's; best effort: if another check holds the lock,
+        the next prune frees these pages too."""
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._db.executescript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
 
     def prune(self, keep_days: int = DEFAULT_KEEP_DAYS, *, now_s: float | None = None) -> int:
         """Delete checks older than ``keep_days`` before ``now_s`` (default: the newest
@@ -788,35 +818,85 @@ class History:
             now_s = float(row[0])
         try:
             with self._transaction():
-                return self._prune(now_s - keep_days * 86400)
+                removed = self._prune(now_s - keep_days * 86400)
         except sqlite3.OperationalError as error:
             raise _write_error(self.path, error, self.busy_timeout_s) from None
+        if removed:
+            self._give_back()
+        return removed
 
     # -- reading --------------------------------------------------------------------------------
 
-    def _stations_of(self, check_ids: Sequence[int]) -> dict[int, list[StationRow]]:
-        by_check: dict[int, list[StationRow]] = {check_id: [] for check_id in check_ids}
-        if not check_ids:
-            return by_check
-        marks = ", ".join("?" for _ in check_ids)
-        rows = self._db.execute(
-            "SELECT s.*, c.started FROM stations s JOIN checks c ON c.id = s.check_id "
-            f"WHERE s.check_id IN ({marks}) ORDER BY s.check_id, s.address",
-            list(check_ids),
-        ).fetchall()
-        for row in rows:
-            by_check[row["check_id"]].append(_row_to_station(row))
-        return by_check
-
     def recent(self, n: int = 20, *, completed_only: bool = False) -> list[CheckRow]:
         """The newest ``n`` checks with their stations, oldest first."""
+        return list(self.iter_recent(n, completed_only=completed_only))
+
+    def iter_recent(self, n: int = 20, *, completed_only: bool = False) -> Iterator[CheckRow]:
+        """The newest ``n`` checks with their stations, oldest first, one at a time: memory
+        stays flat however many there are (a year of checks is 35,000), and no query binds
+        more than a couple of parameters, whatever SQLite's limit on them."""
         where = "WHERE completed = 1" if completed_only else ""
-        rows = self._db.execute(
-            f"SELECT * FROM checks {where} ORDER BY started_s DESC, id DESC LIMIT ?", (n,)
-        ).fetchall()
-        rows.reverse()
-        stations = self._stations_of([row["id"] for row in rows])
-        return [_row_to_check(row, stations[row["id"]]) for row in rows]
+        window = (
+            f"SELECT id, started_s FROM checks {where} ORDER BY started_s DESC, id DESC LIMIT ?"
+        )
+        checks = self._db.execute(
+            f"SELECT c.* FROM checks c JOIN ({window}) w ON w.id = c.id ORDER BY c.started_s, c.id",
+            (n,),
+        )
+        stations = self._db.execute(
+            "SELECT s.*, c.started FROM stations s JOIN checks c ON c.id = s.check_id "
+            f"JOIN ({window}) w ON w.id = s.check_id ORDER BY c.started_s, c.id, s.address",
+            (n,),
+        )
+        pending = stations.fetchone()
+        for row in checks:
+            own: list[StationRow] = []
+            while pending is not None and pending["check_id"] == row["id"]:
+                own.append(_row_to_station(pending))
+                pending = stations.fetchone()
+            yield _row_to_check(row, own)
+
+    def iter_dump(self, n: int = 20) -> Iterator[tuple[CheckRow, list[tuple[Any, ...]]]]:
+        """The newest ``n`` checks, oldest first, for a dump of thousands: each check without
+        its stations, and its stations as plain tuples of :data:`DUMP_STATION_COLUMNS` (one
+        object per station costs more than writing it). Streams as :meth:`iter_recent` does."""
+        window = "SELECT id, started_s FROM checks ORDER BY started_s DESC, id DESC LIMIT ?"
+        checks = self._db.execute(
+            f"SELECT c.* FROM checks c JOIN ({window}) w ON w.id = c.id ORDER BY c.started_s, c.id",
+            (n,),
+        )
+        columns = ", ".join(f"s.{name}" for name in DUMP_STATION_COLUMNS)
+        stations = self._db.execute(
+            f"SELECT s.check_id, {columns} FROM stations s "
+            f"JOIN ({window}) w ON w.id = s.check_id ORDER BY w.started_s, w.id, s.address",
+            (n,),
+        )
+        stations.row_factory = None  # plain tuples: the fastest SQLite gives
+        pending = stations.fetchone()
+        for row in checks:
+            own: list[tuple[Any, ...]] = []
+            while pending is not None and pending[0] == row["id"]:
+                own.append(pending[1:])
+                pending = stations.fetchone()
+            yield _row_to_check(row, ()), own
+
+    def span(self, n: int = 20) -> tuple[int, str | None, str | None]:
+        """How many of the newest ``n`` checks there are, and when the oldest and the newest
+        of them started (what a dump says before it streams them)."""
+        row = self._db.execute(
+            "SELECT COUNT(*), MIN(started_s), MAX(started_s) FROM (SELECT started_s FROM checks "
+            "ORDER BY started_s DESC, id DESC LIMIT ?)",
+            (n,),
+        ).fetchone()
+        if not row[0]:
+            return 0, None, None
+        first = self._db.execute(
+            "SELECT started FROM checks WHERE started_s = ? ORDER BY id LIMIT 1", (row[1],)
+        ).fetchone()[0]
+        last = self._db.execute(
+            "SELECT started FROM checks WHERE started_s = ? ORDER BY id DESC LIMIT 1", (row[2],)
+        ).fetchone()[0]
+        return int(row[0]), str(first), str(last)
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM checks").fetchone()[0])

@@ -6,7 +6,8 @@ and fixed-width when piped). JSON documents share one envelope (:func:`envelope`
 
 Modules: ``console`` (styled or plain, the words and colours of a severity), ``layout`` (what a
 person reads first: areas, problems first, the first step, short evidence), ``diagnosis``,
-``check``, ``nagios``, ``prometheus``, ``summary`` (the check's shared lines), ``rules`` (the
+``check``, ``nagios``, ``prometheus``, ``summary`` (the check's shared lines), ``blocks`` (text laid
+out plain without rich, or through rich on a terminal), ``rules`` (the
 rule book and ``explain``), ``history``, ``probes`` (listen and scan), ``listings``.
 """
 
@@ -60,11 +61,6 @@ def to_json(document: dict[str, Any]) -> str:
 
 def list_grid(rows: Sequence[tuple[str, str]]) -> RenderableType:
     """Marker and text in two columns, so that wrapped text keeps its indent."""
-    from rich.table import Table  # rich: text output only (JSON runs never load it)
+    from clu_doctor.report.blocks import list_block  # the one definition of the layout
 
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", no_wrap=True)
-    grid.add_column()
-    for marker, text in rows:
-        grid.add_row(marker, text)
-    return grid
+    return list_block(rows).rich()

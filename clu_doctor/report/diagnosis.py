@@ -11,11 +11,22 @@ nested under it; then a wait, the questions left open, what was checked and foun
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from clu_doctor.engine import Diagnosis, ReportedFinding, Tree
-from clu_doctor.report import envelope, list_grid, to_json
-from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
+from clu_doctor.report import envelope, to_json
+from clu_doctor.report.blocks import (
+    Block,
+    Column,
+    Grid,
+    Indent,
+    Line,
+    Stack,
+    TreeBlock,
+    list_block,
+    render_blocks,
+)
+from clu_doctor.report.console import LOOKS, OutputMode
 from clu_doctor.report.layout import (
     SHORT_EVIDENCE,
     WAIT_STYLE,
@@ -35,10 +46,6 @@ from clu_doctor.report.layout import (
     wait_seconds,
 )
 from clu_doctor.severity import Severity
-
-if TYPE_CHECKING:
-    from rich.console import RenderableType  # rich: text output only (JSON runs never load it)
-    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
 #: What a ``confirm_with`` probe name means to a technician.
 PROBES = {
@@ -133,13 +140,12 @@ def render_text(
     ``why`` adds every evidence line and the answers that led to each finding; ``verbose``
     every evidence line as the probes wrote it (statistics included) and the evidence of
     consequences and of what was fine."""
-    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     trees = tuple(trees)
     style = _Style(diagnosis, why=why, verbose=verbose, questions=questions or {})
     ordered = in_display_order(diagnosis.findings, diagnosis)
     problems = [r for r in ordered if mark(r, diagnosis) is Mark.PROBLEM]
-    blocks: list[RenderableType] = [_summary_block(diagnosis, trees, checked_only)]
+    blocks: list[Block] = [_summary_block(diagnosis, trees, checked_only)]
     for number, root in enumerate(problems, 1):
         blocks.append(style.finding_block(root, number if len(problems) > 1 else None))
     for root in ordered:
@@ -153,40 +159,34 @@ def render_text(
         if withdrawn is not None:
             blocks.append(withdrawn)
         blocks.append(_why_block(diagnosis))
-    result = Text()
-    result.append("Result: ", style="bold")
+    result = Line()
+    result.append("Result: ", "bold")
     line = summary_line(diagnosis)
     left_open = open_areas(diagnosis, trees) if checked_only else []
     if left_open and diagnosis.findings:
         line += f" (not judged: {', '.join(left_open)})"
     look = WAIT_STYLE if line.startswith("WAIT") else LOOKS[diagnosis.status].style
-    result.append(line, style=look)
-    result.append(f"  (exit {int(diagnosis.exit_code)})", style="dim")
+    result.append(line, look)
+    result.append(f"  (exit {int(diagnosis.exit_code)})", "dim")
     blocks.append(result)
-    return render_to_string(mode, *_spaced(blocks))
+    return render_blocks(mode, _spaced(blocks))
 
 
-def _spaced(blocks: Iterable[RenderableType]) -> list[RenderableType]:
-    out: list[RenderableType] = []
+def _spaced(blocks: Iterable[Block]) -> list[Block]:
+    out: list[Block] = []
     for block in blocks:
         if out:
-            out.append("")
+            out.append(Line(""))
         out.append(block)
     return out
 
 
 def _summary_block(
     diagnosis: Diagnosis, trees: Iterable[Tree], checked_only: bool = False
-) -> RenderableType:
+) -> Block:
     """One line per area, flutter-doctor style, then the first thing to do."""
-    from rich.console import Group  # rich: text output only (JSON runs never load it)
-    from rich.table import Table  # rich: text output only (JSON runs never load it)
-    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column()
+    grid = Grid([Column(no_wrap=True), Column(no_wrap=True), Column()], gap=2)
     trees = tuple(trees)
     left_open = open_areas(diagnosis, trees) if checked_only else []
     for line in area_lines(diagnosis, trees):
@@ -199,40 +199,37 @@ def _summary_block(
         mark_symbol = symbol(line.mark, line.severity)
         text_style = "dim" if line.mark is Mark.NOT_CHECKED else ""
         grid.add_row(
-            Text(f"  {mark_symbol.char}", style=mark_symbol.style),
-            Text(line.area.name, style="bold" if line.mark is Mark.PROBLEM else ""),
-            Text(text, style=text_style),
+            Line(f"  {mark_symbol.char}", mark_symbol.style),
+            Line(line.area.name, "bold" if line.mark is Mark.PROBLEM else ""),
+            Line(text, text_style),
         )
     if not grid.rows:
-        grid.add_row(Text("  ?", style=WAIT_STYLE), Text("Bus"), Text("nothing heard to judge"))
+        grid.add_row(Line("  ?", WAIT_STYLE), Line("Bus"), Line("nothing heard to judge"))
     first = first_step(diagnosis)
-    do = Table.grid(padding=(0, 1))
-    do.add_column(no_wrap=True)
-    do.add_column()
+    do = Grid([Column(no_wrap=True), Column()], gap=1)
     if first is None and not diagnosis.findings and checked_only:
         do.add_row(
-            Text("Nothing decided:", style="bold"),
-            Text("the bus alone cannot tell; 'clu-doctor diagnose' also asks what the LEDs show."),
+            Line("Nothing decided:", "bold"),
+            Line("the bus alone cannot tell; 'clu-doctor diagnose' also asks what the LEDs show."),
         )
     elif first is None:
-        do.add_row(Text("Nothing to do:", style="bold"), Text("no problem in what was checked."))
+        do.add_row(Line("Nothing to do:", "bold"), Line("no problem in what was checked."))
     else:
-        do.add_row(Text("First:", style="bold"), Text(first.step))
-    return Group(Text("Summary", style="bold"), grid, Text(""), do)
+        do.add_row(Line("First:", "bold"), Line(first.step))
+    return Stack([Line("Summary", "bold"), grid, Line(""), do])
 
 
-def _heading(item: ReportedFinding, number: int | None, item_mark: Mark) -> Text:
-    from rich.text import Text  # rich: text output only (JSON runs never load it)
+def _heading(item: ReportedFinding, number: int | None, item_mark: Mark) -> Line:
 
-    heading = Text()
+    heading = Line()
     if number is not None:
-        heading.append(f"{number}. ", style="bold")
+        heading.append(f"{number}. ", "bold")
     if item_mark is Mark.WAIT:
-        heading.append(f"{'WAIT':<9}", style=WAIT_STYLE)
+        heading.append(f"{'WAIT':<9}", WAIT_STYLE)
     else:
-        heading.append(f"{LOOKS[item.severity].label:<9}", style=LOOKS[item.severity].style)
-    heading.append(f" {title(item)}", style="bold")
-    heading.append(f"  {item.id}", style="dim")
+        heading.append(f"{LOOKS[item.severity].label:<9}", LOOKS[item.severity].style)
+    heading.append(f" {title(item)}", "bold")
+    heading.append(f"  {item.id}", "dim")
     return heading
 
 
@@ -254,9 +251,7 @@ class _Style:
             return list(item.evidence)
         return tidy_evidence(item.evidence, self.shared.get(item.id, ()))
 
-    def evidence_lines(self, item: ReportedFinding, indent: int) -> list[RenderableType]:
-        from rich.padding import Padding  # rich: text output only (JSON runs never load it)
-        from rich.text import Text  # rich: text output only (JSON runs never load it)
+    def evidence_lines(self, item: ReportedFinding, indent: int) -> list[Block]:
 
         lines = self.evidence(item)
         if not lines:
@@ -266,118 +261,103 @@ class _Style:
         hidden = len(lines) - len(shown)
         if hidden:
             rows.append(("", f"({_count(hidden, 'more line')}: --why, -v or --json)"))
-        return [Text("Seen:", style="bold"), Padding(list_grid(rows), (0, 0, 0, indent))]
+        return [Line("Seen:", "bold"), Indent(list_block(rows), indent)]
 
-    def finding_block(self, root: ReportedFinding, number: int | None) -> RenderableType:
-        from rich.console import Group  # rich: text output only (JSON runs never load it)
-        from rich.padding import Padding  # rich: text output only (JSON runs never load it)
-        from rich.text import Text  # rich: text output only (JSON runs never load it)
+    def finding_block(self, root: ReportedFinding, number: int | None) -> Block:
 
         finding = root.finding
-        lines: list[RenderableType] = [Text(" ".join(finding.cause.split()))]
+        lines: list[Block] = [Line(" ".join(finding.cause.split()))]
         if finding.look_at:
-            look = Text()
-            look.append("Look at: ", style="bold")
+            look = Line()
+            look.append("Look at: ", "bold")
             look.append(" ".join(self.questions.get(key, key) for key in finding.look_at))
             lines.append(look)
-        lines.append(Text("What to do:", style="bold"))
+        lines.append(Line("What to do:", "bold"))
         steps = [(f"{index}.", step) for index, step in enumerate(finding.remedy, 1)]
-        lines.append(Padding(list_grid(steps), (0, 0, 0, 2)))
+        lines.append(Indent(list_block(steps), 2))
         lines += self.evidence_lines(root, 2)
         for label, value in (("Verify", finding.verify), ("Escalate", finding.escalate)):
             if value:
-                line = Text()
-                line.append(f"{label}: ", style="bold")
+                line = Line()
+                line.append(f"{label}: ", "bold")
                 line.append(" ".join(value.split()))
                 lines.append(line)
         if finding.confirm_with and not self.bus_checked:
-            line = Text()
-            line.append("Bus check that would confirm it: ", style="bold")
+            line = Line()
+            line.append("Bus check that would confirm it: ", "bold")
             line.append(
                 f"{probe_description(finding.confirm_with)}; connect a USB-RS485 adapter to "
                 "the bus and run the diagnosis with --port"
             )
             lines.append(line)
-        source = Text(f"Manual: {finding.manual}", style="dim")
+        source = Line(f"Manual: {finding.manual}", "dim")
         lines.append(source)
         consequences = list(root.walk())[1:]
         if consequences:
-            lines.append(Text("Explained by this cause (not separate faults):", style="bold"))
+            lines.append(Line("Explained by this cause (not separate faults):", "bold"))
             for child in consequences:
-                child_line = Text("  - ")
-                child_line.append(LOOKS[child.severity].label, style=LOOKS[child.severity].style)
+                child_line = Line("  - ")
+                child_line.append(LOOKS[child.severity].label, LOOKS[child.severity].style)
                 child_line.append(f" {title(child)}")
-                child_line.append(f"  {child.id}", style="dim")
+                child_line.append(f"  {child.id}", "dim")
                 lines.append(child_line)
                 if self.all_evidence:
-                    lines += [
-                        Padding(block, (0, 0, 0, 4)) for block in self.evidence_lines(child, 2)
-                    ]
+                    lines += [Indent(block, 4) for block in self.evidence_lines(child, 2)]
         heading = _heading(root, number, mark(root, self.diagnosis))
-        return Group(heading, Padding(Group(*lines), (0, 0, 0, 4)))
+        return Stack([heading, Indent(Stack(lines), 4)])
 
-    def fine_block(self, fine: list[ReportedFinding]) -> RenderableType:
-        from rich.console import Group  # rich: text output only (JSON runs never load it)
-        from rich.padding import Padding  # rich: text output only (JSON runs never load it)
-        from rich.text import Text  # rich: text output only (JSON runs never load it)
+    def fine_block(self, fine: list[ReportedFinding]) -> Block:
 
-        lines: list[RenderableType] = [Text("Checked and fine:", style="bold")]
+        lines: list[Block] = [Line("Checked and fine:", "bold")]
         for item in fine:
             for entry in item.walk():
-                line = Text("  ")
-                line.append(f"{LOOKS[entry.severity].label:<5}", style=LOOKS[entry.severity].style)
+                line = Line("  ")
+                line.append(f"{LOOKS[entry.severity].label:<5}", LOOKS[entry.severity].style)
                 line.append(f" {title(entry)}")
-                line.append(f"  {entry.id}", style="dim")
+                line.append(f"  {entry.id}", "dim")
                 lines.append(line)
                 if entry.severity is Severity.INFO:
                     for step in entry.finding.remedy:
-                        # wrapped lines keep the step's indent (Padding, not leading spaces)
-                        step_text = Text(" ".join(step.split()), style="dim")
-                        lines.append(Padding(step_text, (0, 0, 0, 8)))
+                        # wrapped lines keep the step's indent (Indent, not leading spaces)
+                        lines.append(Indent(Line(" ".join(step.split()), "dim"), 8))
                 if self.verbose:
-                    lines += [
-                        Padding(block, (0, 0, 0, 8)) for block in self.evidence_lines(entry, 2)
-                    ]
-        return Group(*lines)
+                    lines += [Indent(block, 8) for block in self.evidence_lines(entry, 2)]
+        return Stack(lines)
 
 
-def _withdrawn_block(diagnosis: Diagnosis) -> RenderableType | None:
+def _withdrawn_block(diagnosis: Diagnosis) -> Block | None:
     """The OK findings a fault of this run contradicts, and which fault (``--why`` only: by
     default they are simply not claimed). Read with a fallback: ``Diagnosis.withdrawn`` comes
     from the engine's reasoning."""
-    from rich.console import Group  # rich: text output only (JSON runs never load it)
-    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     withdrawn: tuple[ReportedFinding, ...] = tuple(getattr(diagnosis, "withdrawn", ()))
     if not withdrawn:
         return None
-    lines: list[RenderableType] = [
-        Text("Not reported as fine (a fault of this run contradicts it):", style="bold")
+    lines: list[Block] = [
+        Line("Not reported as fine (a fault of this run contradicts it):", "bold")
     ]
     for item in withdrawn:
-        line = Text(f"  {title(item)}")
-        line.append(f"  {item.id}", style="dim")
+        line = Line(f"  {title(item)}")
+        line.append(f"  {item.id}", "dim")
         against = tuple(getattr(item, "contradicted_by", ()))
         if against:
             line.append(f" (because of {', '.join(against)})")
         lines.append(line)
-    return Group(*lines)
+    return Stack(lines)
 
 
-def _why_block(diagnosis: Diagnosis) -> RenderableType:
-    from rich.text import Text  # rich: text output only (JSON runs never load it)
-    from rich.tree import Tree  # rich: text output only (JSON runs never load it)
+def _why_block(diagnosis: Diagnosis) -> Block:
 
-    tree = Tree(Text("Why: the answers that led here", style="bold"), guide_style="dim")
+    tree = TreeBlock(Line("Why: the answers that led here", "bold"), guide_style="dim")
     for trace in diagnosis.traces:
-        branch = tree.add(Text(f"{trace.title} ({trace.tree})", style="bold"))
+        branch = tree.add(Line(f"{trace.title} ({trace.tree})", "bold"))
         for step in trace.steps:
-            line = Text(f"{step.key} = ")
-            line.append(str(step.value), style="bold")
+            line = Line(f"{step.key} = ")
+            line.append(str(step.value), "bold")
             source = step.source.value + (f", {step.detail}" if step.detail else "")
-            line.append(f"  [{source}]", style="dim")
+            line.append(f"  [{source}]", "dim")
             line.append(f"  → {step.target}")
             branch.add(line)
         outcome = trace.finding or "nothing to report"
-        branch.add(Text(f"⇒ {outcome}", style="bold"))
+        branch.add(Line(f"⇒ {outcome}", "bold"))
     return tree

@@ -7,10 +7,17 @@ history says (silent since, flapping). JSON: the same rows, versioned (``clu-doc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import json
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from clu_doctor.monitoring.history import CheckRow, HistoryFacts, parse_time
+from clu_doctor.monitoring.history import (
+    DUMP_STATION_COLUMNS,
+    CheckRow,
+    HistoryFacts,
+    parse_time,
+)
 from clu_doctor.report import envelope, to_json
 from clu_doctor.report.console import LOOKS
 from clu_doctor.report.summary import Segment, one_line, render_lines
@@ -48,37 +55,94 @@ def _check_line(row: CheckRow) -> list[Segment]:
 
 
 def render_history_text(
-    rows: Sequence[CheckRow],
+    rows: Iterable[CheckRow],
     mode: OutputMode,
     *,
     site: str,
     facts: HistoryFacts | None = None,
 ) -> str:
     """The history for a person (``rows`` oldest first, as :meth:`History.recent` gives)."""
-    if not rows:
-        return render_lines([[(f"{site}: no checks recorded yet", None)]], mode)
-    completed = [row for row in rows if row.completed]
-    lines: list[list[Segment]] = [
+    return "".join(history_text_chunks(rows, mode, site=site, facts=facts))
+
+
+#: Check lines rendered together while streaming.
+_BATCH = 500
+
+
+def history_text_chunks(
+    rows: Iterable[CheckRow],
+    mode: OutputMode,
+    *,
+    site: str,
+    facts: HistoryFacts | None = None,
+    span: tuple[int, str | None, str | None] | None = None,
+) -> Iterator[str]:
+    """:func:`render_history_text` in pieces, the check lines as they come, so that a year of
+    checks is written in flat memory (one mark per station and check is all that is kept).
+    ``span`` is what the first line says (how many checks, the first and the last start,
+    :meth:`History.span`); without it the rows are read into a list first to count them."""
+    if span is None:
+        rows = list(rows)
+        span = (len(rows), rows[0].started, rows[-1].started) if rows else (0, None, None)
+    count, first, last = span
+    if not count or first is None or last is None:
+        yield render_lines([[(f"{site}: no checks recorded yet", None)]], mode)
+        return
+    yield render_lines(
         [
-            (f"{site}: ", "bold"),
-            (
-                f"{len(rows)} check{'s' if len(rows) != 1 else ''}, "
-                f"{_when(rows[0].started)} .. {_when(rows[-1].started)} UTC, oldest first",
-                None,
-            ),
+            [
+                (f"{site}: ", "bold"),
+                (
+                    f"{count} check{'s' if count != 1 else ''}, "
+                    f"{_when(first)} .. {_when(last)} UTC, oldest first",
+                    None,
+                ),
+            ],
+            [],
+            [
+                (
+                    f"{'started (UTC)':<16}  {'status':<8}  {'exit':>4}  {'duration':>9}  "
+                    f"{'answering':>9}  findings",
+                    "bold",
+                )
+            ],
         ],
-        [],
-        [
-            (
-                f"{'started (UTC)':<16}  {'status':<8}  {'exit':>4}  {'duration':>9}  "
-                f"{'answering':>9}  findings",
-                "bold",
-            )
-        ],
-    ]
-    lines += [_check_line(row) for row in rows]
-    addresses = sorted({s.address for row in completed for s in row.stations})
-    if addresses:
+        mode,
+    )
+    marks: dict[int, list[str]] = {}
+    labels: dict[int, str] = {}
+    missed: dict[int, int] = {}
+    planned: set[int] = set()
+    completed = 0
+    batch: list[list[Segment]] = []
+    for row in rows:
+        batch.append(_check_line(row))
+        if len(batch) >= _BATCH:
+            yield render_lines(batch, mode)
+            batch = []
+        if not row.completed:
+            continue
+        here = {station.address: station for station in row.stations}
+        for address in here.keys() - marks.keys():
+            marks[address] = [" "] * completed
+            missed[address] = 0
+        for address, column in marks.items():
+            station = here.get(address)
+            if station is None:
+                column.append(" ")
+                continue
+            if station.label:
+                labels[address] = station.label
+            if station.expected:
+                planned.add(address)
+            if station.answering:
+                column.append("+")
+            else:
+                column.append("-")
+                missed[address] += 1 if station.expected else 0
+        completed += 1
+    lines: list[list[Segment]] = batch
+    if marks:
         lines.append([])
         lines.append(
             [
@@ -89,58 +153,144 @@ def render_history_text(
                 )
             ]
         )
-        for address in addresses:
-            label = next(
-                (
-                    station.label
-                    for row in reversed(completed)
-                    if (station := row.station(address)) is not None and station.label
-                ),
-                "",
-            )
-            marks = []
-            missed = 0
-            for row in completed:
-                station = row.station(address)
-                if station is None:
-                    marks.append(" ")
-                elif station.answering:
-                    marks.append("+")
-                else:
-                    marks.append("-")
-                    missed += 1 if station.expected else 0
-            planned = any(
-                (station := row.station(address)) is not None and station.expected
-                for row in completed
-            )
-            note = "" if planned else "  not planned"
-            if missed:
-                note += f"  missed {missed} of {len(completed)}"
+        for address in sorted(marks):
+            note = "" if address in planned else "  not planned"
+            if missed[address]:
+                note += f"  missed {missed[address]} of {completed}"
             lines.append(
                 [
-                    (f"{address:>4} {label or '-':<9} ", None),
-                    ("".join(marks), None),
-                    (note, "bold red" if missed else None),
+                    (f"{address:>4} {labels.get(address) or '-':<9} ", None),
+                    ("".join(marks[address]), None),
+                    (note, "bold red" if missed[address] else None),
                 ]
             )
     if facts is not None and facts.evidence:
         lines.append([])
         lines.append([("What the history says:", "bold")])
         lines += [[(f"  {one_line(line)}", None)] for line in facts.evidence]
-    return render_lines(lines, mode)
+    yield render_lines(lines, mode)
 
 
 def render_history_json(
-    rows: Sequence[CheckRow], *, site: str, facts: HistoryFacts | None = None
+    rows: Iterable[CheckRow], *, site: str, facts: HistoryFacts | None = None
 ) -> str:
     """The history as a versioned JSON document (``schema: clu-doctor/history``)."""
-    return to_json(
-        envelope(
-            "history",
-            {
-                "site": site,
-                "checks": [row.to_dict() for row in rows],
-                "facts": facts.to_dict() if facts is not None else None,
-            },
-        )
+    return "".join(history_json_chunks(rows, site=site, facts=facts))
+
+
+def history_json_chunks(
+    rows: Iterable[CheckRow], *, site: str, facts: HistoryFacts | None = None
+) -> Iterator[str]:
+    """:func:`render_history_json` in pieces, one check at a time, so that a year of checks
+    is written in flat memory. The text is exactly that of ``json.dumps(document, indent=2,
+    ensure_ascii=False)``, written by :func:`pretty_json`, which is several times faster."""
+    head = envelope("history", {"site": site})
+    yield to_json(head)[:-3]  # the head's fields, without the closing brace
+    yield ',\n  "checks": ['
+    first = True
+    for row in rows:
+        yield ("\n    " if first else ",\n    ") + pretty_json(row.to_dict(), 2)
+        first = False
+    yield "]" if first else "\n  ]"
+    tail = facts.to_dict() if facts is not None else None
+    yield f',\n  "facts": {pretty_json(tail, 1)}\n}}\n'
+
+
+def history_dump_chunks(
+    checks: Iterable[tuple[CheckRow, Sequence[tuple[Any, ...]]]],
+    *,
+    site: str,
+    facts: HistoryFacts | None = None,
+) -> Iterator[str]:
+    """:func:`history_json_chunks` from :meth:`History.iter_dump`: the same text, written from
+    the stations' plain tuples (a year of checks is half a million stations)."""
+    head = envelope("history", {"site": site})
+    yield to_json(head)[:-3]  # the head's fields, without the closing brace
+    yield ',\n  "checks": ['
+    first = True
+    for row, stations in checks:
+        text = pretty_json(row.to_dict(), 2)
+        if stations:
+            listed = ",\n        ".join([_STATION % _station_values(s) for s in stations])
+            text = text.replace('"stations": []', f'"stations": [\n        {listed}\n      ]')
+        yield ("\n    " if first else ",\n    ") + text
+        first = False
+    yield "]" if first else "\n  ]"
+    tail = facts.to_dict() if facts is not None else None
+    yield f',\n  "facts": {pretty_json(tail, 1)}\n}}\n'
+
+
+#: One station of a dump, four levels deep, as ``json.dumps(indent=2)`` writes it.
+_STATION = (
+    "{\n" + ",\n".join(f'          "{name}": %s' for name in DUMP_STATION_COLUMNS) + "\n        }"
+)
+_BOOL = ("false", "true")
+
+
+def _station_values(station: tuple[Any, ...]) -> tuple[str, ...]:
+    address, label, expected, answering, polls, answers, corrupt, timeouts, state, response = (
+        station
     )
+    return (
+        str(address),
+        "null" if label is None else _encode_string(label),
+        _BOOL[expected != 0],
+        _BOOL[answering != 0],
+        str(polls),
+        str(answers),
+        str(corrupt),
+        str(timeouts),
+        "null" if state is None else _encode_string(state),
+        "null" if response is None else pretty_json(response),
+    )
+
+
+_encode_string = json.encoder.encode_basestring  # ensure_ascii=False, in C where available
+_float = float.__repr__
+
+
+def pretty_json(value: Any, level: int = 0) -> str:
+    """``value`` as ``json.dumps(value, indent=2, ensure_ascii=False)`` writes it, nested
+    ``level`` deep (json's own indented writer is pure Python; this one leans on ``str.join``
+    and the C string encoder)."""
+    if isinstance(value, str):
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return json.dumps(value)
+        return _float(value)
+    inner = "\n" + "  " * (level + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return (
+            "{"
+            + inner
+            + ("," + inner).join(
+                f"{_encode_string(str(key))}: {pretty_json(item, level + 1)}"
+                for key, item in value.items()
+            )
+            + "\n"
+            + "  " * level
+            + "}"
+        )
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return (
+            "["
+            + inner
+            + ("," + inner).join(pretty_json(item, level + 1) for item in value)
+            + "\n"
+            + "  " * level
+            + "]"
+        )
+    return pretty_json(json.loads(json.dumps(value)), level)  # anything else json accepts

@@ -25,6 +25,8 @@ def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy = tmp_path / "rules"
     shutil.copytree(BUNDLED, copy)
     monkeypatch.setattr(resources, "rules_dir", lambda: copy)
+    # The user's cache, not the rulebook shipped with the package (tested on its own below).
+    monkeypatch.setattr(resources, "shipped_rulebook", lambda: tmp_path / "none.pickle")
     # These tests are about the cache on disk: skip the once-per-process memo in front of it.
     monkeypatch.setattr(rulebook_module, "_bundled", rulebook_module._load_cached)
     monkeypatch.setenv("CLU_DOCTOR_CACHE_DIR", str(tmp_path / "cache"))
@@ -122,7 +124,9 @@ def test_a_cached_diagnosis_imports_no_yaml_typer_rich_or_serial(tmp_path: Path)
     env = {**os.environ, "CLU_DOCTOR_CACHE_DIR": str(tmp_path)}
     env.pop("CLU_DOCTOR_NO_CACHE", None)
     script = (
-        "import sys; from clu_doctor.engine import load_rulebook; "
+        "import sys, pathlib; import clu_doctor.resources as r; "
+        "r.shipped_rulebook = lambda: pathlib.Path('/nonexistent/rulebook.pickle'); "
+        "from clu_doctor.engine import load_rulebook; "
         "load_rulebook().diagnose({}).to_dict(); "
         "print(sorted(m for m in ('yaml', 'typer', 'rich', 'serial') if m in sys.modules))"
     )
@@ -205,3 +209,91 @@ def test_commands_run_with_the_cache_pointing_through_a_file(command: list[str])
         assert "CLU-PWR-01" in result.stdout and result.returncode == 2, result.stdout
     else:
         assert result.returncode == 0, result.stdout
+
+
+# --- the rulebook shipped with the package -----------------------------------------------------
+
+
+def test_the_shipped_rulebook_needs_no_yaml_and_no_cache(
+    rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run (empty cache: a new user, an upgrade, cron under another HOME) starts from
+    the rulebook validated when the package was built."""
+    shipped = tmp_path / "shipped" / "rulebook.pickle"
+    built = rulebook_module.build_shipped(shipped, rules)
+    monkeypatch.setattr(resources, "shipped_rulebook", lambda: shipped)
+    forbid_yaml(monkeypatch)
+    loaded = load_rulebook()
+    assert sorted(loaded.findings) == sorted(built.findings)
+    assert cache_files(rules) == []
+    assert shipped.stat().st_mode & 0o777 == 0o644
+
+
+def test_rules_that_differ_from_the_shipped_rulebook_are_read(
+    rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = tmp_path / "shipped" / "rulebook.pickle"
+    rulebook_module.build_shipped(shipped, rules)
+    monkeypatch.setattr(resources, "shipped_rulebook", lambda: shipped)
+    tree = rules / "trees" / "10-clu-leds.yaml"
+    tree.write_text(
+        tree.read_text(encoding="utf-8").replace(
+            "title: The CLU has no power", "title: The CLU has no power at all"
+        ),
+        encoding="utf-8",
+    )
+    assert load_rulebook().findings["CLU-PWR-01"].title == "The CLU has no power at all"
+    assert len(cache_files(rules)) == 1
+
+
+def test_invalid_rules_are_never_shipped(rules: Path, tmp_path: Path) -> None:
+    tree = rules / "trees" / "20-usb-leds.yaml"
+    tree.write_text(
+        tree.read_text(encoding="utf-8").replace("goto: finding:USB-BUS-01", "goto: nowhere"),
+        encoding="utf-8",
+    )
+    shipped = tmp_path / "shipped" / "rulebook.pickle"
+    with pytest.raises(FileProblemError, match="'nowhere', which does not exist"):
+        rulebook_module.build_shipped(shipped, rules)
+    assert not shipped.exists()
+
+
+def test_rules_check_validates_the_files_not_what_was_kept(
+    rules: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.commands.helpers import invoke
+
+    load_rulebook()  # cached
+    read: list[Path] = []
+    original = load_module.read_vocabulary
+
+    def spy(path: Path) -> object:
+        read.append(path)
+        return original(path)
+
+    monkeypatch.setattr(load_module, "read_vocabulary", spy)
+    assert invoke("rules", "check").code == 0
+    assert read == [rules / "observations.yaml"]
+
+
+# --- --rules DIR is cached too, keyed on its content -------------------------------------------
+
+
+def test_a_rules_directory_is_cached_on_its_content(
+    rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = tmp_path / "own-rules"
+    shutil.copytree(rules, own)
+    first = load_rulebook(own)
+    assert len(cache_files(rules)) == 1
+    with monkeypatch.context() as patched:
+        forbid_yaml(patched)
+        assert sorted(load_rulebook(own).findings) == sorted(first.findings)
+    tree = own / "trees" / "10-clu-leds.yaml"
+    tree.write_text(
+        tree.read_text(encoding="utf-8").replace(
+            "title: The CLU has no power", "title: No power reaches the CLU"
+        ),
+        encoding="utf-8",
+    )
+    assert load_rulebook(own).findings["CLU-PWR-01"].title == "No power reaches the CLU"

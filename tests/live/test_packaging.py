@@ -47,6 +47,7 @@ def test_wheel_contains_the_data(wheel: Path) -> None:
     assert {"clu_doctor/docs/monitoring.md", "clu_doctor/docs/simulator.md"} <= names
     assert "clu_doctor/docs/monitoring/alerts.yml" in names
     assert "clu_doctor/docs/monitoring/grafana-dashboard.json" in names
+    assert "clu_doctor/rulebook.pickle" in names  # validated at build time (hatch_build.py)
     assert not any(n.startswith("tests/") for n in names)
 
 
@@ -108,6 +109,23 @@ def test_installed_wheel_loads_rules_from_the_package(wheel: Path, tmp_path: Pat
     )
     assert diagnosis.returncode == 2
     assert '"CLU-PWR-01"' in diagnosis.stdout
+
+    # A first run with an empty cache starts from the rulebook shipped in the wheel.
+    first = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import sys; from clu_doctor.engine import load_rulebook; "
+            "load_rulebook(); print('yaml' in sys.modules)",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"CLU_DOCTOR_CACHE_DIR": str(tmp_path / "empty-cache"), "PATH": "/usr/bin:/bin"},
+    )
+    assert first.stdout.strip() == "False", first.stderr
+    assert not (tmp_path / "empty-cache").exists()
 
     # What the hints name is there: the docs and the monitoring files, and a site template.
     listed = subprocess.run(
