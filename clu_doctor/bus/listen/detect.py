@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 DETECT_WINDOW_S = 1.5
 DETECT_PARITIES = ("E", "N", "O")
 OUTCOMES = ("found", "nothing_decodes", "silent")
+#: Framings scored at every setting of the sweep. The first generation's text framing is tried
+#: at its own setting (38400 8N1) and wherever a profile of it says, not across the sweep.
+SWEEP_FRAMINGS = ("ascii", "rtu")
 
 
 class ListeningLink(Protocol):
@@ -160,20 +163,21 @@ class Detection:
 def candidate_settings(
     profile: DeviceProfile | None = None,
     *,
-    framings: Sequence[str] = FRAMINGS,
+    framings: Sequence[str] = SWEEP_FRAMINGS,
     baudrates: Sequence[int] = COMMON_BAUDRATES,
     parities: Sequence[str] = DETECT_PARITIES,
 ) -> tuple[Candidate, ...]:
     """The default candidates: the profile's first, then every baud rate x parity x framing."""
     order = list(framings)
-    if profile is not None and profile.framing in order:
-        order.remove(profile.framing)
+    if profile is not None and profile.framing in FRAMINGS:
+        if profile.framing in order:
+            order.remove(profile.framing)
         order.insert(0, profile.framing)
     found: list[Candidate] = []
     if profile is not None:
         found.extend(Candidate(profile.line, framing) for framing in order)
         other = profile.other_generation_profile()
-        if other is not None and other.framing in order:
+        if other is not None and other.framing in FRAMINGS:
             found.append(Candidate(other.line, other.framing))
     for baud in baudrates:
         for parity in parities:
