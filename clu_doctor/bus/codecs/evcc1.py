@@ -123,7 +123,7 @@ class Evcc1Codec:
                 return command, ""
             if command in TEXT_COMMANDS and len(payload) == 2 * TEXT_REGISTERS:
                 text = payload.rstrip(b" ").decode("latin-1")
-                if text and text.isascii() and text.isprintable() and " " not in text:
+                if text.isascii() and text.isprintable() and not set(text) & set(" !>"):
                     return command, text
             elif command not in TEXT_COMMANDS and len(payload) == 2:
                 return command, f"{int.from_bytes(payload, 'big'):04d}"
