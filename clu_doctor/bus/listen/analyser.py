@@ -1046,6 +1046,7 @@ class TrafficAnalyser:
             response = ResponseTimes(stats.resp_count, stats.resp_min, median, stats.resp_max)
         return AddressReport(
             address=stats.address,
+            generation=self.profile.generation if self.profile and stats.answers else None,
             polls=stats.polls,
             reads=stats.reads,
             writes=stats.writes,
