@@ -691,4 +691,3 @@ def load_profile(name_or_path: str | Path) -> DeviceProfile:
         f"unknown device profile {text!r} (bundled: {names})",
         hint="give the name of a bundled profile, or the path of your own profile file",
     )
-

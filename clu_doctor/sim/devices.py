@@ -234,7 +234,17 @@ class Evcc:
 
 #: A first-generation controller's decimal state for each state code a scenario may give it:
 #: the inverse of profile defa-evcc1's ``state_values`` (its main value for each code).
-EVCC1_STATES = {0xA1: 0, 0xB1: 2, 0xB2: 4, 0xC2: 5, 0xE2: 255, 0xF5: 37, 0xF6: 33, 0xF7: 39, 0xF8: 35}
+EVCC1_STATES = {
+    0xA1: 0,
+    0xB1: 2,
+    0xB2: 4,
+    0xC2: 5,
+    0xE2: 255,
+    0xF5: 37,
+    0xF6: 33,
+    0xF7: 39,
+    0xF8: 35,
+}
 EVCC1_ICMAX = 12
 #: Command 12's table indices 0-9 (field-evidence.md §2.1), in ampere; 10 selects Idefault.
 EVCC1_ICMAX_TABLE = (6, 10, 13, 16, 20, 30, 32, 63, 70, 80)

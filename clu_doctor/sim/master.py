@@ -46,7 +46,6 @@ from clu_doctor.sim.devices import EVCC1_ICMAX, REG_ICMAX, amps_to_duty
 from clu_doctor.sim.line import NO_ERROR, RxChar, Transmission
 from clu_doctor.sim.scenario import CluSpec, Framing
 
-
 #: What the CLU reads from a first-generation station: command 01 (firmware) once, command 02
 #: (state) every cycle, as (command, registers) in the evcc1 codec's register view.
 EVCC1_IDENTITY = (1, 5)

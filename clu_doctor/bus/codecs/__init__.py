@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from clu_doctor.bus.codecs.ascii import AsciiCodec
-from clu_doctor.bus.codecs.events import StreamDecoder
 from clu_doctor.bus.codecs.evcc1 import Evcc1Codec
+from clu_doctor.bus.codecs.events import StreamDecoder
 from clu_doctor.bus.codecs.rtu import RtuCodec
 from clu_doctor.bus.frames import Frame
 from clu_doctor.bus.settings import LineSettings

@@ -171,7 +171,9 @@ class Evcc1Codec:
         if value is None:
             data = _word(command) + _word(0) + b"\x00"
         else:
-            data = _word(command) + _word(1) + b"\x02" + _word(_number(value, "value", address, raw))
+            data = (
+                _word(command) + _word(1) + b"\x02" + _word(_number(value, "value", address, raw))
+            )
         return Frame(address, WRITE_MULTIPLE_REGISTERS, data, Direction.REQUEST)
 
     def _reply(self, address: int, command: int, value: str | None, raw: bytes) -> Frame:
@@ -203,9 +205,7 @@ class Evcc1Codec:
 
 
 def _read_reply(address: int, payload: bytes) -> Frame:
-    return Frame(
-        address, READ_HOLDING_REGISTERS, bytes((len(payload),)) + payload, Direction.REPLY
-    )
+    return Frame(address, READ_HOLDING_REGISTERS, bytes((len(payload),)) + payload, Direction.REPLY)
 
 
 def text_registers(text: str) -> tuple[int, ...]:

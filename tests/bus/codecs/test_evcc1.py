@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clu_doctor.bus.codecs import get_codec
-from clu_doctor.bus.codecs.events import Decoded, Garbage
 from clu_doctor.bus.codecs.evcc1 import (
     DATA_COMMANDS,
     READ_COMMANDS,
@@ -19,6 +18,7 @@ from clu_doctor.bus.codecs.evcc1 import (
     register_count,
     text_registers,
 )
+from clu_doctor.bus.codecs.events import Decoded, Garbage
 from clu_doctor.bus.errors import MalformedFrame
 from clu_doctor.bus.frames import Direction, ReadRequest, parse_read_reply
 from clu_doctor.bus.profile import load_profile
@@ -146,8 +146,10 @@ def test_get_codec_knows_the_first_generation() -> None:
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [(0, "A1"), (17, "A1"), (12, "B1"), (4, "B2"), (9, "B2"), (5, "C2"), (6, "C2")]
-    + [(33, "F6"), (35, "F8"), (37, "F5"), (39, "F7"), (255, "E2")],
+    [
+        *[(0, "A1"), (17, "A1"), (12, "B1"), (4, "B2"), (9, "B2"), (5, "C2"), (6, "C2")],
+        *[(33, "F6"), (35, "F8"), (37, "F5"), (39, "F7"), (255, "E2")],
+    ],
 )
 def test_first_generation_states_map_onto_second_generation_codes(value: int, code: str) -> None:
     status = EVCC1.decode_status((2, value))
@@ -211,7 +213,9 @@ def test_answers_built_as_registers_round_trip(
 
 
 @given(st.lists(frames_on_the_wire(), min_size=1, max_size=6), st.binary(max_size=12))
-def test_the_stream_decoder_finds_every_frame_after_noise(frames: list[bytes], noise: bytes) -> None:
+def test_the_stream_decoder_finds_every_frame_after_noise(
+    frames: list[bytes], noise: bytes
+) -> None:
     noise = bytes(b for b in noise if b not in b"!>")
     decoder = Evcc1StreamDecoder()
     stream = noise + b"".join(frames)
