@@ -21,14 +21,16 @@ if TYPE_CHECKING:
     from clu_doctor.bus.probes.base import BusBusy
     from clu_doctor.commands.options import Target
 
-SCAN_HELP = """Read every address on the bus: who answers, with which identity and state.
+SCAN_HELP = """Read every address on the bus: who answers, with which identity and state, and
+what that means, in the same findings and steps as diagnose.
 
 Transmits read requests, so it first listens: if the CLU is polling, it stays passive and
 says so (disconnect the CLU, or pass --transmit to probe anyway). With --site it checks the
-chain (where a break is) and the duplicate check reads identities repeatedly.
+chain (where a break is); the duplicate check reads identities repeatedly. What the bus
+alone cannot judge (a quiet CLU that should be polling) is named, never called fine.
 
-Exit code: 0 all found, 1 a duplicate suspected or a noisy bus, 2 stations missing, a break
-or a confirmed duplicate, 3 could not scan (port problem, the CLU is polling).
+Exit code: 0 nothing wrong found, 1 warning, 2 critical, 3 could not scan (port problem,
+the CLU is polling).
 """
 
 LISTEN_HELP = """Listen to a live bus without sending a single byte, and say what is wrong.
@@ -105,35 +107,56 @@ def scan(
     transmit: bus_options.TransmitOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> int:
-    from clu_doctor.probing import BusProber
-    from clu_doctor.probing.status import scan_status
+    from clu_doctor.bus.probes.base import lbt_window
+    from clu_doctor.engine import load_rulebook
+    from clu_doctor.probing import BusProber, observe
     from clu_doctor.report import probes as render
     from clu_doctor.report.console import OutputMode
     from clu_doctor.ui.progress import terminal_events
 
+    rulebook = load_rulebook()
     target = _require_target(bus)
     wanted = parse_addresses(addresses) if addresses else tuple(target.profile.addresses)
-    plan = bus_options.plan_for(target, listen_s=0.0, transmit=transmit)
+    # Listen first, as long as it takes to know no master polls (a few of its polling
+    # periods): that listen is the scan's listen-before-talk, and what it heard is evidence.
+    window = lbt_window(target.profile.timing.master_period)
+    plan = bus_options.plan_for(target, listen_s=window, transmit=transmit)
     with contextlib.ExitStack() as stack:
         stack.enter_context(bus_options.flag_hints())
         prober = stack.enter_context(BusProber(plan, terminal_events(stack)))
+        prober.listen()
         result = _guarded(prober.read_addresses, wanted, stop_when_expected=stop_early)
-        dup = None
-        if duplicates and result.answered:
-            dup = _guarded(prober.check_duplicates, result.answered, reads=reads)
+        if duplicates and result.present:
+            _guarded(prober.check_duplicates, result.present, reads=reads)
+        elif not duplicates:
+            prober.decline_duplicates("not run: the duplicate check was turned off")
+        observations = observe(rulebook, prober, target.site)
+    diagnosis = rulebook.diagnose(observations, asked=False)
     chain = prober.chain_result(result)
+    dup = prober.duplicate_result
     if json_output:
         sys.stdout.write(
-            render.render_scan_json(result, site=target.site, chain=chain, duplicates=dup)
+            render.render_scan_json(
+                result,
+                diagnosis,
+                site=target.site,
+                chain=chain,
+                duplicates=dup,
+                trees=rulebook.trees,
+            )
         )
     else:
         sys.stdout.write(
             render.render_scan_text(
-                result, OutputMode.for_stream(), site=target.site, chain=chain, duplicates=dup
+                result,
+                diagnosis,
+                OutputMode.for_stream(),
+                site=target.site,
+                trees=rulebook.trees,
+                questions={spec.key: spec.question for spec in rulebook.vocabulary},
             )
         )
-    status, _ = scan_status(result, chain, dup)
-    return int(status.exit_code)
+    return int(diagnosis.exit_code)
 
 
 def busy_error(busy: BusBusy) -> CluDoctorError:

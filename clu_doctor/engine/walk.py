@@ -151,9 +151,10 @@ def diagnose(
     :func:`~clu_doctor.engine.diagnosis.arrange`) and rate the whole.
 
     ``asked=False`` is a run in which nobody was asked anything (``listen`` and ``scan``: the bus
-    alone): a finding whose path went through a person's question left unanswered is then not
-    "undecided" but outside the run, and is left out, so the bus's own findings decide the
-    status."""
+    alone): an open question (a finding of unknown severity) whose path went through a
+    person's question left unanswered is then not "undecided" but outside the run, and is left
+    out, so the bus's own findings decide the status. A decided finding stays: its tree
+    concludes it without that answer."""
     for key, observation in observations.items():
         if key != observation.key:
             raise ObservationError(
@@ -170,7 +171,11 @@ def diagnose(
     paths: dict[str, list[TraceStep]] = {}
     trees_of: dict[str, tuple[str, ...]] = {}
     for trace in traces:
-        if trace.finding is not None and (asked or not _unasked(trace.steps, vocabulary)):
+        if trace.finding is not None and (
+            asked
+            or findings[trace.finding].severity is not Severity.UNKNOWN
+            or not _unasked(trace.steps, vocabulary)
+        ):
             paths.setdefault(trace.finding, []).extend(trace.steps)
             trees_of[trace.finding] = (*trees_of.get(trace.finding, ()), trace.tree)
     reported = [

@@ -5,7 +5,6 @@
 * :mod:`~clu_doctor.probing.translate`: every bus verdict and site fact as an observation value,
   one table per observation.
 * :mod:`~clu_doctor.probing.site`: the site file's facts, chain and numbers for the probes.
-* :mod:`~clu_doctor.probing.status`: the status and exit code of ``scan`` and ``listen``.
 * :mod:`~clu_doctor.probing.resolve`: filling what a walk of the trees needs.
 """
 

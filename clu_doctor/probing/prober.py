@@ -184,6 +184,7 @@ class BusProber:
         self._scan: ScanResult | None = None
         self._scan_refused: str | None = None
         self._duplicates: DuplicateResult | None = None
+        self._duplicates_declined: str | None = None
         self._results: dict[str, Mapping[str, Observation]] = {}
 
     @classmethod
@@ -531,9 +532,14 @@ class BusProber:
             self._refused(busy)
             return None
 
+    def decline_duplicates(self, why: str) -> None:
+        """This session does not check for duplicate addresses (``why`` says so in the
+        evidence): the check is judged unknown, never "no duplicates"."""
+        self._duplicates_declined = why
+
     def duplicates(self) -> DuplicateResult | None:
         """The active duplicate check of the addresses the scan found, if allowed; cached."""
-        if self._duplicates is not None:
+        if self._duplicates is not None or self._duplicates_declined is not None:
             return self._duplicates
         result = self.scan()
         if result is None or not result.present:
@@ -589,7 +595,7 @@ class BusProber:
             return {"bus.duplicates": unknown("bus.duplicates", "nothing decodes on the bus")}
         result = self.duplicates()
         if result is None:
-            reason = self._scan_refused or "no station answered a read"
+            reason = self._duplicates_declined or self._scan_refused or "no station answered a read"
             return {"bus.duplicates": unknown("bus.duplicates", reason)}
         return duplicates_from_check(result)
 
@@ -636,8 +642,8 @@ def scan_notes(result: ScanResult) -> list[str]:
             )
         elif entry.garbled:
             lines.append(
-                f"address {entry.address}: every answer came back garbled: two controllers "
-                "answering at once (see the duplicate check)"
+                f"address {entry.address}: every scan read came back garbled: two controllers "
+                "answering at once (the duplicate check reads them again)"
             )
     return lines
 

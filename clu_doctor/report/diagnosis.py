@@ -26,6 +26,7 @@ from clu_doctor.report.layout import (
     first_step,
     in_display_order,
     mark,
+    open_areas,
     reorder_dicts,
     shared_evidence,
     symbol,
@@ -134,6 +135,7 @@ def render_text(
     consequences and of what was fine."""
     from rich.text import Text  # rich: text output only (JSON runs never load it)
 
+    trees = tuple(trees)
     style = _Style(diagnosis, why=why, verbose=verbose, questions=questions or {})
     ordered = in_display_order(diagnosis.findings, diagnosis)
     problems = [r for r in ordered if mark(r, diagnosis) is Mark.PROBLEM]
@@ -154,6 +156,9 @@ def render_text(
     result = Text()
     result.append("Result: ", style="bold")
     line = summary_line(diagnosis)
+    left_open = open_areas(diagnosis, trees) if checked_only else []
+    if left_open and diagnosis.findings:
+        line += f" (not judged: {', '.join(left_open)})"
     look = WAIT_STYLE if line.startswith("WAIT") else LOOKS[diagnosis.status].style
     result.append(line, style=look)
     result.append(f"  (exit {int(diagnosis.exit_code)})", style="dim")
@@ -182,15 +187,21 @@ def _summary_block(
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True)
     grid.add_column()
+    trees = tuple(trees)
+    left_open = open_areas(diagnosis, trees) if checked_only else []
     for line in area_lines(diagnosis, trees):
-        if checked_only and (line.mark is Mark.NOT_CHECKED or not line.findings):
+        text = line.text
+        if checked_only and line.area.name in left_open and not line.findings:
+            # the bus led here but cannot judge it alone: say so, never leave it out as if fine
+            text = f"not judged from the bus alone: {line.area.needs} ('clu-doctor diagnose')"
+        elif checked_only and (line.mark is Mark.NOT_CHECKED or not line.findings):
             continue  # the bus alone: only what it found says anything
         mark_symbol = symbol(line.mark, line.severity)
         text_style = "dim" if line.mark is Mark.NOT_CHECKED else ""
         grid.add_row(
             Text(f"  {mark_symbol.char}", style=mark_symbol.style),
             Text(line.area.name, style="bold" if line.mark is Mark.PROBLEM else ""),
-            Text(line.text, style=text_style),
+            Text(text, style=text_style),
         )
     if not grid.rows:
         grid.add_row(Text("  ?", style=WAIT_STYLE), Text("Bus"), Text("nothing heard to judge"))
@@ -320,7 +331,9 @@ class _Style:
                 lines.append(line)
                 if entry.severity is Severity.INFO:
                     for step in entry.finding.remedy:
-                        lines.append(Text(f"        {' '.join(step.split())}", style="dim"))
+                        # wrapped lines keep the step's indent (Padding, not leading spaces)
+                        step_text = Text(" ".join(step.split()), style="dim")
+                        lines.append(Padding(step_text, (0, 0, 0, 8)))
                 if self.verbose:
                     lines += [
                         Padding(block, (0, 0, 0, 8)) for block in self.evidence_lines(entry, 2)

@@ -193,7 +193,7 @@ class AreaLine(NamedTuple):
 
 def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLine]:
     """Every area once: problems first, then waiting, open, fine and not checked, each group
-    in physical order. An area's line names its most pressing finding; a consequence says
+    in physical order (an area showing only a consequence after the cause's area). An area's line names its most pressing finding; a consequence says
     which area's fault it follows from.
 
     An area without a finding was still checked when one of ``trees`` (the rule book's) that
@@ -209,6 +209,7 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
     checked = _areas_judged(diagnosis, trees)
     wait = wait_seconds(diagnosis)
     lines = []
+    follows: set[str] = set()  # areas whose line names a consequence of another area's fault
     for area in areas.values():
         items = by_area[area.name]
         if not items:
@@ -230,12 +231,18 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
         root = roots[head.id]
         if root is not head and area_of(root) is not area:
             text += f" (follows from: {area_of(root).name})"
+            follows.add(area.name)
         more = len([i for i in ordered[1:] if mark(i, diagnosis) is head_mark])
         if more:
             text += f" (+{more} more)"
         lines.append(AreaLine(area, head_mark, head.severity, text, tuple(ordered)))
     order = {name: n for n, name in enumerate(areas)}
-    return sorted(lines, key=lambda line: (line.mark.order, order[line.area.name]))
+    # a cause's area before the areas where its consequences show, so the first line read
+    # names what to fix
+    return sorted(
+        lines,
+        key=lambda line: (line.mark.order, line.area.name in follows, order[line.area.name]),
+    )
 
 
 def _areas_judged(diagnosis: Diagnosis, trees: Iterable[Tree]) -> set[str]:
@@ -252,6 +259,29 @@ def _areas_judged(diagnosis: Diagnosis, trees: Iterable[Tree]) -> set[str]:
         if trace.finding is None and trace.steps and trace.steps[-1].value != UNKNOWN:
             judged |= areas_of_tree.get(trace.tree, set())
     return judged
+
+
+def open_areas(diagnosis: Diagnosis, trees: Iterable[Tree]) -> list[str]:
+    """Areas the bus led to but could not judge on its own (``listen``, ``scan``: nobody was
+    asked): a tree's walk took a bus reading and then stopped at a person's question, so its
+    finding was left out. A quiet bus with the CLU meant to be on it is the common case: the
+    bus cannot tell a CLU that is off from one still starting or one whose interface died."""
+    findings_of = {tree.id: tree.findings for tree in trees}
+    reported = {item.id for item in diagnosis.all_findings()}
+    reported |= {item.id for item in diagnosis.withdrawn}
+    names: list[str] = []
+    for trace in diagnosis.traces:
+        if trace.finding is None or trace.finding in reported:
+            continue
+        led_by_bus = any(
+            step.source is AnswerSource.PROBE and step.value != UNKNOWN for step in trace.steps
+        )
+        finding = findings_of.get(trace.tree, {}).get(trace.finding)
+        if led_by_bus and finding is not None:
+            name = area_of_layer(finding.layer).name
+            if name not in names:
+                names.append(name)
+    return names
 
 
 class FirstStep(NamedTuple):

@@ -1,8 +1,8 @@
 """Scan and listen results as tables (styled or plain) and JSON documents.
 
-Both commands print one table of addresses, then their verdicts with evidence, then a result
-line with the exit code. The status is decided in :mod:`clu_doctor.probing.status` (policy,
-not presentation), so the text, the JSON and the exit code always agree.
+Both commands print one table of addresses (what was heard or read), then the diagnosis the
+rules drew from it, in the words of every other command: finding ids, steps, the result line.
+The status is the diagnosis's, so the text, the JSON and the exit code always agree.
 """
 
 from __future__ import annotations
@@ -10,23 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from clu_doctor.bus.probes.duplicates import describe
-from clu_doctor.probing.status import (
-    DUPLICATES_SEVERITY,
-    chain_severity,
-    scan_status,
-)
 from clu_doctor.probing.translate import traffic_summary
-from clu_doctor.report import envelope, list_grid, to_json
-from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
+from clu_doctor.report import envelope, to_json
+from clu_doctor.report.console import OutputMode, render_to_string
 from clu_doctor.report.diagnosis import diagnosis_body, render_text
-from clu_doctor.report.layout import tidy_evidence
-from clu_doctor.severity import Severity
+from clu_doctor.report.layout import open_areas
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType  # rich: text output only (JSON runs never load it)
     from rich.table import Table  # rich: text output only (JSON runs never load it)
-    from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     from clu_doctor.bus.chain import ChainResult
     from clu_doctor.bus.listen.detect import Detection
@@ -55,48 +46,12 @@ def _table(mode: OutputMode, columns: Sequence[str]) -> Table:
 _NUMERIC = {"addr", "polls", "answers", "timeouts", "corrupt", "ms", "tries"}
 
 
-def _verdict_lines(
-    rows: Sequence[tuple[Severity, str, Sequence[str]]],
-) -> list[RenderableType]:
-    """``(severity, title, evidence)`` as a heading and indented evidence: problems first, the
-    evidence tidied as in a diagnosis (per-address lines collapsed; all of it in the JSON)."""
-    from rich.padding import Padding  # rich: text output only (JSON runs never load it)
-    from rich.text import Text  # rich: text output only (JSON runs never load it)
-
-    out: list[RenderableType] = []
-    problems_first = sorted(rows, key=lambda row: row[0].rank < Severity.WARNING.rank)
-    for severity, title, evidence in problems_first:
-        line = Text()
-        line.append(f"{LOOKS[severity].word:<9}", style=LOOKS[severity].style)
-        line.append(f" {title}")
-        out.append(line)
-        if evidence:
-            shown = tidy_evidence(evidence)
-            out.append(Padding(list_grid([("-", item) for item in shown]), (0, 0, 0, 4)))
-    return out
-
-
-def _result(status: Severity, text: str) -> Text:
-    from rich.text import Text  # rich: text output only (JSON runs never load it)
-
-    line = Text()
-    line.append("Result: ", style="bold")
-    line.append(f"{LOOKS[status].status}: {text}", style=LOOKS[status].colour)
-    line.append(f"  (exit {int(status.exit_code)})", style="dim")
-    return line
-
-
 # --- scan ---------------------------------------------------------------------------------
 
 
-def render_scan_text(
-    scan: ScanResult,
-    mode: OutputMode,
-    *,
-    site: Site | None = None,
-    chain: ChainResult | None = None,
-    duplicates: DuplicateResult | None = None,
-) -> str:
+def scan_table(scan: ScanResult, mode: OutputMode, site: Site | None = None) -> Table:
+    """Per address read: label, identity, state, median reply time, tries, errors. Unused
+    addresses (not expected, nothing came back) get no row."""
     table = _table(mode, ["addr", "label", "identity", "state", "ms", "tries", "errors"])
     for entry in sorted(scan.results, key=lambda item: item.address):
         if not entry.answered and not entry.expected and not entry.responded:
@@ -127,33 +82,58 @@ def render_scan_text(
             str(len(entry.attempts)),
             errors,
         )
-    rows: list[tuple[Severity, str, Sequence[str]]] = []
-    if chain is not None:
-        rows.append((chain_severity(chain), f"chain: {chain.verdict}", chain.evidence))
-    if duplicates is not None:
-        rows.append(
-            (
-                DUPLICATES_SEVERITY[duplicates.verdict],
-                f"duplicate addresses: {duplicates.verdict}",
-                describe(duplicates),
-            )
-        )
-    status, summary = scan_status(scan, chain, duplicates)
-    return render_to_string(mode, table, *_verdict_lines(rows), "", _result(status, summary))
+    table.caption = scan_summary(scan)
+    return table
+
+
+def scan_summary(scan: ScanResult) -> str:
+    """One line: what was read, what answered, how long it took."""
+    read = len(scan.results)
+    answered = len(scan.answered)
+    text = (
+        f"read {read} address(es) at {scan.line} ({scan.framing}) in {scan.duration_s:.1f} s: "
+        f"{answered} answered"
+    )
+    if scan.garbled:
+        text += f", {len(scan.garbled)} garbled every time"
+    if scan.skipped:
+        text += f", {len(scan.skipped)} skipped (every expected station had answered)"
+    return text
+
+
+def render_scan_text(
+    scan: ScanResult,
+    diagnosis: Diagnosis,
+    mode: OutputMode,
+    *,
+    site: Site | None = None,
+    trees: Iterable[Tree] = (),
+    questions: Mapping[str, str] | None = None,
+) -> str:
+    """What the reads found (the table per address), then what it means in the words of
+    every other command: the rules' findings with their ids, steps and result line."""
+    read = render_to_string(mode, scan_table(scan, mode, site))
+    return (
+        read
+        + "\n"
+        + render_text(diagnosis, mode, trees=trees, questions=questions, checked_only=True)
+    )
 
 
 def render_scan_json(
     scan: ScanResult,
+    diagnosis: Diagnosis,
     *,
     site: Site | None = None,
     chain: ChainResult | None = None,
     duplicates: DuplicateResult | None = None,
+    trees: Iterable[Tree] = (),
 ) -> str:
-    status, summary = scan_status(scan, chain, duplicates)
+    """The diagnosis's fields (status, findings, areas...), then what the reads found: the
+    scan per address, the chain read from it, the duplicate check and the site."""
     body: dict[str, Any] = {
-        "status": status.value,
-        "exit_code": int(status.exit_code),
-        "summary": summary,
+        **diagnosis_body(diagnosis, trees),
+        "not_judged": open_areas(diagnosis, trees),
         "scan": scan.to_dict(),
         "chain": chain.to_dict() if chain else None,
         "duplicates": duplicates.to_dict() if duplicates else None,
@@ -260,6 +240,7 @@ def render_listen_json(
     own verdicts (the evidence the findings rest on), the line-setting search, the report."""
     body = {
         **diagnosis_body(diagnosis, trees),
+        "not_judged": open_areas(diagnosis, trees),
         "notes": list(notes),
         "warnings": list(warnings),
         "verdicts": [v.to_dict() for v in verdicts],

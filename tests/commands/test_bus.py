@@ -34,7 +34,10 @@ def test_scan_finds_a_cable_break_with_the_clu_disconnected() -> None:
     lines = result.stdout.splitlines()
     row7 = next(line for line in lines if line.split("|")[0].strip() == "7")
     assert "no answer" in row7 and "XAXXY07" in row7
-    assert "chain: break" in result.stdout
+    # in the words of every other command: the finding id, and the joint to go to first
+    assert "BUS-BREAK-01" in result.stdout
+    assert lines[lines.index("Summary") + 1].split()[:2] == ["✗", "Bus"]
+    assert "First: Go to the joint named in the evidence" in result.stdout
     assert lines[-1].startswith("Result: CRITICAL")
 
 
@@ -81,6 +84,35 @@ def test_scan_of_a_healthy_quiet_site_is_ok() -> None:
     assert result.code == 0
     assert document["scan"]["answered"] == list(range(1, 9))
     assert document["chain"]["verdict"] == "ok"
+    assert {f["id"] for f in document["findings"]} == {"BUS-OK-01", "STATION-OK-01"}
+
+
+def test_a_scan_never_calls_a_silent_clu_fine() -> None:
+    """The site says the CLU is on the bus, but it was quiet before the reads: the stations are
+    fine, and the CLU is said not to be judged (stopped, starting or a dead interface look the
+    same from the bus), never left out as if it were fine."""
+    result = invoke("scan", "--sim", "clu-booting")
+    assert result.code == 0
+    summary = result.stdout[result.stdout.index("Summary") :]
+    assert "CLU       not judged from the bus alone" in summary
+    assert "CLU-RUN-01" not in result.stdout
+    assert result.stdout.splitlines()[-1].startswith(
+        "Result: OK: nothing wrong found (not judged: CLU)"
+    )
+    assert invoke("scan", "--sim", "clu-booting", "--json").json()["not_judged"] == ["CLU"]
+    # with the CLU off the bus on purpose, there is nothing left to judge
+    off = invoke("scan", "--sim", "clu-booting?clu=0", "--json").json()
+    assert off["not_judged"] == [] and "CLU-OFF-01" in {f["id"] for f in off["findings"]}
+
+
+def test_scan_without_the_duplicate_check_does_not_claim_there_is_none() -> None:
+    document = invoke(
+        "scan", "--sim", "duplicate-address?clu=0", "--no-duplicates", "--json"
+    ).json()
+    assert document["duplicates"] is None
+    assert not {"BUS-DUP-01", "BUS-DUP-02", "BUS-OK-01"} & {f["id"] for f in document["findings"]}
+    [seen] = [o for o in document["observations"] if o["key"] == "bus.duplicates"]
+    assert seen["value"] == "unknown"
 
 
 def test_scan_rejects_a_bad_address_range() -> None:

@@ -16,18 +16,16 @@ from clu_doctor.bus.link import Link
 from clu_doctor.bus.listen.analyser import TrafficAnalyser
 from clu_doctor.bus.listen.recording import Recorder, replay
 from clu_doctor.bus.listen.session import listen
-from clu_doctor.bus.probes.duplicates import find_duplicates
-from clu_doctor.bus.probes.scan import scan
 from clu_doctor.bus.profile import Timing, load_profile
 from clu_doctor.clock import VirtualClock, use
 from clu_doctor.engine import load_rulebook
 from clu_doctor.probing.site import site_chain
-from clu_doctor.report.console import OutputMode, render_to_string
-from clu_doctor.report.probes import _verdict_lines, render_listen_text, render_scan_text
-from clu_doctor.severity import Severity
+from clu_doctor.report.console import OutputMode
+from clu_doctor.report.probes import render_listen_text
 from clu_doctor.sim import register_url_handler
 from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.site_plan import site_for
+from tests.commands.helpers import invoke
 
 register_url_handler()
 
@@ -50,19 +48,27 @@ def rows(text: str) -> dict[int, list[str]]:
 
 
 def test_the_scan_text_names_both_controllers_of_a_duplicate_and_the_next_step() -> None:
-    url = "sim://duplicate-address?wire_time=0&clu=0&seed=4"
-    with Link.open(url, PROFILE.line, PROFILE.framing) as link:
-        scanned = scan(link, PROFILE, range(1, 17), retries=0, force=True)
-        duplicates = find_duplicates(link, PROFILE, range(1, 17), reads=20, force=True, tail_s=0)
-    text = render_scan_text(scanned, PLAIN, duplicates=duplicates)
-    verdict = text[text.index("duplicate addresses: confirmed") :]
-    flat = " ".join(verdict.split())  # the lines wrap at the width
+    result = invoke("scan", "--sim", "duplicate-address?wire_time=0&clu=0&seed=4")
+    flat = " ".join(result.stdout.split())  # the lines wrap at the width
+    # the one fault, the step that fixes it naming both controllers, the evidence it rests on
+    assert "First: At XAXXY09, set the controller's address to address 9" in flat
+    assert "answer the controllers with serial AB190042 and serial DF230101" in flat
+    assert "BUS-MISADDR-01" in flat
     assert "address 1: duplicate confirmed; 2 identities seen" in flat
-    assert "address 1 answered as device type 2W22M1, serial DF230101:" in flat
-    assert "address 1 answered as device type 2W22M1, serial AB190042:" in flat
-    assert "next step: Switch off half of the stations that could hold address 1" in flat
+    # the duplicate is a consequence of the misaddressed controller, not a second fault
+    assert flat.index("Explained by this cause") < flat.index("BUS-DUP-01")
     assert "(identities, corrupt_rate)" not in flat
-    assert "exit 2" in text
+    assert result.code == 2 and "(exit 2)" in flat
+
+
+def test_the_scan_table_shows_every_station_of_the_site_and_no_unused_address() -> None:
+    result = invoke("scan", "--sim", "cable-break?clu=0", "--addresses", "1-20")
+    table = rows(result.stdout)
+    assert sorted(table) == list(range(1, 13))  # 13-20: nothing there, nothing expected
+    assert table[6][0] == "XAXXY06" and table[6][1] == "2W22M1 DF230106"
+    assert table[7][1] == "no answer" and table[7][4] == "3"
+    assert "read 20 address(es) at 38400 8E1 (ascii)" in result.stdout
+    assert ": 6 answered" in result.stdout
 
 
 #: A diagnosis of nothing: these tests are about the table of what was heard.
@@ -149,18 +155,10 @@ def test_a_site_given_with_the_replay_still_wins(cable_break: Path) -> None:
     assert table and all(cells[0] == f"OTHER{a:02}" for a, cells in table.items())
 
 
-def test_listen_and_scan_list_problems_first_with_tidied_evidence() -> None:
-    rows = [
-        (Severity.OK, "the CLU polls", ("listened 3 s",)),
-        (
-            Severity.CRITICAL,
-            "no station beyond XAXXY06 answers",
-            tuple(f"address {a}: 4 polls (2 retries), no answer" for a in range(7, 13)),
-        ),
-    ]
-    text = render_to_string(OutputMode(styled=False, width=100), *_verdict_lines(rows))
-    assert text.splitlines()[:3] == [
-        "CRITICAL  no station beyond XAXXY06 answers",
-        "    - addresses 7-12, each: 4 polls (2 retries), no answer",
-        "OK        the CLU polls",
-    ]
+def test_scan_lists_problems_first_with_tidied_evidence() -> None:
+    text = invoke("scan", "--sim", "cable-break?clu=0").stdout
+    lines = text.splitlines()
+    critical = next(n for n, line in enumerate(lines) if line.startswith("CRITICAL"))
+    assert "BUS-BREAK-01" in lines[critical]
+    assert critical < lines.index("Checked and fine:")
+    assert "address 7-12" in " ".join(text.split())  # the silent run in one line, not six
