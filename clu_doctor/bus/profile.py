@@ -15,7 +15,7 @@ import math
 import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -136,8 +136,35 @@ class DeviceProfile:
     #: What the devices are: charge controllers (the CLU's charge-point bus) or energy meters
     #: (the meter bus); the advice for a fault differs.
     device: DeviceKind = "charge-controller"
+    #: ABL controller generation the profile describes (1: EVCC text protocol, 2: EVCC2/3
+    #: Modbus ASCII), ``None`` for other devices.
+    generation: int | None = None
+    #: The bundled profile of the same devices' other generation (``defa-evcc1`` for
+    #: ``defa-erange``): what a listener uses for frames in the other generation's framing.
+    other_generation: str | None = None
+    #: First generation: the decimal state values and the state code each stands for (the
+    #: second generation's code with the same meaning, so both read as the same states).
+    state_values: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
     #: The file the profile came from.
     path: str = field(default="", compare=False)
+
+    def for_framing(self, framing: str) -> DeviceProfile:
+        """The profile that reads frames in ``framing``: this one, or its other generation's
+        bundled profile when that speaks this framing (a first-generation segment heard with
+        the second generation's profile, or the reverse)."""
+        if framing == self.framing:
+            return self
+        other = self.other_generation_profile()
+        return other if other is not None and other.framing == framing else self
+
+    def other_generation_profile(self) -> DeviceProfile | None:
+        """The bundled profile ``other_generation`` names, if it loads."""
+        if not self.other_generation:
+            return None
+        try:
+            return load_profile(self.other_generation)
+        except (ProfileNotFound, FileProblemError):
+            return None
 
     def identity_request(self, address: int) -> ReadRequest:
         return self.identity.request(address)
@@ -158,7 +185,23 @@ class DeviceProfile:
             raise ValueError(f"profile {self.name} has no status registers")
         block = self.status
         values = _checked(block, registers)
-        return STATUS_DECODERS[block.decoder].decode(block, values, self.state_info)
+        decoder = STATUS_DECODERS[block.decoder]
+        lookup = self.value_state_info if decoder.by_value else self.state_info
+        return decoder.decode(block, values, lookup)
+
+    def value_state_info(self, value: int) -> StateInfo:
+        """First generation: the state a decimal state value stands for (``state_values``),
+        or an 'unknown state' entry (severity warning) that keeps the number."""
+        byte = self.state_values.get(value)
+        if byte is not None:
+            known = self.state_info(byte)
+            return replace(known, meaning=f"{known.meaning} (state {value:04d})")
+        return StateInfo(
+            f"{value:04d}",
+            value,
+            f"unknown state {value:04d} (not in profile {self.name})",
+            Severity.WARNING,
+        )
 
     def state_info(self, byte: int) -> StateInfo:
         """The state table's entry for ``byte``, or an 'unknown state' entry (severity warning)."""
@@ -284,6 +327,30 @@ def _abl_state(
     return StationStatus(info.code, info.byte, info.meaning, info.severity, raw=registers)
 
 
+def _evcc1_echo(block: RegisterBlock, registers: Sequence[int]) -> None:
+    """First generation: the codec puts the command a reply answers in its first register."""
+    if registers[0] != block.start:
+        raise UnexpectedAnswer(
+            f"the answer is to command {registers[0]:02d}, not to command {block.start:02d}"
+        )
+
+
+def _evcc1_firmware(block: RegisterBlock, registers: tuple[int, ...]) -> Identity:
+    # Command 01: the firmware version as text, e.g. 'V2.7' (ABL EVCC V2.7 manual).
+    _evcc1_echo(block, registers)
+    text = _text_of(registers[1:]) or None
+    return Identity(f"EVCC {text}" if text else "(blank)", "EVCC", None, registers)
+
+
+def _evcc1_state(
+    block: RegisterBlock, registers: tuple[int, ...], state_info: Callable[[int], StateInfo]
+) -> StationStatus:
+    # Command 02: the state as a decimal number (0000 = A, 0005 = C, 0033 = E/CS...).
+    _evcc1_echo(block, registers)
+    info = state_info(registers[1])
+    return StationStatus(info.code, info.byte, info.meaning, info.severity, raw=registers)
+
+
 @dataclass(frozen=True)
 class IdentityDecoder:
     summary: str
@@ -296,6 +363,8 @@ class StatusDecoder:
     summary: str
     counts: range
     decode: Callable[[RegisterBlock, tuple[int, ...], Callable[[int], StateInfo]], StationStatus]
+    #: The state is a number the profile's ``state_values`` translate (first generation).
+    by_value: bool = False
 
 
 IDENTITY_DECODERS: Mapping[str, IdentityDecoder] = MappingProxyType(
@@ -321,6 +390,9 @@ IDENTITY_DECODERS: Mapping[str, IdentityDecoder] = MappingProxyType(
             "two registers as an IEEE float, high word first", range(2, 3), _float32_identity
         ),
         "hex": IdentityDecoder("the registers in hex", range(1, MAX_READ_COUNT + 1), _hex_identity),
+        "evcc1-firmware": IdentityDecoder(
+            "first-generation EVCC command 01: echo, firmware text", range(5, 6), _evcc1_firmware
+        ),
     }
 )
 
@@ -332,6 +404,12 @@ STATUS_DECODERS: Mapping[str, StatusDecoder] = MappingProxyType(
             _abl_status,
         ),
         "abl-state": StatusDecoder("ABL 0x0004 register: echo + state", range(1, 2), _abl_state),
+        "evcc1-state": StatusDecoder(
+            "first-generation EVCC command 02: echo, decimal state value",
+            range(2, 3),
+            _evcc1_state,
+            by_value=True,
+        ),
     }
 )
 
@@ -342,7 +420,7 @@ _TOP_REQUIRED = (
     *("name", "title", "description", "sources", "framing", "line", "addresses", "identity"),
     "timing",
 )
-_TOP_OPTIONAL = ("status", "states", "device")
+_TOP_OPTIONAL = ("status", "states", "device", "generation", "other_generation", "state_values")
 #: What a profile's devices can be (``device:``; charge controllers when not said).
 DEVICE_KINDS: tuple[DeviceKind, ...] = ("charge-controller", "energy-meter")
 _BLOCK = ("function", "start", "count", "decoder")
@@ -453,6 +531,30 @@ def _read_states(reader: Reader, top: YamlMap) -> dict[int, StateInfo]:
     return states
 
 
+def _read_state_values(
+    reader: Reader, top: YamlMap, states: Mapping[int, StateInfo]
+) -> dict[int, int]:
+    """``state_values``: decimal state value -> a state code of the ``states`` table."""
+    found: dict[int, int] = {}
+    value = top["state_values"]
+    if not isinstance(value, YamlMap):
+        reader.wrong_kind(
+            top.value_line_of("state_values"), "state_values", value, "a mapping of numbers"
+        )
+        return found
+    for number, code in value.items():
+        line = value.line_of(number)
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number <= 0xFFFF:
+            reader.report(line, f"state value {number!r} is not a number 0..65535")
+            continue
+        text = str(code)
+        if not _STATE_CODE.match(text) or int(text, 16) not in states:
+            reader.report(line, f"state value {number} names {text!r}", "a code of 'states'")
+            continue
+        found[number] = int(text, 16)
+    return found
+
+
 def _read_timing(reader: Reader, top: YamlMap) -> Timing | None:
     timing = reader.section(
         top["timing"], top.value_line_of("timing"), "timing", _TIMING, (_MASTER_PERIOD,)
@@ -525,6 +627,13 @@ def read_profile(path: str | Path) -> DeviceProfile:
     timing = _read_timing(reader, top) if "timing" in top else None
     written = reader.choice(top, "device", DEVICE_KINDS)
     device: DeviceKind = next((k for k in DEVICE_KINDS if k == written), "charge-controller")
+    generation = reader.integer(top, "generation", "'generation'", low=1, high=2)
+    other = reader.text(top, "other_generation") if "other_generation" in top else None
+    if other and not _NAME.match(other):
+        reader.report(top.value_line_of("other_generation"), f"name {other!r}", "a profile name")
+    state_values = _read_state_values(reader, top, states) if "state_values" in top else {}
+    if status is not None and STATUS_DECODERS[status.decoder].by_value and not state_values:
+        reader.report(top.value_line_of("status"), f"decoder {status.decoder!r} needs state_values")
     raise_if_problems(reader.problems, example_hint())
     if line is None or identity is None or timing is None:  # pragma: no cover - reported above
         raise FileProblemError.at(Location(source), "incomplete profile", hint=example_hint())
@@ -541,6 +650,9 @@ def read_profile(path: str | Path) -> DeviceProfile:
         states=MappingProxyType(states),
         timing=timing,
         device=device,
+        generation=generation,
+        other_generation=other or None,
+        state_values=MappingProxyType(state_values),
         path=source,
     )
 

@@ -448,6 +448,8 @@ def _profile(name: str | None, site: Site | None, simulation: Simulation | None)
                 line=scenario.bus.settings,
                 framing=scenario.bus.framing,
             )
+        if scenario.bus.framing == "evcc1":  # a first-generation site
+            return load_profile("defa-evcc1")
     return load_profile("defa-erange")
 
 

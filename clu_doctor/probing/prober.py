@@ -36,6 +36,7 @@ from clu_doctor.bus.link import Link
 from clu_doctor.bus.listen.analyser import TrafficAnalyser
 from clu_doctor.bus.listen.detect import DETECT_WINDOW_S, detect_line_settings
 from clu_doctor.bus.listen.recording import Recorder
+from clu_doctor.bus.listen.report import merge_generations
 from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.listen.verdicts import derive_verdicts
 from clu_doctor.bus.probes.base import BusBusy, lbt_from_listen, lbt_window, ranges
@@ -77,6 +78,9 @@ if TYPE_CHECKING:
 #: Identity reads per address when the duplicate check runs actively (enough for the
 #: statistics of the bus layer, short enough for a technician waiting on site).
 DUPLICATE_READS = 12
+#: Seconds listened at the other ABL generation's settings on a bus that may be shared
+#: (three of the CLU's poll cycles).
+OTHER_GENERATION_S = 3.0
 
 
 class ProbeEvents(Protocol):
@@ -315,7 +319,9 @@ class BusProber:
         settings, framing = self._settings, self._framing
         report = self._listen_at(settings, framing)
         listened = Listened(report, judge_listen(report, site, chain), settings, framing)
-        if listened.verdict("bus.undecodable") is None or not self.plan.detect:
+        if listened.verdict("bus.undecodable") is None:
+            return self._with_other_generation(listened)
+        if not self.plan.detect:
             return listened
         self.close()
         self.events.stage("Nothing decodes: trying other line settings", None)
@@ -340,6 +346,42 @@ class BusProber:
         self._reopen(self.plan.profile.line, self.plan.profile.framing)
         verdicts = judge_listen(report, site, chain, detection)
         return Listened(report, verdicts, settings, framing, detection)
+
+    def _with_other_generation(self, listened: Listened) -> Listened:
+        """A bus both ABL generations may share (manual §9.7): when garbage no exchange claims
+        was heard, or stations of the site were never heard polled, listen a short window at
+        the profile's other generation's settings too and add the addresses only that window
+        reads (bus/listen/report.py, merge_generations)."""
+        other = self.plan.profile.other_generation_profile()
+        report, site = listened.report, self.plan.site
+        missing = site is not None and not set(site.expected_addresses) <= set(report.polled)
+        if other is None or not (report.unattributed or missing):
+            return listened
+        seconds = min(self.plan.listen_s, OTHER_GENERATION_S)
+        self._reopen(other.line, other.framing)
+        self.events.stage(
+            f"Listening at {other.line} ({other.framing}) for generation-{other.generation} "
+            "stations",
+            seconds,
+        )
+        analyser = TrafficAnalyser(other.framing, other.line, other, self.chain)
+        try:
+            heard = listen(self.link(), seconds, analyser)
+        finally:
+            self._reopen(listened.settings, listened.framing)
+        merged = merge_generations(report, heard)
+        self.events.stage_done(traffic_summary(heard))
+        if merged is report:
+            return listened
+        verdicts = judge_listen(merged, site, self.chain)
+        result = Listened(merged, verdicts, listened.settings, listened.framing)
+        first = sorted(a for a, g in merged.generations.items() if g == 1)
+        second = sorted(a for a, g in merged.generations.items() if g == 2)
+        result.notes.append(
+            "both ABL controller generations answer on this bus: first generation (EVCC text "
+            f"protocol) at {ranges(first) or 'none'}, second (EVCC2/3) at {ranges(second) or 'none'}"
+        )
+        return result
 
     def _detect_deadline(self) -> Callable[[], bool] | None:
         """Stops the line-setting search before its budget (``detect_s``) runs out."""

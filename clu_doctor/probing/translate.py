@@ -204,7 +204,14 @@ def _settings_observation(
 ) -> dict[str, Observation]:
     """``bus.settings``: frames at the adapter's own settings (``match``), only at others the
     line-setting search found (``mismatch``), or not known (nothing decodes anywhere, or
-    nothing was heard)."""
+    nothing was heard). A bus at exactly the settings and framing of the profile's other ABL
+    generation is a ``match``: the stations are of that generation, the adapter is not wrong."""
+    if detection is not None and detection.found and detection.generation_profile:
+        line = f"{detection.message}; read with profile {detection.generation_profile}"
+        facts = {"bus_line": f"{detection.settings} ({detection.framing})"}
+        return {
+            "bus.settings": observation("bus.settings", "match", "bus.listen", [line], facts=facts)
+        }
     if detection is not None and detection.found:
         bus_line = f"{detection.settings} ({detection.framing})"
         facts = {"bus_line": bus_line}

@@ -15,6 +15,14 @@ unknown register, a wrong count, a wrong byte count, any other function code, an
 broadcast (broadcast writes are still applied). Checksum and parity errors never reach this
 module: the receiver drops those frames.
 
+**EVCC1** (ABL's first generation, field-evidence.md §2.1), through the ``evcc1`` codec's
+register view: a read command ``cc`` (01 firmware, 02 state, 04 outputs, 07/08 CP+/CP- ADC,
+09 CS ADC, 10 inputs, 11 duty, 23 address, 26 Idefault, 29 bBreakCharge) is answered with its
+value; command 12 (set Icmax: a table index 0000-0010, a duty 0080-0970 or 0999 for "no
+charging") is applied and acknowledged (``>n 12``), a value out of range gets ``ERR``. Any other
+command, a read with data, and everything sent to address 0 (all modules) get silence here: the
+simulated CLU sends none of them, and clu-doctor never does.
+
 **Meter.** A generic Modbus RTU slave over a register table: functions 0x03 and 0x04 read the
 same table; a range outside it gets exception 02, a bad count exception 03, any other function
 exception 01, writes exception 01 (read-only); broadcasts and malformed frames get silence.
@@ -22,6 +30,7 @@ exception 01, writes exception 01 (read-only); broadcasts and malformed frames g
 
 from __future__ import annotations
 
+from clu_doctor.bus.codecs.evcc1 import text_registers
 from clu_doctor.bus.errors import MalformedFrame
 from clu_doctor.bus.frames import (
     BROADCAST_ADDRESS,
@@ -223,6 +232,102 @@ class Evcc:
         return value == 0x3838 and state == 0xE2
 
 
+#: A first-generation controller's decimal state for each state code a scenario may give it:
+#: the inverse of profile defa-evcc1's ``state_values`` (its main value for each code).
+EVCC1_STATES = {
+    0xA1: 0,
+    0xB1: 2,
+    0xB2: 4,
+    0xC2: 5,
+    0xE2: 255,
+    0xF5: 37,
+    0xF6: 33,
+    0xF7: 39,
+    0xF8: 35,
+}
+EVCC1_ICMAX = 12
+#: Command 12's table indices 0-9 (field-evidence.md §2.1), in ampere; 10 selects Idefault.
+EVCC1_ICMAX_TABLE = (6, 10, 13, 16, 20, 30, 32, 63, 70, 80)
+EVCC1_NO_CHARGING = 999
+#: CP+ ADC counts (x 0.017 V) at the pilot's plateau in states A (12 V), B (9 V), C (6 V).
+EVCC1_CP_VOLTS = {0xA: 12.0, 0xB: 9.0, 0xC: 6.0}
+EVCC1_ADC_STEP_V = 0.017
+
+
+class Evcc1:
+    """One first-generation EVCC controller (see the module docstring)."""
+
+    def __init__(self, spec: Controller) -> None:
+        self.spec = spec
+        self.address = spec.address
+        self.state = spec.state
+        self.duty = amps_to_duty(spec.icmax_a)
+        self.writes: list[tuple[int, int]] = []
+
+    def hears(self, address: int) -> bool:
+        return address in (self.address, BROADCAST_ADDRESS)
+
+    @property
+    def state_value(self) -> int:
+        return EVCC1_STATES.get(self.state, 0)
+
+    def handle(self, frame: Frame) -> Frame | None:
+        if frame.address != self.address:
+            return None  # another module's, or address 0 (all modules): nothing to answer
+        if frame.function == READ_HOLDING_REGISTERS and len(frame.data) == 4:
+            command = int.from_bytes(frame.data[0:2], "big")
+            value = self.read(command)
+            if value is None:
+                return None
+            registers = (command, *value)
+            request = ReadRequest(self.address, command, len(registers))
+            return build_read_reply(request, registers)
+        if frame.function == WRITE_MULTIPLE_REGISTERS:
+            write = _write_request(frame)
+            if write is None or write[0] != EVCC1_ICMAX:
+                return None
+            if not self.set_icmax(write[1]):
+                return Frame(
+                    self.address, WRITE_MULTIPLE_REGISTERS | 0x80, bytes((4, EVCC1_ICMAX)),
+                    Direction.REPLY,
+                )  # fmt: skip
+            return Frame(self.address, WRITE_MULTIPLE_REGISTERS, frame.data[0:4], Direction.REPLY)
+        return None
+
+    def read(self, command: int) -> tuple[int, ...] | None:
+        """The value(s) command ``command`` answers with, ``None`` for no answer."""
+        family = self.state >> 4
+        if command == 1:
+            return text_registers(self.spec.firmware)
+        if command == 2:
+            return (self.state_value,)
+        if command == 7:
+            return (round(EVCC1_CP_VOLTS.get(family, 12.0) / EVCC1_ADC_STEP_V),)
+        if command == 8:
+            return (round(12.0 / EVCC1_ADC_STEP_V),)  # CP- plateau: -12 V, as a magnitude
+        if command == 11:
+            return (self.duty if family in (0xB, 0xC) else 1000,)
+        if command == 23:
+            return (self.address,)
+        if command == 26:
+            return (amps_to_duty(self.spec.icmax_a),)
+        if command in (4, 9, 10, 29):
+            return (0,)
+        return None
+
+    def set_icmax(self, value: int) -> bool:
+        self.writes.append((EVCC1_ICMAX, value))
+        if 0 <= value < len(EVCC1_ICMAX_TABLE):
+            self.duty = amps_to_duty(EVCC1_ICMAX_TABLE[value])
+        elif value == 10:
+            self.duty = amps_to_duty(self.spec.icmax_a)
+        elif 80 <= value <= 970 or value == EVCC1_NO_CHARGING:
+            self.duty = value
+        else:
+            return False
+        return True
+
+
 class Meter:
     """A generic read-only Modbus meter over a register table."""
 
@@ -253,4 +358,4 @@ class Meter:
         return build_exception(self.address, frame.function, 1)
 
 
-Device = Evcc | Meter
+Device = Evcc | Evcc1 | Meter

@@ -14,6 +14,12 @@ scenario setting (:class:`~clu_doctor.sim.scenario.CluSpec`):
   after the previous one started (or at once, if the cycle overran);
 * forgets an address that stops answering, so its identity is read again when it returns.
 
+On a mixed site (manual §9.7; first-generation stations on the same bus, see
+docs/simulator.md) the CLU speaks each station's generation: for a first-generation address it
+switches its UART to that generation's settings (38400 8N1) and reads command 01 (firmware)
+once and command 02 (state) every cycle, and sets the current with command 12; then it switches
+back. A Linux UART changes parity between two frames without a glitch on the line.
+
 The master decodes what it receives with the bus layer's stream decoders, so a garbled or
 doubled reply (duplicate address) counts as a failed transaction exactly when the real
 frame would not decode.
@@ -22,7 +28,7 @@ frame would not decode.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,9 +42,14 @@ from clu_doctor.bus.frames import (
     infer_direction,
 )
 from clu_doctor.bus.settings import LineSettings
-from clu_doctor.sim.devices import REG_ICMAX, amps_to_duty
+from clu_doctor.sim.devices import EVCC1_ICMAX, REG_ICMAX, amps_to_duty
 from clu_doctor.sim.line import NO_ERROR, RxChar, Transmission
 from clu_doctor.sim.scenario import CluSpec, Framing
+
+#: What the CLU reads from a first-generation station: command 01 (firmware) once, command 02
+#: (state) every cycle, as (command, registers) in the evcc1 codec's register view.
+EVCC1_IDENTITY = (1, 5)
+EVCC1_STATUS = ((2, 2),)
 
 
 class BusAccess(Protocol):
@@ -47,6 +58,8 @@ class BusAccess(Protocol):
     def transmit(self, node: int, data: bytes, start: float, cause: str) -> Transmission: ...
 
     def call_at(self, when: float, callback: Callable[[float], None]) -> None: ...
+
+    def set_settings(self, node: int, settings: LineSettings) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -81,12 +94,17 @@ class CluMaster:
         settings: LineSettings,
         node: int,
         bus: BusAccess,
+        speaks: Mapping[int, tuple[Framing, LineSettings]] | None = None,
     ) -> None:
         self.spec = spec
         self.addresses = addresses
+        self.framing = framing
         self.settings = settings
+        self.bus_settings = settings
         self.node = node
         self.bus = bus
+        #: Addresses that speak another framing than the bus's, with their settings.
+        self.speaks = dict(speaks or {})
         self.codec = get_codec(framing)
         self._decoder = self.codec.decoder(settings)
         self._token = 0
@@ -113,7 +131,7 @@ class CluMaster:
         """(Re)start the program at ``now``: after a boot if still booting, else a new cycle."""
         self._token += 1
         self._awaiting = None
-        self._decoder = self.codec.decoder(self.settings)
+        self._switch(self.framing, self.bus_settings)
         if not self.active:
             return
         token = self._token
@@ -132,8 +150,11 @@ class CluMaster:
         while True:
             cycle_start = self.now
             for address in self.addresses:
-                if spec.identity is not None and address not in self.known:
-                    start, count = spec.identity
+                first_generation = self._framing_of(address) == "evcc1"
+                identity = EVCC1_IDENTITY if first_generation else spec.identity
+                blocks = EVCC1_STATUS if first_generation else spec.registers
+                if spec.identity is not None and identity is not None and address not in self.known:
+                    start, count = identity
                     reply = yield from self._transact(self._read(address, start, count))
                     if reply is None:
                         continue
@@ -141,7 +162,7 @@ class CluMaster:
                     self.known.add(address)
                     self.icmax_due[address] = self.now
                 answered = True
-                for start, count in spec.registers:
+                for start, count in blocks:
                     reply = yield from self._transact(self._read(address, start, count))
                     if reply is None:
                         answered = False
@@ -152,12 +173,26 @@ class CluMaster:
                 self.known.add(address)
                 if spec.icmax_a is not None and self.now >= self.icmax_due.get(address, 0.0):
                     duty = amps_to_duty(spec.icmax_a)
-                    yield from self._transact(write_frame(address, REG_ICMAX, duty))
+                    register = EVCC1_ICMAX if first_generation else REG_ICMAX
+                    yield from self._transact(write_frame(address, register, duty))
                     self.icmax_due[address] = self.now + spec.icmax_period_s
             yield _Sleep(max(cycle_start + spec.period_s, self.now + spec.gap_s))
 
     def _read(self, address: int, start: int, count: int) -> Frame:
-        return ReadRequest(address, start, count, self.spec.function).to_frame()
+        function = 3 if self._framing_of(address) == "evcc1" else self.spec.function
+        return ReadRequest(address, start, count, function).to_frame()
+
+    def _framing_of(self, address: int) -> str:
+        return self.speaks[address][0] if address in self.speaks else self.framing
+
+    def _switch(self, framing: str, settings: LineSettings) -> None:
+        """Speak ``framing`` at ``settings`` from now on (a fresh decoder: the UART changed)."""
+        if framing != self.codec.name:
+            self.codec = get_codec(framing)
+        if settings != self.settings:
+            self.settings = settings
+            self.bus.set_settings(self.node, settings)
+        self._decoder = self.codec.decoder(settings)
 
     def _transact(self, frame: Frame) -> Generator[_Action, Frame | None, Frame | None]:
         for _ in range(1 + self.spec.retries):
@@ -182,6 +217,9 @@ class CluMaster:
             self.bus.call_at(action.until, lambda t: self._wake(t, token))
             return
         frame = action.frame
+        framing, settings = self.speaks.get(frame.address, (self.framing, self.bus_settings))
+        if framing != self.codec.name or settings != self.settings:
+            self._switch(framing, settings)
         tx = self.bus.transmit(self.node, self.codec.encode(frame), now, "clu")
         self._awaiting = frame
         self.stats["sent"] += 1

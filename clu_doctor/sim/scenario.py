@@ -28,16 +28,21 @@ from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import UsageError
 from clu_doctor.resources import scenarios_dir
 
-Framing = Literal["ascii", "rtu"]
+Framing = Literal["ascii", "rtu", "evcc1"]
 Termination = Literal["both", "clu", "end", "none"]
-Kind = Literal["evcc", "meter"]
+#: ``evcc``: ABL's EVCC2/3 (Modbus ASCII); ``evcc1``: ABL's first-generation EVCC (text
+#: protocol); ``meter``: a Modbus RTU meter.
+Kind = Literal["evcc", "evcc1", "meter"]
 
-FRAMINGS: tuple[Framing, ...] = ("ascii", "rtu")
+FRAMINGS: tuple[Framing, ...] = ("ascii", "rtu", "evcc1")
 TERMINATIONS: tuple[Termination, ...] = ("both", "clu", "end", "none")
-KINDS: tuple[Kind, ...] = ("evcc", "meter")
+KINDS: tuple[Kind, ...] = ("evcc", "evcc1", "meter")
 
 #: ABL's EVCC line settings (abl-protocol.md §1), the default of an ASCII bus.
 ABL_LINE = LineSettings(38400, 8, "E", 1)
+#: ABL's first-generation EVCC line settings (field-evidence.md §2.1), the default of an
+#: ``evcc1`` bus and of a first-generation station on a mixed one.
+EVCC1_LINE = LineSettings(38400, 8, "N", 1)
 #: The usual meter-bus settings, the default of an RTU bus.
 METER_LINE = LineSettings(9600, 8, "N", 1)
 
@@ -76,6 +81,8 @@ class Controller:
     #: EVCC identity as register 0x0050 reports it: 6-character type, 8-character serial.
     type: str = "2W22M1"
     serial: str = "00000000"
+    #: First generation: the firmware version command 01 answers (its only identity).
+    firmware: str = "V2.7"
     #: ABL state byte (0xA1, 0xC2, 0xF4, ...).
     state: int = 0xA1
     #: Phase currents Ict1..3 in ampere while charging; ``None``: no current meter fitted.
@@ -184,6 +191,31 @@ class Scenario:
     clu: CluSpec
     stations: tuple[Station, ...]
     source: str = "<memory>"
+
+    def framing_of(self, station: Station) -> Framing:
+        """What ``station``'s controllers speak: the bus's framing, or the first generation's
+        for a first-generation station on a bus of the second (a mixed site, manual §9.7)."""
+        if station.kind == "evcc1":
+            return "evcc1"
+        if station.kind == "evcc" and self.bus.framing == "evcc1":
+            return "ascii"
+        return self.bus.framing
+
+    def settings_of(self, station: Station) -> LineSettings:
+        """The line settings ``station``'s controllers use: their own, else the bus's where
+        they speak its framing, else their generation's (ABL's 8N1 or 8E1 at 38400)."""
+        if station.line_settings is not None:
+            return station.line_settings
+        framing = self.framing_of(station)
+        if framing == self.bus.framing:
+            return self.bus.settings
+        return EVCC1_LINE if framing == "evcc1" else ABL_LINE
+
+    @property
+    def mixed(self) -> bool:
+        """Both ABL generations share this bus."""
+        kinds = {station.kind for station in self.stations}
+        return {"evcc", "evcc1"} <= kinds
 
     def controllers(self) -> Iterator[tuple[int, Station, Controller]]:
         """Every controller with its chain position (1-based) and station."""

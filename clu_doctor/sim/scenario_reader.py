@@ -35,8 +35,10 @@ from clu_doctor.bus.chain import ADAPTER_POSITIONS, AdapterAt
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import FileProblemError, Location, Problem
 from clu_doctor.resources import scenarios_dir
+from clu_doctor.sim.devices import EVCC1_STATES
 from clu_doctor.sim.scenario import (
     ABL_LINE,
+    EVCC1_LINE,
     FRAMINGS,
     KINDS,
     METER_LINE,
@@ -103,7 +105,8 @@ _CLU_KEYS = (
 #: Keys that belong to one controller (outlet); in a single-outlet station they sit on the
 #: station itself, in a DUO inside ``outlets``, and any of them may be given in ``defaults``.
 _OUTLET_KEYS = (
-    *("address", "label", "type", "serial", "state", "currents", "icmax_a", "turnaround_ms"),
+    *("address", "label", "type", "serial", "firmware", "state", "currents", "icmax_a"),
+    "turnaround_ms",
     *("jitter_ms", "reply_address", "registers"),
 )
 _STATION_ONLY_KEYS = ("label", "model", "kind", "powered", "ab_swapped", "line", "outlets")
@@ -204,8 +207,10 @@ class ScenarioReader(Reader):
                 or defaults
             )
         stations = []
+        # On a first-generation bus the stations are first-generation unless they say.
+        default_kind = str(defaults.get("kind", "evcc1" if bus.framing == "evcc1" else "evcc"))
         for index, item in enumerate(stations_value):
-            station = self.station(item, stations_value.line_of(index), defaults)
+            station = self.station(item, stations_value.line_of(index), defaults, default_kind)
             if station is not None:
                 stations.append(station)
         meters_only = bool(stations) and all(st.kind == "meter" for st in stations)
@@ -232,7 +237,8 @@ class ScenarioReader(Reader):
         return BusSpec(
             framing=framing,
             settings=_or(
-                self.line_settings(node, "line"), ABL_LINE if framing == "ascii" else METER_LINE
+                self.line_settings(node, "line"),
+                {"ascii": ABL_LINE, "evcc1": EVCC1_LINE}.get(framing, METER_LINE),
             ),
             cable_m=_or(self.number(node, "cable_m", low=0.0, high=5000.0), 50.0),
             termination=cast(Termination, termination),
@@ -344,7 +350,9 @@ class ScenarioReader(Reader):
             return None
         return tuple(dict.fromkeys(a for a in result if a is not None))
 
-    def station(self, value: Any, line: int, defaults: YamlMap) -> Station | None:
+    def station(
+        self, value: Any, line: int, defaults: YamlMap, default_kind: str = "evcc"
+    ) -> Station | None:
         node = self.mapping(value, line, "a station")
         if node is None:
             return None
@@ -353,7 +361,6 @@ class ScenarioReader(Reader):
             self.keys(node, "a station with outlets", optional=_STATION_ONLY_KEYS)
         else:
             self.keys(node, "a station", optional=_STATION_KEYS)
-        default_kind = str(defaults.get("kind", "evcc"))
         kind = cast(Kind, _or(self.choice(node, "kind", KINDS), default_kind))
         label = _or(self.line_text(node, "label", max_length=40), f"station-{line}")
         model_default = str(
@@ -411,7 +418,8 @@ class ScenarioReader(Reader):
         if where is None:
             self.report(line, "missing key 'address'", expected="the bus address, 1..247")
             return None
-        high = 63 if kind == "evcc" else 247  # 0x0001 carries an EVCC's ID in 6 bits
+        # 0x0001 carries an EVCC's ID in 6 bits; the first generation's is one digit
+        high = {"evcc": 63, "evcc1": 9}.get(kind, 247)
         address = self.integer(where, "address", low=1, high=high)
         base = Controller(address=address or 1, label=label)
         own = layers[0]
@@ -424,8 +432,17 @@ class ScenarioReader(Reader):
             values["type"] = self.identity_text(m, "type", 6)
         if (m := pick("serial")) is not None:
             values["serial"] = self.identity_text(m, "serial", 8)
+        if (m := pick("firmware")) is not None:
+            values["firmware"] = self.identity_text(m, "firmware", 8) or base.firmware
         if (m := pick("state")) is not None:
             values["state"] = self.state(m, "state")
+            if kind == "evcc1" and values["state"] not in EVCC1_STATES:
+                names = ", ".join(f"{code:02X}" for code in EVCC1_STATES)
+                self.report(
+                    m.value_line_of("state"),
+                    f"a first-generation controller has no state {values['state']:02X}",
+                    expected=f"one of {names}",
+                )
         if (m := pick("currents")) is not None:
             values["currents_a"] = self.currents(m, "currents")
         if (m := pick("icmax_a")) is not None:
@@ -507,6 +524,18 @@ class ScenarioReader(Reader):
 
     def check_whole(self, scenario: Scenario, root: YamlMap) -> None:
         kinds = {s.kind for s in scenario.stations}
+        if scenario.bus.framing == "evcc1" and "meter" in kinds:
+            self.report(
+                root.line_of("stations"),
+                "meters speak Modbus RTU, but the bus framing is evcc1",
+                expected="bus: {framing: rtu}",
+            )
+        if scenario.bus.framing == "rtu" and "evcc1" in kinds:
+            self.report(
+                root.line_of("stations"),
+                "first-generation controllers speak their text protocol, not Modbus RTU",
+                expected="bus: {framing: evcc1}, or framing ascii for a mixed site",
+            )
         if scenario.bus.framing == "ascii" and "meter" in kinds:
             self.report(
                 root.line_of("stations"),

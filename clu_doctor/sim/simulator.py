@@ -57,7 +57,7 @@ from clu_doctor.bus.codecs import get_codec
 from clu_doctor.bus.errors import FrameError
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import Clock, current
-from clu_doctor.sim.devices import Device, Evcc, Meter
+from clu_doctor.sim.devices import Device, Evcc, Evcc1, Meter
 from clu_doctor.sim.line import (
     NO_ERROR,
     Receiver,
@@ -71,6 +71,7 @@ from clu_doctor.sim.master import CluMaster
 from clu_doctor.sim.scenario import (
     MIN_TURNAROUND_S,
     Controller,
+    Framing,
     Scenario,
     Station,
 )
@@ -109,12 +110,18 @@ class _DeviceNode:
         self.station = station
         self.controller = controller
         self.rx = receiver
-        self.settings = station.line_settings or site.scenario.bus.settings
-        self.framing = site.scenario.bus.framing
+        self.settings = site.scenario.settings_of(station)
+        self.framing = site.scenario.framing_of(station)
         self.codec = get_codec(self.framing)
-        self.device: Device = (
-            Meter(controller) if station.kind == "meter" else Evcc(controller, self.settings)
-        )
+        #: The character that starts a request in this framing (ASCII ':', first generation '!').
+        self._request_start = 0x21 if self.framing == "evcc1" else 0x3A
+        self.device: Device
+        if station.kind == "meter":
+            self.device = Meter(controller)
+        elif station.kind == "evcc1":
+            self.device = Evcc1(controller)
+        else:
+            self.device = Evcc(controller, self.settings)
         self._rng = random.Random(f"{site.seed}/turnaround/{node}")
         self._t35 = self.settings.t35
         self.reset()
@@ -129,7 +136,7 @@ class _DeviceNode:
     # -- receiving --------------------------------------------------------------------------
 
     def on_chars(self, chars: list[RxChar], step: float) -> None:
-        if self.framing == "ascii":
+        if self.framing in ("ascii", "evcc1"):
             for char in chars:
                 self._ascii_char(char, step)
         else:
@@ -138,8 +145,8 @@ class _DeviceNode:
 
     def _ascii_char(self, char: RxChar, step: float) -> None:
         value = char.value
-        if value == 0x3A and char.error == NO_ERROR:  # ':' starts a request
-            self._buffer, self._bad, self._sources = bytearray(b":"), False, set()
+        if value == self._request_start and char.error == NO_ERROR:  # ':' or '!': a request
+            self._buffer, self._bad, self._sources = bytearray((value,)), False, set()
         elif value == 0x3E and char.error == NO_ERROR:  # '>': another device's reply
             self._buffer = None
         elif self._buffer is not None:
@@ -354,7 +361,7 @@ class SimSite:
             if not station.powered:
                 continue
             inverted = self._polarity(position, station.ab_swapped)
-            settings = station.line_settings or bus.settings
+            settings = scenario.settings_of(station)
             rx = Receiver(self.wire, node, (), settings, inverted=inverted, seed=str(seed))
             self._register(node, position, inverted, settings, rx)
             self.devices.append(
@@ -381,6 +388,7 @@ class SimSite:
                 settings=bus.settings,
                 node=CLU_NODE,
                 bus=self,
+                speaks=self._generations(),
             )
         self.adapters: list[Adapter] = []
         self.quantum = self._quantum()
@@ -390,6 +398,22 @@ class SimSite:
             self.clu.start(0.0)
 
     # -- construction helpers ---------------------------------------------------------------
+
+    def _generations(self) -> dict[int, tuple[Framing, LineSettings]]:
+        """Framing and settings the CLU uses per address where they differ from the bus's:
+        the first-generation stations of a mixed site (the first controller at an address)."""
+        scenario, speaks = self.scenario, {}
+        for _, station, controller in scenario.controllers():
+            framing = scenario.framing_of(station)
+            if controller.address not in speaks and framing != scenario.bus.framing:
+                speaks[controller.address] = (framing, scenario.settings_of(station))
+        return speaks
+
+    def set_settings(self, node: int, settings: LineSettings) -> None:
+        """A node switches its UART's settings from now on (the CLU, between stations of the
+        two generations)."""
+        self._settings[node] = settings
+        self._receivers[node].set_settings(settings)
 
     def _polarity(self, position: int, own_swap: bool) -> bool:
         crossings = sum(1 for c in self.scenario.bus.crossed_after if c < position)

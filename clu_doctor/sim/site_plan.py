@@ -29,9 +29,14 @@ def _model(name: str, outlets: int) -> Model:
 
 
 def site_for(scenario: Scenario) -> Site | None:
-    """The plan of a charge-point scenario; ``None`` for a meter bus (no charge points)."""
-    if not scenario.stations or any(s.kind != "evcc" for s in scenario.stations):
+    """The plan of a charge-point scenario; ``None`` for a meter bus (no charge points).
+
+    A site of first-generation stations only is read with profile ``defa-evcc1``; a mixed
+    site with the bus's (``defa-erange``), whose listener reads the first generation's frames
+    with the other profile (a station's generation is not part of a site file)."""
+    if not scenario.stations or any(s.kind == "meter" for s in scenario.stations):
         return None
+    first_generation = scenario.bus.framing == "evcc1"
     chain = []
     for station in scenario.stations:
         labels = tuple(c.label for c in station.controllers)
@@ -45,6 +50,7 @@ def site_for(scenario: Scenario) -> Site | None:
         chain.append(Station(address=address, model=model, labels=labels, name=station.label))
     return Site(
         name=scenario.name,
+        profile="defa-evcc1" if first_generation else "defa-erange",
         chain=tuple(chain),
         framing=scenario.bus.framing,
         line_settings=scenario.bus.settings,

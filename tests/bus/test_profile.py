@@ -38,9 +38,10 @@ def registers_of(reply_text: str, request: ReadRequest) -> tuple[int, ...]:
 # --- the bundled profiles -------------------------------------------------------------------
 
 
-def test_bundled_profiles_are_the_two_expected_ones() -> None:
-    assert bundled_profile_names() == ["defa-erange", "modbus-meter"]
-    assert [p.name for p in list_profiles()] == ["defa-erange", "modbus-meter"]
+def test_bundled_profiles_are_the_three_expected_ones() -> None:
+    names = ["defa-erange", "defa-evcc1", "modbus-meter"]
+    assert bundled_profile_names() == names
+    assert [p.name for p in list_profiles()] == names
 
 
 @pytest.mark.parametrize("profile", list_profiles(), ids=lambda p: p.name)
@@ -260,7 +261,7 @@ def test_a_profile_is_loaded_by_path_too(write_profile: ProfileWriter) -> None:
 def test_unknown_profile_name_lists_the_bundled_ones() -> None:
     with pytest.raises(ProfileNotFound) as caught:
         load_profile("abb-meter")
-    assert "defa-erange, modbus-meter" in str(caught.value)
+    assert "defa-erange, defa-evcc1, modbus-meter" in str(caught.value)
     assert caught.value.hint and "path" in caught.value.hint
 
 

@@ -351,7 +351,7 @@ def test_model_and_label_case_are_normalised(tmp_path: Path) -> None:
         ),
         pytest.param(
             "name: t\nframing: tcp\n" + MINIMAL.split("\n", 1)[1],
-            "site.yaml:2: framing is 'tcp' (expected ascii | rtu)",
+            "site.yaml:2: framing is 'tcp' (expected ascii | rtu | evcc1)",
             id="framing",
         ),
         pytest.param(
@@ -361,7 +361,7 @@ def test_model_and_label_case_are_normalised(tmp_path: Path) -> None:
         ),
         pytest.param(
             "name: t\nprofile: abb-meter\n" + MINIMAL.split("\n", 1)[1],
-            "site.yaml:2: unknown device profile 'abb-meter' (expected a bundled profile (defa-erange, modbus-meter) or a path to a profile file)",
+            "site.yaml:2: unknown device profile 'abb-meter' (expected a bundled profile (defa-erange, defa-evcc1, modbus-meter) or a path to a profile file)",
             id="profile-name",
         ),
         pytest.param(

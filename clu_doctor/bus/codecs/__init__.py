@@ -12,16 +12,19 @@ from __future__ import annotations
 from typing import Protocol
 
 from clu_doctor.bus.codecs.ascii import AsciiCodec
+from clu_doctor.bus.codecs.evcc1 import Evcc1Codec
 from clu_doctor.bus.codecs.events import StreamDecoder
 from clu_doctor.bus.codecs.rtu import RtuCodec
 from clu_doctor.bus.frames import Frame
 from clu_doctor.bus.settings import LineSettings
 
-FRAMINGS = ("ascii", "rtu")
+#: ``ascii``: ABL's EVCC2/3 Modbus ASCII; ``rtu``: Modbus RTU (meters); ``evcc1``: ABL's first-
+#: generation EVCC text protocol (``!n cc``).
+FRAMINGS = ("ascii", "rtu", "evcc1")
 
 
 class Codec(Protocol):
-    """A framing: ABL-style Modbus ASCII or Modbus RTU."""
+    """A framing: ABL-style Modbus ASCII, Modbus RTU or the first-generation EVCC text."""
 
     name: str
 
@@ -39,9 +42,11 @@ class Codec(Protocol):
 
 
 def get_codec(framing: str) -> Codec:
-    """The codec for ``ascii`` (ABL-style, ``>`` replies) or ``rtu``."""
+    """The codec for ``ascii`` (ABL-style, ``>`` replies), ``rtu`` or ``evcc1``."""
     if framing == "ascii":
         return AsciiCodec()
+    if framing == "evcc1":
+        return Evcc1Codec()
     if framing == "rtu":
         return RtuCodec()
     raise ValueError(f"unknown framing {framing!r} (expected one of: {', '.join(FRAMINGS)})")

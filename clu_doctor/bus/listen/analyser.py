@@ -308,11 +308,16 @@ class TrafficAnalyser:
             )
         self.framing = framing
         self.settings = settings
+        # Frames in the other ABL generation's framing are read with that generation's
+        # profile (a first-generation segment heard with the default, second-generation one).
+        profile = profile.for_framing(framing) if profile is not None else None
         self.profile = profile
         self.chain = chain
         self._codec = get_codec(framing)
         self._decoder = self._codec.decoder()
         self._ascii = framing == "ascii"
+        #: First-generation text: the start character says the side, as in ABL's ASCII.
+        self._evcc1 = framing == "evcc1"
         if check_echo is None:
             check_echo = profile is not None and profile.identity.decoder.startswith("abl-")
         self._check_echo = check_echo
@@ -797,7 +802,7 @@ class TrafficAnalyser:
             self._garbled_reply(event, frame.address)
             return
         began = self._began(event.start, event.end, len(event.raw))
-        claimed = event.address if side == "reply" or not self._ascii else None
+        claimed = event.address if side == "reply" or not (self._ascii or self._evcc1) else None
         target = self._claimant(began, claimed)
         if target is None and claimed is not None:
             current = self._current
@@ -835,6 +840,9 @@ class TrafficAnalyser:
         """Which side garbage comes from, by its start character or its shape, and the frame
         inside it when only its start character was damaged."""
         raw = event.raw
+        if self._evcc1:
+            # No checksum to find a frame inside a damaged start: the start character or nothing.
+            return {b"!": "request", b">": "reply"}.get(raw[:1]), None
         if self._ascii:
             side = {b":": "request", b">": "reply"}.get(raw[:1])
             if side is not None:
@@ -871,6 +879,10 @@ class TrafficAnalyser:
     def _answer_chars(self, request: Frame) -> int:
         """Characters of the answer ``request`` asks for, in this framing."""
         function, data = request.function, request.data
+        if self._evcc1:
+            # '>n cc' CR LF, then ' value': four digits, or the firmware text (eight at most)
+            count = int.from_bytes(data[2:4], "big") if len(data) >= 4 else 1
+            return 7 + (5 if count <= 2 else 9)
         if function in READ_FUNCTIONS and len(data) == 4:
             body = 3 + 2 * int.from_bytes(data[2:4], "big")
         elif function in _WRITES:
@@ -1034,6 +1046,7 @@ class TrafficAnalyser:
             response = ResponseTimes(stats.resp_count, stats.resp_min, median, stats.resp_max)
         return AddressReport(
             address=stats.address,
+            generation=self.profile.generation if self.profile and stats.answers else None,
             polls=stats.polls,
             reads=stats.reads,
             writes=stats.writes,

@@ -9,8 +9,12 @@ valid frames its decoder finds against the garbage, and stops at the first clear
 :meth:`Link.receive <clu_doctor.bus.link.Link.receive>` is called: nothing is ever transmitted.
 
 Candidates, by default (:func:`candidate_settings`): the profile's setting and framing first,
-then :data:`~clu_doctor.bus.settings.COMMON_BAUDRATES` x parities E, N, O at 8 data bits and 1
-stop bit, each with the profile's framing first.
+then its other ABL generation's (a bus that shows only parity and framing errors at 38400 8E1
+may be a first-generation segment at 38400 8N1, field-evidence.md §0.1), then
+:data:`~clu_doctor.bus.settings.COMMON_BAUDRATES` x parities E, N, O at 8 data bits and 1 stop
+bit, each with the profile's framing first. When the winner is the other generation's setting
+and framing, :attr:`Detection.generation_profile` names that generation's profile: the adapter
+was not set wrong, the bus speaks the other generation.
 
 **Scores.** ``share`` is the fraction of the non-ignorable bytes that sit in valid frames. A
 candidate *decodes* with at least ``decode_min_frames`` frames and a share of at least
@@ -48,6 +52,9 @@ if TYPE_CHECKING:
 DETECT_WINDOW_S = 1.5
 DETECT_PARITIES = ("E", "N", "O")
 OUTCOMES = ("found", "nothing_decodes", "silent")
+#: Framings scored at every setting of the sweep. The first generation's text framing is tried
+#: at its own setting (38400 8N1) and wherever a profile of it says, not across the sweep.
+SWEEP_FRAMINGS = ("ascii", "rtu")
 
 
 class ListeningLink(Protocol):
@@ -134,6 +141,9 @@ class Detection:
     message: str
     #: The winning window's listen report (evidence, and a first look at the traffic).
     report: ListenReport | None = None
+    #: The bundled profile of the profile's other ABL generation, when the bus runs at exactly
+    #: that generation's settings and framing (a first-generation bus), else ``None``.
+    generation_profile: str | None = None
 
     @property
     def found(self) -> bool:
@@ -144,6 +154,7 @@ class Detection:
             "outcome": self.outcome,
             "settings": str(self.settings) if self.settings else None,
             "framing": self.framing,
+            "generation_profile": self.generation_profile,
             "message": self.message,
             "candidates": [candidate.to_dict() for candidate in self.candidates],
         }
@@ -152,18 +163,22 @@ class Detection:
 def candidate_settings(
     profile: DeviceProfile | None = None,
     *,
-    framings: Sequence[str] = FRAMINGS,
+    framings: Sequence[str] = SWEEP_FRAMINGS,
     baudrates: Sequence[int] = COMMON_BAUDRATES,
     parities: Sequence[str] = DETECT_PARITIES,
 ) -> tuple[Candidate, ...]:
     """The default candidates: the profile's first, then every baud rate x parity x framing."""
     order = list(framings)
-    if profile is not None and profile.framing in order:
-        order.remove(profile.framing)
+    if profile is not None and profile.framing in FRAMINGS:
+        if profile.framing in order:
+            order.remove(profile.framing)
         order.insert(0, profile.framing)
     found: list[Candidate] = []
     if profile is not None:
         found.extend(Candidate(profile.line, framing) for framing in order)
+        other = profile.other_generation_profile()
+        if other is not None and other.framing in FRAMINGS:
+            found.append(Candidate(other.line, other.framing))
     for baud in baudrates:
         for parity in parities:
             settings = LineSettings(baud, 8, parity, 1.0)
@@ -303,6 +318,11 @@ def detect_line_settings(
     if winner is not None:
         candidate = Candidate(winner.settings, winner.framing)
         strength = "" if winner.clear else " (weakly: a noisy line, or too short a window)"
+        other = profile.other_generation_profile() if profile is not None else None
+        generation = None
+        if other is not None and (other.line, other.framing) == (winner.settings, winner.framing):
+            generation = other.name
+            strength += f" (ABL generation {other.generation}, profile {other.name})"
         return Detection(
             "found",
             winner.settings,
@@ -311,6 +331,7 @@ def detect_line_settings(
             f"the bus runs at {winner.settings} {winner.framing}{strength}: "
             f"{winner.frames} valid frames, {100 * winner.share:.0f} % of the bytes in frames",
             reports.get(candidate),
+            generation_profile=generation,
         )
     heard = sum(s.bytes for s in scores)
     if heard:

@@ -5,7 +5,7 @@ garbage, and the :class:`ListenReport` that carries them with ``to_dict()`` for 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.settings import LineSettings
@@ -111,6 +111,9 @@ class AddressReport:
     #: Seconds since the start of listening: last poll, last valid answer.
     last_poll: float | None = None
     last_answer: float | None = None
+    #: The ABL controller generation that answered here (1: EVCC text protocol, 2: EVCC2/3
+    #: Modbus ASCII), from the profile that read the answers; ``None`` if none did.
+    generation: int | None = None
 
     @property
     def settled(self) -> int:
@@ -157,6 +160,7 @@ class AddressReport:
             "response": self.response.to_dict() if self.response else None,
             "last_poll_s": _s(self.last_poll),
             "last_answer_s": _s(self.last_answer),
+            "generation": self.generation,
         }
 
 
@@ -272,6 +276,16 @@ class ListenReport:
     unattributed: int = 0
 
     @property
+    def generations(self) -> dict[int, int]:
+        """Which ABL generation answered at which address (addresses nobody read: absent)."""
+        return {a.address: a.generation for a in self.addresses if a.generation is not None}
+
+    @property
+    def mixed(self) -> bool:
+        """Both ABL generations answer on this bus."""
+        return len(set(self.generations.values())) > 1
+
+    @property
     def garbage_events(self) -> int:
         return sum(entry.count for entry in self.garbage.values())
 
@@ -328,6 +342,7 @@ class ListenReport:
                 "first_byte_s": _s(self.first_byte),
                 "last_byte_s": _s(self.last_byte),
             },
+            "generations": {str(a): g for a, g in sorted(self.generations.items())},
             "addresses": [entry.to_dict() for entry in self.addresses],
             "writes": [write.to_dict() for write in self.writes],
             "silences": [silence.to_dict() for silence in self.silences],
@@ -346,3 +361,31 @@ def _s(value: float | None) -> float | None:
 
 def _ms(value: float) -> float:
     return round(value * 1000, 3)
+
+
+def merge_generations(base: ListenReport, other: ListenReport) -> ListenReport:
+    """One report of a bus that both ABL generations share (manual §9.7), from a listen at each
+    generation's line settings: a UART at 8E1 hears the first generation's 8N1 frames as
+    framing errors, one at 8N1 half the second generation's characters, so neither hears both.
+
+    ``base`` (the profile's own settings) keeps its bus-wide counts and every address it heard
+    polled; each address ``other`` heard polled and answered that ``base`` did not is added
+    from ``other``. The other generation's frames are garbage at the wrong parity, so they are
+    not counted again; and since the other generation's next poll follows an answer within its
+    window, a "second answer" (``doubled``) cannot be told from it on a shared bus: it is not
+    counted either (duplicate addresses still show as garbled answers, and in a scan)."""
+    heard = {entry.address for entry in base.addresses if entry.polls}
+    added = [
+        entry
+        for entry in other.addresses
+        if entry.polls and entry.answers and entry.address not in heard
+    ]
+    if not added:
+        return base
+    kept = [entry for entry in base.addresses if entry.address not in {a.address for a in added}]
+    addresses = tuple(
+        sorted((replace(e, doubled=0) for e in (*kept, *added)), key=lambda e: e.address)
+    )
+    table = dict(other.state_table)
+    table.update(base.state_table)
+    return replace(base, addresses=addresses, state_table=table)

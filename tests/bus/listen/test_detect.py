@@ -84,7 +84,9 @@ def detect(port: FakePort, **kwargs: object) -> Detection:
 def test_the_profiles_setting_comes_first_then_every_rate_and_parity() -> None:
     candidates = candidate_settings(ABL)
     assert candidates[:2] == (Candidate(ABL_LINE, "ascii"), Candidate(ABL_LINE, "rtu"))
-    rest = candidates[2:]
+    # then the other ABL generation's setting: an 8E1 bus of parity errors may be 8N1 text
+    assert candidates[2] == Candidate(LineSettings(38400, 8, "N", 1), "evcc1")
+    rest = candidates[3:]
     assert len(candidates) == len(set(candidates))
     assert {c.settings.baudrate for c in rest} == set(COMMON_BAUDRATES)
     assert {c.settings.parity for c in rest} == {"E", "N", "O"}
@@ -112,9 +114,10 @@ def test_a_sweep_finds_the_setting_and_reports_every_candidate_tried() -> None:
     port = FakePort(LineSettings(19200, 8, "N", 1), "rtu")
     found = detect(port, profile=ABL)
     assert (found.settings, found.framing) == (LineSettings(19200, 8, "N", 1), "rtu")
-    tried = [(c.settings.baudrate, c.settings.parity) for c in found.candidates[::2]]
+    tried = list(dict.fromkeys((c.settings.baudrate, c.settings.parity) for c in found.candidates))
     assert tried == [
         (38400, "E"),
+        (38400, "N"),  # the other ABL generation's setting comes second
         (9600, "E"),
         (9600, "N"),
         (9600, "O"),
