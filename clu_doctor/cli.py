@@ -55,7 +55,7 @@ _COMMANDS: tuple[tuple[str, str, str], ...] = (
         "diagnose",
         "Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.",
     ),
-    ("scan", "bus", "Read every address on the bus: who answers, with which identity and state."),
+    ("scan", "bus", "Read every address on the bus, and say what is wrong."),
     ("listen", "bus", "Listen to a live bus without sending a single byte, and say what is wrong."),
     (
         "check",

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from clu_doctor.bus.probes.base import BusBusy
     from clu_doctor.commands.options import Target
 
-SCAN_HELP = """Read every address on the bus: who answers, with which identity and state, and
-what that means, in the same findings and steps as diagnose.
+SCAN_HELP = """Read every address on the bus, and say what is wrong.
 
-Transmits read requests, so it first listens: if the CLU is polling, it stays passive and
+Shows who answers, with which identity and state, then what that means in the same findings
+and steps as diagnose. Transmits read requests, so it first listens: if the CLU is polling, it stays passive and
 says so (disconnect the CLU, or pass --transmit to probe anyway). With --site it checks the
 chain (where a break is); the duplicate check reads identities repeatedly. What the bus
 alone cannot judge (a quiet CLU that should be polling) is named, never called fine.

@@ -41,7 +41,7 @@ from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.listen.verdicts import derive_verdicts
 from clu_doctor.bus.probes.base import BusBusy, lbt_from_listen, lbt_window, ranges
 from clu_doctor.bus.probes.duplicates import find_duplicates
-from clu_doctor.bus.probes.scan import scan
+from clu_doctor.bus.probes.scan import scan, with_other_generation
 from clu_doctor.clock import current as current_clock
 from clu_doctor.engine import Observation, ObservationSpec
 from clu_doctor.probing.site import site_chain, site_observations, verdict_thresholds
@@ -477,10 +477,50 @@ class BusProber:
             listen_s=idle,
             progress=lambda done, total, address: self.events.progress(done, total),
         )
+        other = self.plan.profile.other_generation_profile()
+        if other is not None:
+            # a mixed site (manual §9.7): silent planned addresses, or with no plan silent ones
+            # the other generation can have, may be controllers of the other generation
+            candidates = [
+                a
+                for a in self._scan.silent
+                if a in other.addresses and (a in expected or not expected)
+            ]
+            if candidates:
+                self._scan = self._read_other_generation(other, candidates, expected)
         self.events.stage_done(
             f"{len(self._scan.answered)} address(es) answered: {ranges(self._scan.answered)}"
         )
         return self._scan
+
+    def _read_other_generation(
+        self, other: DeviceProfile, addresses: Sequence[int], expected: Sequence[int]
+    ) -> ScanResult:
+        """Read ``addresses`` again at ``other``'s line settings and framing (the bus was found
+        quiet before the first read) and merge what answers into the session's scan."""
+        assert self._scan is not None
+        first = self._scan
+        settings, framing = self._settings, self._framing
+        self.events.stage(
+            f"Reading {ranges(tuple(addresses))} at {other.line} ({other.framing}) for "
+            f"generation-{other.generation} controllers",
+            None,
+        )
+        self._reopen(other.line, other.framing)
+        try:
+            second = scan(
+                self.link(),
+                other,
+                addresses,
+                expected=[a for a in addresses if a in expected],
+                force=self.plan.transmit,
+                lbt=first.lbt,
+                progress=lambda done, total, address: self.events.progress(done, total),
+            )
+        finally:
+            self._reopen(settings, framing)
+        mine = self.plan.profile.generation or 0
+        return with_other_generation(first, second, (mine, other.generation or 0))
 
     def _listen_before_talk(self) -> tuple[float, LbtResult | None]:
         """The silence that proves no master polls (two of its polling periods: as this
@@ -505,6 +545,11 @@ class BusProber:
         :meth:`read_addresses`."""
         garbled = self._scan.garbled if self._scan is not None else ()
         addresses = tuple(dict.fromkeys((*addresses, *garbled)))
+        if self._scan is not None and self._scan.other_generation is not None:
+            # read at the profile's settings only: the other generation's controllers cannot
+            # answer there (and the first generation's identity, its firmware, is shared)
+            others = set(self._scan.other_generation["answered"])
+            addresses = tuple(a for a in addresses if a not in others)
         self.events.stage(f"Checking {ranges(tuple(addresses))} for duplicate addresses", None)
         self._duplicates = find_duplicates(
             self.link(),
@@ -630,8 +675,18 @@ class BusProber:
 
 def scan_notes(result: ScanResult) -> list[str]:
     """What the reads showed about single addresses beyond answered or not: replies that came
-    back from another address, and replies garbled every time."""
+    back from another address, replies garbled every time, and which ABL generation answers
+    where on a mixed site."""
     lines = []
+    other = result.other_generation
+    if other is not None and other["answered"]:
+        first = [r.address for r in result.results if r.answered and r.generation == 1]
+        second = [r.address for r in result.results if r.answered and r.generation == 2]
+        lines.append(
+            "both ABL controller generations answer on this bus: first generation (EVCC text "
+            f"protocol) at {ranges(tuple(first)) or '-'}, second generation (EVCC2/3, Modbus "
+            f"ASCII) at {ranges(tuple(second)) or '-'}"
+        )
     for entry in result.results:
         if entry.replied_from and not entry.answered:
             others = ", ".join(map(str, entry.replied_from))

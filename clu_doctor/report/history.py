@@ -221,9 +221,14 @@ def history_dump_chunks(
 
 
 #: One station of a dump, four levels deep, as ``json.dumps(indent=2)`` writes it.
-_STATION = (
-    "{\n" + ",\n".join(f'          "{name}": %s' for name in DUMP_STATION_COLUMNS) + "\n        }"
+#: The keys of a dumped station: the columns, and ``judged`` after ``answering`` (always true:
+#: the history keeps no row for a station a check could not judge).
+_STATION_KEYS = tuple(
+    key
+    for name in DUMP_STATION_COLUMNS
+    for key in ((name, "judged") if name == "answering" else (name,))
 )
+_STATION = "{\n" + ",\n".join(f'          "{name}": %s' for name in _STATION_KEYS) + "\n        }"
 _BOOL = ("false", "true")
 
 
@@ -236,6 +241,7 @@ def _station_values(station: tuple[Any, ...]) -> tuple[str, ...]:
         "null" if label is None else _encode_string(label),
         _BOOL[expected != 0],
         _BOOL[answering != 0],
+        "true",
         str(polls),
         str(answers),
         str(corrupt),

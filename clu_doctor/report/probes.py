@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from clu_doctor.bus.probes.base import ranges
 from clu_doctor.probing.translate import traffic_summary
 from clu_doctor.report import envelope, to_json
 from clu_doctor.report.console import OutputMode, render_to_string
@@ -98,6 +99,14 @@ def scan_summary(scan: ScanResult) -> str:
         text += f", {len(scan.garbled)} garbled every time"
     if scan.skipped:
         text += f", {len(scan.skipped)} skipped (every expected station had answered)"
+    other = scan.other_generation
+    if other is not None:
+        found = ranges(tuple(other["answered"])) or "none"
+        text += (
+            f"; {ranges(tuple(other['read']))} read again at {other['line']} "
+            f"({other['framing']}) for generation-{other['generation']} controllers: "
+            f"{found} answered"
+        )
     return text
 
 

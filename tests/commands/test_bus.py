@@ -277,3 +277,41 @@ def test_missing_port() -> None:
         "/dev/ttyNOPE0",
         "clu-doctor ports",
     )
+
+
+# --- both ABL generations on one bus (manual §9.7) -------------------------------------------
+
+
+def test_scan_reads_a_mixed_site_at_both_generations_settings() -> None:
+    """The first generation answers only at 38400 8N1 in its text protocol: the addresses
+    silent at the profile's 8E1 are read again there, and each answering address says which
+    generation it is. Nothing is called silent that answered in either."""
+    result = invoke("scan", "--sim", "mixed-generations?clu=0", "--json")
+    document = result.json()
+    assert result.code == document["exit_code"] == 0
+    scan = document["scan"]
+    generation = {a["address"]: a["generation"] for a in scan["addresses"] if a["answered"]}
+    assert generation == {a: 1 if 5 <= a <= 8 else 2 for a in range(1, 13)}
+    assert scan["other_generation"]["answered"] == [5, 6, 7, 8]
+    assert scan["missing"] == [] and document["chain"]["verdict"] == "ok"
+    text = invoke("scan", "--sim", "mixed-generations?clu=0").stdout
+    assert "read again at 38400 8N1 (evcc1) for generation-1 controllers: 5-8 answered" in " ".join(
+        text.split()
+    )
+
+
+def test_scan_finds_a_fault_on_each_side_of_a_mixed_site() -> None:
+    document = invoke("scan", "--sim", "mixed-generations-faults?clu=0", "--json").json()
+    assert document["exit_code"] == 2
+    found = {f["id"]: f for f in document["findings"]}
+    assert {"BUS-STATION-01", "STATION-FAULT-01"} <= set(found)
+    assert document["scan"]["missing"] == [11]  # the second-generation station without power
+    seen = " ".join(found["STATION-FAULT-01"]["evidence"])
+    assert "address 7 (XAXXY07): state F5" in seen  # the first-generation station's fault
+
+
+def test_scan_of_a_first_generation_site() -> None:
+    document = invoke("scan", "--sim", "healthy-evcc1-8?clu=0", "--json").json()
+    assert document["exit_code"] == 0
+    assert document["scan"]["answered"] == list(range(1, 9))
+    assert document["scan"]["framing"] == "evcc1"

@@ -84,3 +84,26 @@ def test_adapter_unplugged_mid_listen() -> None:
         raise
     result = Outcome(proc.returncode, "", stderr)
     one_line_error(result, server.pty)
+
+
+# --- the first ABL generation through a kernel tty ------------------------------------------
+
+
+def test_a_first_generation_site_through_a_pty_scan_and_listen() -> None:
+    """EVCC V2.x controllers in their text protocol at 38400 8N1, through a real tty: the
+    scan reads all eight (identity: the firmware), and the listen decodes the CLU's polls
+    once the line-setting search has found the other generation's setting."""
+    with serve("healthy-evcc1-8", tcp=False, clu=False) as server:
+        assert server.pty is not None
+        scanned = invoke("scan", "--port", server.pty, "--addresses", "1-8", "--json")
+    document = scanned.json()
+    assert scanned.code == document["exit_code"] == 0, scanned.stdout[-2000:]
+    assert document["scan"]["answered"] == list(range(1, 9))
+    identities = {a["identity"]["text"] for a in document["scan"]["addresses"] if a["identity"]}
+    assert all(text.startswith("EVCC V2.") for text in identities)
+    with serve("healthy-evcc1-8", tcp=False) as server:
+        assert server.pty is not None
+        heard = invoke("listen", "--port", server.pty, "--seconds", "6", "--json")
+    listened = heard.json()
+    assert heard.code == listened["exit_code"] == 0, heard.stdout[-2000:]
+    assert listened["report"]["framing"] == "evcc1"

@@ -78,7 +78,26 @@ def test_diagnose_and_rules_check_work_and_say_nothing_of_the_cache(
     assert json.loads(diagnosis.stdout)["status"] == "critical"
     rules = run(read_only, "rules", "check")
     assert (rules.returncode, rules.stderr) == (0, "")
-    debug = run(read_only, "--debug", "diagnose", "-o", "clu.power_led=off", "--no-input")
+    # the rulebook shipped with the package needs no cache; other rules from a directory do
+    copy = Path(tempfile.mkdtemp()) / "rules"
+    shutil.copytree(REPO / "rules", copy)
+    with (copy / "observations.yaml").open("a", encoding="utf-8") as extra:
+        extra.write("\n# a local edit: not the shipped rulebook\n")
+    for path in (copy.parent, *copy.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    copy.chmod(0o755)
+    rules_dir = str(copy)
+    debug = run(
+        read_only,
+        "--debug",
+        "diagnose",
+        "--rules",
+        rules_dir,
+        "-o",
+        "clu.power_led=off",
+        "--no-input",
+    )
+    shutil.rmtree(copy.parent, ignore_errors=True)
     assert "clu-doctor: debug: rulebook cache " in debug.stderr
     assert "Traceback" not in debug.stderr
 

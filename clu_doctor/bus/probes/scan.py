@@ -72,6 +72,9 @@ class AddressScan:
     identity: Identity | None
     status: StationStatus | None
     attempts: tuple[Exchange, ...]
+    #: The ABL controller generation that answered, when the scan read a second time at the
+    #: other generation's line settings (a mixed site, manual §9.7); ``None``: not asked.
+    generation: int | None = None
 
     @property
     def responded(self) -> bool:
@@ -120,6 +123,7 @@ class AddressScan:
             "responded": self.responded,
             "garbled": self.garbled,
             "replied_from": list(self.replied_from),
+            "generation": self.generation,
             "identity": None
             if identity is None
             else {
@@ -164,6 +168,9 @@ class ScanResult:
     forced: bool
     duration_s: float
     timeout: dict[str, Any]
+    #: The second read at the other ABL generation's settings, if one ran
+    #: (:func:`with_other_generation`): its profile, line, addresses read and answering.
+    other_generation: dict[str, Any] | None = None
 
     def get(self, address: int) -> AddressScan | None:
         for result in self.results:
@@ -229,6 +236,7 @@ class ScanResult:
             "lbt": self.lbt.to_dict() if self.lbt else None,
             "duration_s": round(self.duration_s, 4),
             "timeout": self.timeout,
+            "other_generation": self.other_generation,
             "addresses": [r.to_dict() for r in self.results],
         }
 
@@ -560,4 +568,31 @@ def scan(
         forced=force,
         duration_s=link.clock.now() - started,
         timeout=timer.to_dict(),
+    )
+
+
+def with_other_generation(
+    first: ScanResult, second: ScanResult, generations: tuple[int, int]
+) -> ScanResult:
+    """``first`` with the addresses that answered ``second`` (a read of ``first``'s silent
+    addresses at the other ABL generation's line settings) taken from it. ``generations``:
+    (``first``'s, ``second``'s). Every answering address then says its generation."""
+    mine, theirs = generations
+    found = {r.address: replace(r, generation=theirs) for r in second.results if r.answered}
+    results = tuple(
+        found.get(r.address) or (replace(r, generation=mine) if r.answered else r)
+        for r in first.results
+    )
+    return replace(
+        first,
+        results=results,
+        duration_s=first.duration_s + second.duration_s,
+        other_generation={
+            "profile": second.profile,
+            "line": second.line,
+            "framing": second.framing,
+            "generation": theirs,
+            "read": [r.address for r in second.results],
+            "answered": sorted(found),
+        },
     )
