@@ -120,9 +120,11 @@ def _from_bus(
             hint="is the adapter on the bus (A to A, B to B)? The CLU polls within 150 s of "
             "power-up; without the bus, 'clu-doctor site init' prints a template to fill in",
         )
-    profile = target.profile
+    # a bus of the profile's other ABL generation is written with that generation's profile
+    profile = target.profile.for_framing(listened.framing)
     settings, framing = listened.settings, listened.framing
     changes: dict[str, str | None] = {
+        "profile": None if profile is target.profile and bus.profile is None else profile.name,
         "heard_on": None if bus.sim else target.description,
         "how": "scan" if scan is not None else "listen",
         "port": None if bus.sim or target.port.startswith("sim://") else target.port,

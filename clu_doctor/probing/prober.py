@@ -289,7 +289,9 @@ class BusProber:
 
     def _listen_at(self, settings: LineSettings, framing: str) -> ListenReport:
         self._reopen(settings, framing)
-        analyser = TrafficAnalyser(framing, settings, self.plan.profile, self.chain)
+        # frames in the other ABL generation's framing are read with that generation's profile
+        profile = self.plan.profile.for_framing(framing)
+        analyser = TrafficAnalyser(framing, settings, profile, self.chain)
         seconds = self.plan.listen_s
         self.events.stage(f"Listening on {self.plan.port} at {settings} ({framing})", seconds)
         self.events.watch(analyser.snapshot)

@@ -361,6 +361,9 @@ class Site:
         from clu_doctor.bus.profile import load_profile  # a diagnosis without a bus needs none
 
         profile = load_profile(self.profile_reference())
+        if self.framing is not None:
+            # a framing of the profile's other ABL generation means that generation's devices
+            profile = profile.for_framing(self.framing)
         changes: dict[str, Any] = {}
         if self.line_settings is not None:
             changes["line"] = self.line_settings

@@ -55,6 +55,8 @@ class TemplateFacts:
 
     name: str = "New site"
     port: str | None = None
+    #: The device profile to write (``None``: the default one).
+    profile: str | None = None
     #: Line settings found on the bus when they differ from the profile's (``9600 8N1``).
     line: str | None = None
     framing: str | None = None
@@ -147,7 +149,7 @@ def site_template(found: Sequence[FoundStation] = (), facts: TemplateFacts | Non
         )
     text += f"\n# The site's name, as you want it in reports and in the history.\nname: {_quoted(facts.name)}\n"
     text += _BODY.format(
-        profile=DEFAULT_PROFILE,
+        profile=facts.profile or DEFAULT_PROFILE,
         line=f"line: {facts.line}"
         if facts.line
         else "# line: 38400 8E1      # baud, data bits, parity (N/E/O), stop bits",

@@ -14,9 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.profile import load_profile
 from clu_doctor.sim import serve
+from clu_doctor.sim.scenario_reader import load_scenario
+from clu_doctor.sim.site_plan import site_for
 from tests.commands.helpers import REPO, Outcome, invoke, one_line_error
 
 
@@ -123,9 +127,12 @@ def test_a_mixed_site_through_a_pty_has_no_false_duplicate() -> None:
     report = document["report"]
     assert report["settings"] == "38400 8E1"
     assert report["bus"]["other_generation"] > 0
-    assert {a["address"]: a["doubled"] for a in report["addresses"]} == dict.fromkeys(
-        (1, 2, 3, 4, 9, 10, 11, 12), 0
-    )
+    doubled = {a["address"]: a["doubled"] for a in report["addresses"]}
+    assert set(doubled) == {1, 2, 3, 4, 9, 10, 11, 12}
+    # The pty may hand over an answer's end and the 8N1 poll after it in one read, hiding the
+    # master's pause (docs/simulator.md): one such exchange is timing, not a duplicate; the
+    # conclusion above (no duplicate suspected, exit 0) must hold whatever the packets were.
+    assert sum(doubled.values()) <= 1, doubled
 
 
 def test_a_mixed_site_scanned_through_a_pty_finds_a_fault_on_each_side() -> None:
@@ -142,3 +149,67 @@ def test_a_mixed_site_scanned_through_a_pty_finds_a_fault_on_each_side() -> None
     assert {a for a, g in generation.items() if g == 1} == {5, 6, 7, 8}
     assert 11 not in generation  # the unpowered second-generation station
     assert "STATION-FAULT-01" in {f["id"] for f in document["findings"]}
+
+
+#: The new scenarios of both generations: the exit code and the problems every command finds.
+GENERATION_SITES = {
+    "healthy-evcc1-8": (0, set()),
+    "mixed-generations": (0, set()),
+    "mixed-generations-faults": (2, {"BUS-STATION-01", "STATION-FAULT-01"}),
+}
+
+
+def _problems(document: dict[str, object]) -> set[str]:
+    findings = document["findings"]
+    assert isinstance(findings, list)
+    return {f["id"] for f in findings if f["severity"] not in ("ok", "info")}
+
+
+def _site_file(scenario: str, path: Path) -> Path:
+    """The site file a technician writes from the installation papers: the planned chain."""
+    plan = site_for(load_scenario(scenario))
+    chain = [
+        f"  - {{address: {a}, model: UNO, label: {plan.label_of(a)}}}"
+        for a in plan.expected_addresses
+    ]
+    path.write_text(
+        f"name: {scenario}\nprofile: {plan.profile}\nchain:\n" + "\n".join(chain) + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("scenario", sorted(GENERATION_SITES))
+def test_each_generation_site_through_a_pty_in_every_command(
+    scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a technician would, with the site file of the plan: scan with the CLU off the bus,
+    and on a bus of one generation also listen, diagnose and check with the CLU polling - all
+    through a kernel tty. (A mixed bus heard passively needs the client's parity, which a
+    Linux pty hides from the simulator: tests/commands/test_generations.py runs those through
+    sim://, the mixed listen above shows what a tty can.)"""
+    monkeypatch.setenv("CLU_DOCTOR_STATE_DIR", str(tmp_path / "state"))
+    code, problems = GENERATION_SITES[scenario]
+    site = str(_site_file(scenario, tmp_path / "site.yaml"))
+    runs = {}
+    if not scenario.startswith("mixed"):
+        with serve(scenario, tcp=False) as server:
+            assert server.pty is not None
+            port = server.pty
+            runs["listen"] = invoke(
+                "listen", "--port", port, "--site", site, "--seconds", "6", "--json"
+            )
+            runs["diagnose"] = invoke(
+                *("diagnose", "--port", port, "--site", site, "--listen-seconds", "6"),
+                *("--no-input", "--json"),
+            )
+            runs["check"] = invoke(
+                "check", "--port", port, "--site", site, "--listen-seconds", "6", "--json"
+            )
+    with serve(scenario, tcp=False, clu=False) as server:
+        assert server.pty is not None
+        runs["scan"] = invoke("scan", "--port", server.pty, "--site", site, "--json")
+    for command, result in runs.items():
+        document = result.json()
+        assert (command, result.code) == (command, code), result.stdout[-1500:]
+        assert (command, _problems(document)) == (command, problems)
