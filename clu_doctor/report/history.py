@@ -197,58 +197,133 @@ def history_json_chunks(
 
 
 def history_dump_chunks(
-    checks: Iterable[tuple[CheckRow, Sequence[tuple[Any, ...]]]],
+    checks: Iterable[tuple[tuple[Any, ...], Sequence[tuple[Any, ...]]]],
     *,
     site: str,
     facts: HistoryFacts | None = None,
 ) -> Iterator[str]:
     """:func:`history_json_chunks` from :meth:`History.iter_dump`: the same text, written from
-    the stations' plain tuples (a year of checks is half a million stations)."""
+    the checks' plain tuples and the stations' JSON literals (a year of checks is half a
+    million stations: each is one string format, and the check around them a few more)."""
     head = envelope("history", {"site": site})
     yield to_json(head)[:-3]  # the head's fields, without the closing brace
     yield ',\n  "checks": ['
     first = True
-    for row, stations in checks:
-        text = pretty_json(row.to_dict(), 2)
+    lists: dict[str, str] = {}  # duplicates and findings as stored -> as written (they repeat)
+    for check, stations in checks:
+        text = _check_json(check, lists)
         if stations:
-            listed = ",\n        ".join([_STATION % _station_values(s) for s in stations])
-            text = text.replace('"stations": []', f'"stations": [\n        {listed}\n      ]')
+            listed = _STATION_SEPARATOR.join(map(_STATION.__mod__, stations))
+            if '"response_s": inf' in listed or '"response_s": -inf' in listed:
+                listed = listed.replace(": inf\n", ": Infinity\n").replace(
+                    ": -inf\n", ": -Infinity\n"
+                )  # the one float a str() does not write as json does (text is quoted)
+            text += f"[\n        {listed}\n      ]\n    }}"
+        else:
+            text += "[]\n    }"
         yield ("\n    " if first else ",\n    ") + text
         first = False
+        if len(lists) > 10_000:  # all different: keep memory flat all the same
+            lists.clear()
     yield "]" if first else "\n  ]"
     tail = facts.to_dict() if facts is not None else None
     yield f',\n  "facts": {pretty_json(tail, 1)}\n}}\n'
 
 
-#: One station of a dump, four levels deep, as ``json.dumps(indent=2)`` writes it.
-#: The keys of a dumped station: the columns, and ``judged`` after ``answering`` (always true:
-#: the history keeps no row for a station a check could not judge).
+#: A check of a dump, three levels deep, up to its stations (as ``json.dumps(indent=2)``).
+_CHECK = (
+    "{{\n"
+    + "".join(
+        f'      "{name}": {{{index}}},\n'
+        for index, name in enumerate(
+            (
+                "id",
+                "started",
+                "duration_s",
+                "status",
+                "exit_code",
+                "completed",
+                "mode",
+                "stations_expected",
+                "stations_answering",
+                "duplicates",
+                "corrupt_rate",
+                "findings",
+                "message",
+                "reason",
+            )
+        )
+    )
+    + '      "stations": '
+)
+
+
+def _check_json(check: tuple[Any, ...], lists: dict[str, str]) -> str:
+    """One check of :meth:`History.iter_dump` as :meth:`CheckRow.to_dict` reads in JSON, up
+    to its stations' list."""
+    (
+        check_id,
+        started,
+        duration,
+        status,
+        exit_code,
+        completed,
+        mode,
+        expected,
+        answering,
+        duplicates,
+        corrupt_rate,
+        findings,
+        message,
+        reason,
+    ) = check
+    duplicates_text = lists.get(duplicates)
+    if duplicates_text is None:
+        duplicates_text = lists[duplicates] = pretty_json(list(json.loads(duplicates)), 3)
+    findings_key = "findings:" + findings
+    findings_text = lists.get(findings_key)
+    if findings_text is None:
+        refs = [
+            {"id": item["id"], "severity": Severity(item["severity"]).value}
+            for item in json.loads(findings)
+        ]
+        findings_text = lists[findings_key] = pretty_json(refs, 3)
+    return _CHECK.format(
+        check_id,
+        _encode_string(started),
+        pretty_json(duration),
+        _encode_string(Severity(status).value),
+        exit_code,
+        _BOOL[bool(completed)],
+        _encode_string(mode),
+        expected,
+        answering,
+        duplicates_text,
+        pretty_json(corrupt_rate),
+        findings_text,
+        pretty_json(message),
+        pretty_json(reason),
+    )
+
+
+#: One station of a dump, four levels deep, as ``json.dumps(indent=2)`` writes it, from a
+#: station of :meth:`History.iter_dump` (its check's id first, not written). The keys: the
+#: columns, and ``judged`` after ``answering`` (always true: the history keeps no row for a
+#: station a check could not judge).
 _STATION_KEYS = tuple(
     key
     for name in DUMP_STATION_COLUMNS
     for key in ((name, "judged") if name == "answering" else (name,))
 )
-_STATION = "{\n" + ",\n".join(f'          "{name}": %s' for name in _STATION_KEYS) + "\n        }"
+_STATION = (
+    "%.0s{\n"
+    + ",\n".join(
+        f'          "{name}": ' + ("true" if name == "judged" else "%s") for name in _STATION_KEYS
+    )
+    + "\n        }"
+)
+_STATION_SEPARATOR = ",\n        "
 _BOOL = ("false", "true")
-
-
-def _station_values(station: tuple[Any, ...]) -> tuple[str, ...]:
-    address, label, expected, answering, polls, answers, corrupt, timeouts, state, response = (
-        station
-    )
-    return (
-        str(address),
-        "null" if label is None else _encode_string(label),
-        _BOOL[expected != 0],
-        _BOOL[answering != 0],
-        "true",
-        str(polls),
-        str(answers),
-        str(corrupt),
-        str(timeouts),
-        "null" if state is None else _encode_string(state),
-        "null" if response is None else pretty_json(response),
-    )
 
 
 _encode_string = json.encoder.encode_basestring  # ensure_ascii=False, in C where available
