@@ -208,26 +208,34 @@ def history_dump_chunks(
     head = envelope("history", {"site": site})
     yield to_json(head)[:-3]  # the head's fields, without the closing brace
     yield ',\n  "checks": ['
-    first = True
     lists: dict[str, str] = {}  # duplicates and findings as stored -> as written (they repeat)
+    separator = "\n    "
+    batch: list[str] = []
     for check, stations in checks:
         text = _check_json(check, lists)
         if stations:
             listed = _STATION_SEPARATOR.join(map(_STATION.__mod__, stations))
-            if '"response_s": inf' in listed or '"response_s": -inf' in listed:
+            if "inf\n" in listed:  # only a number ends a line so: the time, if infinite
                 listed = listed.replace(": inf\n", ": Infinity\n").replace(
                     ": -inf\n", ": -Infinity\n"
-                )  # the one float a str() does not write as json does (text is quoted)
-            text += f"[\n        {listed}\n      ]\n    }}"
+                )  # the one float str() does not write as json does
+            batch.append(f"{separator}{text}[\n        {listed}\n      ]\n    }}")
         else:
-            text += "[]\n    }"
-        yield ("\n    " if first else ",\n    ") + text
-        first = False
+            batch.append(f"{separator}{text}[]\n    }}")
+        separator = ",\n    "
+        if len(batch) >= _DUMP_BATCH:
+            yield "".join(batch)
+            batch = []
         if len(lists) > 10_000:  # all different: keep memory flat all the same
             lists.clear()
-    yield "]" if first else "\n  ]"
+    yield "".join(batch)
+    yield "]" if separator == "\n    " else "\n  ]"
     tail = facts.to_dict() if facts is not None else None
     yield f',\n  "facts": {pretty_json(tail, 1)}\n}}\n'
+
+
+#: Checks of a dump written together.
+_DUMP_BATCH = 64
 
 
 #: A check of a dump, three levels deep, up to its stations (as ``json.dumps(indent=2)``).
