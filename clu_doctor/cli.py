@@ -300,6 +300,13 @@ def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
         _print_error(error.message, _for_people(error.hint))
         return int(error.exit_code)
     except typer.exceptions.TyperException as error:  # click's usage errors, vendored by typer
+        if type(error).__name__ == "NoArgsIsHelpError":
+            # a command group without its subcommand: its help (printed already on a terminal,
+            # carried in the message otherwise) is the answer, as for the bare root command
+            message = _usage_message(error)
+            if message:
+                print(message)
+            return int(ExitCode.OK)
         _maybe_traceback()
         hint = _usage_hint(error)
         _print_error(_usage_message(error), hint)

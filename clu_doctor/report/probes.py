@@ -44,6 +44,15 @@ def _table(mode: OutputMode, columns: Sequence[str]) -> Table:
     return table
 
 
+#: A failed read's outcome in the words of the table (the JSON keeps the keys).
+OUTCOME_WORDS = {
+    "no_answer": "no answer",
+    "corrupt": "garbled",
+    "unexpected": "other device",
+    "exception": "refused",
+    "wrong_address": "other address",
+}
+
 _NUMERIC = {"addr", "polls", "answers", "timeouts", "corrupt", "ms", "tries"}
 
 
@@ -59,7 +68,7 @@ def scan_table(scan: ScanResult, mode: OutputMode, site: Site | None = None) -> 
             continue  # an unused address: not worth a row
         times = entry.response_times
         median = sorted(times)[len(times) // 2] if times else None
-        errors = ", ".join(f"{k} {v}" for k, v in entry.errors.items() if v) or ""
+        errors = ", ".join(f"{OUTCOME_WORDS.get(k, k)} x{v}" for k, v in entry.errors.items() if v)
         state = ""
         if entry.status is not None and entry.status.state:
             state = f"{entry.status.state} {entry.status.meaning}"
