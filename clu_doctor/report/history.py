@@ -81,9 +81,30 @@ def history_text_chunks(
     checks is written in flat memory (one mark per station and check is all that is kept).
     ``span`` is what the first line says (how many checks, the first and the last start,
     :meth:`History.span`); without it the rows are read into a list first to count them."""
+    checks = (
+        (row, [(row.id, s.address, s.label, s.expected, s.answering) for s in row.stations])
+        for row in rows
+    )
+    return history_marks_chunks(checks, mode, site=site, facts=facts, span=span)
+
+
+def history_marks_chunks(
+    checks: Iterable[tuple[CheckRow, Sequence[tuple[Any, ...]]]],
+    mode: OutputMode,
+    *,
+    site: str,
+    facts: HistoryFacts | None = None,
+    span: tuple[int, str | None, str | None] | None = None,
+) -> Iterator[str]:
+    """:func:`history_text_chunks` from :meth:`History.iter_marks`: each check with its
+    stations as plain tuples ``(check id, address, label, expected, answering)``."""
     if span is None:
-        rows = list(rows)
-        span = (len(rows), rows[0].started, rows[-1].started) if rows else (0, None, None)
+        checks = list(checks)
+        span = (
+            (len(checks), checks[0][0].started, checks[-1][0].started)
+            if checks
+            else (0, None, None)
+        )
     count, first, last = span
     if not count or first is None or last is None:
         yield render_lines([[(f"{site}: no checks recorded yet", None)]], mode)
@@ -115,14 +136,14 @@ def history_text_chunks(
     planned: set[int] = set()
     completed = 0
     batch: list[list[Segment]] = []
-    for row in rows:
+    for row, stations in checks:
         batch.append(_check_line(row))
         if len(batch) >= _BATCH:
             yield render_lines(batch, mode)
             batch = []
         if not row.completed:
             continue
-        here = {station.address: station for station in row.stations}
+        here = {station[1]: station for station in stations}
         for address in here.keys() - marks.keys():
             marks[address] = [" "] * completed
             missed[address] = 0
@@ -131,15 +152,16 @@ def history_text_chunks(
             if station is None:
                 column.append(" ")
                 continue
-            if station.label:
-                labels[address] = station.label
-            if station.expected:
+            _, _, label, expected, answering = station
+            if label:
+                labels[address] = label
+            if expected:
                 planned.add(address)
-            if station.answering:
+            if answering:
                 column.append("+")
             else:
                 column.append("-")
-                missed[address] += 1 if station.expected else 0
+                missed[address] += 1 if expected else 0
         completed += 1
     lines: list[list[Segment]] = batch
     if marks:

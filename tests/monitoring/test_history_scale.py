@@ -17,6 +17,7 @@ from clu_doctor.monitoring.result import CheckResult, StationHealth
 from clu_doctor.report.history import (
     history_dump_chunks,
     history_json_chunks,
+    history_marks_chunks,
     history_text_chunks,
     render_history_json,
 )
@@ -82,6 +83,9 @@ def test_the_dump_is_the_document_of_the_rows(history: History, json_functions: 
     dumps = history.iter_dump(100, json_functions=json_functions)
     dumped = "".join(history_dump_chunks(dumps, site=SITE, facts=facts))
     assert dumped == expected
+    text = "".join(history_text_chunks(history.recent(100), PLAIN, site=SITE, facts=facts))
+    marks = history_marks_chunks(history.iter_marks(100), PLAIN, site=SITE, facts=facts)
+    assert "".join(marks) == text
     empty = render_history_json([], site=SITE, facts=None)
     assert "".join(history_dump_chunks([], site=SITE, facts=None)) == empty
 
@@ -95,6 +99,8 @@ def test_a_dump_of_checks_recorded_out_of_time_order(history: History, last: int
     history.record_failure(at(5), 1.5, message="port busy", reason="other")
     expected = render_history_json(history.recent(last), site=SITE)
     assert "".join(history_dump_chunks(history.iter_dump(last), site=SITE)) == expected
+    text = "".join(history_text_chunks(history.recent(last), PLAIN, site=SITE))
+    assert "".join(history_marks_chunks(history.iter_marks(last), PLAIN, site=SITE)) == text
     in_order = [at(n) for n in range(11)][-last:]
     assert [row.started for row in history.recent(last)] == in_order
 
