@@ -78,6 +78,10 @@ class StationStatus:
     #: Other flags the registers carry, in words (``EN1 closed``, ...).
     flags: tuple[str, ...] = ()
     raw: tuple[int, ...] = ()
+    #: The phase each of ``currents`` most likely is, an inference the decoder names (empty:
+    #: none): on ABL's 0x002E block L3, L2, L1, against ABL's own table (field-evidence §4:
+    #: evcc reads them so, and a captured single-phase charge draws in the last word).
+    likely_phases: tuple[str, ...] = ()
 
     @property
     def currents_available(self) -> bool:
@@ -315,6 +319,7 @@ def _abl_status(
         duty_percent=(flags_word & 0x0FFF) / 10,
         flags=tuple(flags),
         raw=registers,
+        likely_phases=("L3", "L2", "L1"),
     )
 
 

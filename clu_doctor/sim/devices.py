@@ -6,7 +6,9 @@ Both take one decoded, checksum-valid :class:`~clu_doctor.bus.frames.Frame` addr
 register map.
 
 **EVCC** (abl-protocol.md §1-§3). Reads (function 0x03 only) of exactly these blocks are
-answered: 0x0001 x2, 0x0003 x1, 0x0004 x1, 0x0006 x2, 0x002E x5, 0x0033 x3, 0x0050 x8, each
+answered: 0x0001 x2, 0x0003 x1, 0x0004 x1, 0x0006 x2, 0x000F x5 and 0x0015 x5 (undocumented:
+the current-limit and control-pilot blocks, shaped as captured on real controllers,
+field-evidence.md §2.2), 0x002E x5, 0x0033 x3, 0x0050 x8, each
 with ABL's echo quirk (the high byte of the first word repeats the low byte of the start
 register). Writes (0x10) of one register to 0x0005 (state command), 0x0014 (Icmax) and 0x002C
 (ID and upstream-timeout setup, only in state E2) are applied and echoed; a value the device
@@ -49,7 +51,17 @@ from clu_doctor.sim.scenario import Controller
 
 #: Blocks an ABL EVCC answers, by (start, count).
 EVCC_READ_BLOCKS = frozenset(
-    {(0x0001, 2), (0x0003, 1), (0x0004, 1), (0x0006, 2), (0x002E, 5), (0x0033, 3), (0x0050, 8)}
+    {
+        (0x0001, 2),
+        (0x0003, 1),
+        (0x0004, 1),
+        (0x0006, 2),
+        (0x000F, 5),
+        (0x0015, 5),
+        (0x002E, 5),
+        (0x0033, 3),
+        (0x0050, 8),
+    }
 )
 REG_STATE_COMMAND = 0x0005
 REG_ICMAX = 0x0014
@@ -69,6 +81,23 @@ NOT_AVAILABLE_A = 0x64  # 0x0033: same, in whole ampere
 #: assumed to count on from it in the order ABL lists the rates.
 BAUD_CODES = {9600: 5, 19200: 6, 38400: 7, 57600: 8}
 PARITY_CODES = {"N": 0, "O": 1, "E": 2}
+#: 0x000F x5 (captured: ``0F3F 010B 010B 00E9 00E9``): the echo with a low byte every capture
+#: shows as 0x3F, the box's own current limit (duty % x 10; 0x010B = 16 A in every capture),
+#: the setting, the 0x0014 preset and the effective limit.
+LIMIT_ECHO = 0x0F3F
+BOX_LIMIT_DUTY = 0x010B
+#: 0x0015 x5 (captured: ``15A1 0ADA 0000 0000 0ACB``): the echo with the state, CP+ and CP- as
+#: ADC counts of 0.00425 V, PP, and a temperature-like value. The captures are of state A
+#: (0x0ADA: 11.8 V); the other pilot levels (9 V with a vehicle, 6 V charging: IEC 61851) are
+#: the same scale, and CP- is 0 in every capture, so it is 0 here too.
+CP_VOLTS_PER_COUNT = 0.00425
+CP_COUNTS = {
+    0xA: 0x0ADA,  # as captured
+    0xB: round(9.0 / CP_VOLTS_PER_COUNT),
+    0xC: round(6.0 / CP_VOLTS_PER_COUNT),
+}
+PP_COUNTS = 0x0000
+TEMPERATURE_COUNTS = 0x0ACB
 
 
 def amps_to_duty(amps: float) -> int:
@@ -158,6 +187,11 @@ class Evcc:
         a, b, c = (round(x * 10) for x in currents)
         return (a, b, c)
 
+    def pilot_counts(self) -> int:
+        """CP+ as 0x0015 reports it: the IEC 61851 pilot level of the state in ADC counts (0 in
+        an error or setup state, where the captures say nothing)."""
+        return CP_COUNTS.get(self.state >> 4, 0)
+
     def registers(self, start: int) -> list[int]:
         state = self.state
         if start == 0x0001:
@@ -169,6 +203,11 @@ class Evcc:
         if start == 0x0006:
             flags = 0x0200 if state == 0xF4 else 0  # bit 9: upstream communication lost
             return [0x0600 | (state & 0x3F), flags]
+        if start == 0x000F:
+            effective = 0 if self.icmax_duty >= ICMAX_NONE else min(BOX_LIMIT_DUTY, self.icmax_duty)
+            return [LIMIT_ECHO, BOX_LIMIT_DUTY, self.icmax_duty, self.icmax_duty, effective]
+        if start == 0x0015:
+            return [0x1500 | state, self.pilot_counts(), 0, PP_COUNTS, TEMPERATURE_COUNTS]
         if start == 0x002E:
             word1 = self.icmax_duty & 0x0FFF
             word1 |= 0x1000  # EN1 closed (enabled)

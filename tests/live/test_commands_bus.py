@@ -107,3 +107,22 @@ def test_a_first_generation_site_through_a_pty_scan_and_listen() -> None:
     listened = heard.json()
     assert heard.code == listened["exit_code"] == 0, heard.stdout[-2000:]
     assert listened["report"]["framing"] == "evcc1"
+
+
+def test_a_mixed_site_through_a_pty_has_no_false_duplicate() -> None:
+    """Both generations on one bus, heard through a real tty at the second generation's 8E1:
+    the CLU's 8N1 poll to address 5 lands inside address 4's answer window, as framing
+    errors. It is the master moving on to a first-generation station, not a second answer:
+    no duplicate is suspected, and what was heard of the first generation is counted apart."""
+    with serve("mixed-generations", tcp=False) as server:
+        assert server.pty is not None
+        heard = invoke("listen", "--port", server.pty, "--seconds", "6", "--json")
+    document = heard.json()
+    assert heard.code == document["exit_code"] == 0, heard.stdout[-3000:]
+    assert "BUS-DUP-02" not in {finding["id"] for finding in document["findings"]}
+    report = document["report"]
+    assert report["settings"] == "38400 8E1"
+    assert report["bus"]["other_generation"] > 0
+    assert {a["address"]: a["doubled"] for a in report["addresses"]} == dict.fromkeys(
+        (1, 2, 3, 4, 9, 10, 11, 12), 0
+    )

@@ -144,3 +144,37 @@ def test_a_meter_ignores_broadcasts_and_other_replies() -> None:
     assert read(meter(), 0, 2, address=0) is None
     exception_from_another = Frame(1, 0x83, b"\x02", Direction.REPLY)
     assert meter().handle(exception_from_another) is None
+
+
+# --- the undocumented blocks the captures show (field-evidence.md §2.2, §6.1) ----------------
+
+
+def words_of(reply: Frame | None) -> list[int]:
+    assert reply is not None
+    return [int.from_bytes(reply.data[1 + 2 * i : 3 + 2 * i], "big") for i in range(5)]
+
+
+def test_the_limit_block_is_shaped_as_captured() -> None:
+    # captured on a real box (raibisch/ESP32_ABL doc/knowhow.txt): >01030A0F3F010B010B00E900E9BA
+    device = evcc(state=0xC2, currents_a=(16.0, 16.0, 16.0), icmax_a=14.0)
+    words = words_of(read(device, 0x000F, 5))
+    duty = words[2]
+    assert words[0] == 0x0F3F and words[1] == 0x010B  # echo, the box's 16 A limit
+    assert words[2:] == [duty, duty, min(duty, 0x010B)]
+
+
+def test_the_pilot_block_reads_the_iec_levels_of_the_state() -> None:
+    # captured in state A (same source): >01030A15A10ADA000000000ACB83, CP+ 0x0ADA = 11.8 V
+    volts = {}
+    for state in (0xA1, 0xB2, 0xC2):
+        words = words_of(read(evcc(state=state), 0x0015, 5))
+        assert words[0] == 0x1500 | state and words[2] == 0
+        volts[state] = round(words[1] * 0.00425, 1)
+    assert volts == {0xA1: 11.8, 0xB2: 9.0, 0xC2: 6.0}
+    assert words_of(read(evcc(state=0xA1), 0x0015, 5))[1] == 0x0ADA
+
+
+@pytest.mark.parametrize(("start", "count"), [(0x000F, 1), (0x0015, 4), (0x0010, 5), (0x0015, 6)])
+def test_a_read_of_another_count_or_start_is_silent(start: int, count: int) -> None:
+    # a 1-register read of 0x000F got no reply on a real box (knowhow.txt)
+    assert read(evcc(), start, count) is None

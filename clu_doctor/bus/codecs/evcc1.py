@@ -223,6 +223,8 @@ class Evcc1StreamDecoder:
         self._frame_start: float | None = None
         self._noise = bytearray()
         self._noise_start: float | None = None
+        #: NULs between frames since the last frame or run: a run that follows includes them.
+        self._nul = 0
         self._last_time: float | None = None
 
     def feed(self, data: bytes, timestamp: float | None = None) -> list[DecodeEvent]:
@@ -235,6 +237,7 @@ class Evcc1StreamDecoder:
                         self._garbage(bytes(self._frame), "interrupted", self._frame_start)
                     )
                 self._flush_noise(events)
+                self._nul = 0
                 self._frame = bytearray((byte,))
                 self._frame_start = timestamp
             elif self._frame:
@@ -245,7 +248,9 @@ class Evcc1StreamDecoder:
                 elif len(self._frame) > MAX_FRAME:
                     events.append(self._garbage(bytes(self._frame), "overflow", self._frame_start))
                     self._frame.clear()
-            elif byte not in (NUL, CR, LF):
+            elif byte == NUL:
+                self._nul += 1
+            elif byte not in (CR, LF):
                 if not self._noise:
                     self._noise_start = timestamp
                 self._noise.append(byte)
@@ -257,17 +262,26 @@ class Evcc1StreamDecoder:
             events.append(self._garbage(bytes(self._frame), "truncated", self._frame_start))
             self._frame.clear()
         self._flush_noise(events)
+        self._nul = 0  # NULs before a silence with nothing else: stray
         return events
 
     def _flush_noise(self, events: list[DecodeEvent]) -> None:
         if self._noise:
             events.append(
-                Garbage(bytes(self._noise), "noise", None, self._noise_start, self._last_time)
+                Garbage(
+                    bytes(self._noise),
+                    "noise",
+                    None,
+                    self._noise_start,
+                    self._last_time,
+                    self._nul,
+                )
             )
             self._noise.clear()
+            self._nul = 0
 
     def _garbage(self, raw: bytes, reason: str, start: float | None) -> Garbage:
-        return Garbage(raw, reason, _claimed_address(raw), start, self._last_time)
+        return Garbage(raw, reason, _claimed_address(raw), start, self._last_time, raw.count(NUL))
 
     def _finish(self, raw: bytes, timestamp: float | None) -> DecodeEvent:
         try:

@@ -30,7 +30,10 @@ class Garbage:
     bad length, bad terminator), ``interrupted`` (a new frame started before this one ended),
     ``noise`` (bytes between frames), ``overflow`` (longer than any frame) or ``truncated``
     (the stream ended inside a frame). ``address`` is the address the bytes claim, where
-    readable: useful to attribute corruption, never proof.
+    readable: useful to attribute corruption, never proof. ``nul`` counts the NUL characters
+    the run held, kept in ``raw`` or (between frames, where the text decoders drop them) not:
+    a UART delivers a character with a framing error as NUL (Linux's default), so it tells
+    characters of another length (8N1 heard at 8E1) from garbled ones.
     """
 
     raw: bytes
@@ -38,6 +41,7 @@ class Garbage:
     address: int | None = None
     start: float | None = None
     end: float | None = None
+    nul: int = 0
 
 
 DecodeEvent = Decoded | Garbage

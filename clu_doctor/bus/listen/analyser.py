@@ -184,6 +184,20 @@ _WRITES = frozenset(
 _ASCII_REQUEST_START = 0x3A  # ':'
 
 
+#: The characters of an ABL Modbus ASCII frame (second generation), as a UART hears them.
+_ABL_ASCII_CHARS = frozenset(b"0123456789ABCDEF:>\r\n")
+
+
+#: A run of garbage is the other ABL generation's traffic, at 8E1, only if at least this share
+#: of its characters are framing errors (an 8N1 stream through an 8E1 UART: nearly all)...
+OTHER_GENERATION_NUL_SHARE = 0.5
+
+
+#: ... and, at 8N1, only if it holds this many intact characters, every one of them a character
+#: of ABL's ASCII framing whose even-parity bit is 1 (the rest became framing errors).
+OTHER_GENERATION_MIN_CHARS = 6
+
+
 class _Stats:
     """Mutable per-address counters behind an :class:`AddressReport`."""
 
@@ -252,6 +266,7 @@ class _Exchange:
 
     __slots__ = (
         "answer",
+        "answer_end",
         "corrupt",
         "doubled",
         "end",
@@ -268,6 +283,7 @@ class _Exchange:
         self.stats = stats
         self.retry = retry
         self.answer: bytes | None = None
+        self.answer_end: float | None = None
         self.corrupt = False
         self.doubled = False
 
@@ -363,6 +379,12 @@ class TrafficAnalyser:
         self._interrupted_reply_end: float | None = None
         self._longest_turnaround: float | None = None
         self._master_timeout: float | None = None
+        #: The shortest time the master left between a valid answer and its next request.
+        self._master_gap: float | None = None
+        #: The other ABL generation's line settings, where its characters have another length
+        #: than ours (8N1 beside 8E1: manual §9.7); its traffic is no station's garbage here.
+        self._other_line = _other_line(profile, settings)
+        self._other_generation = 0
         self._cycles: deque[float] = deque(maxlen=RESPONSE_SAMPLES)
         self._state_table: dict[str, tuple[str, Severity]] = {}
         self._decoded: dict[tuple[tuple[int, int, int], bytes], _Payload] = {}
@@ -551,6 +573,11 @@ class TrafficAnalyser:
                     # reply's request, garbled on the way to us (the station read it fine)
                     self._corrupt_requests += 1
                     self._after_garbled_request = True
+                elif isinstance(event, Garbage) and self._other_generation_traffic(event):
+                    # garbage, then the other generation's answer: the garbage was the
+                    # master's poll to it, in the framing this UART cannot read
+                    self._other_generation += 1
+                    self._unattributed += 1
                 else:
                     deferred.doubled = True
                     self._dirty.add(deferred.stats.address)
@@ -615,6 +642,12 @@ class TrafficAnalyser:
 
     def _on_request(self, event: Decoded, at: float) -> None:
         frame = event.frame
+        previous = self._current
+        if previous is not None and previous.answer_end is not None:
+            gap = self._frame_began(event) - previous.answer_end
+            if gap >= 0:
+                known = self._master_gap
+                self._master_gap = gap if known is None else min(known, gap)
         self._supersede()
         if frame.function in _WRITES:
             self._record_write(frame, at)
@@ -711,6 +744,7 @@ class TrafficAnalyser:
                 stats.differing += 1
             return
         target.answer = event.raw
+        target.answer_end = event.end if event.end is not None else self._now
         stats.answers += 1
         stats.last_answer = at
         if target.retry:
@@ -775,6 +809,14 @@ class TrafficAnalyser:
     def _on_garbage(self, event: Garbage, side: str | None = None) -> None:
         """Garbage; ``side`` is ``request`` or ``reply`` where known (else from its shape)."""
         self._count_garbage(event)
+        if self._other_generation_traffic(event):
+            # The master has moved on to a station of the other generation: its poll and the
+            # answer, heard at settings that cannot read them, are no one's garbage here.
+            self._other_generation += 1
+            self._unattributed += 1
+            self._supersede()
+            self._previous_raw, self._previous_answered = None, True
+            return
         frame: Frame | None = None
         if side is None:
             side, frame = self._shape_of(event)
@@ -835,6 +877,45 @@ class TrafficAnalyser:
             target.corrupt = True
         else:
             target.doubled = True
+
+    def _other_generation_traffic(self, event: Garbage) -> bool:
+        """Is this run (plausibly) the other ABL generation's traffic on a bus both share?
+
+        At 8N1, an 8E1 character's parity bit is read as its stop bit: those with a 0 parity
+        bit become framing errors (NUL), the rest arrive intact, so the run is ABL ASCII with
+        holes, every intact character one whose even-parity bit is 1: a frame that decodes
+        in the other framing as far as this UART lets it. At 8E1, 8N1 characters sent back to
+        back lose their stop bit to the next one's start bit: framing errors nearly throughout.
+        Two 8E1 controllers answering at once garble each other much the same way, so here it
+        must also be what the master's next poll explains: it follows a valid answer no sooner
+        than the master ever sent its next request after one. (A second controller answers
+        before that, overlapping the first answer or right after it.)"""
+        other = self._other_line
+        if other is None or self._closing:
+            return False
+        raw = event.raw
+        chars = raw.replace(b"\x00", b"") if event.nul else raw
+        if self.settings.parity == "N":
+            return (
+                event.nul > 0
+                and len(chars) >= OTHER_GENERATION_MIN_CHARS
+                and all(
+                    char in _ABL_ASCII_CHARS and _parity_bit(char, other.parity) == 1
+                    for char in chars
+                )
+            )
+        if event.nul < OTHER_GENERATION_NUL_SHARE * (event.nul + len(chars)):
+            return False
+        gap = self._master_gap
+        exchanges = self._exchanges()
+        if gap is None or not exchanges:
+            return False
+        answered = exchanges[0]
+        if answered.answer_end is None:
+            return False
+        began = self._began(event.start, event.end, event.nul + len(chars))
+        slack = 2 * self.settings.char_time  # the host's timestamps of two chunks
+        return began - answered.answer_end >= max(0.0, gap - slack)
 
     def _shape_of(self, event: Garbage) -> tuple[str | None, Frame | None]:
         """Which side garbage comes from, by its start character or its shape, and the frame
@@ -1037,6 +1118,7 @@ class TrafficAnalyser:
             master_timeout=self._master_timeout,
             poll_cycle=_median(self._cycles),
             unattributed=self._unattributed,
+            other_generation=self._other_generation,
         )
 
     def _address_report(self, stats: _Stats) -> AddressReport:
@@ -1092,6 +1174,24 @@ def _median(values: deque[float] | list[float]) -> float | None:
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _parity_bit(char: int, parity: str) -> int:
+    """The parity bit a UART sends after ``char`` at ``parity`` (E or O)."""
+    ones = bin(char).count("1") & 1
+    return ones if parity == "E" else ones ^ 1
+
+
+def _other_line(profile: DeviceProfile | None, settings: LineSettings) -> LineSettings | None:
+    """The other ABL generation's line settings, if its characters differ from ours in parity
+    (8N1 beside 8E1); else ``None``."""
+    other = profile.other_generation_profile() if profile is not None else None
+    if other is None:
+        return None
+    line = other.line
+    if line.baudrate != settings.baudrate or (line.parity == "N") == (settings.parity == "N"):
+        return None
+    return line
 
 
 def _block_key(block: RegisterBlock | None) -> tuple[int, int, int] | None:

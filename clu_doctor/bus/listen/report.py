@@ -274,6 +274,9 @@ class ListenReport:
     #: Garbage runs on the reply side that no exchange could claim (outside every answer
     #: window): counted bus-wide, against no station.
     unattributed: int = 0
+    #: Of those, runs that are the other ABL generation's traffic, heard at settings that
+    #: cannot read it (8N1 frames at 8E1, or the reverse; manual §9.7): a mixed bus.
+    other_generation: int = 0
 
     @property
     def generations(self) -> dict[int, int]:
@@ -331,6 +334,7 @@ class ListenReport:
                 },
                 "writes_seen": self.writes_seen,
                 "unattributed": self.unattributed,
+                "other_generation": self.other_generation,
                 "reply_window_ms": _ms(self.reply_window),
                 "longest_turnaround_ms": None
                 if self.longest_turnaround is None
@@ -370,10 +374,9 @@ def merge_generations(base: ListenReport, other: ListenReport) -> ListenReport:
 
     ``base`` (the profile's own settings) keeps its bus-wide counts and every address it heard
     polled; each address ``other`` heard polled and answered that ``base`` did not is added
-    from ``other``. The other generation's frames are garbage at the wrong parity, so they are
-    not counted again; and since the other generation's next poll follows an answer within its
-    window, a "second answer" (``doubled``) cannot be told from it on a shared bus: it is not
-    counted either (duplicate addresses still show as garbled answers, and in a scan)."""
+    from ``other``. The other generation's frames are garbage at the wrong parity, charged to
+    no station in either window (the analyser tells them from a second answer), so they are
+    not counted again; a duplicate address on either side keeps its garbled answers."""
     heard = {entry.address for entry in base.addresses if entry.polls}
     added = [
         entry
@@ -383,9 +386,7 @@ def merge_generations(base: ListenReport, other: ListenReport) -> ListenReport:
     if not added:
         return base
     kept = [entry for entry in base.addresses if entry.address not in {a.address for a in added}]
-    addresses = tuple(
-        sorted((replace(e, doubled=0) for e in (*kept, *added)), key=lambda e: e.address)
-    )
+    addresses = tuple(sorted((*kept, *added), key=lambda e: e.address))
     table = dict(other.state_table)
     table.update(base.state_table)
     return replace(base, addresses=addresses, state_table=table)

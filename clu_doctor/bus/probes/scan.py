@@ -139,6 +139,8 @@ class AddressScan:
                 "meaning": status.meaning,
                 "severity": status.severity.value,
                 "currents_a": list(status.currents),
+                # an inference, never a reading: which phase each current word likely is
+                "currents_likely_phases": list(status.likely_phases),
                 "ev_connected": status.ev_connected,
                 "duty_percent": status.duty_percent,
                 "flags": list(status.flags),

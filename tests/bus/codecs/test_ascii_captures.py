@@ -68,6 +68,11 @@ def test_the_single_phase_capture_keeps_the_raw_words() -> None:
     # raibisch/ESP32_ABL knowhow: 0x0001, 0x0001, 0x0096 - 15.0 A on the last word
     words = registers(":0103002E0005C9", ">01030A2EC29100000100010096D9")
     assert words == (0x2EC2, 0x9100, 0x0001, 0x0001, 0x0096)
+    # ... decoded in that order, with the likely phase of each named as an inference: a
+    # single-phase car draws on L1, which fits the last word being L1
+    status = ERANGE.decode_status(words)
+    assert status.currents == (0.1, 0.1, 15.0)
+    assert status.likely_phases == ("L3", "L2", "L1")
 
 
 @pytest.mark.parametrize(
