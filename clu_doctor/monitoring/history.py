@@ -167,7 +167,7 @@ _DUMP_STATION_SQL = (
     "CASE WHEN s.answering THEN 'true' ELSE 'false' END, s.polls, s.answers, s.corrupt, "
     "s.timeouts, {state}, ifnull(s.response_s, 'null')"
 )
-_QUOTED = "coalesce(json_quote({0}), 'null')"
+_QUOTED = "json_quote({0})"  # NULL: null
 
 
 class HistoryError(CluDoctorError):

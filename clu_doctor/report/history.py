@@ -262,35 +262,34 @@ _DUMP_BATCH = 64
 
 #: A check of a dump, three levels deep, up to its stations (as ``json.dumps(indent=2)``).
 _CHECK = (
-    "{{\n"
+    "{\n"
     + "".join(
-        f'      "{name}": {{{index}}},\n'
-        for index, name in enumerate(
-            (
-                "id",
-                "started",
-                "duration_s",
-                "status",
-                "exit_code",
-                "completed",
-                "mode",
-                "stations_expected",
-                "stations_answering",
-                "duplicates",
-                "corrupt_rate",
-                "findings",
-                "message",
-                "reason",
-            )
+        f'      "{name}": %s,\n'
+        for name in (
+            "id",
+            "started",
+            "duration_s",
+            "status",
+            "exit_code",
+            "completed",
+            "mode",
+            "stations_expected",
+            "stations_answering",
+            "duplicates",
+            "corrupt_rate",
+            "findings",
+            "message",
+            "reason",
         )
     )
     + '      "stations": '
 )
 
 
-def _check_json(check: tuple[Any, ...], lists: dict[str, str]) -> str:
+def _check_json(check: tuple[Any, ...], seen: dict[str, str]) -> str:
     """One check of :meth:`History.iter_dump` as :meth:`CheckRow.to_dict` reads in JSON, up
-    to its stations' list."""
+    to its stations' list. ``seen``: the stored duplicates, findings and status already
+    written (they repeat from check to check)."""
     (
         check_id,
         started,
@@ -307,33 +306,41 @@ def _check_json(check: tuple[Any, ...], lists: dict[str, str]) -> str:
         message,
         reason,
     ) = check
-    duplicates_text = lists.get(duplicates)
+    duplicates_text = seen.get(duplicates)
     if duplicates_text is None:
-        duplicates_text = lists[duplicates] = pretty_json(list(json.loads(duplicates)), 3)
-    findings_key = "findings:" + findings
-    findings_text = lists.get(findings_key)
+        duplicates_text = seen[duplicates] = pretty_json(list(json.loads(duplicates)), 3)
+    # Keyed apart: stored duplicates start with "[", these with a letter.
+    findings_text = seen.get("f" + findings)
     if findings_text is None:
         refs = [
             {"id": item["id"], "severity": Severity(item["severity"]).value}
             for item in json.loads(findings)
         ]
-        findings_text = lists[findings_key] = pretty_json(refs, 3)
-    return _CHECK.format(
+        findings_text = seen["f" + findings] = pretty_json(refs, 3)
+    status_text = seen.get("s" + status)
+    if status_text is None:
+        status_text = seen["s" + status] = _encode_string(Severity(status).value)
+    return _CHECK % (
         check_id,
         _encode_string(started),
-        pretty_json(duration),
-        _encode_string(Severity(status).value),
+        _number(duration),
+        status_text,
         exit_code,
-        _BOOL[bool(completed)],
+        "true" if completed else "false",
         _encode_string(mode),
         expected,
         answering,
         duplicates_text,
-        pretty_json(corrupt_rate),
+        "null" if corrupt_rate is None else _number(corrupt_rate),
         findings_text,
-        pretty_json(message),
-        pretty_json(reason),
+        "null" if message is None else _encode_string(message),
+        "null" if reason is None else _encode_string(reason),
     )
+
+
+def _number(value: float) -> str:
+    """A float of the history as json writes it."""
+    return _float(value) if math.isfinite(value) else json.dumps(value)
 
 
 #: One station of a dump, four levels deep, as ``json.dumps(indent=2)`` writes it, from a
