@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from clu_doctor.bus.codecs import FRAMINGS
 from clu_doctor.bus.errors import UnexpectedAnswer
@@ -91,6 +91,47 @@ class StationStatus:
 # --- the profile ------------------------------------------------------------------------------
 
 
+#: IEC 61851-1 control-pilot plateaus by state letter: A no vehicle 12 V, B connected 9 V,
+#: C charging 6 V, D charging with ventilation 3 V; a reading more than this far from its
+#: state's plateau is off level (the standard's bands are +-1 V).
+PILOT_LEVELS_V: Mapping[str, float] = MappingProxyType({"A": 12.0, "B": 9.0, "C": 6.0, "D": 3.0})
+PILOT_TOLERANCE_V = 1.0
+
+
+@dataclass(frozen=True)
+class PilotReading:
+    """The control-pilot voltages a controller measures (ABL 0x0015, undocumented: read-only,
+    shaped as captured on real EVCC2/3 controllers, field-evidence §5)."""
+
+    #: The state code the block echoes (``A1``), ``None`` if it is not one the profile knows.
+    state: str | None
+    #: CP+ and CP- in volts (ADC counts x 0.00425 V, as the captures scale them).
+    cp_plus_v: float
+    cp_minus_v: float
+    raw: tuple[int, ...] = ()
+
+    @property
+    def expected_v(self) -> float | None:
+        """The plateau CP+ should sit on in this state (``None``: E/F/setup, not judged)."""
+        return PILOT_LEVELS_V.get(self.state[:1]) if self.state else None
+
+    @property
+    def off_level(self) -> bool:
+        """CP+ further than the standard's band from its state's plateau."""
+        expected = self.expected_v
+        return expected is not None and abs(self.cp_plus_v - expected) > PILOT_TOLERANCE_V
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "state": self.state,
+            "cp_plus_v": round(self.cp_plus_v, 2),
+            "cp_minus_v": round(self.cp_minus_v, 2),
+            "expected_v": self.expected_v,
+            "off_level": self.off_level,
+            "raw": list(self.raw),
+        }
+
+
 @dataclass(frozen=True)
 class RegisterBlock:
     """A block of registers to read, and the decoder that reads it."""
@@ -149,6 +190,8 @@ class DeviceProfile:
     #: First generation: the decimal state values and the state code each stands for (the
     #: second generation's code with the same meaning, so both read as the same states).
     state_values: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: The control-pilot block (ABL 0x0015 x5), read in active mode only; ``None``: no such read.
+    pilot: RegisterBlock | None = None
     #: The file the profile came from.
     path: str = field(default="", compare=False)
 
@@ -192,6 +235,20 @@ class DeviceProfile:
         decoder = STATUS_DECODERS[block.decoder]
         lookup = self.value_state_info if decoder.by_value else self.state_info
         return decoder.decode(block, values, lookup)
+
+    def decode_pilot(self, registers: Sequence[int]) -> PilotReading:
+        """Decode the answer to the pilot block; :class:`UnexpectedAnswer` if it is not one."""
+        if self.pilot is None:
+            raise ValueError(f"profile {self.name} has no pilot block")
+        values = _checked(self.pilot, registers)
+        byte = values[0] & 0xFF
+        info = self.states.get(byte)
+        return PilotReading(
+            state=info.code if info is not None else None,
+            cp_plus_v=values[1] * CP_VOLTS_PER_COUNT,
+            cp_minus_v=values[2] * CP_VOLTS_PER_COUNT,
+            raw=tuple(values),
+        )
 
     def value_state_info(self, value: int) -> StateInfo:
         """First generation: the state a decimal state value stands for (``state_values``),
@@ -401,6 +458,24 @@ IDENTITY_DECODERS: Mapping[str, IdentityDecoder] = MappingProxyType(
     }
 )
 
+#: Volts per count of the 0x0015 block's CP+ and CP- words (captured: 0x0ADA in state A is
+#: 11.8 V; said to be four times the first generation's resolution).
+CP_VOLTS_PER_COUNT = 0.00425
+
+
+class PilotDecoder(NamedTuple):
+    description: str
+    counts: range
+
+
+PILOT_DECODERS: Mapping[str, PilotDecoder] = MappingProxyType(
+    {
+        "abl-pilot": PilotDecoder(
+            "ABL 0x0015 block: echo + state, CP+, CP-, PP, temperature", range(5, 6)
+        )
+    }
+)
+
 STATUS_DECODERS: Mapping[str, StatusDecoder] = MappingProxyType(
     {
         "abl-status": StatusDecoder(
@@ -425,7 +500,10 @@ _TOP_REQUIRED = (
     *("name", "title", "description", "sources", "framing", "line", "addresses", "identity"),
     "timing",
 )
-_TOP_OPTIONAL = ("status", "states", "device", "generation", "other_generation", "state_values")
+_TOP_OPTIONAL = (
+    *("status", "states", "device", "generation", "other_generation", "state_values"),
+    "pilot",
+)
 #: What a profile's devices can be (``device:``; charge controllers when not said).
 DEVICE_KINDS: tuple[DeviceKind, ...] = ("charge-controller", "energy-meter")
 _BLOCK = ("function", "start", "count", "decoder")
@@ -626,6 +704,7 @@ def read_profile(path: str | Path) -> DeviceProfile:
         _read_block(reader, top, "identity", IDENTITY_DECODERS) if "identity" in top else None
     )
     status = _read_block(reader, top, "status", STATUS_DECODERS) if "status" in top else None
+    pilot = _read_block(reader, top, "pilot", PILOT_DECODERS) if "pilot" in top else None
     states = _read_states(reader, top) if "states" in top else {}
     if status is not None and not states:
         reader.report(top.value_line_of("status"), "a status block needs a states table")
@@ -658,6 +737,7 @@ def read_profile(path: str | Path) -> DeviceProfile:
         generation=generation,
         other_generation=other or None,
         state_values=MappingProxyType(state_values),
+        pilot=pilot,
         path=source,
     )
 

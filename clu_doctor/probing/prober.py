@@ -41,6 +41,7 @@ from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.listen.verdicts import derive_verdicts
 from clu_doctor.bus.probes.base import BusBusy, lbt_from_listen, lbt_window, ranges
 from clu_doctor.bus.probes.duplicates import find_duplicates
+from clu_doctor.bus.probes.pilot import read_pilots
 from clu_doctor.bus.probes.scan import scan, with_other_generation
 from clu_doctor.clock import current as current_clock
 from clu_doctor.engine import Observation, ObservationSpec
@@ -55,6 +56,7 @@ from clu_doctor.probing.translate import (
     duplicates_from_listen,
     listen_observations,
     observation,
+    pilot_observation,
     reach_from_listen,
     reach_from_scan,
     states_observation,
@@ -71,7 +73,7 @@ if TYPE_CHECKING:
     from clu_doctor.bus.probes.base import LbtResult
     from clu_doctor.bus.probes.duplicates import DuplicateResult
     from clu_doctor.bus.probes.scan import ScanResult
-    from clu_doctor.bus.profile import DeviceProfile
+    from clu_doctor.bus.profile import DeviceProfile, PilotReading
     from clu_doctor.bus.settings import LineSettings
     from clu_doctor.site.model import Site
 
@@ -185,6 +187,7 @@ class BusProber:
         self._scan_refused: str | None = None
         self._duplicates: DuplicateResult | None = None
         self._duplicates_declined: str | None = None
+        self._pilots: Mapping[int, PilotReading | None] | None = None
         self._results: dict[str, Mapping[str, Observation]] = {}
 
     @classmethod
@@ -665,6 +668,44 @@ class BusProber:
             return {"station.state": unknown("station.state", reason)}
         return states_observation(states, self.plan.profile, self.plan.site, source)
 
+    def _observe_pilot(self) -> dict[str, Observation]:
+        readings = self.pilots()
+        if readings is None:
+            reason = self._scan_refused or "the CLU is using the bus, so the tool does not read"
+            return {"station.pilot": unknown("station.pilot", reason)}
+        return pilot_observation(readings, self.plan.site)
+
+    def pilots(self) -> Mapping[int, PilotReading | None] | None:
+        """The control-pilot voltages of the controllers the scan found, read once when the
+        scan was allowed (``None``: no scan, or the profile has no pilot block); cached."""
+        if self._pilots is not None:
+            return self._pilots
+        if self.plan.profile.pilot is None:
+            return None
+        if self.traffic() == "polling" and not self.plan.transmit:
+            return None  # the CLU's states come from its own polls: no reads while it polls
+        result = self.scan()
+        if result is None:
+            return None
+        others = set(result.other_generation["answered"]) if result.other_generation else set()
+        addresses = [a for a in result.answered if a not in others]
+        self.events.stage(f"Reading the control-pilot voltages of {ranges(tuple(addresses))}", None)
+        try:
+            self._pilots = read_pilots(
+                self.link(),
+                self.plan.profile,
+                addresses,
+                timeout=float(result.timeout["final_s"]),
+                first_byte=float(result.timeout["first_byte_s"]),
+                force=self.plan.transmit,
+                lbt=result.lbt,
+            )
+        except BusBusy as busy:
+            self._refused(busy)
+            return None
+        self.events.stage_done(f"{sum(r is not None for r in self._pilots.values())} read")
+        return self._pilots
+
     def _observe_profile(self) -> dict[str, Observation]:
         return devices_observation(self.plan.profile)
 
@@ -709,6 +750,7 @@ PROBES: Mapping[str, Callable[[BusProber], dict[str, Observation]]] = {
     "bus.scan": BusProber._observe_states,
     "bus.end_of_bus": BusProber._observe_reach,
     "bus.duplicates": BusProber._observe_duplicates,
+    "bus.pilot": BusProber._observe_pilot,
     "site.plan": BusProber._observe_site,
     "bus.profile": BusProber._observe_profile,
 }

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from clu_doctor.bus.listen.report import ListenReport
     from clu_doctor.bus.listen.verdicts import Verdict
     from clu_doctor.bus.probes.duplicates import DuplicateResult, DuplicateVerdict
-    from clu_doctor.bus.profile import DeviceProfile, StateInfo
+    from clu_doctor.bus.profile import DeviceProfile, PilotReading, StateInfo
     from clu_doctor.site.model import Site
 
 
@@ -536,10 +536,8 @@ def classify_states(
     for address, code in sorted(states.items()):
         value, info = _state_value(code, profile)
         if value != "normal":
-            label = site.label_of(address) if site else None
             meaning = info.meaning if info else "unknown state"
-            where = f"address {address}" + (f" ({label})" if label else "")
-            lines.append(f"{where}: state {code}, {meaning}")
+            lines.append(f"{_station_words(address, site)}: state {code}, {meaning}")
         if STATE_RANK.index(value) < STATE_RANK.index(worst):
             worst = value
     if worst == "normal":
@@ -569,6 +567,48 @@ def states_observation(
             "station.state", value, probe, lines, addresses=about, partial=partial
         )
     }
+
+
+#: ``station.pilot`` by whether any pilot read lies off its state's level.
+PILOT_VALUE: Mapping[bool, str] = MappingProxyType({False: "normal", True: "off-level"})
+
+
+def pilot_observation(
+    readings: Mapping[int, PilotReading | None], site: Site | None
+) -> dict[str, Observation]:
+    """``station.pilot`` from the pilot blocks read (``None``: that address gave no valid
+    answer). Only readings in a state with a pilot level (A-D) are judged; the value is about
+    the controllers off their level, or, when none is, about those judged (partial when not
+    every controller of the site was)."""
+    judged = {a: r for a, r in readings.items() if r is not None and r.expected_v is not None}
+    if not judged:
+        return {"station.pilot": unknown("station.pilot", "no pilot voltage could be judged")}
+    off = sorted(a for a, r in judged.items() if r.off_level)
+    lines = []
+    for address in off or sorted(judged):
+        reading = judged[address]
+        lines.append(
+            f"{_station_words(address, site)}: CP+ {reading.cp_plus_v:.1f} V in state "
+            f"{reading.state}, where {reading.expected_v:g} V is expected (+-1 V)"
+        )
+    if not off:
+        lines = [f"{len(judged)} controller(s): CP+ on the level of their state"]
+    planned = set(site.expected_addresses) if site is not None else None
+    return {
+        "station.pilot": observation(
+            "station.pilot",
+            PILOT_VALUE[bool(off)],
+            "bus.pilot",
+            lines,
+            addresses=off or judged,
+            partial=not off and (planned is None or not planned <= set(judged)),
+        )
+    }
+
+
+def _station_words(address: int, site: Site | None) -> str:
+    label = site.label_of(address) if site is not None else None
+    return f"address {address} ({label})" if label else f"address {address}"
 
 
 def _is_hex(code: str) -> bool:
@@ -640,6 +680,7 @@ def produced_values() -> dict[str, frozenset[str]]:
         },
         "bus.duplicates": duplicates | set(DUPLICATES_FROM_CHECK.values()),
         "station.state": set(STATE_RANK),
+        "station.pilot": set(PILOT_VALUE.values()),
         "bus.settings": {"match", "mismatch"},
         "bus.devices": set(DEVICES_FROM_PROFILE.values()),
     }

@@ -46,6 +46,7 @@ from clu_doctor.bus.frames import (
     build_exception,
     build_read_reply,
 )
+from clu_doctor.bus.profile import CP_VOLTS_PER_COUNT
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.sim.scenario import Controller
 
@@ -90,7 +91,6 @@ BOX_LIMIT_DUTY = 0x010B
 #: ADC counts of 0.00425 V, PP, and a temperature-like value. The captures are of state A
 #: (0x0ADA: 11.8 V); the other pilot levels (9 V with a vehicle, 6 V charging: IEC 61851) are
 #: the same scale, and CP- is 0 in every capture, so it is 0 here too.
-CP_VOLTS_PER_COUNT = 0.00425
 CP_COUNTS = {
     0xA: 0x0ADA,  # as captured
     0xB: round(9.0 / CP_VOLTS_PER_COUNT),
@@ -189,7 +189,10 @@ class Evcc:
 
     def pilot_counts(self) -> int:
         """CP+ as 0x0015 reports it: the IEC 61851 pilot level of the state in ADC counts (0 in
-        an error or setup state, where the captures say nothing)."""
+        an error or setup state, where the captures say nothing), or the scenario's faulty
+        ``pilot_v``."""
+        if self.spec.pilot_v is not None:
+            return round(self.spec.pilot_v / CP_VOLTS_PER_COUNT)
         return CP_COUNTS.get(self.state >> 4, 0)
 
     def registers(self, start: int) -> list[int]:

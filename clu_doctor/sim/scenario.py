@@ -89,6 +89,9 @@ class Controller:
     currents_a: tuple[float, float, float] | None = (0.0, 0.0, 0.0)
     #: Current limit the station starts with (the CLU may write another).
     icmax_a: float = 16.0
+    #: Fault: the CP+ voltage the 0x0015 block reports whatever the state (a damaged cable or
+    #: a wet socket); ``None``: the IEC 61851 level of the state.
+    pilot_v: float | None = None
     #: Seconds from the end of a request to the start of the reply, and its +/- spread.
     turnaround_s: float = 0.003
     jitter_s: float = 0.001

@@ -106,7 +106,7 @@ _CLU_KEYS = (
 #: station itself, in a DUO inside ``outlets``, and any of them may be given in ``defaults``.
 _OUTLET_KEYS = (
     *("address", "label", "type", "serial", "firmware", "state", "currents", "icmax_a"),
-    "turnaround_ms",
+    *("turnaround_ms", "pilot_v"),
     *("jitter_ms", "reply_address", "registers"),
 )
 _STATION_ONLY_KEYS = ("label", "model", "kind", "powered", "ab_swapped", "line", "outlets")
@@ -447,6 +447,8 @@ class ScenarioReader(Reader):
             values["currents_a"] = self.currents(m, "currents")
         if (m := pick("icmax_a")) is not None:
             values["icmax_a"] = _or(self.number(m, "icmax_a", low=6.0, high=80.0), base.icmax_a)
+        if (m := pick("pilot_v")) is not None:
+            values["pilot_v"] = self.number(m, "pilot_v", low=0.0, high=13.0)
         if (m := pick("turnaround_ms")) is not None:
             low = MIN_TURNAROUND_S * 1000
             turnaround = self.number(m, "turnaround_ms", low=low, high=10000.0)

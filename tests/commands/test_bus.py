@@ -315,3 +315,26 @@ def test_scan_of_a_first_generation_site() -> None:
     assert document["exit_code"] == 0
     assert document["scan"]["answered"] == list(range(1, 9))
     assert document["scan"]["framing"] == "evcc1"
+
+
+# --- the control pilot (read in active mode only) --------------------------------------------
+
+
+def test_scan_names_a_controller_whose_pilot_is_off_its_level() -> None:
+    scenario = SCENARIOS / "pilot-off-level.yaml"
+    document = invoke("scan", "--sim", f"{scenario}?clu=0", "--json").json()
+    assert document["exit_code"] == 1
+    [finding] = [f for f in document["findings"] if f["id"] == "STATION-PILOT-01"]
+    assert "address 5 (XAXXY05): CP+ 7.5 V in state C2, where 6 V is expected" in " ".join(
+        finding["evidence"]
+    )
+    assert "STATION-OK-01" not in {f["id"] for f in document["findings"]}
+
+
+def test_the_pilot_is_never_read_while_the_clu_polls() -> None:
+    """Listening only: the pilot stays unknown and the states found normal are not withdrawn."""
+    scenario = SCENARIOS / "pilot-off-level.yaml"
+    document = invoke("diagnose", "--sim", str(scenario), "--no-input", "--json").json()
+    [pilot] = [o for o in document["observations"] if o["key"] == "station.pilot"]
+    assert pilot["value"] == "unknown"
+    assert "STATION-PILOT-01" not in {f["id"] for f in document["findings"]}

@@ -208,3 +208,11 @@ def test_the_pdf_frames_with_a_wrong_lrc_are_refused(wrong: str, right_lrc: str)
     with pytest.raises(ChecksumError):
         CODEC.decode(wire(wrong))
     assert CODEC.decode(wire(wrong[:-2] + right_lrc)).address == 1
+
+
+def test_the_captured_pilot_block_reads_as_a_pilot_on_its_level() -> None:
+    # raibisch/ESP32_ABL knowhow: 0x0015 x5 in state A, CP+ 0x0ADA = 11.8 V, CP- 0
+    words = registers(":010300150005E2", ">01030A15A10ADA000000000ACB83")
+    pilot = ERANGE.decode_pilot(words)
+    assert pilot.state == "A1" and round(pilot.cp_plus_v, 1) == 11.8 and pilot.cp_minus_v == 0
+    assert pilot.expected_v == 12.0 and not pilot.off_level
