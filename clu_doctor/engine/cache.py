@@ -132,9 +132,9 @@ def _unpickler() -> Any:
     """``pickle.load``, from the C module itself where there is one: every run reads the
     rulebook, and ``pickle.py`` (with ``struct``) costs more to import than the read."""
     try:
-        from _pickle import load  # CPython's accelerator, which pickle.load is
+        from _pickle import load  # start-up: CPython's unpickler without pickle.py
     except ImportError:  # another Python
-        from pickle import load
+        from pickle import load  # start-up: only when a cache file is read
     return load
 
 
