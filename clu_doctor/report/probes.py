@@ -44,6 +44,9 @@ def _table(mode: OutputMode, columns: Sequence[str]) -> Table:
     return table
 
 
+#: An ABL controller generation in words.
+GENERATION_WORDS = {1: "first-generation", 2: "second-generation"}
+
 #: A failed read's outcome in the words of the table (the JSON keeps the keys).
 OUTCOME_WORDS = {
     "no_answer": "no answer",
@@ -99,7 +102,8 @@ def scan_table(scan: ScanResult, mode: OutputMode, site: Site | None = None) -> 
 def scan_summary(scan: ScanResult) -> str:
     """One line: what was read, what answered, how long it took."""
     read = len(scan.results)
-    answered = len(scan.answered)
+    other = scan.other_generation
+    answered = len(scan.answered) - (len(other["answered"]) if other is not None else 0)
     text = (
         f"read {read} address(es) at {scan.line} ({scan.framing}) in {scan.duration_s:.1f} s: "
         f"{answered} answered"
@@ -108,13 +112,12 @@ def scan_summary(scan: ScanResult) -> str:
         text += f", {len(scan.garbled)} garbled every time"
     if scan.skipped:
         text += f", {len(scan.skipped)} skipped (every expected station had answered)"
-    other = scan.other_generation
     if other is not None:
         found = ranges(tuple(other["answered"])) or "none"
         text += (
             f"; {ranges(tuple(other['read']))} read again at {other['line']} "
-            f"({other['framing']}) for generation-{other['generation']} controllers: "
-            f"{found} answered"
+            f"({other['framing']}) for {GENERATION_WORDS.get(other['generation'], 'other')} "
+            f"controllers: {found} answered"
         )
     return text
 

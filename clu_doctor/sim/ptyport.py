@@ -10,6 +10,7 @@ it. POSIX only (termios); the TCP endpoint and the ``sim://`` handler work every
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import sys
@@ -105,6 +106,9 @@ class PtyEndpoint(Endpoint):
         self.path = os.ttyname(self._slave)
         self._policy = RxPolicy()
         self._fallback = self.adapter.settings
+        #: The parity the client's last request implies, where the kernel hides its termios
+        #: parity (see :meth:`_client_settings`).
+        self._spoken_parity: str | None = None
         self._client_settings()  # sets the IXANY marker
 
     def _client_settings(self) -> tuple[LineSettings | None, RxPolicy | None]:
@@ -115,7 +119,22 @@ class PtyEndpoint(Endpoint):
         if not attrs[0] & termios.IXANY:
             self._mark(attrs)
         settings, self._policy = settings_from_termios(attrs, self._fallback)
+        hidden = sys.platform.startswith("linux") and not attrs[0] & termios.INPCK
+        if settings is not None and hidden and self._spoken_parity is not None:
+            # Linux hides the client's parity: take the one its protocol implies (a mixed site
+            # of both ABL generations: the first's text requests go at 8N1)
+            settings = dataclasses.replace(settings, parity=self._spoken_parity)
         return settings, self._policy
+
+    def _listen_to(self, data: bytes) -> None:
+        """Note the parity the client's request implies: a first-generation EVCC text request
+        (``!``) is sent at 8N1; any other frame start (a Modbus ASCII ``:``) goes back to the
+        bus's own setting, as before anything was said."""
+        start = data.lstrip()[:1]
+        if start == b"!":
+            self._spoken_parity = "N"
+        elif start:
+            self._spoken_parity = None
 
     def _mark(self, attrs: list[Any]) -> None:
         """Set IXANY on the slave: harmless with IXON off, and cleared by every client.
@@ -142,6 +161,7 @@ class PtyEndpoint(Endpoint):
                 return
             raise
         if data:
+            self._listen_to(data)
             settings, policy = self._client_settings()
             self.adapter.configure(settings, policy)
             self.adapter.write(data, self.clock.now(), settings)

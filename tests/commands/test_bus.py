@@ -295,8 +295,9 @@ def test_scan_reads_a_mixed_site_at_both_generations_settings() -> None:
     assert scan["other_generation"]["answered"] == [5, 6, 7, 8]
     assert scan["missing"] == [] and document["chain"]["verdict"] == "ok"
     text = invoke("scan", "--sim", "mixed-generations?clu=0").stdout
-    assert "read again at 38400 8N1 (evcc1) for generation-1 controllers: 5-8 answered" in " ".join(
-        text.split()
+    assert (
+        "read again at 38400 8N1 (evcc1) for first-generation controllers: 5-8 answered"
+        in " ".join(text.split())
     )
 
 

@@ -126,3 +126,19 @@ def test_a_mixed_site_through_a_pty_has_no_false_duplicate() -> None:
     assert {a["address"]: a["doubled"] for a in report["addresses"]} == dict.fromkeys(
         (1, 2, 3, 4, 9, 10, 11, 12), 0
     )
+
+
+def test_a_mixed_site_scanned_through_a_pty_finds_a_fault_on_each_side() -> None:
+    """Through a real tty the second read at 8N1 reaches the first generation (the pty takes
+    the parity its text requests imply): both faults, each generation named at its address."""
+    with serve("mixed-generations-faults", tcp=False, clu=False) as server:
+        assert server.pty is not None
+        scanned = invoke("scan", "--port", server.pty, "--addresses", "1-12", "--json")
+    document = scanned.json()
+    assert scanned.code == document["exit_code"] == 2, scanned.stdout[-2000:]
+    generation = {
+        a["address"]: a["generation"] for a in document["scan"]["addresses"] if a["answered"]
+    }
+    assert {a for a, g in generation.items() if g == 1} == {5, 6, 7, 8}
+    assert 11 not in generation  # the unpowered second-generation station
+    assert "STATION-FAULT-01" in {f["id"] for f in document["findings"]}
