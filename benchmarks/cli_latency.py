@@ -19,7 +19,10 @@ Cases (a diagnosis from flags: ``diagnose -o clu.power_led=off -o clu.status_led
   typer and rich keep the bytecode pip compiled), with a warm and a cold cache.
 
 PYTHONDONTWRITEBYTECODE is cleared for the other runs: an installed package has its bytecode
-compiled at install time. A few warm-up rounds fill the OS file cache first.
+compiled at install time; so is PYTHONUNBUFFERED (a user's shell does not set it). Every run
+starts in an empty directory: ``python -m`` puts the current directory first on the path, and
+run from the repository it would import the package from there rather than from the copy
+without bytecode. A few warm-up rounds fill the OS file cache first.
 
 Usage: python benchmarks/cli_latency.py [--runs N]
 """
@@ -40,9 +43,20 @@ REPO = Path(__file__).resolve().parents[1]
 DIAGNOSE = ["diagnose", "-o", "clu.power_led=off", "-o", "clu.status_led=off", "--no-input"]
 
 
+#: Where every run starts (see the module docstring); set in main().
+WHERE: list[Path] = []
+
+
 def timed(command: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False, env=env)
+    subprocess.run(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        env=env,
+        cwd=WHERE[0] if WHERE else None,
+    )
     return time.perf_counter() - start
 
 
@@ -75,8 +89,10 @@ def main() -> None:
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="clu-doctor-latency-"))
     try:
-        base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        base_env.pop("CLU_DOCTOR_NO_CACHE", None)
+        WHERE.append(scratch / "cwd")
+        WHERE[0].mkdir()
+        cleared = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "CLU_DOCTOR_NO_CACHE")
+        base_env = {k: v for k, v in os.environ.items() if k not in cleared}
         warm = {**base_env, "CLU_DOCTOR_CACHE_DIR": str(scratch / "warm-cache")}
         no_bytecode = {
             **warm,
@@ -95,7 +111,18 @@ def main() -> None:
             Case("no bytecode, --json, warm", [*DIAGNOSE, "--json"], no_bytecode),
             Case("no bytecode, --json, cold", [*DIAGNOSE, "--json"], no_bytecode, cold=True),
         ]
+        where = subprocess.run(
+            [sys.executable, "-c", "import clu_doctor; print(clu_doctor.__file__)"],
+            capture_output=True,
+            text=True,
+            env=no_bytecode,
+            cwd=WHERE[0],
+            check=True,
+        ).stdout.strip()
+        if not where.startswith(no_bytecode["PYTHONPATH"]):
+            sys.exit(f"the runs without bytecode would import {where}, not the copy")
         baseline = [sys.executable, "-c", "import typer, rich"]
+        load_before = os.getloadavg()
         for _ in range(3):  # warm-up: file cache, bytecode, the warm caches
             for case in cases:
                 timed(baseline, warm)
@@ -108,7 +135,15 @@ def main() -> None:
                 base_times.append(base)
                 case.times.append(took)
                 case.ratios.append(took / base)
+        load_after = os.getloadavg()
         print(f"runs per case: {args.runs}, each paired with a run of the baseline")
+        print(
+            "load average (1, 5, 15 min): before "
+            + " ".join(f"{x:.2f}" for x in load_before)
+            + ", after "
+            + " ".join(f"{x:.2f}" for x in load_after)
+            + f" ({os.cpu_count()} CPUs)"
+        )
         label = 'python -c "import typer, rich"'
         print(f"{label:<32} {statistics.median(base_times) * 1000:7.1f} ms (median)")
         for case in cases:

@@ -4,8 +4,8 @@
 Builds a history of 35,000 checks (a year of checks every 15 minutes) of a 16-station site,
 then measures, each in a fresh process as a user runs it:
 
-* ``clu-doctor history --site site.yaml --last 35000 --json`` and the same as text: wall time
-  and peak memory (maximum resident set size) of the process (targets: <= 2 s, <= 100 MB for
+* ``clu-doctor history --site site.yaml --last 35000 --json`` and the same as text (piped):
+  wall time and peak memory (maximum resident set size) of the process (targets: <= 2 s, <= 100 MB for
   the JSON);
 * pruning the year to 90 days (as the next ``clu-doctor check`` does): the file's size on
   disk, database and write-ahead log, against the size of its live data (the same history
@@ -98,6 +98,10 @@ def measured(command: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" ({os.cpu_count()} CPUs)"
+
+
 def on_disk(path: Path) -> int:
     return sum(
         p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()
@@ -130,6 +134,7 @@ def main() -> None:
             "--last",
             str(args.checks),
         ]
+        print("load average before the runs (1, 5, 15 min): " + _load())
         for label, extra in (("--json", ["--json"]), ("text (piped)", [])):
             runs = [measured(base + extra) for _ in range(args.runs)]
             wall = statistics.median(r[0] for r in runs)
@@ -155,6 +160,7 @@ def main() -> None:
         )
         with sqlite3.connect(live) as check:
             assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        print("load average after the runs (1, 5, 15 min): " + _load())
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

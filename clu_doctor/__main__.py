@@ -12,11 +12,20 @@ after it, a late Ctrl-C ends quietly.
 
 (Before this module is imported, the Python interpreter is still starting; a Ctrl-C in those
 first milliseconds is Python's own business.)
+
+The cycle collector is held off while the command line loads: loading only builds what lives
+as long as the process (modules, classes, the command), and collecting among it was a good
+part of the start-up. Once the command is built (:func:`clu_doctor.cli.run`) all of that is
+frozen (``gc.freeze``: never scanned again) and the collector runs as usual for the command's
+own work. At the end, what is left is frozen too rather than scanned once more on the way out
+(the interpreter still closes and frees everything as usual; only unreachable cycles are left
+to the exit). Together that is about a sixth of a short command's time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -67,11 +76,13 @@ _on_interrupt(_interrupted_while_loading)
 def main() -> NoReturn:
     """Run the command line; exit with its code (130 for Ctrl-C, whenever it comes)."""
     _on_interrupt(_interrupted_while_loading)  # again, for a caller that imported us earlier
+    held = gc.isenabled()  # (a caller that turned it off keeps it off)
+    gc.disable()  # until the command is built: see the module docstring
     from clu_doctor.cli import main as command_line  # tens of milliseconds, Ctrl-C safe
 
     _on_interrupt(_interrupt)  # a command cleans up after KeyboardInterrupt
     try:
-        command_line()
+        command_line(collector_held=held)
     except KeyboardInterrupt:
         try:
             sys.stdout.flush()
@@ -82,6 +93,7 @@ def main() -> NoReturn:
     except SystemExit:
         # Done: a Ctrl-C while Python winds down (threads, atexit) has nothing to interrupt.
         _on_interrupt(_leave_quietly)
+        gc.freeze()  # no last scan of every object on the way out (see the module docstring)
         raise
     raise SystemExit(0)  # the command line always exits; this only satisfies NoReturn
 

@@ -8,6 +8,7 @@ exit code (usage errors are 3 UNKNOWN, never 2, which means CRITICAL to a monito
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -98,6 +99,14 @@ _MODULE_ORDER = ("diagnose", "bus", "check", "rules", "sim", "history", "site", 
 _GROUPS = ("rules", "site")
 _HELP_FLAGS = ("--help", "-h")
 _VERSION_FLAGS = ("--version", "-V")
+
+
+def _start_up_done() -> None:
+    """What start-up built (modules, classes, the command) lives until the end: frozen, the
+    cycle collector (held off by :mod:`clu_doctor.__main__` until now) never scans it again,
+    and collects the command's own garbage as usual."""
+    gc.freeze()
+    gc.enable()
 
 
 class _State:
@@ -263,17 +272,22 @@ def _report_problems(error: FileProblemError) -> None:
         print(error_line(str(problem)), file=sys.stderr)
 
 
-def run(argv: list[str] | None = None) -> int:
-    """Run the command line and return the exit code (what :func:`main` exits with)."""
+def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
+    """Run the command line and return the exit code (what :func:`main` exits with).
+    ``collector_held``: the caller turned the cycle collector off for the start-up; it is
+    turned on again once the command is built (see :mod:`clu_doctor.__main__`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     _state.debug = "--debug" in args or os.environ.get("CLU_DOCTOR_DEBUG") == "1"
     debuglog.enabled = _state.debug
     if [arg for arg in args if arg != "--debug"] in ([flag] for flag in _VERSION_FLAGS):
         print(f"{PROG} {__version__}")  # nothing to build for the version
         return int(ExitCode.OK)
-    if _wants_help(args):
+    help_only = _wants_help(args)
+    if help_only:
         _defer_help_extras()
     command = typer.main.get_command(_app_for(args))
+    if collector_held and not help_only:  # a help page is printed and done: no need
+        _start_up_done()
     try:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)
     except FileProblemError as error:
@@ -355,9 +369,9 @@ def _silence_broken_pipe() -> None:
         pass
 
 
-def main() -> NoReturn:
-    """Console-script entry point."""
-    code = run()
+def main(*, collector_held: bool = False) -> NoReturn:
+    """Console-script entry point (``collector_held``: see :func:`run`)."""
+    code = run(collector_held=collector_held)
     try:
         sys.stdout.flush()
     except BrokenPipeError:

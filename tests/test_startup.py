@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,38 @@ def test_what_the_help_defers_is_the_real_thing_when_used() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["rich.markdown", "Heading", "rich.traceback"]
+
+
+def test_the_collector_waits_for_the_command_and_then_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m clu_doctor`` holds the cycle collector off while the command line loads;
+    the command itself runs with it on, start-up's objects frozen (never scanned again)."""
+    import gc
+
+    import clu_doctor.engine
+    from clu_doctor.cli import run
+
+    seen: list[tuple[bool, int]] = []
+    real = clu_doctor.engine.load_rulebook
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clu_doctor.engine, "load_rulebook", spy)
+    gc.disable()
+    try:
+        code = run(
+            ["diagnose", "-o", "clu.power_led=off", "--no-input", "--json"], collector_held=True
+        )
+    finally:
+        gc.enable()
+        gc.unfreeze()
+    assert code == 3 and seen and seen[0][0] is True and seen[0][1] > 0
+    seen.clear()
+    gc.disable()
+    try:
+        run(["rules", "list"], collector_held=False)
+        held_on = gc.isenabled()
+    finally:
+        gc.enable()
+    assert held_on is False  # a caller that keeps it off is left so

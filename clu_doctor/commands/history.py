@@ -97,10 +97,10 @@ def history(
             chunks = history_dump_chunks(recorded.iter_dump(last), site=site_plan.name, facts=facts)
         else:
             from clu_doctor.report.console import OutputMode
-            from clu_doctor.report.history import history_text_chunks
+            from clu_doctor.report.history import history_marks_chunks
 
-            chunks = history_text_chunks(
-                recorded.iter_recent(last),
+            chunks = history_marks_chunks(
+                recorded.iter_marks(last),
                 OutputMode.for_stream(),
                 site=site_plan.name,
                 facts=facts,

@@ -118,16 +118,24 @@ def read(path: Path, key: tuple[Any, ...], *, shipped: bool = False) -> Any | No
     try:
         if not shipped and not _trusted(path):
             return None
-        import pickle  # only when a cache file is read or written
-
         with path.open("rb") as stream:
-            stored_key, payload = pickle.load(stream)
+            stored_key, payload = _unpickler()(stream)
     except FileNotFoundError:
         return None
     except Exception as error:  # any damage just means "not cached"
         debuglog.note(f"rulebook cache {path} not read: {error}")
         return None
     return payload if stored_key == key else None
+
+
+def _unpickler() -> Any:
+    """``pickle.load``, from the C module itself where there is one: every run reads the
+    rulebook, and ``pickle.py`` (with ``struct``) costs more to import than the read."""
+    try:
+        from _pickle import load  # start-up: CPython's unpickler without pickle.py
+    except ImportError:  # another Python
+        from pickle import load  # start-up: only when a cache file is read
+    return load
 
 
 def write(path: Path, key: tuple[Any, ...], payload: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,19 @@ def _load_files(root: Path) -> Rulebook:
 
 
 def _rule_files(root: Path) -> tuple[Path, list[Path]]:
-    return root / VOCABULARY_FILE, sorted((root / TREES_DIR).glob("*.yaml"))
+    return root / VOCABULARY_FILE, _yaml_files(root / TREES_DIR)
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    """``sorted(folder.glob("*.yaml"))`` without the pattern machinery (every run lists the
+    trees to check the kept rulebook against them); a folder that cannot be listed has none,
+    as for ``glob``."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [entry.name for entry in entries if entry.name.endswith(".yaml")]
+    except OSError:
+        return []
+    return sorted(folder / name for name in names)
 
 
 def _layers_file(root: Path) -> Path:

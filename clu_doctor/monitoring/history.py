@@ -38,7 +38,9 @@ schema: the queries that build the facts are written against the tables defined 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import operator
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -118,8 +120,27 @@ CREATE INDEX IF NOT EXISTS stations_by_address ON stations (address, check_id)
 )
 
 
+#: The columns of a check in :meth:`History.iter_dump`, in the order of
+#: :meth:`CheckRow.to_dict` (as stored: ``duplicates`` and ``findings`` JSON text).
+DUMP_CHECK_COLUMNS = (
+    "id",
+    "started",
+    "duration_s",
+    "status",
+    "exit_code",
+    "completed",
+    "mode",
+    "stations_expected",
+    "stations_answering",
+    "duplicates",
+    "corrupt_rate",
+    "findings",
+    "message",
+    "reason",
+)
+
 #: The columns of a station in :meth:`History.iter_dump`, in the order of
-#: :meth:`CheckRow.to_dict`'s stations (``expected`` and ``answering`` as 0 or 1).
+#: :meth:`CheckRow.to_dict`'s stations.
 DUMP_STATION_COLUMNS = (
     "address",
     "label",
@@ -132,6 +153,21 @@ DUMP_STATION_COLUMNS = (
     "state",
     "response_s",
 )
+
+#: Each station column of a dump as a JSON literal, worked out by SQLite: text through
+#: ``json_quote`` (the escaping of ``json.dumps(..., ensure_ascii=False)``: quote, backslash
+#: and control characters escaped, everything else as it is), NULL as ``null``, the flags as
+#: ``true``/``false``, numbers as numbers (a REAL arrives as the same float, and ``str()`` of it
+#: is its ``repr``, as json writes it; only an infinite time, ``inf``, is left for the writer
+#: to spell as json does). ``{label}`` and ``{state}`` are the text columns' literals
+#: (:data:`_QUOTED`, or where the SQLite build has no JSON functions the plain columns, quoted
+#: afterwards in Python).
+_DUMP_STATION_SQL = (
+    "s.address, {label}, CASE WHEN s.expected THEN 'true' ELSE 'false' END, "
+    "CASE WHEN s.answering THEN 'true' ELSE 'false' END, s.polls, s.answers, s.corrupt, "
+    "s.timeouts, {state}, ifnull(s.response_s, 'null')"
+)
+_QUOTED = "json_quote({0})"  # NULL: null
 
 
 class HistoryError(CluDoctorError):
@@ -514,6 +550,19 @@ def _row_to_check(row: sqlite3.Row, stations: Sequence[StationRow]) -> CheckRow:
     )
 
 
+def _quote_station(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A dump's station with its label and state quoted here (a SQLite without
+    ``json_quote``), as :data:`_DUMP_STATION_SQL` has SQLite quote them."""
+    label, state = row[2], row[9]
+    return (
+        *row[:2],
+        "null" if label is None else json.dumps(label, ensure_ascii=False),
+        *row[3:9],
+        "null" if state is None else json.dumps(state, ensure_ascii=False),
+        row[10],
+    )
+
+
 class History:
     """The history of one site. Open with :meth:`open`; use as a context manager or
     :meth:`close` it."""
@@ -856,29 +905,122 @@ class History:
                 pending = stations.fetchone()
             yield _row_to_check(row, own)
 
-    def iter_dump(self, n: int = 20) -> Iterator[tuple[CheckRow, list[tuple[Any, ...]]]]:
-        """The newest ``n`` checks, oldest first, for a dump of thousands: each check without
-        its stations, and its stations as plain tuples of :data:`DUMP_STATION_COLUMNS` (one
-        object per station costs more than writing it). Streams as :meth:`iter_recent` does."""
-        window = "SELECT id, started_s FROM checks ORDER BY started_s DESC, id DESC LIMIT ?"
-        checks = self._db.execute(
-            f"SELECT c.* FROM checks c JOIN ({window}) w ON w.id = c.id ORDER BY c.started_s, c.id",
+    def iter_marks(self, n: int = 20) -> Iterator[tuple[CheckRow, list[tuple[Any, ...]]]]:
+        """The newest ``n`` checks, oldest first, for the text of thousands: each check without
+        its stations, and its stations as plain tuples ``(check id, address, label, expected,
+        answering)`` (all the text shows of a station; an object per station costs more than
+        the rest). Streams as :meth:`iter_recent` does."""
+        columns = "s.check_id, s.address, s.label, s.expected, s.answering"
+        first = self._first_in_order(n)
+        if first is not None:  # see iter_dump
+            checks = self._db.execute("SELECT * FROM checks WHERE id >= ? ORDER BY id", (first,))
+            stations = self._db.execute(
+                f"SELECT {columns} FROM stations s WHERE s.check_id >= ? "
+                "ORDER BY s.check_id, s.address",
+                (first,),
+            )
+        else:
+            window = "SELECT id, started_s FROM checks ORDER BY started_s DESC, id DESC LIMIT ?"
+            checks = self._db.execute(
+                f"SELECT c.* FROM checks c JOIN ({window}) w ON w.id = c.id "
+                "ORDER BY c.started_s, c.id",
+                (n,),
+            )
+            stations = self._db.execute(
+                f"SELECT {columns} FROM stations s JOIN ({window}) w ON w.id = s.check_id "
+                "ORDER BY w.started_s, w.id, s.address",
+                (n,),
+            )
+        stations.row_factory = None  # plain tuples
+        groups = itertools.groupby(stations, operator.itemgetter(0))
+        pending = next(groups, None)
+        for check in checks:
+            if pending is not None and pending[0] == check["id"]:
+                yield _row_to_check(check, ()), list(pending[1])
+                pending = next(groups, None)
+            else:
+                yield _row_to_check(check, ()), []
+
+    def iter_dump(
+        self, n: int = 20, *, json_functions: bool | None = None
+    ) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
+        """The newest ``n`` checks, oldest first, for a dump of thousands: each check as a
+        plain tuple of :data:`DUMP_CHECK_COLUMNS`, and its stations as tuples of
+        :data:`DUMP_STATION_COLUMNS` already in JSON's words (see :data:`_DUMP_STATION_SQL`),
+        so that a station is written by one string format: a year of checks is half a million
+        stations, and an object (or even a Python function call) per station costs more than
+        everything else. Streams as :meth:`iter_recent` does. ``json_functions``: whether to
+        let SQLite quote the text (default: when it can)."""
+        if json_functions is None:
+            json_functions = self._has_json_functions()
+        columns = ", ".join(f"c.{name}" for name in DUMP_CHECK_COLUMNS)
+        text = _QUOTED if json_functions else "s.{0}"
+        values = _DUMP_STATION_SQL.format(label=text.format("label"), state=text.format("state"))
+        first = self._first_in_order(n)
+        if first is not None:  # the newest n are the checks from ``first`` on, in id order
+            checks = self._db.execute(
+                f"SELECT {columns} FROM checks c WHERE c.id >= ? ORDER BY c.id", (first,)
+            )
+            stations = self._db.execute(
+                f"SELECT s.check_id, {values} FROM stations s WHERE s.check_id >= ? "
+                "ORDER BY s.check_id, s.address",
+                (first,),
+            )
+        else:
+            window = "SELECT id, started_s FROM checks ORDER BY started_s DESC, id DESC LIMIT ?"
+            checks = self._db.execute(
+                f"SELECT {columns} FROM checks c JOIN ({window}) w ON w.id = c.id "
+                "ORDER BY c.started_s, c.id",
+                (n,),
+            )
+            stations = self._db.execute(
+                f"SELECT s.check_id, {values} FROM stations s "
+                f"JOIN ({window}) w ON w.id = s.check_id ORDER BY w.started_s, w.id, s.address",
+                (n,),
+            )
+        checks.row_factory = None  # plain tuples: the fastest SQLite gives
+        stations.row_factory = None
+        if not json_functions:
+            stations = map(_quote_station, stations)  # type: ignore[assignment]
+        # Grouped by check in C: no Python step per station.
+        groups = itertools.groupby(stations, operator.itemgetter(0))
+        pending = next(groups, None)
+        for check in checks:
+            if pending is not None and pending[0] == check[0]:
+                yield check, list(pending[1])
+                pending = next(groups, None)
+            else:
+                yield check, []  # a check that could not check has no stations
+
+    def _first_in_order(self, n: int) -> int | None:
+        """The id of the oldest of the newest ``n`` checks, when from it on the checks were
+        recorded in the order of their times (as a history is, unless a clock went back):
+        then the newest ``n`` are exactly the checks from that id on, and reading them (and
+        their stations) in the order of the primary key needs no sort of half a million
+        stations. None otherwise (or with no checks)."""
+        first = self._db.execute(
+            "SELECT MIN(id) FROM (SELECT id FROM checks ORDER BY started_s DESC, id DESC LIMIT ?)",
             (n,),
-        )
-        columns = ", ".join(f"s.{name}" for name in DUMP_STATION_COLUMNS)
-        stations = self._db.execute(
-            f"SELECT s.check_id, {columns} FROM stations s "
-            f"JOIN ({window}) w ON w.id = s.check_id ORDER BY w.started_s, w.id, s.address",
-            (n,),
-        )
-        stations.row_factory = None  # plain tuples: the fastest SQLite gives
-        pending = stations.fetchone()
-        for row in checks:
-            own: list[tuple[Any, ...]] = []
-            while pending is not None and pending[0] == row["id"]:
-                own.append(pending[1:])
-                pending = stations.fetchone()
-            yield _row_to_check(row, ()), own
+        ).fetchone()[0]
+        if first is None:
+            return None
+        try:
+            disorder = self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM (SELECT started_s, LAG(started_s) OVER "
+                "(ORDER BY id) AS before FROM checks WHERE id >= ?) WHERE before > started_s)",
+                (first,),
+            ).fetchone()[0]
+        except sqlite3.OperationalError:  # a SQLite older than 3.25 (no window functions)
+            return None
+        return None if disorder else int(first)
+
+    def _has_json_functions(self) -> bool:
+        """Whether this SQLite has ``json_quote`` (built in since 3.38, often before)."""
+        try:
+            self._db.execute("SELECT json_quote('')").fetchone()
+        except sqlite3.OperationalError:
+            return False
+        return True
 
     def span(self, n: int = 20) -> tuple[int, str | None, str | None]:
         """How many of the newest ``n`` checks there are, and when the oldest and the newest

@@ -20,8 +20,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from rich.console import RenderableType  # rich: styled output only (piped text never loads it)
@@ -159,7 +158,12 @@ def markup_to_plain(text: str) -> str:
 
 
 class Block:
-    """Something that lays itself out at a width, plain or through rich."""
+    """Something that lays itself out at a width, plain or through rich.
+
+    The blocks are plain classes rather than dataclasses: every diagnosis imports this
+    module, and a dataclass costs a compile of each of its methods at import."""
+
+    __slots__ = ()
 
     def lines(self, width: int, overflow: Overflow = "fold") -> list[str]:
         """The block as plain lines at most ``width`` cells wide (trailing blanks may stay)."""
@@ -182,14 +186,17 @@ def _measure_text(plain: str, width: int) -> tuple[int, int]:
     return min(narrowest, width), min(widest, width)
 
 
-@dataclass
 class Line(Block):
     """Text (rich's ``Text``): a start in one style, then appended segments; it wraps at the
     block's width."""
 
-    text: str = ""
-    style: str | None = None
-    segments: list[Segment] = field(default_factory=list)
+    __slots__ = ("segments", "style", "text")
+
+    def __init__(
+        self, text: str = "", style: str | None = None, segments: list[Segment] | None = None
+    ) -> None:
+        self.text, self.style = text, style
+        self.segments: list[Segment] = [] if segments is None else segments
 
     def append(self, text: str, style: str | None = None) -> Line:
         self.segments.append((text, style))
@@ -214,11 +221,13 @@ class Line(Block):
         return out
 
 
-@dataclass
 class Markup(Block):
     """A string as rich reads one: with console markup."""
 
-    text: str
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
     def lines(self, width: int, overflow: Overflow = "fold") -> list[str]:
         return wrap(markup_to_plain(self.text), width, overflow)
@@ -230,12 +239,13 @@ class Markup(Block):
         return self.text
 
 
-@dataclass
 class Indent(Block):
     """A block moved right by ``left`` cells (rich's ``Padding(block, (0, 0, 0, left))``)."""
 
-    block: Block
-    left: int
+    __slots__ = ("block", "left")
+
+    def __init__(self, block: Block, left: int) -> None:
+        self.block, self.left = block, left
 
     def lines(self, width: int, overflow: Overflow = "fold") -> list[str]:
         inner = width - self.left
@@ -255,11 +265,13 @@ class Indent(Block):
         return Padding(self.block.rich(), (0, 0, 0, self.left))
 
 
-@dataclass
 class Stack(Block):
     """Blocks one under the other (rich's ``Group``)."""
 
-    blocks: list[Block] = field(default_factory=list)
+    __slots__ = ("blocks",)
+
+    def __init__(self, blocks: list[Block] | None = None) -> None:
+        self.blocks: list[Block] = [] if blocks is None else blocks
 
     def lines(self, width: int, overflow: Overflow = "fold") -> list[str]:
         return [line for block in self.blocks for line in block.lines(width, overflow)]
@@ -274,20 +286,24 @@ class Stack(Block):
         return Group(*(block.rich() for block in self.blocks))
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
+    """How one column of a :class:`Grid` lays out its cells."""
+
     no_wrap: bool = False
     justify: Literal["left", "right"] = "left"
 
 
-@dataclass
 class Grid(Block):
     """Columns without borders (rich's ``Table.grid``): ``gap`` blank cells between columns;
     the wrapping columns give way when the row is too wide."""
 
-    columns: Sequence[Column]
-    gap: int = 1
-    rows: list[list[Block]] = field(default_factory=list)
+    __slots__ = ("columns", "gap", "rows")
+
+    def __init__(
+        self, columns: Sequence[Column], gap: int = 1, rows: list[list[Block]] | None = None
+    ) -> None:
+        self.columns, self.gap = columns, gap
+        self.rows: list[list[Block]] = [] if rows is None else rows
 
     def add_row(self, *cells: Block) -> None:
         self.rows.append(list(cells))
@@ -429,13 +445,16 @@ _GUIDES = ("    ", "│   ", "├── ", "└── ")
 _SPACE, _CONTINUE, _FORK, _END = range(4)
 
 
-@dataclass
 class TreeBlock(Block):
     """A label with children under it, joined by guide lines (rich's ``Tree``)."""
 
-    label: Block
-    guide_style: str = "dim"
-    children: list[TreeBlock] = field(default_factory=list)
+    __slots__ = ("children", "guide_style", "label")
+
+    def __init__(
+        self, label: Block, guide_style: str = "dim", children: list[TreeBlock] | None = None
+    ) -> None:
+        self.label, self.guide_style = label, guide_style
+        self.children: list[TreeBlock] = [] if children is None else children
 
     def add(self, label: Block) -> TreeBlock:
         child = TreeBlock(label, self.guide_style)

@@ -81,9 +81,30 @@ def history_text_chunks(
     checks is written in flat memory (one mark per station and check is all that is kept).
     ``span`` is what the first line says (how many checks, the first and the last start,
     :meth:`History.span`); without it the rows are read into a list first to count them."""
+    checks = (
+        (row, [(row.id, s.address, s.label, s.expected, s.answering) for s in row.stations])
+        for row in rows
+    )
+    return history_marks_chunks(checks, mode, site=site, facts=facts, span=span)
+
+
+def history_marks_chunks(
+    checks: Iterable[tuple[CheckRow, Sequence[tuple[Any, ...]]]],
+    mode: OutputMode,
+    *,
+    site: str,
+    facts: HistoryFacts | None = None,
+    span: tuple[int, str | None, str | None] | None = None,
+) -> Iterator[str]:
+    """:func:`history_text_chunks` from :meth:`History.iter_marks`: each check with its
+    stations as plain tuples ``(check id, address, label, expected, answering)``."""
     if span is None:
-        rows = list(rows)
-        span = (len(rows), rows[0].started, rows[-1].started) if rows else (0, None, None)
+        checks = list(checks)
+        span = (
+            (len(checks), checks[0][0].started, checks[-1][0].started)
+            if checks
+            else (0, None, None)
+        )
     count, first, last = span
     if not count or first is None or last is None:
         yield render_lines([[(f"{site}: no checks recorded yet", None)]], mode)
@@ -115,14 +136,14 @@ def history_text_chunks(
     planned: set[int] = set()
     completed = 0
     batch: list[list[Segment]] = []
-    for row in rows:
+    for row, stations in checks:
         batch.append(_check_line(row))
         if len(batch) >= _BATCH:
             yield render_lines(batch, mode)
             batch = []
         if not row.completed:
             continue
-        here = {station.address: station for station in row.stations}
+        here = {station[1]: station for station in stations}
         for address in here.keys() - marks.keys():
             marks[address] = [" "] * completed
             missed[address] = 0
@@ -131,15 +152,16 @@ def history_text_chunks(
             if station is None:
                 column.append(" ")
                 continue
-            if station.label:
-                labels[address] = station.label
-            if station.expected:
+            _, _, label, expected, answering = station
+            if label:
+                labels[address] = label
+            if expected:
                 planned.add(address)
-            if station.answering:
+            if answering:
                 column.append("+")
             else:
                 column.append("-")
-                missed[address] += 1 if station.expected else 0
+                missed[address] += 1 if expected else 0
         completed += 1
     lines: list[list[Segment]] = batch
     if marks:
@@ -197,58 +219,148 @@ def history_json_chunks(
 
 
 def history_dump_chunks(
-    checks: Iterable[tuple[CheckRow, Sequence[tuple[Any, ...]]]],
+    checks: Iterable[tuple[tuple[Any, ...], Sequence[tuple[Any, ...]]]],
     *,
     site: str,
     facts: HistoryFacts | None = None,
 ) -> Iterator[str]:
     """:func:`history_json_chunks` from :meth:`History.iter_dump`: the same text, written from
-    the stations' plain tuples (a year of checks is half a million stations)."""
+    the checks' plain tuples and the stations' JSON literals (a year of checks is half a
+    million stations: each is one string format, and the check around them a few more)."""
     head = envelope("history", {"site": site})
     yield to_json(head)[:-3]  # the head's fields, without the closing brace
     yield ',\n  "checks": ['
-    first = True
-    for row, stations in checks:
-        text = pretty_json(row.to_dict(), 2)
+    lists: dict[str, str] = {}  # duplicates and findings as stored -> as written (they repeat)
+    separator = "\n    "
+    batch: list[str] = []
+    for check, stations in checks:
+        text = _check_json(check, lists)
         if stations:
-            listed = ",\n        ".join([_STATION % _station_values(s) for s in stations])
-            text = text.replace('"stations": []', f'"stations": [\n        {listed}\n      ]')
-        yield ("\n    " if first else ",\n    ") + text
-        first = False
-    yield "]" if first else "\n  ]"
+            listed = _STATION_SEPARATOR.join(map(_STATION.__mod__, stations))
+            if "inf\n" in listed:  # only a number ends a line so: the time, if infinite
+                listed = listed.replace(": inf\n", ": Infinity\n").replace(
+                    ": -inf\n", ": -Infinity\n"
+                )  # the one float str() does not write as json does
+            batch.append(f"{separator}{text}[\n        {listed}\n      ]\n    }}")
+        else:
+            batch.append(f"{separator}{text}[]\n    }}")
+        separator = ",\n    "
+        if len(batch) >= _DUMP_BATCH:
+            yield "".join(batch)
+            batch = []
+        if len(lists) > 10_000:  # all different: keep memory flat all the same
+            lists.clear()
+    yield "".join(batch)
+    yield "]" if separator == "\n    " else "\n  ]"
     tail = facts.to_dict() if facts is not None else None
     yield f',\n  "facts": {pretty_json(tail, 1)}\n}}\n'
 
 
-#: One station of a dump, four levels deep, as ``json.dumps(indent=2)`` writes it.
-#: The keys of a dumped station: the columns, and ``judged`` after ``answering`` (always true:
-#: the history keeps no row for a station a check could not judge).
+#: Checks of a dump written together.
+_DUMP_BATCH = 64
+
+
+#: A check of a dump, three levels deep, up to its stations (as ``json.dumps(indent=2)``).
+_CHECK = (
+    "{\n"
+    + "".join(
+        f'      "{name}": %s,\n'
+        for name in (
+            "id",
+            "started",
+            "duration_s",
+            "status",
+            "exit_code",
+            "completed",
+            "mode",
+            "stations_expected",
+            "stations_answering",
+            "duplicates",
+            "corrupt_rate",
+            "findings",
+            "message",
+            "reason",
+        )
+    )
+    + '      "stations": '
+)
+
+
+def _check_json(check: tuple[Any, ...], seen: dict[str, str]) -> str:
+    """One check of :meth:`History.iter_dump` as :meth:`CheckRow.to_dict` reads in JSON, up
+    to its stations' list. ``seen``: the stored duplicates, findings and status already
+    written (they repeat from check to check)."""
+    (
+        check_id,
+        started,
+        duration,
+        status,
+        exit_code,
+        completed,
+        mode,
+        expected,
+        answering,
+        duplicates,
+        corrupt_rate,
+        findings,
+        message,
+        reason,
+    ) = check
+    duplicates_text = seen.get(duplicates)
+    if duplicates_text is None:
+        duplicates_text = seen[duplicates] = pretty_json(list(json.loads(duplicates)), 3)
+    # Keyed apart: stored duplicates start with "[", these with a letter.
+    findings_text = seen.get("f" + findings)
+    if findings_text is None:
+        refs = [
+            {"id": item["id"], "severity": Severity(item["severity"]).value}
+            for item in json.loads(findings)
+        ]
+        findings_text = seen["f" + findings] = pretty_json(refs, 3)
+    status_text = seen.get("s" + status)
+    if status_text is None:
+        status_text = seen["s" + status] = _encode_string(Severity(status).value)
+    return _CHECK % (
+        check_id,
+        _encode_string(started),
+        _number(duration),
+        status_text,
+        exit_code,
+        "true" if completed else "false",
+        _encode_string(mode),
+        expected,
+        answering,
+        duplicates_text,
+        "null" if corrupt_rate is None else _number(corrupt_rate),
+        findings_text,
+        "null" if message is None else _encode_string(message),
+        "null" if reason is None else _encode_string(reason),
+    )
+
+
+def _number(value: float) -> str:
+    """A float of the history as json writes it."""
+    return _float(value) if math.isfinite(value) else json.dumps(value)
+
+
+#: One station of a dump, four levels deep, as ``json.dumps(indent=2)`` writes it, from a
+#: station of :meth:`History.iter_dump` (its check's id first, not written). The keys: the
+#: columns, and ``judged`` after ``answering`` (always true: the history keeps no row for a
+#: station a check could not judge).
 _STATION_KEYS = tuple(
     key
     for name in DUMP_STATION_COLUMNS
     for key in ((name, "judged") if name == "answering" else (name,))
 )
-_STATION = "{\n" + ",\n".join(f'          "{name}": %s' for name in _STATION_KEYS) + "\n        }"
+_STATION = (
+    "%.0s{\n"
+    + ",\n".join(
+        f'          "{name}": ' + ("true" if name == "judged" else "%s") for name in _STATION_KEYS
+    )
+    + "\n        }"
+)
+_STATION_SEPARATOR = ",\n        "
 _BOOL = ("false", "true")
-
-
-def _station_values(station: tuple[Any, ...]) -> tuple[str, ...]:
-    address, label, expected, answering, polls, answers, corrupt, timeouts, state, response = (
-        station
-    )
-    return (
-        str(address),
-        "null" if label is None else _encode_string(label),
-        _BOOL[expected != 0],
-        _BOOL[answering != 0],
-        "true",
-        str(polls),
-        str(answers),
-        str(corrupt),
-        str(timeouts),
-        "null" if state is None else _encode_string(state),
-        "null" if response is None else pretty_json(response),
-    )
 
 
 _encode_string = json.encoder.encode_basestring  # ensure_ascii=False, in C where available

@@ -74,6 +74,19 @@ def test_an_edited_rule_file_misses_the_cache(rules: Path) -> None:
     assert load_rulebook().findings["CLU-PWR-01"].title == "The CLU has no power at all"
 
 
+def test_an_added_tree_misses_the_cache_and_only_yaml_files_count(rules: Path) -> None:
+    """The trees are listed as ``trees/*.yaml`` (in name order), checked on every run."""
+    load_rulebook()
+    trees = rules / "trees"
+    (trees / "notes.txt").write_text("not a tree", encoding="utf-8")
+    (trees / "10-clu-leds.yaml.orig").write_text("not a tree either", encoding="utf-8")
+    assert [t.id for t in load_rulebook().trees] == [t.id for t in load_rulebook(fresh=True).trees]
+    (trees / "00-broken.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(FileProblemError) as raised:
+        load_rulebook()
+    assert "00-broken.yaml" in str(raised.value.problems[0])
+
+
 def test_broken_rules_are_reported_not_served_from_the_cache(rules: Path) -> None:
     load_rulebook()
     tree = rules / "trees" / "20-usb-leds.yaml"

@@ -17,6 +17,7 @@ from clu_doctor.monitoring.result import CheckResult, StationHealth
 from clu_doctor.report.history import (
     history_dump_chunks,
     history_json_chunks,
+    history_marks_chunks,
     history_text_chunks,
     render_history_json,
 )
@@ -58,15 +59,20 @@ def test_more_checks_than_sqlite_allows_parameters_are_read(history: History) ->
     assert history.facts(lookback=1200).checks == 1200
 
 
-def test_the_dump_is_the_document_of_the_rows(history: History) -> None:
-    """The command writes the JSON from plain station tuples; it is the same text as the
-    document built from the rows (labels and states with quotes, non-ASCII, control
-    characters; missing values; fractional times)."""
+@pytest.mark.parametrize("json_functions", [True, False], ids=["sqlite-quotes", "python-quotes"])
+def test_the_dump_is_the_document_of_the_rows(history: History, json_functions: bool) -> None:
+    """The command writes the JSON from plain tuples, the stations' values quoted by SQLite
+    (or by Python where SQLite has no JSON functions); it is the same text as the document
+    built from the rows (labels and states with quotes, non-ASCII, every control character;
+    missing values; fractional and infinite times)."""
     fill(history, 20)
+    controls = "".join(chr(code) for code in range(1, 32)) + "\x7f"
     odd = (
         StationHealth(1, 'Q"uote\\d', answering=True, polls=3, answers=3, response_s=0.1 + 0.2),
         StationHealth(2, "Ærø \t\x01 ✓", answering=False, expected=False, state="F4"),
         StationHealth(3, None, answering=True, state=None, response_s=1e-05),
+        StationHealth(4, controls, answering=True, state="\u2028/\ufeff", response_s=1e300),
+        StationHealth(5, "", answering=True, state="", response_s=float("inf")),
     )
     history.record(
         dataclasses.replace(result(at(21)), stations=odd, duplicates=(4, 5), corrupt_rate=None)
@@ -74,10 +80,29 @@ def test_the_dump_is_the_document_of_the_rows(history: History) -> None:
     history.record_failure(at(22), 1.5, message='port "busy"\nreally', reason="other")
     facts = history.facts()
     expected = render_history_json(history.recent(100), site=SITE, facts=facts)
-    dumped = "".join(history_dump_chunks(history.iter_dump(100), site=SITE, facts=facts))
+    dumps = history.iter_dump(100, json_functions=json_functions)
+    dumped = "".join(history_dump_chunks(dumps, site=SITE, facts=facts))
     assert dumped == expected
+    text = "".join(history_text_chunks(history.recent(100), PLAIN, site=SITE, facts=facts))
+    marks = history_marks_chunks(history.iter_marks(100), PLAIN, site=SITE, facts=facts)
+    assert "".join(marks) == text
     empty = render_history_json([], site=SITE, facts=None)
     assert "".join(history_dump_chunks([], site=SITE, facts=None)) == empty
+
+
+@pytest.mark.parametrize("last", [3, 5, 9, 100])
+def test_a_dump_of_checks_recorded_out_of_time_order(history: History, last: int) -> None:
+    """A clock that went back: checks are dumped by their time all the same, the newest
+    ``last`` of them (a history in time order is read in the order of its ids)."""
+    for n in (0, 1, 2, 6, 7, 3, 4, 8, 9, 10):
+        history.record(result(at(n), silent=(n % 8,)))
+    history.record_failure(at(5), 1.5, message="port busy", reason="other")
+    expected = render_history_json(history.recent(last), site=SITE)
+    assert "".join(history_dump_chunks(history.iter_dump(last), site=SITE)) == expected
+    text = "".join(history_text_chunks(history.recent(last), PLAIN, site=SITE))
+    assert "".join(history_marks_chunks(history.iter_marks(last), PLAIN, site=SITE)) == text
+    in_order = [at(n) for n in range(11)][-last:]
+    assert [row.started for row in history.recent(last)] == in_order
 
 
 class Counted:
