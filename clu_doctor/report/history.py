@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clu_doctor.monitoring.history import (
+    DUMP_CHECK_COLUMNS,
     DUMP_STATION_COLUMNS,
     CheckRow,
     HistoryFacts,
@@ -262,27 +263,7 @@ _DUMP_BATCH = 64
 
 #: A check of a dump, three levels deep, up to its stations (as ``json.dumps(indent=2)``).
 _CHECK = (
-    "{\n"
-    + "".join(
-        f'      "{name}": %s,\n'
-        for name in (
-            "id",
-            "started",
-            "duration_s",
-            "status",
-            "exit_code",
-            "completed",
-            "mode",
-            "stations_expected",
-            "stations_answering",
-            "duplicates",
-            "corrupt_rate",
-            "findings",
-            "message",
-            "reason",
-        )
-    )
-    + '      "stations": '
+    "{\n" + "".join(f'      "{name}": %s,\n' for name in DUMP_CHECK_COLUMNS) + '      "stations": '
 )
 
 

@@ -87,6 +87,11 @@ def test_diagnose_and_rules_check_work_and_say_nothing_of_the_cache(
         path.chmod(0o755 if path.is_dir() else 0o644)
     copy.chmod(0o755)
     rules_dir = str(copy)
+    quiet = run(
+        read_only, "diagnose", "--rules", rules_dir, "-o", "clu.power_led=off", "--no-input"
+    )
+    # a cache it cannot write: not a word (exit 3: the questions after the power LED are open)
+    assert (quiet.returncode, quiet.stderr) == (3, "")
     debug = run(
         read_only,
         "--debug",

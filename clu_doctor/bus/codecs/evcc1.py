@@ -31,7 +31,7 @@ checksum, so a garbled digit is only caught where it breaks the shape).
 
 from __future__ import annotations
 
-from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
+from clu_doctor.bus.codecs.text import TextStreamDecoder
 from clu_doctor.bus.errors import MalformedFrame
 from clu_doctor.bus.frames import (
     EXCEPTION_FLAG,
@@ -214,78 +214,9 @@ def text_registers(text: str) -> tuple[int, ...]:
     return tuple(int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2))
 
 
-class Evcc1StreamDecoder:
+class Evcc1StreamDecoder(TextStreamDecoder):
     """Cuts a first-generation byte stream into frames; see the module docstring for the rules."""
 
     def __init__(self, codec: Evcc1Codec | None = None) -> None:
-        self._codec = codec or Evcc1Codec()
-        self._frame = bytearray()
-        self._frame_start: float | None = None
-        self._noise = bytearray()
-        self._noise_start: float | None = None
-        #: NULs between frames since the last frame or run: a run that follows includes them.
-        self._nul = 0
-        self._last_time: float | None = None
-
-    def feed(self, data: bytes, timestamp: float | None = None) -> list[DecodeEvent]:
-        events: list[DecodeEvent] = []
-        self._last_time = timestamp
-        for byte in data:
-            if byte in _STARTS:
-                if self._frame:
-                    events.append(
-                        self._garbage(bytes(self._frame), "interrupted", self._frame_start)
-                    )
-                self._flush_noise(events)
-                self._nul = 0
-                self._frame = bytearray((byte,))
-                self._frame_start = timestamp
-            elif self._frame:
-                self._frame.append(byte)
-                if byte == LF and len(self._frame) >= 2 and self._frame[-2] == CR:
-                    events.append(self._finish(bytes(self._frame), timestamp))
-                    self._frame.clear()
-                elif len(self._frame) > MAX_FRAME:
-                    events.append(self._garbage(bytes(self._frame), "overflow", self._frame_start))
-                    self._frame.clear()
-            elif byte == NUL:
-                self._nul += 1
-            elif byte not in (CR, LF):
-                if not self._noise:
-                    self._noise_start = timestamp
-                self._noise.append(byte)
-        return events
-
-    def flush(self) -> list[DecodeEvent]:
-        events: list[DecodeEvent] = []
-        if self._frame:
-            events.append(self._garbage(bytes(self._frame), "truncated", self._frame_start))
-            self._frame.clear()
-        self._flush_noise(events)
-        self._nul = 0  # NULs before a silence with nothing else: stray
-        return events
-
-    def _flush_noise(self, events: list[DecodeEvent]) -> None:
-        if self._noise:
-            events.append(
-                Garbage(
-                    bytes(self._noise),
-                    "noise",
-                    None,
-                    self._noise_start,
-                    self._last_time,
-                    self._nul,
-                )
-            )
-            self._noise.clear()
-            self._nul = 0
-
-    def _garbage(self, raw: bytes, reason: str, start: float | None) -> Garbage:
-        return Garbage(raw, reason, _claimed_address(raw), start, self._last_time, raw.count(NUL))
-
-    def _finish(self, raw: bytes, timestamp: float | None) -> DecodeEvent:
-        try:
-            frame = self._codec.decode(raw)
-        except MalformedFrame:
-            return self._garbage(raw, "malformed", self._frame_start)
-        return Decoded(frame, raw, self._frame_start, timestamp)
+        codec = codec or Evcc1Codec()
+        super().__init__(_STARTS, MAX_FRAME, codec.decode, _claimed_address)
