@@ -32,6 +32,8 @@ class Area(NamedTuple):
     #: Whether the summary shows the area when nothing was found or checked there (the
     #: technician's own adapter is worth a line only when there is something to say).
     always: bool = True
+    #: What it still needs when the bus was heard in this run (empty: the same as ``needs``).
+    needs_heard: str = ""
 
 
 #: The site's areas in the order the summary lists them. Every layer belongs to exactly one
@@ -43,6 +45,7 @@ AREAS: tuple[Area, ...] = (
         "USB interface",
         ("usb-interface",),
         "answer the questions about its LEDs, or listen to the bus (--port)",
+        needs_heard="answer the questions about its LEDs",
     ),
     Area("Bus", ("bus",), "listen to the bus with an adapter (--port)"),
     Area("Stations", ("station",), "listen to the bus with an adapter (--port)"),
@@ -50,6 +53,7 @@ AREAS: tuple[Area, ...] = (
         "Configuration",
         ("configuration",),
         "give the site description (--site) or listen to the bus (--port)",
+        needs_heard="give the site description (--site)",
     ),
     Area("CloudCharge", ("backend",), "answer the questions about the CloudCharge portal"),
 )
@@ -207,6 +211,12 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
         areas.setdefault(area_of(item).name, area_of(item))
         by_area.setdefault(area_of(item).name, []).append(item)
     checked = _areas_judged(diagnosis, trees)
+    heard = bus_was_checked(diagnosis)
+
+    def needs(area: Area) -> str:
+        # once the bus was heard, "listen to the bus" is no way to check what is left
+        return (area.needs_heard or area.needs) if heard else area.needs
+
     wait = wait_seconds(diagnosis)
     lines = []
     follows: set[str] = set()  # areas whose line names a consequence of another area's fault
@@ -217,7 +227,7 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
                 lines.append(AreaLine(area, Mark.OK, None, "nothing wrong found", ()))
             elif area.always:
                 lines.append(
-                    AreaLine(area, Mark.NOT_CHECKED, None, f"not checked: {area.needs}", ())
+                    AreaLine(area, Mark.NOT_CHECKED, None, f"not checked: {needs(area)}", ())
                 )
             continue
         ordered = sorted(
