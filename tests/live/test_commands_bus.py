@@ -130,9 +130,10 @@ def test_a_mixed_site_through_a_pty_has_no_false_duplicate() -> None:
     doubled = {a["address"]: a["doubled"] for a in report["addresses"]}
     assert set(doubled) == {1, 2, 3, 4, 9, 10, 11, 12}
     # The pty may hand over an answer's end and the 8N1 poll after it in one read, hiding the
-    # master's pause (docs/simulator.md): one such exchange is timing, not a duplicate; the
+    # master's pause (docs/simulator.md): that can only happen at address 4, the last station
+    # before the first generation's segment, and how often depends on the host's timing. The
     # conclusion above (no duplicate suspected, exit 0) must hold whatever the packets were.
-    assert sum(doubled.values()) <= 1, doubled
+    assert {a for a, count in doubled.items() if count} <= {4}, doubled
 
 
 def test_a_mixed_site_scanned_through_a_pty_finds_a_fault_on_each_side() -> None:
