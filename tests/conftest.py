@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from clu_doctor import i18n
 from clu_doctor.clock import VirtualClock, use
 
 # Wall-clock deadlines make property tests flaky on a loaded CI machine; examples stay bounded.
@@ -24,6 +25,20 @@ os.environ.pop("COLUMNS", None)
 # The rulebook cache goes to a private directory, inherited by every subprocess the tests start,
 # so the suite never reads or writes the user's own ~/.cache.
 os.environ.setdefault("CLU_DOCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="clu-doctor-test-cache-"))
+
+
+# The suite reads English unless a test asks for another language: a developer's own locale
+# (LANG=nb_NO.UTF-8) must not change what the tests see, here or in the subprocesses they start.
+os.environ["CLU_DOCTOR_LANG"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Every test starts and ends in English (a command run in Norwegian in-process leaves its
+    language behind, as gettext does)."""
+    i18n.activate(i18n.ENGLISH)
+    yield
+    i18n.activate(i18n.ENGLISH)
 
 
 @pytest.fixture(autouse=True)

@@ -101,9 +101,19 @@ class ValueSpec(NamedTuple):
 
     name: str
     help: str
+    #: The word shown for it in the questionnaire, in the rulebook's language (the name when
+    #: empty: English, or no translation).
+    label: str = ""
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.name
 
     def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "help": self.help}
+        out = {"name": self.name, "help": self.help}
+        if self.label:
+            out["label"] = self.label
+        return out
 
 
 class ObservationSpec(NamedTuple):
@@ -147,7 +157,10 @@ class ObservationSpec(NamedTuple):
 
         Raises :class:`ObservationError` naming the key and what was expected.
         """
-        if isinstance(raw, str) and normalise_word(raw) in DONT_KNOW_WORDS:
+        if isinstance(raw, str) and (
+            normalise_word(raw) in DONT_KNOW_WORDS
+            or self.aliases.get(normalise_word(raw)) == UNKNOWN
+        ):
             return UNKNOWN
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             raise ObservationError(

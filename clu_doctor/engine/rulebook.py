@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clu_doctor import resources
 from clu_doctor.engine import cache, walk
@@ -18,6 +18,9 @@ from clu_doctor.engine.observations import (
     Vocabulary,
 )
 from clu_doctor.errors import FileProblemError, Location, Problem
+
+if TYPE_CHECKING:
+    from clu_doctor.pofile import Catalogue
 
 VOCABULARY_FILE = "observations.yaml"
 LAYERS_FILE = "layers.yaml"
@@ -33,7 +36,7 @@ class Rulebook:
     Build one with :func:`load_rulebook`; it is not changed after that.
     """
 
-    __slots__ = ("findings", "layers", "source", "trees", "vocabulary")
+    __slots__ = ("findings", "language", "layers", "source", "trees", "untranslated", "vocabulary")
 
     def __init__(
         self,
@@ -49,6 +52,10 @@ class Rulebook:
         self.findings: Mapping[str, Finding] = {
             fid: finding for tree in self.trees for fid, finding in tree.findings.items()
         }
+        #: The language of the texts (see :mod:`.texts`), and the texts left in English in it
+        #: (by context: ``missing``, ``stale`` or ``broken``).
+        self.language = "en"
+        self.untranslated: Mapping[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Rulebook({self.source!r}, trees={[t.id for t in self.trees]})"
@@ -130,7 +137,56 @@ class Rulebook:
         return problems
 
 
-def load_rulebook(path: Path | str | None = None, *, fresh: bool = False) -> Rulebook:
+def load_rulebook(
+    path: Path | str | None = None, *, fresh: bool = False, language: str | None = None
+) -> Rulebook:
+    """The rulebook (see :func:`load_english`) with its texts in ``language``: the run's
+    language (:func:`clu_doctor.i18n.language`) when ``None``. The translations are the rules
+    directory's own (``locale/<lang>.po``), else the bundled ones (see :mod:`.texts`)."""
+    from clu_doctor import i18n
+
+    english = load_english(path, fresh=fresh)
+    code = i18n.language() if language is None else language
+    if code == i18n.ENGLISH:
+        return english
+    if path is not None or fresh:
+        return _translate(english, code, path)
+    if code not in _TRANSLATED:  # the bundled rules, loaded once per process
+        _TRANSLATED[code] = _translate(english, code, None)
+    return _TRANSLATED[code]
+
+
+_TRANSLATED: dict[str, Rulebook] = {}
+
+
+def _translate(english: Rulebook, language: str, path: Path | str | None) -> Rulebook:
+    from clu_doctor import pofile
+    from clu_doctor.engine.texts import catalogue_path
+
+    own = Path(path) if path is not None and Path(path).is_dir() else None
+    candidates = [catalogue_path(own, language)] if own is not None else []
+    candidates.append(catalogue_path(resources.rules_dir(), language))
+    found = next((c for c in candidates if c.is_file()), None)
+    # A catalogue that cannot be read leaves the texts in English; `rules check` says why.
+    try:
+        catalogue = pofile.read(found) if found is not None else None
+    except FileProblemError:
+        catalogue = None
+    return in_language(english, language, catalogue)
+
+
+def in_language(english: Rulebook, language: str, catalogue: Catalogue | None) -> Rulebook:
+    """``english`` with its texts from ``catalogue`` (see :mod:`.texts`), in ``language``."""
+    from clu_doctor.engine.texts import translate
+
+    parts = translate(english, catalogue)
+    translated = Rulebook(parts.vocabulary, parts.trees, parts.layers, english.source)
+    translated.language = language
+    translated.untranslated = parts.untranslated
+    return translated
+
+
+def load_english(path: Path | str | None = None, *, fresh: bool = False) -> Rulebook:
     """Load and validate a rulebook; every problem in every file is raised together.
 
     ``path`` is a rules directory (``observations.yaml`` plus ``trees/*.yaml``, trees walked
