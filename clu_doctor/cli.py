@@ -18,21 +18,22 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from clu_doctor import __version__, debuglog
-from clu_doctor.errors import CluDoctorError, FileProblemError, error_line
+from clu_doctor import __version__, debuglog, i18n
+from clu_doctor.errors import CluDoctorError, FileProblemError, UsageError, error_line
 from clu_doctor.exitcodes import ExitCode
+from clu_doctor.i18n import N_, _, error_words
 
 PROG = "clu-doctor"
 
 _APP_SETTINGS: dict[str, Any] = {
     "name": PROG,
-    "help": (
+    "help": N_(
         "Field diagnostics for DEFA CLU (Cloud Link Unit) EV-charging sites.\n\n"
         "Turns what the CLU's LEDs show, and what the RS-485 bus says, into the manual's "
         "remedy steps. Exit codes follow the monitoring-plugin convention: "
         "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not check)."
     ),
-    "epilog": (
+    "epilog": N_(
         "Examples:\n\n"
         "  clu-doctor diagnose                       # the LED questionnaire\n\n"
         "  clu-doctor diagnose --observe clu.power_led=off --json --no-input\n\n"
@@ -54,46 +55,52 @@ _COMMANDS: tuple[tuple[str, str, str], ...] = (
     (
         "diagnose",
         "diagnose",
-        "Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.",
+        N_("Diagnose a CLU site from what its LEDs show and return the manual's remedy steps."),
     ),
-    ("scan", "bus", "Read every address on the bus, and say what is wrong."),
-    ("listen", "bus", "Listen to a live bus without sending a single byte, and say what is wrong."),
+    ("scan", "bus", N_("Read every address on the bus, and say what is wrong.")),
+    (
+        "listen",
+        "bus",
+        N_("Listen to a live bus without sending a single byte, and say what is wrong."),
+    ),
     (
         "check",
         "check",
-        "Check a site once, unattended, and report in your monitoring system's language.",
+        N_("Check a site once, unattended, and report in your monitoring system's language."),
     ),
     (
         "explain",
         "rules",
-        "Explain findings by their id: what each means, why it happens, the numbered steps to "
-        "fix it, what to expect after the fix, when to call DEFA support, and the manual's "
-        "section.",
+        N_(
+            "Explain findings by their id: what each means, why it happens, the numbered steps "
+            "to fix it, what to expect after the fix, when to call DEFA support, and the "
+            "manual's section."
+        ),
     ),
-    ("sim", "sim", "Run a simulated CLU site behind a pty and a local TCP port, until Ctrl-C."),
+    ("sim", "sim", N_("Run a simulated CLU site behind a pty and a local TCP port, until Ctrl-C.")),
     (
         "ports",
         "sim",
-        "List this machine's serial ports; known USB-RS485 adapter chips come first, marked.",
+        N_("List this machine's serial ports; known USB-RS485 adapter chips come first, marked."),
     ),
     (
         "history",
         "history",
-        "Show the recorded checks of a site and what they say about its stations.",
+        N_("Show the recorded checks of a site and what they say about its stations."),
     ),
-    ("docs", "docs", "Show the documentation and monitoring files installed with clu-doctor."),
+    ("docs", "docs", N_("Show the documentation and monitoring files installed with clu-doctor.")),
     (
         "rules",
         "rules",
-        "Check, show and list the decision trees (for rule authors and the curious).",
+        N_("Check, show and list the decision trees (for rule authors and the curious)."),
     ),
     (
         "site",
         "site",
-        "Write down a site: the site.yaml that diagnose, check and history compare with.",
+        N_("Write down a site: the site.yaml that diagnose, check and history compare with."),
     ),
 )
-_COMMAND_MODULES = {name: module for name, module, _ in _COMMANDS}
+_COMMAND_MODULES = {name: module for name, module, _summary in _COMMANDS}
 _MODULE_ORDER = ("diagnose", "bus", "check", "rules", "sim", "history", "site", "docs")
 #: Commands that are groups: without a subcommand they show their own help.
 _GROUPS = ("rules", "site")
@@ -116,6 +123,11 @@ class _State:
 _state = _State()
 
 
+def _settings() -> dict[str, Any]:
+    """The root's settings, its help in the run's language."""
+    return {**_APP_SETTINGS, "help": _(_APP_SETTINGS["help"]), "epilog": _(_APP_SETTINGS["epilog"])}
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"{PROG} {__version__}")
@@ -124,14 +136,32 @@ def _version_callback(value: bool) -> None:
 
 def _root(
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show the full traceback when something goes wrong.")
+        bool, typer.Option("--debug", help=_("Show the full traceback when something goes wrong."))
     ] = False,
     version: Annotated[
         bool,
         typer.Option(
-            "--version", "-V", callback=_version_callback, is_eager=True, help="Show the version."
+            "--version",
+            "-V",
+            callback=_version_callback,
+            is_eager=True,
+            help=_("Show the version."),
         ),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="LANG",
+            help=(
+                _(
+                    "The language of questions, findings and messages: en, nb (norsk), sv "
+                    "(svenska) or fi (suomi); also after the command. Default: $CLU_DOCTOR_LANG, "
+                    "else the locale ($LANG), else English."
+                )
+            ),
+        ),
+    ] = None,
 ) -> None:
     _state.debug = debug or _state.debug
 
@@ -139,7 +169,7 @@ def _root(
 def make_app(modules: Iterable[str] = _MODULE_ORDER) -> typer.Typer:
     """The command line with the commands of ``modules`` (each module registers its own; this
     file stays the thin dispatcher)."""
-    built = typer.Typer(**_APP_SETTINGS)
+    built = typer.Typer(**_settings())
     built.callback()(_root)
     for name in modules:
         importlib.import_module(f"clu_doctor.commands.{name}").register(built)
@@ -157,10 +187,10 @@ def _root_help_app() -> typer.Typer:
     names and summaries, so it builds none of them (and imports no command module). Any run
     that goes further than the root help gets the real commands (see :func:`_app_for`).
     """
-    built = typer.Typer(**_APP_SETTINGS)
+    built = typer.Typer(**_settings())
     built.callback()(_root)
-    for name, _, summary in _COMMANDS:
-        built.command(name=name, help=summary)(_listed)
+    for name, _module, summary in _COMMANDS:
+        built.command(name=name, help=_(summary))(_listed)
     return built
 
 
@@ -262,14 +292,14 @@ def _defer(name: str, classes: tuple[str, ...]) -> None:
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
-    print(error_line(message, hint), file=sys.stderr)
+    print(error_line(message, hint, words=error_words()), file=sys.stderr)
 
 
 def _report_problems(error: FileProblemError) -> None:
     """A file with problems: the first as the error line, the rest (collect-all) below it."""
     _print_error(str(error.problems[0]), error.hint)
     for problem in error.problems[1:]:
-        print(error_line(str(problem)), file=sys.stderr)
+        print(error_line(str(problem), words=error_words()), file=sys.stderr)
 
 
 def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
@@ -279,6 +309,11 @@ def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     _state.debug = "--debug" in args or os.environ.get("CLU_DOCTOR_DEBUG") == "1"
     debuglog.enabled = _state.debug
+    try:
+        args = _choose_language(args)
+    except CluDoctorError as error:
+        _print_error(error.message, error.hint)
+        return int(error.exit_code)
     if [arg for arg in args if arg != "--debug"] in ([flag] for flag in _VERSION_FLAGS):
         print(f"{PROG} {__version__}")  # nothing to build for the version
         return int(ExitCode.OK)
@@ -312,10 +347,10 @@ def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
         _print_error(_usage_message(error), hint)
         return int(ExitCode.UNKNOWN)
     except typer.Abort:
-        print(f"{PROG}: aborted", file=sys.stderr)
+        print(f"{PROG}: {_('aborted')}", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        print(f"\n{PROG}: {_('interrupted')}", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         _silence_broken_pipe()
@@ -332,8 +367,33 @@ def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
         )
         return int(ExitCode.UNKNOWN)
     if result == ExitCode.INTERRUPTED:
-        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        print(f"\n{PROG}: {_('interrupted')}", file=sys.stderr)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _choose_language(args: list[str]) -> list[str]:
+    """Take ``--lang`` out of ``args`` wherever it stands (before the command or after it,
+    before a ``--``), and show this run in the language it, ``CLU_DOCTOR_LANG`` or the
+    locale chooses (see :mod:`clu_doctor.i18n`). Done before any command is built: their
+    help texts are in that language too."""
+    flag: str | None = None
+    rest: list[str] = []
+    words = iter(args)
+    for arg in words:
+        if arg == "--":
+            rest.append(arg)
+            rest.extend(words)
+            break
+        if arg == "--lang":
+            flag = next(words, None)
+            if flag is None:
+                raise UsageError("--lang needs a value", "e.g. --lang nb (en, nb, sv or fi)")
+        elif arg.startswith("--lang="):
+            flag = arg.partition("=")[2] or " "
+        else:
+            rest.append(arg)
+    i18n.activate(i18n.choose(flag))
+    return rest
 
 
 def _for_people(hint: str | None) -> str | None:

@@ -27,10 +27,14 @@ class CluDoctorError(Exception):
         return self.message
 
 
-def error_line(message: str, hint: str | None = None) -> str:
-    """The one line a user sees for an error: ``clu-doctor: error: MESSAGE (hint: HINT)``."""
-    line = f"clu-doctor: error: {message}"
-    return f"{line} (hint: {hint})" if hint else line
+def error_line(
+    message: str, hint: str | None = None, words: tuple[str, str] = ("error", "hint")
+) -> str:
+    """The one line a user sees for an error: ``clu-doctor: error: MESSAGE (hint: HINT)``;
+    ``words`` are "error" and "hint" in the run's language (the command line's)."""
+    error, hint_word = words
+    line = f"clu-doctor: {error}: {message}"
+    return f"{line} ({hint_word}: {hint})" if hint else line
 
 
 class UsageError(CluDoctorError):

@@ -14,6 +14,7 @@ import typer
 from clu_doctor.commands import flow
 from clu_doctor.commands import options as bus_options
 from clu_doctor.errors import CluDoctorError, UsageError
+from clu_doctor.i18n import N_, _
 
 T = TypeVar("T")
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from clu_doctor.bus.probes.base import BusBusy
     from clu_doctor.commands.options import Target
 
-SCAN_HELP = """Read every address on the bus, and say what is wrong.
+SCAN_HELP = N_("""Read every address on the bus, and say what is wrong.
 
 Shows who answers, with which identity and state, then what that means in the same findings
 and steps as diagnose. Transmits read requests, so it first listens: if the CLU is polling, it stays passive and
@@ -31,16 +32,16 @@ alone cannot judge (a quiet CLU that should be polling) is named, never called f
 
 Exit code: 0 nothing wrong found, 1 warning, 2 critical, 3 could not scan (port problem,
 the CLU is polling).
-"""
+""")
 
-LISTEN_HELP = """Listen to a live bus without sending a single byte, and say what is wrong.
+LISTEN_HELP = N_("""Listen to a live bus without sending a single byte, and say what is wrong.
 
 Decodes the CLU's polls and the stations' answers, finds the line settings in use when
 nothing decodes at the profile's, and shows a table per address. --save records the raw
 bytes; --replay analyses a recording again (for support).
 
 Exit code: 0 nothing wrong heard, 1 warning, 2 critical, 3 could not listen.
-"""
+""")
 
 
 def parse_addresses(text: str) -> tuple[int, ...]:
@@ -87,25 +88,25 @@ def scan(
     addresses: Annotated[
         str | None,
         typer.Option(
-            "--addresses", metavar="RANGES", help="Addresses to read, e.g. 1-16 or 1,3,5-8."
+            "--addresses", metavar="RANGES", help=_("Addresses to read, e.g. 1-16 or 1,3,5-8.")
         ),
     ] = None,
     duplicates: Annotated[
         bool,
         typer.Option(
-            "--duplicates/--no-duplicates", help="Read identities repeatedly to find duplicates."
+            "--duplicates/--no-duplicates", help=_("Read identities repeatedly to find duplicates.")
         ),
     ] = True,
     reads: Annotated[
         int,
-        typer.Option("--reads", min=1, max=200, help="Identity reads per address (duplicates)."),
+        typer.Option("--reads", min=1, max=200, help=_("Identity reads per address (duplicates).")),
     ] = 12,
     stop_early: Annotated[
         bool,
-        typer.Option("--stop-early", help="Stop once every station of the site has answered."),
+        typer.Option("--stop-early", help=_("Stop once every station of the site has answered.")),
     ] = False,
     transmit: bus_options.TransmitOption = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help=_("Print a JSON document."))] = False,
 ) -> int:
     from clu_doctor.bus.probes.base import lbt_window
     from clu_doctor.engine import load_rulebook
@@ -182,16 +183,16 @@ def _guarded(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def listen(
     bus: bus_options.BusFlags,
     seconds: Annotated[
-        float, typer.Option("--seconds", min=0.5, help="How long to listen.")
+        float, typer.Option("--seconds", min=0.5, help=_("How long to listen."))
     ] = 60.0,
     save: Annotated[
-        Path | None, typer.Option("--save", metavar="FILE", help="Record the raw bytes heard.")
+        Path | None, typer.Option("--save", metavar="FILE", help=_("Record the raw bytes heard."))
     ] = None,
     replay: Annotated[
         Path | None,
-        typer.Option("--replay", metavar="FILE", help="Analyse a recording instead of a port."),
+        typer.Option("--replay", metavar="FILE", help=_("Analyse a recording instead of a port.")),
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help=_("Print a JSON document."))] = False,
 ) -> int:
     from clu_doctor.engine import load_rulebook
     from clu_doctor.probing import BusPlan, BusProber, observe
@@ -264,20 +265,24 @@ def listen(
 
 def register(app: typer.Typer) -> None:
     app.command(
-        help=flow(SCAN_HELP),
+        help=flow(_(SCAN_HELP)),
         epilog=(
-            "Examples:\n\n"
-            "  clu-doctor scan --port /dev/ttyUSB0 --site site.yaml\n\n"
-            "  clu-doctor scan --sim 'cable-break?clu=0' --json\n\n"
-            "  clu-doctor scan --port /dev/ttyUSB0 --addresses 1-247 --no-duplicates"
+            _(
+                "Examples:\n\n"
+                "  clu-doctor scan --port /dev/ttyUSB0 --site site.yaml\n\n"
+                "  clu-doctor scan --sim 'cable-break?clu=0' --json\n\n"
+                "  clu-doctor scan --port /dev/ttyUSB0 --addresses 1-247 --no-duplicates"
+            )
         ),
     )(scan)
     app.command(
-        help=flow(LISTEN_HELP),
+        help=flow(_(LISTEN_HELP)),
         epilog=(
-            "Examples:\n\n"
-            "  clu-doctor listen --port /dev/ttyUSB0 --seconds 60 --site site.yaml\n\n"
-            "  clu-doctor listen --port /dev/ttyUSB0 --save capture.cdr\n\n"
-            "  clu-doctor listen --replay capture.cdr --json"
+            _(
+                "Examples:\n\n"
+                "  clu-doctor listen --port /dev/ttyUSB0 --seconds 60 --site site.yaml\n\n"
+                "  clu-doctor listen --port /dev/ttyUSB0 --save capture.cdr\n\n"
+                "  clu-doctor listen --replay capture.cdr --json"
+            )
         ),
     )(listen)

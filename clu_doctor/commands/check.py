@@ -15,6 +15,7 @@ from clu_doctor import __version__
 from clu_doctor.commands import flow
 from clu_doctor.commands import options as bus_options
 from clu_doctor.errors import CluDoctorError, UsageError, error_line
+from clu_doctor.i18n import N_, _, error_words
 from clu_doctor.report import CheckFormat
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from clu_doctor.monitoring.result import CheckResult
     from clu_doctor.site.model import Site
 
-HELP = """Check a site once, unattended, and report in your monitoring system's language.
+HELP = N_("""Check a site once, unattended, and report in your monitoring system's language.
 
 Listens to the bus for a bounded time (it never transmits while the CLU polls; active probes
 only where site.yaml says clu: disconnected, or with --transmit), compares what it hears with
@@ -35,9 +36,9 @@ Exit code (monitoring-plugin convention, whatever the format): 0 OK, 1 WARNING, 
 frame heard, stopped by SIGTERM, a usage error). Not one frame heard in --silent-bus-critical
 checks in a row is CRITICAL: a CLU without power stops polling. Ctrl-C prints the UNKNOWN
 line too, and exits 130.
-"""
+""")
 
-EPILOG = """Examples:
+EPILOG = N_("""Examples:
 
   clu-doctor check --site /etc/clu-doctor/site.yaml --format nagios
 
@@ -52,7 +53,7 @@ EPILOG = """Examples:
 The port comes from --port, else from 'port:' in site.yaml; 'clu-doctor site init' writes a
 site.yaml to start from. Crontab lines, systemd units, Icinga/Nagios definitions and alert
 rules: 'clu-doctor docs monitoring'.
-"""
+""")
 
 #: Longest a check may wait for another check of the same site to finish writing the history.
 HISTORY_WAIT_S = 10.0
@@ -69,16 +70,18 @@ def check(
     bus: bus_options.BusFlags,
     fmt: Annotated[
         CheckFormat,
-        typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
+        typer.Option("--format", "-f", help=_("Output format."), case_sensitive=False),
     ] = CheckFormat.TEXT,
-    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help=_("Same as --format json."))] = False,
     textfile_dir: Annotated[
         Path | None,
         typer.Option(
             "--textfile-dir",
             metavar="DIR",
-            help="Also write the Prometheus metrics, atomically, to DIR/clu_doctor_<site>.prom "
-            "(node_exporter's textfile collector).",
+            help=_(
+                "Also write the Prometheus metrics, atomically, to DIR/clu_doctor_<site>.prom "
+                "(node_exporter's textfile collector)."
+            ),
         ),
     ] = None,
     history_dir: Annotated[
@@ -86,13 +89,15 @@ def check(
         typer.Option(
             "--history-dir",
             metavar="DIR",
-            help="Where the site's history lives (default: $CLU_DOCTOR_STATE_DIR, else "
-            "your user state directory, ~/.local/state/clu-doctor on Linux).",
+            help=_(
+                "Where the site's history lives (default: $CLU_DOCTOR_STATE_DIR, else "
+                "your user state directory, ~/.local/state/clu-doctor on Linux)."
+            ),
         ),
     ] = None,
     no_history: Annotated[
         bool,
-        typer.Option("--no-history", help="Neither read nor write the site's history."),
+        typer.Option("--no-history", help=_("Neither read nor write the site's history.")),
     ] = False,
     timeout: Annotated[
         float,
@@ -101,7 +106,7 @@ def check(
             "-t",
             min=5.0,
             max=3600.0,
-            help="Upper bound on the whole check, port opening included, in seconds.",
+            help=_("Upper bound on the whole check, port opening included, in seconds."),
         ),
     ] = 45.0,
     listen_seconds: Annotated[
@@ -109,15 +114,17 @@ def check(
         typer.Option(
             "--listen-seconds",
             min=1.0,
-            help="How long to listen (default 20 s; 5 s before active probes).",
+            help=_("How long to listen (default 20 s; 5 s before active probes)."),
         ),
     ] = None,
     transmit: Annotated[
         bool,
         typer.Option(
             "--transmit",
-            help="Read every address even while something polls (it may disturb charging). "
-            "Without it the check only listens, unless site.yaml says clu: disconnected.",
+            help=_(
+                "Read every address even while something polls (it may disturb charging). "
+                "Without it the check only listens, unless site.yaml says clu: disconnected."
+            ),
         ),
     ] = False,
     save: bus_options.SaveOption = None,
@@ -130,8 +137,10 @@ def check(
             min=1,
             max=16,
             metavar="N",
-            help="Silent planned stations that make a WARNING "
-            "(overrides thresholds.stations_silent.warning; default 1).",
+            help=_(
+                "Silent planned stations that make a WARNING "
+                "(overrides thresholds.stations_silent.warning; default 1)."
+            ),
             rich_help_panel="Thresholds",
         ),
     ] = None,
@@ -143,8 +152,10 @@ def check(
             min=1,
             max=16,
             metavar="N",
-            help="Silent planned stations that make it CRITICAL "
-            "(overrides thresholds.stations_silent.critical; default 1).",
+            help=_(
+                "Silent planned stations that make it CRITICAL "
+                "(overrides thresholds.stations_silent.critical; default 1)."
+            ),
             rich_help_panel="Thresholds",
         ),
     ] = None,
@@ -155,9 +166,11 @@ def check(
             min=0,
             max=1000,
             metavar="N",
-            help="Checks in a row that hear not a single byte (a CLU without power) that make "
-            "it CRITICAL instead of UNKNOWN; 0 never (overrides "
-            "thresholds.silent_bus.critical; default never). Needs the history.",
+            help=_(
+                "Checks in a row that hear not a single byte (a CLU without power) that make "
+                "it CRITICAL instead of UNKNOWN; 0 never (overrides "
+                "thresholds.silent_bus.critical; default never). Needs the history."
+            ),
             rich_help_panel="Thresholds",
         ),
     ] = None,
@@ -168,7 +181,7 @@ def check(
             "-V",
             callback=_version,
             is_eager=True,
-            help="Show the version and exit.",
+            help=_("Show the version and exit."),
         ),
     ] = False,
 ) -> int:
@@ -476,8 +489,8 @@ def _warn(*errors: CluDoctorError) -> None:
 
 
 def _error(error: CluDoctorError) -> None:
-    print(error_line(error.message, error.hint), file=sys.stderr)
+    print(error_line(error.message, error.hint, words=error_words()), file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help=flow(HELP), epilog=EPILOG, no_args_is_help=False)(check)
+    app.command(help=flow(_(HELP)), epilog=_(EPILOG), no_args_is_help=False)(check)

@@ -12,6 +12,7 @@ import typer
 
 from clu_doctor.commands import flow
 from clu_doctor.commands import options as bus_options
+from clu_doctor.i18n import N_, _
 
 if TYPE_CHECKING:
     from clu_doctor.engine import Diagnosis, Observation, ObservationSpec, Rulebook
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from clu_doctor.probing.prober import ProbeEvents
     from clu_doctor.site.model import Site
 
-HELP = """Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.
+HELP = N_("""Diagnose a CLU site from what its LEDs show and return the manual's remedy steps.
 
 Observations come from --observe flags, an --answers file, and (only on a terminal, unless
 --no-input) an interactive questionnaire that asks just what is still needed; the CloudCharge
@@ -29,9 +30,9 @@ starting), a terminal run offers to wait with a countdown and then look or liste
 
 Exit code: 0 nothing wrong, 1 warning, 2 critical fault, 3 nothing could be decided or the
 input was invalid.
-"""
+""")
 
-EPILOG = """Examples:
+EPILOG = N_("""Examples:
 
   clu-doctor diagnose                                   # questionnaire
 
@@ -50,7 +51,7 @@ polls), so it asks only what the bus cannot tell; with the bus found quiet (CLU 
 it also reads each address to find missing stations, breaks and duplicate addresses.
 
 Observation keys: run 'clu-doctor rules observations'.
-"""
+""")
 
 
 def complete_observation(incomplete: str) -> list[tuple[str, str]]:
@@ -61,7 +62,7 @@ def complete_observation(incomplete: str) -> list[tuple[str, str]]:
         vocabulary = load_rulebook().vocabulary
     except Exception:  # completion must never print a traceback into the shell
         return []
-    key, sep, _ = incomplete.partition("=")
+    key, sep, _value = incomplete.partition("=")
     if not sep:
         return [(f"{spec.key}=", spec.question) for spec in vocabulary if spec.key.startswith(key)]
     if key not in vocabulary:
@@ -172,7 +173,7 @@ def diagnose(
             "--observe",
             "-o",
             metavar="KEY=VALUE",
-            help="An observation, e.g. clu.power_led=off (repeatable).",
+            help=_("An observation, e.g. clu.power_led=off (repeatable)."),
             autocompletion=complete_observation,
         ),
     ] = None,
@@ -182,35 +183,40 @@ def diagnose(
             "--answers",
             "-a",
             metavar="FILE",
-            help="YAML or JSON file of observations (key: value); 'clu-doctor rules "
-            "observations --template' prints one to fill in.",
+            help=_(
+                "YAML or JSON file of observations (key: value); 'clu-doctor rules "
+                "observations --template' prints one to fill in."
+            ),
         ),
     ] = None,
     bus: bus_options.BusFlags,
     listen_seconds: Annotated[
         float,
         typer.Option(
-            "--listen-seconds", min=0.5, help="How long to listen to the bus before deciding."
+            "--listen-seconds", min=0.5, help=_("How long to listen to the bus before deciding.")
         ),
     ] = 10.0,
     transmit: bus_options.TransmitOption = False,
     save: bus_options.SaveOption = None,
     no_input: Annotated[
-        bool, typer.Option("--no-input", help="Never ask; what is not given counts as don't know.")
+        bool,
+        typer.Option("--no-input", help=_("Never ask; what is not given counts as don't know.")),
     ] = False,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print a JSON document instead of text.")
+        bool, typer.Option("--json", help=_("Print a JSON document instead of text."))
     ] = False,
     why: Annotated[
         bool,
-        typer.Option("--why", help="Show all the evidence and which answers led to each finding."),
+        typer.Option(
+            "--why", help=_("Show all the evidence and which answers led to each finding.")
+        ),
     ] = False,
     verbose: Annotated[
         bool,
         typer.Option(
             "--verbose",
             "-v",
-            help="Show all the evidence as the probes wrote it, also for what was fine.",
+            help=_("Show all the evidence as the probes wrote it, also for what was fine."),
         ),
     ] = False,
     rules: bus_options.RulesOption = None,
@@ -253,9 +259,17 @@ def diagnose(
             shown = False
         evidence = probing.prober.evidence() if probing is not None else None
     if json_output:
+        from clu_doctor.engine.texts import untranslated_findings
         from clu_doctor.report.diagnosis import render_json
 
-        extra = {"evidence": evidence} if evidence is not None else None
+        # the findings whose texts are English in this language, and why (empty in English)
+        reported = {item.id for item in diagnosis.all_findings()}
+        left = untranslated_findings(rulebook)
+        extra: dict[str, object] = {
+            "untranslated": {fid: state for fid, state in left.items() if fid in reported}
+        }
+        if evidence is not None:
+            extra["evidence"] = evidence
         sys.stdout.write(render_json(diagnosis, extra, trees=rulebook.trees))
     elif not shown:
         sys.stdout.write(_text(rulebook, diagnosis, why, verbose))
@@ -333,15 +347,22 @@ def _stdout_is_terminal() -> bool:
 
 
 def _text(rulebook: Rulebook, diagnosis: Diagnosis, why: bool, verbose: bool) -> str:
+    from clu_doctor.engine.texts import untranslated_findings
     from clu_doctor.report.console import OutputMode
     from clu_doctor.report.diagnosis import render_text
 
     questions = {spec.key: spec.question for spec in rulebook.vocabulary}
     mode = OutputMode.for_stream(sys.stdout)
     return render_text(
-        diagnosis, mode, why=why, verbose=verbose, questions=questions, trees=rulebook.trees
+        diagnosis,
+        mode,
+        why=why,
+        verbose=verbose,
+        questions=questions,
+        trees=rulebook.trees,
+        untranslated=untranslated_findings(rulebook),
     )
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help=flow(HELP), epilog=EPILOG, no_args_is_help=False)(diagnose)
+    app.command(help=flow(_(HELP)), epilog=_(EPILOG), no_args_is_help=False)(diagnose)

@@ -15,14 +15,15 @@ import typer
 
 from clu_doctor.commands import flow
 from clu_doctor.errors import UsageError
+from clu_doctor.i18n import N_, _
 
-HELP = """Show the documentation and monitoring files installed with clu-doctor.
+HELP = N_("""Show the documentation and monitoring files installed with clu-doctor.
 
 Without a topic: each topic, what it is, and where the file is. With one: the file itself, to
 read or to install (clu-doctor docs alerts > /etc/prometheus/rules/clu-doctor.yml).
-"""
+""")
 
-EPILOG = """Examples:
+EPILOG = N_("""Examples:
 
   clu-doctor docs
 
@@ -31,7 +32,7 @@ EPILOG = """Examples:
   clu-doctor docs alerts > /etc/prometheus/rules/clu-doctor.yml
 
   clu-doctor docs grafana-dashboard --path
-"""
+""")
 
 
 def topics() -> dict[str, Path]:
@@ -70,10 +71,10 @@ def summary(path: Path) -> str:
 def docs(
     topic: Annotated[
         str | None,
-        typer.Argument(help="What to show (see the list).", autocompletion=complete_topic),
+        typer.Argument(help=_("What to show (see the list)."), autocompletion=complete_topic),
     ] = None,
     path_only: Annotated[
-        bool, typer.Option("--path", help="Print where the file is, not the file.")
+        bool, typer.Option("--path", help=_("Print where the file is, not the file."))
     ] = False,
 ) -> int:
     found = topics()
@@ -98,4 +99,4 @@ def docs(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help=flow(HELP), epilog=EPILOG)(docs)
+    app.command(help=flow(_(HELP)), epilog=_(EPILOG))(docs)

@@ -12,11 +12,12 @@ import typer
 from clu_doctor.commands import flow
 from clu_doctor.commands import options as bus_options
 from clu_doctor.errors import UsageError
+from clu_doctor.i18n import N_, _
 
 if TYPE_CHECKING:
     from clu_doctor.site.model import Site
 
-HELP = """Show the recorded checks of a site and what they say about its stations.
+HELP = N_("""Show the recorded checks of a site and what they say about its stations.
 
 One line per check (oldest first: time, status, exit code, duration, stations answering,
 findings or why it could not check), then one column per completed check for each station
@@ -30,9 +31,9 @@ A check run by another user (a service account) keeps its history elsewhere: giv
 --history-dir or CLU_DOCTOR_STATE_DIR.
 
 Exit code: 0 the history was shown, 3 no history of the site yet, or a bad site file.
-"""
+""")
 
-EPILOG = """Examples:
+EPILOG = N_("""Examples:
 
   clu-doctor history --site /etc/clu-doctor/site.yaml
 
@@ -43,7 +44,7 @@ EPILOG = """Examples:
   clu-doctor history --site site.yaml --history-dir /var/lib/clu-doctor
 
   clu-doctor history --sim unpowered-station               # after clu-doctor check --sim ...
-"""
+""")
 
 
 class HistoryFormat(str, Enum):
@@ -60,8 +61,10 @@ def history(
         typer.Option(
             "--sim",
             metavar="SCENARIO",
-            help="The history 'clu-doctor check --sim SCENARIO' recorded (the scenario's own "
-            "site plan; see 'clu-doctor sim --list').",
+            help=_(
+                "The history 'clu-doctor check --sim SCENARIO' recorded (the scenario's own "
+                "site plan; see 'clu-doctor sim --list')."
+            ),
             autocompletion=bus_options.complete_scenario,
         ),
     ] = None,
@@ -70,17 +73,19 @@ def history(
         typer.Option(
             "--history-dir",
             metavar="DIR",
-            help="Where the checks record the history (default: $CLU_DOCTOR_STATE_DIR, else "
-            "your user state directory, ~/.local/state/clu-doctor on Linux).",
+            help=_(
+                "Where the checks record the history (default: $CLU_DOCTOR_STATE_DIR, else "
+                "your user state directory, ~/.local/state/clu-doctor on Linux)."
+            ),
         ),
     ] = None,
     last: Annotated[
-        int, typer.Option("--last", "-n", min=1, metavar="N", help="Show the newest N checks.")
+        int, typer.Option("--last", "-n", min=1, metavar="N", help=_("Show the newest N checks."))
     ] = 20,
     output_format: Annotated[
-        HistoryFormat, typer.Option("--format", "-f", help="text or json.")
+        HistoryFormat, typer.Option("--format", "-f", help=_("text or json."))
     ] = HistoryFormat.TEXT,
-    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help=_("Same as --format json."))] = False,
 ) -> int:
     from clu_doctor.exitcodes import ExitCode
     from clu_doctor.monitoring.history import History
@@ -137,4 +142,4 @@ def _site(path: Path | None, sim: str | None) -> Site:
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help=flow(HELP), epilog=EPILOG)(history)
+    app.command(help=flow(_(HELP)), epilog=_(EPILOG))(history)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from clu_doctor.errors import CluDoctorError, UsageError
+from clu_doctor.i18n import _
 
 if TYPE_CHECKING:
     from clu_doctor.bus.chain import AdapterAt
@@ -69,7 +70,7 @@ PortOption = Annotated[
         "--port",
         "-p",
         metavar="PORT",
-        help="Serial port or pyserial URL of the USB-RS485 adapter (see 'clu-doctor ports').",
+        help=_("Serial port or pyserial URL of the USB-RS485 adapter (see 'clu-doctor ports')."),
     ),
 ]
 SimOption = Annotated[
@@ -77,36 +78,40 @@ SimOption = Annotated[
     typer.Option(
         "--sim",
         metavar="SCENARIO",
-        help="Use the built-in simulated site instead of a port (see 'clu-doctor sim --list'); "
-        "options as in SCENARIO?clu=0&at=end.",
+        help=_(
+            "Use the built-in simulated site instead of a port (see 'clu-doctor sim --list'); "
+            "options as in SCENARIO?clu=0&at=end."
+        ),
         autocompletion=complete_scenario,
     ),
 ]
 SiteOption = Annotated[
     Path | None,
-    typer.Option("--site", "-s", metavar="FILE", help="Site description (site.yaml)."),
+    typer.Option("--site", "-s", metavar="FILE", help=_("Site description (site.yaml).")),
 ]
 ProfileOption = Annotated[
     str | None,
     typer.Option(
         "--profile",
         metavar="NAME|FILE",
-        help="Device profile (default: the site's, else defa-erange).",
+        help=_("Device profile (default: the site's, else defa-erange)."),
         autocompletion=complete_profile,
     ),
 ]
 AtOption = Annotated[
     AdapterEnd | None,
     typer.Option(
-        "--at", help="Where the adapter is attached: at the CLU or at the end of the bus."
+        "--at", help=_("Where the adapter is attached: at the CLU or at the end of the bus.")
     ),
 ]
 TransmitOption = Annotated[
     bool,
     typer.Option(
         "--transmit",
-        help="Allow read requests even while the CLU polls (it may disturb charging). "
-        "Without it the tool only transmits when it finds the bus quiet.",
+        help=_(
+            "Allow read requests even while the CLU polls (it may disturb charging). "
+            "Without it the tool only transmits when it finds the bus quiet."
+        ),
     ),
 ]
 
@@ -123,7 +128,7 @@ BaudOption = Annotated[
         "--baud",
         min=300,
         max=4_000_000,
-        help="Baud rate, overriding the profile's and the site file's (e.g. 9600).",
+        help=_("Baud rate, overriding the profile's and the site file's (e.g. 9600)."),
         rich_help_panel="Line settings",
     ),
 ]
@@ -132,7 +137,7 @@ ParityOption = Annotated[
     typer.Option(
         "--parity",
         case_sensitive=False,
-        help="Parity: N, E or O, overriding the profile's.",
+        help=_("Parity: N, E or O, overriding the profile's."),
         rich_help_panel="Line settings",
     ),
 ]
@@ -140,7 +145,7 @@ StopbitsOption = Annotated[
     float | None,
     typer.Option(
         "--stopbits",
-        help="Stop bits: 1, 1.5 or 2, overriding the profile's.",
+        help=_("Stop bits: 1, 1.5 or 2, overriding the profile's."),
         rich_help_panel="Line settings",
     ),
 ]
@@ -148,8 +153,10 @@ Rs485Option = Annotated[
     bool,
     typer.Option(
         "--rs485",
-        help="Let the kernel switch the transceiver's direction from RTS (only for adapters "
-        "that do not switch by themselves; most USB-RS485 adapters do).",
+        help=_(
+            "Let the kernel switch the transceiver's direction from RTS (only for adapters "
+            "that do not switch by themselves; most USB-RS485 adapters do)."
+        ),
         rich_help_panel="Line settings",
     ),
 ]
@@ -257,11 +264,13 @@ def bus_flags(*names: str) -> Callable[[Callable[..., int]], Callable[..., int]]
 
 SaveOption = Annotated[
     Path | None,
-    typer.Option("--save", metavar="FILE", help="Record the raw bytes heard while listening."),
+    typer.Option("--save", metavar="FILE", help=_("Record the raw bytes heard while listening.")),
 ]
 RulesOption = Annotated[
     Path | None,
-    typer.Option("--rules", metavar="PATH", help="Use another rules directory (for rule authors)."),
+    typer.Option(
+        "--rules", metavar="PATH", help=_("Use another rules directory (for rule authors).")
+    ),
 ]
 
 

@@ -11,14 +11,15 @@ import typer
 
 from clu_doctor.commands import flow
 from clu_doctor.commands.options import AdapterEnd, complete_scenario
+from clu_doctor.i18n import N_, _
 
-SIM_HELP = """Run a simulated CLU site behind a pty and a local TCP port, until Ctrl-C.
+SIM_HELP = N_("""Run a simulated CLU site behind a pty and a local TCP port, until Ctrl-C.
 
 Prints the ports to use (stdout), e.g. for 'clu-doctor listen --port /dev/pts/5'. The simulated
 site speaks the same frames as a real one, with wire time, collisions, noise and faults.
-"""
+""")
 
-SIM_EPILOG = """Examples:
+SIM_EPILOG = N_("""Examples:
 
   clu-doctor sim --list
 
@@ -29,15 +30,17 @@ SIM_EPILOG = """Examples:
   clu-doctor sim cable-break --at end --seconds 600
 
   clu-doctor sim my-site.yaml --tcp-port 5020 --no-pty
-"""
+""")
 
 
 def sim(
     scenario: Annotated[
         str | None,
         typer.Argument(
-            help="Bundled scenario name or a scenario YAML file; 'show NAME' prints a "
-            "scenario's file.",
+            help=_(
+                "Bundled scenario name or a scenario YAML file; 'show NAME' prints a "
+                "scenario's file."
+            ),
             autocompletion=complete_scenario,
         ),
     ] = None,
@@ -45,37 +48,44 @@ def sim(
         str | None,
         typer.Argument(
             metavar="[NAME]",
-            help="With 'show': the scenario to print.",
+            help=_("With 'show': the scenario to print."),
             autocompletion=complete_scenario,
             show_default=False,
         ),
     ] = None,
     list_only: Annotated[
-        bool, typer.Option("--list", help="List the bundled scenarios and exit.")
+        bool, typer.Option("--list", help=_("List the bundled scenarios and exit."))
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    pty: Annotated[bool, typer.Option("--pty/--no-pty", help="Serve a pty.")] = True,
-    tcp: Annotated[bool, typer.Option("--tcp/--no-tcp", help="Serve a TCP port.")] = True,
+    json_output: Annotated[bool, typer.Option("--json", help=_("Print JSON."))] = False,
+    pty: Annotated[bool, typer.Option("--pty/--no-pty", help=_("Serve a pty."))] = True,
+    tcp: Annotated[bool, typer.Option("--tcp/--no-tcp", help=_("Serve a TCP port."))] = True,
     tcp_port: Annotated[
-        int, typer.Option("--tcp-port", min=0, max=65535, help="TCP port (0: any free one).")
+        int, typer.Option("--tcp-port", min=0, max=65535, help=_("TCP port (0: any free one)."))
     ] = 0,
     at: Annotated[
         AdapterEnd | None,
-        typer.Option("--at", help="Where the adapter sits: at the CLU or at the end of the bus."),
+        typer.Option(
+            "--at", help=_("Where the adapter sits: at the CLU or at the end of the bus.")
+        ),
     ] = None,
     clu: Annotated[
         bool | None,
-        typer.Option("--clu/--no-clu", help="CLU connected to the bus (default: as the scenario)."),
+        typer.Option(
+            "--clu/--no-clu", help=_("CLU connected to the bus (default: as the scenario).")
+        ),
     ] = None,
     time_scale: Annotated[
-        float, typer.Option("--time-scale", min=0.001, help="Run simulated time faster (e.g. 10).")
+        float,
+        typer.Option("--time-scale", min=0.001, help=_("Run simulated time faster (e.g. 10).")),
     ] = 1.0,
     wire_time: Annotated[
-        bool, typer.Option("--wire-time/--no-wire-time", help="Emulate bytes' time on the wire.")
+        bool, typer.Option("--wire-time/--no-wire-time", help=_("Emulate bytes' time on the wire."))
     ] = True,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help=_("Random seed (same seed, same bytes)."))
+    ] = 0,
     seconds: Annotated[
-        float | None, typer.Option("--seconds", min=0.0, help="Stop after this many seconds.")
+        float | None, typer.Option("--seconds", min=0.0, help=_("Stop after this many seconds."))
     ] = None,
 ) -> int:
     from clu_doctor.errors import UsageError
@@ -182,9 +192,9 @@ def _stop_on_sigterm() -> Iterator[None]:
 
 def ports(
     all_ports: Annotated[
-        bool, typer.Option("--all", help="Also list symlinks (e.g. /dev/serial/by-id/...).")
+        bool, typer.Option("--all", help=_("Also list symlinks (e.g. /dev/serial/by-id/...)."))
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help=_("Print JSON."))] = False,
 ) -> None:
     """List this machine's serial ports; known USB-RS485 adapter chips come first, marked."""
     from clu_doctor.bus.ports import list_ports
@@ -200,5 +210,5 @@ def ports(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help=flow(SIM_HELP), epilog=SIM_EPILOG)(sim)
-    app.command(epilog="Examples:\n\n  clu-doctor ports\n\n  clu-doctor ports --json")(ports)
+    app.command(help=flow(_(SIM_HELP)), epilog=_(SIM_EPILOG))(sim)
+    app.command(epilog=_("Examples:\n\n  clu-doctor ports\n\n  clu-doctor ports --json"))(ports)

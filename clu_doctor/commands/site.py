@@ -13,12 +13,13 @@ import typer
 from clu_doctor.commands import flow
 from clu_doctor.commands import options as bus_options
 from clu_doctor.errors import CluDoctorError, UsageError
+from clu_doctor.i18n import N_, _
 
 if TYPE_CHECKING:
     from clu_doctor.probing import BusProber
     from clu_doctor.site.template import FoundStation, TemplateFacts
 
-INIT_HELP = """Print a commented site.yaml to fill in, or write it to a file.
+INIT_HELP = N_("""Print a commented site.yaml to fill in, or write it to a file.
 
 Every key is explained where it stands. With --port (or --sim) the chain is filled from the
 bus: it listens first (it never transmits while the CLU polls) and takes the addresses the CLU
@@ -27,16 +28,16 @@ stations come in address order, each with what was heard: put them in cable orde
 the DUO stations before you use the file.
 
 Exit code: 0 written, 3 nothing found on the bus, a port problem, or the file exists.
-"""
+""")
 
-INIT_EPILOG = """Examples:
+INIT_EPILOG = N_("""Examples:
 
   clu-doctor site init > site.yaml
 
   clu-doctor site init --port /dev/ttyUSB0 --name "Solsiden garage B" -o site.yaml
 
   clu-doctor site init --sim cable-break              # what a simulated site gives
-"""
+""")
 
 
 @bus_options.bus_flags("port", "sim", "profile", "baud", "parity", "stopbits", "rs485")
@@ -44,18 +45,20 @@ def init(
     bus: bus_options.BusFlags,
     name: Annotated[
         str | None,
-        typer.Option("--name", metavar="NAME", help="The site's name, for reports and history."),
+        typer.Option("--name", metavar="NAME", help=_("The site's name, for reports and history.")),
     ] = None,
     seconds: Annotated[
         float,
-        typer.Option("--seconds", min=1.0, help="How long to listen to the bus (with --port)."),
+        typer.Option("--seconds", min=1.0, help=_("How long to listen to the bus (with --port).")),
     ] = 20.0,
     transmit: bus_options.TransmitOption = False,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write the file here, not to stdout."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help=_("Write the file here, not to stdout.")
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    force: Annotated[bool, typer.Option("--force", help=_("Overwrite FILE if it exists."))] = False,
 ) -> int:
     from clu_doctor.site.template import TemplateFacts, site_template
 
@@ -165,10 +168,12 @@ def _stations(prober: BusProber) -> list[FoundStation]:
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
         name="site",
-        help="Write down a site: the site.yaml that diagnose, check and history compare with.",
-        epilog="Examples:\n\n  clu-doctor site init > site.yaml\n\n"
-        "  clu-doctor site init --port /dev/ttyUSB0 -o site.yaml",
+        help=_("Write down a site: the site.yaml that diagnose, check and history compare with."),
+        epilog=_(
+            "Examples:\n\n  clu-doctor site init > site.yaml\n\n"
+            "  clu-doctor site init --port /dev/ttyUSB0 -o site.yaml"
+        ),
         no_args_is_help=True,
     )
-    group.command("init", help=flow(INIT_HELP), epilog=INIT_EPILOG)(init)
+    group.command("init", help=flow(_(INIT_HELP)), epilog=_(INIT_EPILOG))(init)
     app.add_typer(group)

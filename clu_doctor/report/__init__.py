@@ -45,11 +45,15 @@ class Format(str, Enum):
 
 
 def envelope(kind: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Wrap a JSON document: what it is, its schema version, and the tool that made it."""
+    """Wrap a JSON document: what it is, its schema version, the tool that made it, and the
+    language of its texts (ids, keys and values are English in every language)."""
+    from clu_doctor.i18n import language
+
     return {
         "schema": f"clu-doctor/{kind}",
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "clu-doctor", "version": __version__},
+        "language": language(),
         **body,
     }
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from clu_doctor.engine import ReportedFinding
+from clu_doctor.i18n import _
 from clu_doctor.monitoring.result import CheckResult
 from clu_doctor.report import CheckFormat, envelope, to_json
 from clu_doctor.report.console import LOOKS, OutputMode
@@ -114,8 +115,12 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
         [(summary(result), None)],
         [
             (
-                f"checked {result.started}, {result.mode} mode, {result.duration_s:.1f} s; "
-                f"corrupt answers: {_percent(result.corrupt_rate)}",
+                _("checked {started}, {mode} mode, {seconds} s; corrupt answers: {rate}").format(
+                    started=result.started,
+                    mode=result.mode,
+                    seconds=f"{result.duration_s:.1f}",
+                    rate=_percent(result.corrupt_rate),
+                ),
                 "dim",
             )
         ],
@@ -158,7 +163,10 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
     lines.append(
         [
             (
-                "Findings (problems first, each with its first step; consequences under their cause):",
+                _(
+                    "Findings (problems first, each with its first step; consequences under "
+                    "their cause):"
+                ),
                 "bold",
             )
         ]
@@ -168,11 +176,11 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
     for root in in_display_order(result.diagnosis.findings, result.diagnosis):
         _finding_lines(root, 0, lines, shared, result, printed)
     if not result.diagnosis.findings:
-        lines.append([("  none: nothing could be decided", None)])
+        lines.append([("  " + _("none: nothing could be decided"), None)])
     notes = ignored_lines(result)
     if notes:
         lines.append([])
-        lines.append([("Ignores from the site file:", "bold")])
+        lines.append([(_("Ignores from the site file:"), "bold")])
         lines += [[(f"  {note}", None)] for note in notes]
     return render_lines(lines, mode)
 
@@ -186,7 +194,9 @@ def _finding_lines(
     printed: set[str],
 ) -> None:
     indent = "  " * (depth + 1)
-    explained = f" (explained by {item.consequence_of})" if item.consequence_of else ""
+    explained = (
+        " " + _("(explained by {id})").format(id=item.consequence_of) if item.consequence_of else ""
+    )
     lines.append(
         [
             (indent, None),
@@ -198,7 +208,11 @@ def _finding_lines(
     pad = f"{indent}{'':<8}   "
     if depth == 0 and mark(item, result.diagnosis) is not Mark.OK and item.finding.remedy:
         lines.append(
-            [(pad, None), ("first step: ", "bold"), (one_line(item.finding.remedy[0]), None)]
+            [
+                (pad, None),
+                (_("first step:") + " ", "bold"),
+                (one_line(item.finding.remedy[0]), None),
+            ]
         )
     evidence = [
         line

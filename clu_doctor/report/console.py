@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import IO, TYPE_CHECKING
 
+from clu_doctor.i18n import N_
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
@@ -41,7 +42,9 @@ class Look:
     #: As the severity of one finding or verdict in a list.
     word: str
     #: As a finding in a diagnosis or the rule list, where ``unknown`` means "undecided: look
-    #: at X" rather than "could not check".
+    #: at X" rather than "could not check" (in English: the text report shows it through
+    #: :func:`clu_doctor.i18n._`; ``status`` and ``word`` are monitoring terms, never
+    #: translated).
     label: str
     #: Its colour on a terminal.
     colour: str
@@ -55,11 +58,11 @@ class Look:
 #: Every severity's words and colour: the one table the renderers share.
 LOOKS: Mapping[Severity, Look] = MappingProxyType(
     {
-        Severity.OK: Look("OK", "OK", "OK", "green"),
-        Severity.INFO: Look("OK", "INFO", "INFO", "cyan"),
-        Severity.WARNING: Look("WARNING", "WARNING", "WARNING", "yellow"),
-        Severity.CRITICAL: Look("CRITICAL", "CRITICAL", "CRITICAL", "red"),
-        Severity.UNKNOWN: Look("UNKNOWN", "UNKNOWN", "UNDECIDED", "magenta"),
+        Severity.OK: Look("OK", "OK", N_("OK"), "green"),
+        Severity.INFO: Look("OK", "INFO", N_("INFO"), "cyan"),
+        Severity.WARNING: Look("WARNING", "WARNING", N_("WARNING"), "yellow"),
+        Severity.CRITICAL: Look("CRITICAL", "CRITICAL", N_("CRITICAL"), "red"),
+        Severity.UNKNOWN: Look("UNKNOWN", "UNKNOWN", N_("UNDECIDED"), "magenta"),
     }
 )
 

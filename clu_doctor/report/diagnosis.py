@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from clu_doctor.engine import Diagnosis, ReportedFinding, Tree
+from clu_doctor.i18n import LANGUAGES, N_, _, counted, language
 from clu_doctor.report import envelope, to_json
 from clu_doctor.report.blocks import (
     Block,
@@ -49,15 +50,15 @@ from clu_doctor.severity import Severity
 
 #: What a ``confirm_with`` probe name means to a technician.
 PROBES = {
-    "bus.scan": "an address scan of the bus",
-    "bus.end_of_bus": "an end-of-bus check (adapter at the far end of the chain)",
-    "bus.duplicates": "a duplicate-address scan",
-    "bus.listen": "passive listening on the bus",
+    "bus.scan": N_("an address scan of the bus"),
+    "bus.end_of_bus": N_("an end-of-bus check (adapter at the far end of the chain)"),
+    "bus.duplicates": N_("a duplicate-address scan"),
+    "bus.listen": N_("passive listening on the bus"),
 }
 
 
 def probe_description(name: str) -> str:
-    return PROBES.get(name, name)
+    return _(PROBES[name]) if name in PROBES else name
 
 
 def render_json(
@@ -104,22 +105,26 @@ def summary_line(diagnosis: Diagnosis) -> str:
     wait = wait_seconds(diagnosis)
     parts = []
     if faults:
-        parts.append(_count(len(faults), "fault"))
+        parts.append(counted("{count} fault", "{count} faults", len(faults)))
     if consequences:
-        parts.append(_count(consequences, "consequence") + " shown under its cause")
+        parts.append(
+            counted(
+                "{count} consequence shown under its cause",
+                "{count} consequences shown under its cause",
+                consequences,
+            )
+        )
     if undecided:
-        parts.append(_count(len(undecided), "question") + " left open")
+        parts.append(
+            counted("{count} question left open", "{count} questions left open", len(undecided))
+        )
     if wait is not None and faults:
-        parts.append(f"{come_back(wait)} for the rest")
+        parts.append(_("{come_back} for the rest").format(come_back=come_back(wait)))
     if wait is not None and not faults:
         return ", ".join([f"WAIT: {come_back(wait)}", *parts])
     if not parts:
-        parts.append("nothing wrong found" if roots else "nothing could be decided")
+        parts.append(_("nothing wrong found") if roots else _("nothing could be decided"))
     return f"{LOOKS[diagnosis.status].status}: {', '.join(parts)}"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def render_text(
@@ -131,6 +136,7 @@ def render_text(
     questions: Mapping[str, str] | None = None,
     trees: Iterable[Tree] = (),
     checked_only: bool = False,
+    untranslated: Mapping[str, str] | None = None,
 ) -> str:
     """The diagnosis for a person. ``questions`` maps observation keys to their question text,
     ``trees`` (the rule book's) tell which areas were checked without a finding;
@@ -158,13 +164,13 @@ def render_text(
         withdrawn = _withdrawn_block(diagnosis)
         if withdrawn is not None:
             blocks.append(withdrawn)
-        blocks.append(_why_block(diagnosis))
+        blocks.append(_why_block(diagnosis, untranslated or {}))
     result = Line()
-    result.append("Result: ", "bold")
+    result.append(_("Result:") + " ", "bold")
     line = summary_line(diagnosis)
     left_open = open_areas(diagnosis, trees) if checked_only else []
     if left_open and diagnosis.findings:
-        line += f" (not judged: {', '.join(left_open)})"
+        line += " " + _("(not judged: {areas})").format(areas=", ".join(map(_, left_open)))
     look = WAIT_STYLE if line.startswith("WAIT") else LOOKS[diagnosis.status].style
     result.append(line, look)
     result.append(f"  (exit {int(diagnosis.exit_code)})", "dim")
@@ -193,30 +199,34 @@ def _summary_block(
         text = line.text
         if checked_only and line.area.name in left_open and not line.findings:
             # the bus led here but cannot judge it alone: say so, never leave it out as if fine
-            text = f"not judged from the bus alone: {line.area.needs} ('clu-doctor diagnose')"
+            text = _("not judged from the bus alone: {what} ('clu-doctor diagnose')").format(
+                what=_(line.area.needs)
+            )
         elif checked_only and (line.mark is Mark.NOT_CHECKED or not line.findings):
             continue  # the bus alone: only what it found says anything
         mark_symbol = symbol(line.mark, line.severity)
         text_style = "dim" if line.mark is Mark.NOT_CHECKED else ""
         grid.add_row(
             Line(f"  {mark_symbol.char}", mark_symbol.style),
-            Line(line.area.name, "bold" if line.mark is Mark.PROBLEM else ""),
+            Line(line.area.title, "bold" if line.mark is Mark.PROBLEM else ""),
             Line(text, text_style),
         )
     if not grid.rows:
-        grid.add_row(Line("  ?", WAIT_STYLE), Line("Bus"), Line("nothing heard to judge"))
+        grid.add_row(Line("  ?", WAIT_STYLE), Line(_("Bus")), Line(_("nothing heard to judge")))
     first = first_step(diagnosis)
     do = Grid([Column(no_wrap=True), Column()], gap=1)
     if first is None and not diagnosis.findings and checked_only:
         do.add_row(
-            Line("Nothing decided:", "bold"),
-            Line("the bus alone cannot tell; 'clu-doctor diagnose' also asks what the LEDs show."),
+            Line(_("Nothing decided:"), "bold"),
+            Line(
+                _("the bus alone cannot tell; 'clu-doctor diagnose' also asks what the LEDs show.")
+            ),
         )
     elif first is None:
-        do.add_row(Line("Nothing to do:", "bold"), Line("no problem in what was checked."))
+        do.add_row(Line(_("Nothing to do:"), "bold"), Line(_("no problem in what was checked.")))
     else:
-        do.add_row(Line("First:", "bold"), Line(first.step))
-    return Stack([Line("Summary", "bold"), grid, Line(""), do])
+        do.add_row(Line(_("First:"), "bold"), Line(first.step))
+    return Stack([Line(_("Summary"), "bold"), grid, Line(""), do])
 
 
 def _heading(item: ReportedFinding, number: int | None, item_mark: Mark) -> Line:
@@ -227,7 +237,7 @@ def _heading(item: ReportedFinding, number: int | None, item_mark: Mark) -> Line
     if item_mark is Mark.WAIT:
         heading.append(f"{'WAIT':<9}", WAIT_STYLE)
     else:
-        heading.append(f"{LOOKS[item.severity].label:<9}", LOOKS[item.severity].style)
+        heading.append(f"{_(LOOKS[item.severity].label):<9}", LOOKS[item.severity].style)
     heading.append(f" {title(item)}", "bold")
     heading.append(f"  {item.id}", "dim")
     return heading
@@ -260,8 +270,9 @@ class _Style:
         rows = [("-", line) for line in shown]
         hidden = len(lines) - len(shown)
         if hidden:
-            rows.append(("", f"({_count(hidden, 'more line')}: --why, -v or --json)"))
-        return [Line("Seen:", "bold"), Indent(list_block(rows), indent)]
+            more = counted("{count} more line", "{count} more lines", hidden)
+            rows.append(("", f"({more}: --why, -v or --json)"))
+        return [Line(_("Seen:"), "bold"), Indent(list_block(rows), indent)]
 
     def finding_block(self, root: ReportedFinding, number: int | None) -> Block:
 
@@ -269,35 +280,37 @@ class _Style:
         lines: list[Block] = [Line(" ".join(finding.cause.split()))]
         if finding.look_at:
             look = Line()
-            look.append("Look at: ", "bold")
+            look.append(_("Look at:") + " ", "bold")
             look.append(" ".join(self.questions.get(key, key) for key in finding.look_at))
             lines.append(look)
-        lines.append(Line("What to do:", "bold"))
+        lines.append(Line(_("What to do:"), "bold"))
         steps = [(f"{index}.", step) for index, step in enumerate(finding.remedy, 1)]
         lines.append(Indent(list_block(steps), 2))
         lines += self.evidence_lines(root, 2)
-        for label, value in (("Verify", finding.verify), ("Escalate", finding.escalate)):
+        for label, value in ((_("Verify:"), finding.verify), (_("Escalate:"), finding.escalate)):
             if value:
                 line = Line()
-                line.append(f"{label}: ", "bold")
+                line.append(f"{label} ", "bold")
                 line.append(" ".join(value.split()))
                 lines.append(line)
         if finding.confirm_with and not self.bus_checked:
             line = Line()
-            line.append("Bus check that would confirm it: ", "bold")
+            line.append(_("Bus check that would confirm it:") + " ", "bold")
             line.append(
-                f"{probe_description(finding.confirm_with)}; connect a USB-RS485 adapter to "
-                "the bus and run the diagnosis with --port"
+                _(
+                    "{probe}; connect a USB-RS485 adapter to the bus and run the diagnosis "
+                    "with --port"
+                ).format(probe=probe_description(finding.confirm_with))
             )
             lines.append(line)
-        source = Line(f"Manual: {finding.manual}", "dim")
+        source = Line(_("Manual:") + f" {finding.manual}", "dim")
         lines.append(source)
         consequences = list(root.walk())[1:]
         if consequences:
-            lines.append(Line("Explained by this cause (not separate faults):", "bold"))
+            lines.append(Line(_("Explained by this cause (not separate faults):"), "bold"))
             for child in consequences:
                 child_line = Line("  - ")
-                child_line.append(LOOKS[child.severity].label, LOOKS[child.severity].style)
+                child_line.append(_(LOOKS[child.severity].label), LOOKS[child.severity].style)
                 child_line.append(f" {title(child)}")
                 child_line.append(f"  {child.id}", "dim")
                 lines.append(child_line)
@@ -308,11 +321,11 @@ class _Style:
 
     def fine_block(self, fine: list[ReportedFinding]) -> Block:
 
-        lines: list[Block] = [Line("Checked and fine:", "bold")]
+        lines: list[Block] = [Line(_("Checked and fine:"), "bold")]
         for item in fine:
             for entry in item.walk():
                 line = Line("  ")
-                line.append(f"{LOOKS[entry.severity].label:<5}", LOOKS[entry.severity].style)
+                line.append(f"{_(LOOKS[entry.severity].label):<5}", LOOKS[entry.severity].style)
                 line.append(f" {title(entry)}")
                 line.append(f"  {entry.id}", "dim")
                 lines.append(line)
@@ -334,21 +347,26 @@ def _withdrawn_block(diagnosis: Diagnosis) -> Block | None:
     if not withdrawn:
         return None
     lines: list[Block] = [
-        Line("Not reported as fine (a fault of this run contradicts it):", "bold")
+        Line(_("Not reported as fine (a fault of this run contradicts it):"), "bold")
     ]
     for item in withdrawn:
         line = Line(f"  {title(item)}")
         line.append(f"  {item.id}", "dim")
         against = tuple(getattr(item, "contradicted_by", ()))
         if against:
-            line.append(f" (because of {', '.join(against)})")
+            line.append(" " + _("(because of {ids})").format(ids=", ".join(against)))
         lines.append(line)
     return Stack(lines)
 
 
-def _why_block(diagnosis: Diagnosis) -> Block:
+#: How a text can stand in a language (see :mod:`clu_doctor.engine.texts`), for the trace.
+_STATES = (N_("missing"), N_("stale"), N_("broken"))
 
-    tree = TreeBlock(Line("Why: the answers that led here", "bold"), guide_style="dim")
+
+def _why_block(diagnosis: Diagnosis, untranslated: Mapping[str, str]) -> Block:
+    """The walk of every tree; a finding shown in English in another language says so."""
+
+    tree = TreeBlock(Line(_("Why: the answers that led here"), "bold"), guide_style="dim")
     for trace in diagnosis.traces:
         branch = tree.add(Line(f"{trace.title} ({trace.tree})", "bold"))
         for step in trace.steps:
@@ -358,6 +376,11 @@ def _why_block(diagnosis: Diagnosis) -> Block:
             line.append(f"  [{source}]", "dim")
             line.append(f"  → {step.target}")
             branch.add(line)
-        outcome = trace.finding or "nothing to report"
+        outcome = trace.finding or _("nothing to report")
+        state = untranslated.get(trace.finding or "")
+        if state is not None:
+            outcome += " " + _("(shown in English: its {language} translation is {state})").format(
+                language=LANGUAGES.get(language(), language()), state=_(state)
+            )
         branch.add(Line(f"⇒ {outcome}", "bold"))
     return tree

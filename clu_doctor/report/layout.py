@@ -16,6 +16,7 @@ from enum import Enum
 from typing import NamedTuple, TypeVar
 
 from clu_doctor.engine import UNKNOWN, AnswerSource, Diagnosis, Layer, ReportedFinding, Tree
+from clu_doctor.i18n import N_, _
 from clu_doctor.severity import Severity
 
 T = TypeVar("T")
@@ -35,27 +36,32 @@ class Area(NamedTuple):
     #: What it still needs when the bus was heard in this run (empty: the same as ``needs``).
     needs_heard: str = ""
 
+    @property
+    def title(self) -> str:
+        """The area's name in the run's language (``name`` is its stable English name)."""
+        return _(self.name)
+
 
 #: The site's areas in the order the summary lists them. Every layer belongs to exactly one
 #: (a test checks it), so a finding's area follows from its layer alone.
 AREAS: tuple[Area, ...] = (
-    Area("Your adapter", ("adapter",), "listen to the bus with it (--port)", always=False),
-    Area("CLU", ("power", "clu-boot"), "answer the questions about the CLU's LEDs"),
+    Area(N_("Your adapter"), ("adapter",), N_("listen to the bus with it (--port)"), always=False),
+    Area(N_("CLU"), ("power", "clu-boot"), N_("answer the questions about the CLU's LEDs")),
     Area(
-        "USB interface",
+        N_("USB interface"),
         ("usb-interface",),
-        "answer the questions about its LEDs, or listen to the bus (--port)",
-        needs_heard="answer the questions about its LEDs",
+        N_("answer the questions about its LEDs, or listen to the bus (--port)"),
+        needs_heard=N_("answer the questions about its LEDs"),
     ),
-    Area("Bus", ("bus",), "listen to the bus with an adapter (--port)"),
-    Area("Stations", ("station",), "listen to the bus with an adapter (--port)"),
+    Area(N_("Bus"), ("bus",), N_("listen to the bus with an adapter (--port)")),
+    Area(N_("Stations"), ("station",), N_("listen to the bus with an adapter (--port)")),
     Area(
-        "Configuration",
+        N_("Configuration"),
         ("configuration",),
-        "give the site description (--site) or listen to the bus (--port)",
-        needs_heard="give the site description (--site)",
+        N_("give the site description (--site) or listen to the bus (--port)"),
+        needs_heard=N_("give the site description (--site)"),
     ),
-    Area("CloudCharge", ("backend",), "answer the questions about the CloudCharge portal"),
+    Area(N_("CloudCharge"), ("backend",), N_("answer the questions about the CloudCharge portal")),
 )
 
 _AREA_BY_LAYER: Mapping[str, Area] = {layer: area for area in AREAS for layer in area.layers}
@@ -125,7 +131,7 @@ def wait_seconds(diagnosis: Diagnosis) -> float | None:
 
 def come_back(seconds: float) -> str:
     """``come back in 90 s`` (whole seconds, rounded up: never too early)."""
-    return f"come back in {math.ceil(seconds)} s"
+    return _("come back in {seconds} s").format(seconds=math.ceil(seconds))
 
 
 def waits(item: ReportedFinding, diagnosis: Diagnosis) -> bool:
@@ -188,6 +194,7 @@ class AreaLine(NamedTuple):
     def to_dict(self) -> dict[str, object]:
         return {
             "area": self.area.name,
+            "area_title": self.area.title,
             "mark": self.mark.value,
             "severity": None if self.severity is None else self.severity.value,
             "text": self.text,
@@ -215,7 +222,7 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
 
     def needs(area: Area) -> str:
         # once the bus was heard, "listen to the bus" is no way to check what is left
-        return (area.needs_heard or area.needs) if heard else area.needs
+        return _((area.needs_heard or area.needs) if heard else area.needs)
 
     wait = wait_seconds(diagnosis)
     lines = []
@@ -224,10 +231,16 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
         items = by_area[area.name]
         if not items:
             if area.name in checked:
-                lines.append(AreaLine(area, Mark.OK, None, "nothing wrong found", ()))
+                lines.append(AreaLine(area, Mark.OK, None, _("nothing wrong found"), ()))
             elif area.always:
                 lines.append(
-                    AreaLine(area, Mark.NOT_CHECKED, None, f"not checked: {needs(area)}", ())
+                    AreaLine(
+                        area,
+                        Mark.NOT_CHECKED,
+                        None,
+                        _("not checked: {what}").format(what=needs(area)),
+                        (),
+                    )
                 )
             continue
         ordered = sorted(
@@ -240,11 +253,11 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
             text += f" ({come_back(wait)})"
         root = roots[head.id]
         if root is not head and area_of(root) is not area:
-            text += f" (follows from: {area_of(root).name})"
+            text += " " + _("(follows from: {area})").format(area=area_of(root).title)
             follows.add(area.name)
         more = len([i for i in ordered[1:] if mark(i, diagnosis) is head_mark])
         if more:
-            text += f" (+{more} more)"
+            text += " " + _("(+{count} more)").format(count=more)
         lines.append(AreaLine(area, head_mark, head.severity, text, tuple(ordered)))
     order = {name: n for n, name in enumerate(areas)}
     # a cause's area before the areas where its consequences show, so the first line read
@@ -381,7 +394,7 @@ def _collapse_addresses(lines: Sequence[str]) -> list[str]:
         if entry is None or len(groups[entry[:2]]) == 1:
             out.append(line)
             continue
-        word, template, _ = entry
+        word, template, _members = entry
         if (word, template) in done:
             continue
         done.add((word, template))
@@ -390,7 +403,7 @@ def _collapse_addresses(lines: Sequence[str]) -> list[str]:
         merged = iter(_span(column) for column in columns)
         rest = template.split(_SLOT)
         text = rest[0] + "".join(next(merged) + part for part in rest[1:])
-        out.append(f"{_PLURAL[word]} {ranges(a for a, _ in members)}, each: {text}")
+        out.append(f"{_PLURAL[word]} {ranges(a for a, _line in members)}, each: {text}")
     return out
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from clu_doctor.engine import Finding, Rulebook, Tree
 from clu_doctor.engine.model import Target, TargetKind
 from clu_doctor.errors import UsageError
+from clu_doctor.i18n import _
 from clu_doctor.report import envelope, list_grid, to_json
 from clu_doctor.report.console import LOOKS, OutputMode, render_to_string
 from clu_doctor.report.diagnosis import probe_description
@@ -101,45 +102,49 @@ def render_explain_text(rulebook: Rulebook, findings: Sequence[Finding], mode: O
         about = Text()
         about.append(look.word, style=look.style)
         about.append(
-            f"  area: {_area_name(finding)}  decision tree: {finding.tree} "
-            f"(clu-doctor rules show {finding.tree})",
+            "  "
+            + _("area: {area}  decision tree: {tree} (clu-doctor rules show {tree})").format(
+                area=_(_area_name(finding)), tree=finding.tree
+            ),
             style="dim",
         )
         lines: list[Any] = [heading, about, Text(""), Text(" ".join(finding.cause.split())), ""]
         if finding.look_at:
             line = Text()
-            line.append("Look at: ", style="bold")
+            line.append(_("Look at:") + " ", style="bold")
             line.append(" ".join(questions.get(key, key) for key in finding.look_at))
             lines.append(line)
-        lines.append(Text("What to do:", style="bold"))
+        lines.append(Text(_("What to do:"), style="bold"))
         steps = [(f"{n}.", " ".join(step.split())) for n, step in enumerate(finding.remedy, 1)]
         lines.append(Padding(list_grid(steps), (0, 0, 0, 2)))
         labelled = (
-            ("Verify", finding.verify),
-            ("Escalate", finding.escalate),
+            (_("Verify:"), finding.verify),
+            (_("Escalate:"), finding.escalate),
             (
-                "Bus check that confirms it",
+                _("Bus check that confirms it:"),
                 probe_description(finding.confirm_with) if finding.confirm_with else None,
             ),
             (
-                "Graded by",
-                f"{questions.get(finding.graded_by, finding.graded_by)} "
-                f"({finding.severity.value} when that is not known)"
+                _("Graded by:"),
+                _("{question} ({severity} when that is not known)").format(
+                    question=questions.get(finding.graded_by, finding.graded_by),
+                    severity=finding.severity.value,
+                )
                 if finding.graded_by
                 else None,
             ),
             (
-                "Shown under",
-                ", ".join(finding.explained_by) + " when that is found too"
+                _("Shown under:"),
+                _("{ids} when that is found too").format(ids=", ".join(finding.explained_by))
                 if finding.explained_by
                 else None,
             ),
-            ("Manual", finding.manual),
+            (_("Manual:"), finding.manual),
         )
         for label, value in labelled:
             if value:
                 line = Text()
-                line.append(f"{label}: ", style="bold")
+                line.append(f"{label} ", style="bold")
                 line.append(" ".join(value.split()))
                 lines.append(line)
         blocks.append(Group(*lines))
@@ -175,7 +180,7 @@ def _walk_order(tree: Tree) -> list[str]:
         if name in seen or name not in tree.nodes:
             return
         seen.append(name)
-        for _, target in tree.nodes[name].targets():
+        for _label, target in tree.nodes[name].targets():
             if target.kind is TargetKind.NODE:
                 visit(target.name)
 

@@ -33,18 +33,34 @@ from clu_doctor.engine import (
     parse_duration,
 )
 from clu_doctor.engine.estimate import questions_left
+from clu_doctor.i18n import N_, _, counted
 
 BACK = frozenset({"b", "back", "<"})
 HELP = frozenset({"h", "help"})
 QUIT = frozenset({"q", "quit", "exit"})
 TAKE_GROUP = frozenset({"1", "y", "yes"})
 SKIP_GROUP = frozenset({"2", "n", "no", "s", "skip"})
+#: The same commands as words in the run's language (a translator's comma-separated list;
+#: the letters and English words above work in every language).
+_WORDS = {
+    "back": N_("back"),
+    "help": N_("help"),
+    "quit": N_("quit, exit"),
+    "take": N_("yes"),
+    "skip": N_("no, skip"),
+}
 
-INTRO = (
+INTRO = N_(
     "Answer what you see: type the number or the word. "
     "? = don't know, b = back, h = help, q = quit."
 )
-AGAIN = "Look again. Enter keeps what you answered before; ? = don't know, q = quit."
+AGAIN = N_("Look again. Enter keeps what you answered before; ? = don't know, q = quit.")
+
+
+def _command(name: str, english: frozenset[str]) -> frozenset[str]:
+    """What may be typed for a questionnaire command: the English words, and the run's."""
+    words = {word.strip().lower() for word in _(_WORDS[name]).split(",") if word.strip()}
+    return english | words
 
 
 class Quit(KeyboardInterrupt):
@@ -135,7 +151,7 @@ class Questionnaire:
                 answers.update(probe(spec))
                 continue
             if not introduced:
-                self.write(self._style(AGAIN if before else INTRO, "dim") + "\n")
+                self.write(self._style(_(AGAIN if before else INTRO), "dim") + "\n")
                 introduced = True
             group = self.rulebook.vocabulary.groups.get(spec.group or "")
             if group is not None and group.name not in session.decided:
@@ -158,17 +174,19 @@ class Questionnaire:
         while True:
             text = self._prompt()
             word = text.lower()
-            if word in BACK:
+            if word in _command("back", BACK):
                 if self._can_go_back(session):
                     return None
                 continue
-            if word in HELP:
+            if word in _command("help", HELP):
                 self._show_help(spec)
                 continue
             if not text and earlier is not None:
                 return Observation(spec.key, earlier.value, AnswerSource.QUESTIONNAIRE)
             if not text:
-                self.write(f"  Please answer: type {self._typeable(spec)}.\n")
+                self.write(
+                    "  " + _("Please answer: type {what}.").format(what=self._typeable(spec)) + "\n"
+                )
                 continue
             try:
                 return self.rulebook.vocabulary.parse(
@@ -181,25 +199,29 @@ class Questionnaire:
         """``3 of about 6``: this question's number and the questionnaire's likely length."""
         left = questions_left(self.rulebook.trees, self.rulebook.vocabulary, answers)
         total = left.total(number - 1)
-        return f"{number} of {total}" if left.exact else f"{number} of about {total}"
+        if left.exact:
+            return _("{number} of {total}").format(number=number, total=total)
+        return _("{number} of about {total}").format(number=number, total=total)
 
     def _show(self, spec: ObservationSpec, position: str, earlier: Observation | None) -> None:
         self.write("\n" + self._style(f"[{position}] {spec.question}", "bold") + "\n")
         if spec.kind is ValueKind.CHOICE:
-            options = [f"{i} {value.name}" for i, value in enumerate(spec.values, 1)]
-            options.append("? don't know")
+            options = [f"{i} {value.shown}" for i, value in enumerate(spec.values, 1)]
+            options.append("? " + _("don't know"))
             self.write("    " + "   ".join(options) + "\n")
         else:
-            self.write(f"    {self._typeable(spec, dont_know=False)}; ? = don't know\n")
+            dont_know = _("don't know")
+            self.write(f"    {self._typeable(spec, dont_know=False)}; ? = {dont_know}\n")
         if earlier is not None:
-            shown = _shown_value(spec, earlier)
-            self.write(self._style(f"    Before: {shown}. Enter keeps it.", "dim") + "\n")
+            shown = _before(_shown_value(spec, earlier))
+            self.write(self._style(f"    {shown}", "dim") + "\n")
 
     def _show_help(self, spec: ObservationSpec) -> None:
         self._wrap(spec.help)
         for value in spec.values:
-            self.write(f"    {value.name}: {value.help}\n")
-        self.write(f"    Type {self._typeable(spec)}; b = back, q = quit.\n")
+            self.write(f"    {value.shown}: {value.help}\n")
+        typeable = self._typeable(spec)
+        self.write("    " + _("Type {what}; b = back, q = quit.").format(what=typeable) + "\n")
 
     def _wrap(self, text: str) -> None:
         width = max(40, min(shutil.get_terminal_size().columns, 100)) - 2
@@ -211,25 +233,37 @@ class Questionnaire:
         """What can be typed, numbers first: ``1, 2 or 3 (off, steady, flashing)``..."""
         if spec.kind is ValueKind.CHOICE:
             numbers = [str(i) for i in range(1, len(spec.values) + 1)]
-            listed = ", ".join(numbers[:-1]) + f" or {numbers[-1]}" if len(numbers) > 1 else "1"
-            text = f"{listed} ({', '.join(spec.value_names)})"
+            listed = (
+                _("{some} or {last}").format(some=", ".join(numbers[:-1]), last=numbers[-1])
+                if len(numbers) > 1
+                else "1"
+            )
+            text = f"{listed} ({', '.join(value.shown for value in spec.values)})"
         elif spec.unit == "s":
-            text = "seconds (e.g. 90) or a duration like 5m, 2h or 1h30m"
+            text = _("seconds (e.g. 90) or a duration like 5m, 2h or 1h30m")
+        elif spec.unit:
+            text = _("a number in {unit}").format(unit=spec.unit)
         else:
-            text = f"a number{f' in {spec.unit}' if spec.unit else ''}"
-        return f"{text}, or ? if you don't know" if dont_know else text
+            text = _("a number")
+        return _("{what}, or ? if you don't know").format(what=text) if dont_know else text
 
     def _not_an_answer(self, spec: ObservationSpec, text: str) -> str:
         """One line saying why ``text`` is no answer here, and what can be typed instead."""
+        typeable = self._typeable(spec)
         if spec.kind is ValueKind.CHOICE and text.isdigit():
-            return f"There is no answer {text}. Type {self._typeable(spec)}."
+            return _("There is no answer {text}. Type {what}.").format(text=text, what=typeable)
         if spec.kind is ValueKind.CHOICE:
-            return f"{text!r} is not one of the answers. Type {self._typeable(spec)}."
+            return _("{text} is not one of the answers. Type {what}.").format(
+                text=repr(text), what=typeable
+            )
         number = parse_duration(text) if spec.unit == "s" else _number(text)
         if number is not None and spec.minimum is not None and number < spec.minimum:
-            return f"{text} is less than {spec.minimum:g}. Type {self._typeable(spec)}."
-        what = "a time" if spec.unit == "s" else "a number"
-        return f"{text!r} is not {what}. Type {self._typeable(spec)}."
+            return _("{text} is less than {minimum}. Type {what}.").format(
+                text=text, minimum=f"{spec.minimum:g}", what=typeable
+            )
+        if spec.unit == "s":
+            return _("{text} is not a time. Type {what}.").format(text=repr(text), what=typeable)
+        return _("{text} is not a number. Type {what}.").format(text=repr(text), what=typeable)
 
     @staticmethod
     def _resolve_number(spec: ObservationSpec, text: str) -> str:
@@ -249,29 +283,35 @@ class Questionnaire:
         earlier = session.earlier_decided.get(group.name)
         left = questions_left(self.rulebook.trees, self.rulebook.vocabulary, session.answers)
         count = left.total(0)
-        many = f"{'' if left.exact else 'about '}{count} question{'' if count == 1 else 's'}"
+        if left.exact:
+            many = counted("{count} question", "{count} questions", count)
+        else:
+            many = counted("about {count} question", "about {count} questions", count)
         header = f"[{group.title}: {many}] {group.question}"
         self.write("\n" + self._style(header, "bold") + "\n")
-        self.write("    1 yes, ask me   2 skip these questions (they count as don't know)\n")
+        take_it, skip_it = _("yes, ask me"), _("skip these questions (they count as don't know)")
+        self.write(f"    1 {take_it}   2 {skip_it}\n")
         if earlier is not None:
-            shown = "1 yes" if earlier else "2 skip"
-            self.write(self._style(f"    Before: {shown}. Enter keeps it.", "dim") + "\n")
+            shown = _before(f"1 {_('yes')}" if earlier else f"2 {_('skip')}")
+            self.write(self._style(f"    {shown}", "dim") + "\n")
+        take_words, skip_words = _command("take", TAKE_GROUP), _command("skip", SKIP_GROUP)
         while True:
             word = self._prompt().lower()
-            if word in BACK:
+            if word in _command("back", BACK):
                 if self._can_go_back(session):
                     session.back()
                     return
                 continue
-            if word in HELP:
+            if word in _command("help", HELP):
                 self._wrap(group.help)
                 continue
             if not word and earlier is not None:
                 take = earlier
-            elif word in TAKE_GROUP or word in SKIP_GROUP:
-                take = word in TAKE_GROUP
+            elif word in take_words or word in skip_words:
+                take = word in take_words
             else:
-                self.write(self._style("  Type 1 (yes, ask me) or 2 (skip them).", "red") + "\n")
+                again = _("Type 1 (yes, ask me) or 2 (skip them).")
+                self.write(self._style(f"  {again}", "red") + "\n")
                 continue
             session.decided[group.name] = take
             skipped = () if take else self._skip(group, session.answers)
@@ -292,22 +332,23 @@ class Questionnaire:
                 AnswerSource.QUESTIONNAIRE,
                 f"skipped with the {group.title} questions",
             )
-        self.write(self._style(f"  Skipped: {group.title} is not judged.", "dim") + "\n")
+        skipped_line = _("Skipped: {group} is not judged.").format(group=group.title)
+        self.write(self._style(f"  {skipped_line}", "dim") + "\n")
         return skipped
 
     # --- going back and leaving -------------------------------------------------------------
 
     def _can_go_back(self, session: _Session) -> bool:
         if session.steps:
-            self.write(self._style("  Back one question.", "dim") + "\n")
+            self.write(self._style("  " + _("Back one question."), "dim") + "\n")
             return True
-        self.write("  This is the first question; there is nothing to go back to.\n")
+        self.write("  " + _("This is the first question; there is nothing to go back to.") + "\n")
         return False
 
     def _prompt(self) -> str:
         self.write(self._style("> ", "bold"))
         text = self.read_line().strip()
-        if text.lower() in QUIT:
+        if text.lower() in _command("quit", QUIT):
             raise Quit
         return text
 
@@ -321,11 +362,16 @@ class Questionnaire:
 def _shown_value(spec: ObservationSpec, observation: Observation) -> str:
     value = observation.value
     if value == UNKNOWN:
-        return "? don't know"
+        return "? " + _("don't know")
     if spec.kind is ValueKind.CHOICE:
         index = spec.value_names.index(str(value)) + 1 if value in spec.value_names else None
-        return f"{index} {value}" if index is not None else str(value)
+        shown = spec.values[index - 1].shown if index is not None else str(value)
+        return f"{index} {shown}" if index is not None else shown
     return f"{value} s" if spec.unit == "s" else str(value)
+
+
+def _before(shown: str) -> str:
+    return _("Before: {answer}. Enter keeps it.").format(answer=shown)
 
 
 def _number(text: str) -> float | None:

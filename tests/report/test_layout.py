@@ -282,12 +282,20 @@ def test_json_keeps_its_keys_and_adds_the_summary_areas() -> None:
         )
     }
     document = json.loads(render_json(rulebook.diagnose(observations), trees=rulebook.trees))
-    assert list(document)[:5] == ["schema", "schema_version", "tool", "status", "exit_code"]
+    assert list(document)[:6] == [
+        "schema",
+        "schema_version",
+        "tool",
+        "language",
+        "status",
+        "exit_code",
+    ]
     for key in ("summary", "findings", "trace", "observations", "areas", "first_step", "wait_s"):
         assert key in document
     assert document["first_step"]["finding"] == "CLU-PWR-01"
     assert document["areas"][0] == {
         "area": "CLU",
+        "area_title": "CLU",
         "mark": "problem",
         "severity": "critical",
         "text": "The CLU has no power",
