@@ -291,6 +291,26 @@ def _defer(name: str, classes: tuple[str, ...]) -> None:
     setattr(parent, leaf, deferred)
 
 
+#: The words typer's help draws itself, and what this command line says instead.
+_TOOLKIT_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "DEFAULT_STRING": N_("[default: {}]"),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+}
+
+
+def _toolkit_words() -> None:
+    """The help's panel titles in the run's language (typer ships them in English only)."""
+    if i18n.language() == i18n.ENGLISH:
+        return
+    from typer import rich_utils  # the help draws with it next anyway
+
+    for name, words in _TOOLKIT_WORDS.items():
+        setattr(rich_utils, name, _(words))
+
+
 def _print_error(message: str, hint: str | None = None) -> None:
     print(error_line(message, hint, words=error_words()), file=sys.stderr)
 
@@ -320,6 +340,7 @@ def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
     help_only = _wants_help(args)
     if help_only:
         _defer_help_extras()
+        _toolkit_words()
     command = typer.main.get_command(_app_for(args))
     if collector_held and not help_only:  # a help page is printed and done: no need
         _start_up_done()

@@ -43,7 +43,15 @@ class ShowFormat(str, Enum):
     JSON = "json"
 
 
+CHECK_HELP = N_(
+    """Validate rules and run every tree's own test cases; report every problem in every file.
+
+Exit 0 when valid, 3 (UNKNOWN: diagnoses cannot be trusted) when anything is wrong."""
+)
+
+
 @rules_app.command(
+    help=_(CHECK_HELP),
     epilog=(
         _(
             "Examples:\n\n"
@@ -51,7 +59,7 @@ class ShowFormat(str, Enum):
             "  clu-doctor rules check my-rules/        # a rules directory\n\n"
             "  clu-doctor rules check my-tree.yaml     # one tree, against the bundled vocabulary"
         )
-    )
+    ),
 )
 def check(
     path: Annotated[
@@ -60,10 +68,6 @@ def check(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help=_("Print a JSON document."))] = False,
 ) -> int:
-    """Validate rules and run every tree's own test cases; report every problem in every file.
-
-    Exit 0 when valid, 3 (UNKNOWN: diagnoses cannot be trusted) when anything is wrong.
-    """
     from clu_doctor.engine import load_rulebook
     from clu_doctor.errors import FileProblemError, Problem
     from clu_doctor.exitcodes import ExitCode
@@ -167,7 +171,14 @@ def _counts(rulebook: object) -> dict[str, int]:
     }
 
 
+SHOW_HELP = N_(
+    """Show the decision trees (questions, branches and the findings they lead to), or
+explain findings by their id."""
+)
+
+
 @rules_app.command(
+    help=_(SHOW_HELP),
     epilog=(
         _(
             "Examples:\n\n"
@@ -176,7 +187,7 @@ def _counts(rulebook: object) -> dict[str, int]:
             "  clu-doctor rules show BUS-BREAK-01        # one finding, as clu-doctor explain shows it\n\n"
             "  clu-doctor rules show --format markdown > docs/rules.md"
         )
-    )
+    ),
 )
 def show(
     names: Annotated[
@@ -192,8 +203,6 @@ def show(
     json_output: Annotated[bool, typer.Option("--json", help=_("Same as --format json."))] = False,
     rules: RulesPath = None,
 ) -> None:
-    """Show the decision trees (questions, branches and the findings they lead to), or
-    explain findings by their id."""
     from clu_doctor.engine import load_rulebook
     from clu_doctor.report import rules as render
 
@@ -256,7 +265,11 @@ def explain(
     )
 
 
+LIST_HELP = N_("""List every finding: id, severity, layer, tree and title.""")
+
+
 @rules_app.command(
+    help=_(LIST_HELP),
     name="list",
     epilog=(
         _(
@@ -270,7 +283,6 @@ def list_findings(
     json_output: Annotated[bool, typer.Option("--json", help=_("Print a JSON document."))] = False,
     rules: RulesPath = None,
 ) -> None:
-    """List every finding: id, severity, layer, tree and title."""
     from clu_doctor.engine import load_rulebook
     from clu_doctor.report import rules as render
 
@@ -281,7 +293,11 @@ def list_findings(
         sys.stdout.write(render.render_findings_list(rulebook))
 
 
+OBSERVATIONS_HELP = N_("""List the observation keys, their values and the question each answers.""")
+
+
 @rules_app.command(
+    help=_(OBSERVATIONS_HELP),
     epilog=(
         _(
             "Examples:\n\n"
@@ -291,7 +307,7 @@ def list_findings(
             "  clu-doctor diagnose --observe usb.red_led=flashing    # answer one in advance\n\n"
             "  clu-doctor rules observations --template > site-visit.yaml   # an answers file"
         )
-    )
+    ),
 )
 def observations(
     json_output: Annotated[bool, typer.Option("--json", help=_("Print a JSON document."))] = False,
@@ -303,7 +319,6 @@ def observations(
         ),
     ] = False,
 ) -> None:
-    """List the observation keys, their values and the question each answers."""
     from clu_doctor.engine import load_rulebook
 
     vocabulary = load_rulebook().vocabulary

@@ -190,13 +190,17 @@ def _stop_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+PORTS_HELP = N_(
+    """List this machine's serial ports; known USB-RS485 adapter chips come first, marked."""
+)
+
+
 def ports(
     all_ports: Annotated[
         bool, typer.Option("--all", help=_("Also list symlinks (e.g. /dev/serial/by-id/...)."))
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help=_("Print JSON."))] = False,
 ) -> None:
-    """List this machine's serial ports; known USB-RS485 adapter chips come first, marked."""
     from clu_doctor.bus.ports import list_ports
     from clu_doctor.report import listings as render
 
@@ -211,4 +215,6 @@ def ports(
 
 def register(app: typer.Typer) -> None:
     app.command(help=flow(_(SIM_HELP)), epilog=_(SIM_EPILOG))(sim)
-    app.command(epilog=_("Examples:\n\n  clu-doctor ports\n\n  clu-doctor ports --json"))(ports)
+    app.command(
+        help=_(PORTS_HELP), epilog=_("Examples:\n\n  clu-doctor ports\n\n  clu-doctor ports --json")
+    )(ports)
