@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import sysconfig
@@ -48,6 +49,10 @@ def test_wheel_contains_the_data(wheel: Path) -> None:
     assert "clu_doctor/docs/monitoring/alerts.yml" in names
     assert "clu_doctor/docs/monitoring/grafana-dashboard.json" in names
     assert "clu_doctor/rulebook.pickle" in names  # validated at build time (hatch_build.py)
+    for language in ("nb", "sv", "fi"):  # the translations, and what rules check measures
+        assert f"clu_doctor/rules/locale/{language}.po" in names
+        assert f"clu_doctor/locale/{language}.po" in names
+    assert "clu_doctor/locale/messages.pot" in names
     assert not any(n.startswith("tests/") for n in names)
 
 
@@ -109,6 +114,17 @@ def test_installed_wheel_loads_rules_from_the_package(wheel: Path, tmp_path: Pat
     )
     assert diagnosis.returncode == 2
     assert '"CLU-PWR-01"' in diagnosis.stdout
+    finnish = subprocess.run(
+        [str(env_dir / "bin" / "clu-doctor"), "diagnose", "-o", "clu.power_led=pois", "--json"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"LANG": "fi_FI.UTF-8", "PATH": "/usr/bin:/bin"},
+    )
+    document = json.loads(finnish.stdout)
+    assert document["language"] == "fi"
+    assert document["observations"][0]["value"] == "off"
 
     # A first run with an empty cache starts from the rulebook shipped in the wheel.
     first = subprocess.run(
