@@ -4,6 +4,7 @@ words."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -137,3 +138,20 @@ def test_a_finding_shown_in_english_says_so_in_the_trace(tmp_path: Any) -> None:
     assert "⇒ CLU-PWR-01 (" in text.stdout
     document = invoke(*args, *answers, "--json").json()
     assert document["untranslated"] == {"CLU-PWR-01": "stale"}
+
+
+def test_the_check_table_keeps_its_columns_with_longer_headings(tmp_path: Any) -> None:
+    from tests.commands.helpers import site_file
+
+    site = site_file(tmp_path, "garage", 12)
+    result = invoke("--lang", "nb", "check", "--sim", "cable-break", "--site", str(site))
+    assert result.code == 2
+    lines = result.stdout.splitlines()
+    heading = next(line for line in lines if line.lstrip().startswith("adr "))
+    silent = next(line for line in lines if line.lstrip().startswith("7 "))
+    # the answering column: its heading and a silent station's NEI start at the same place
+    assert silent.index("NEI") == heading.index("svarer")
+    # the timeouts column, right-aligned under its (longer) Norwegian heading
+    tokens = list(re.finditer(r"\S+", silent))
+    assert tokens[7].end() == heading.index("tidsavbrudd") + len("tidsavbrudd")
+    assert "Funn" in result.stdout
