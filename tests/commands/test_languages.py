@@ -155,3 +155,21 @@ def test_the_check_table_keeps_its_columns_with_longer_headings(tmp_path: Any) -
     tokens = list(re.finditer(r"\S+", silent))
     assert tokens[7].end() == heading.index("tidsavbrudd") + len("tidsavbrudd")
     assert "Funn" in result.stdout
+
+
+def test_the_history_reads_in_the_language_with_its_columns_in_line(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLU_DOCTOR_STATE_DIR", str(tmp_path / "state"))
+    assert invoke("check", "--sim", "cable-break").code == 2
+    result = invoke("--lang", "sv", "history", "--sim", "cable-break")
+    assert result.code == 0
+    lines = result.stdout.splitlines()
+    assert "1 kontroll," in lines[0] and "äldst först" in lines[0]
+    heading = next(line for line in lines if line.startswith("startad (UTC)"))
+    row = next(line for line in lines if "BUS-BREAK-01" in line)
+    # right-aligned under a heading longer than the English one (varaktighet, 11 > 9)
+    duration = re.search(r"\d+\.\d s", row)
+    assert duration is not None
+    assert duration.end() == heading.index("varaktighet") + len("varaktighet")
+    assert row.index("BUS-BREAK-01") == heading.index("fynd")
