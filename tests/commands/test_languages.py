@@ -173,3 +173,19 @@ def test_the_history_reads_in_the_language_with_its_columns_in_line(
     assert duration is not None
     assert duration.end() == heading.index("varaktighet") + len("varaktighet")
     assert row.index("BUS-BREAK-01") == heading.index("fynd")
+
+
+def test_an_answers_file_in_finnish_from_the_finnish_template(tmp_path: Any) -> None:
+    template = invoke("--lang", "fi", "rules", "observations", "--template")
+    assert template.code == 0
+    assert "# off (pimeä) | steady (palaa) | flashing (vilkkuu) | unknown" in template.stdout
+    answers = tmp_path / "vastaukset.yaml"
+    answers.write_text(
+        template.stdout.replace("clu.power_led: unknown", "clu.power_led: pimeä").replace(
+            "clu.status_led: unknown", "clu.status_led: pimeä"
+        ),
+        "utf-8",
+    )
+    result = invoke("--lang", "fi", "diagnose", "--answers", str(answers), "--no-input", "--json")
+    assert result.code == 2
+    assert result.json()["findings"][0]["id"] == "CLU-PWR-01"
