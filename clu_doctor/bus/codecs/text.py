@@ -16,37 +16,6 @@ from clu_doctor.bus.frames import Frame
 CR, LF, NUL = 0x0D, 0x0A, 0x00
 
 
-class _Span:
-    """The reads that carried one frame or run, as :data:`~.events.Marks`: a byte is added
-    with its read's timestamp and the number of bytes after it in that read; the last byte
-    from each read makes the read's mark."""
-
-    __slots__ = ("_pending", "count", "marks")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.marks: list[tuple[int, float, int]] = []
-        self._pending: tuple[int, float, int] | None = None
-
-    def add(self, timestamp: float | None, after: int) -> None:
-        if timestamp is not None:
-            self._pending = (self.count, timestamp, after)
-        self.count += 1
-
-    def end_read(self) -> None:
-        if self._pending is not None:
-            self.marks.append(self._pending)
-            self._pending = None
-
-    def take(self) -> Marks:
-        """The marks so far; the span starts again empty."""
-        self.end_read()
-        marks = tuple(self.marks)
-        self.count = 0
-        self.marks.clear()
-        return marks
-
-
 class TextStreamDecoder:
     """Cuts a text framing's byte stream into frames. Never raises: every byte ends in a
     :class:`Decoded` frame or a :class:`Garbage` run (``interrupted``, ``overflow``,
@@ -66,10 +35,11 @@ class TextStreamDecoder:
         self._claimed_address = claimed_address
         self._frame = bytearray()  # the frame being collected, start character included
         self._frame_start: float | None = None
-        self._frame_span = _Span()
+        #: Where the frame being collected lay in the reads so far (see :data:`~.events.Marks`).
+        self._frame_marks: list[tuple[int, float, int]] = []
         self._noise = bytearray()  # bytes between frames that are not ignorable
-        #: The NULs and noise between frames, where they lay in the reads (a run's marks).
-        self._noise_span = _Span()
+        #: Where the run between frames (its NULs and noise) lay in the reads so far.
+        self._run_marks: list[tuple[int, float, int]] = []
         self._noise_start: float | None = None
         #: NULs between frames since the last frame or run: a run that follows includes them.
         self._nul = 0
@@ -79,38 +49,60 @@ class TextStreamDecoder:
         events: list[DecodeEvent] = []
         self._last_time = timestamp
         last = len(data) - 1
+        run_last = -1  # where in this read the run between frames had its last byte so far
         for position, byte in enumerate(data):
             if byte in self._starts:
                 if self._frame:
+                    self._mark_frame(timestamp, last - position + 1, position > 0)
                     events.append(
                         self._garbage(bytes(self._frame), "interrupted", self._frame_start)
                     )
+                if run_last >= 0:
+                    self._mark_run(timestamp, last - run_last)
+                    run_last = -1
                 self._flush_noise(events)
                 self._nul = 0
-                self._noise_span.take()  # NULs just before a frame: stray
+                self._run_marks.clear()  # NULs just before a frame: stray
                 self._frame = bytearray((byte,))
                 self._frame_start = timestamp
-                self._frame_span.add(timestamp, last - position)
             elif self._frame:
                 self._frame.append(byte)
-                self._frame_span.add(timestamp, last - position)
                 if byte == LF and len(self._frame) >= 2 and self._frame[-2] == CR:
+                    self._mark_frame(timestamp, last - position)
                     events.append(self._finish(bytes(self._frame), timestamp))
                     self._frame.clear()
                 elif len(self._frame) > self._max_frame:
+                    self._mark_frame(timestamp, last - position)
                     events.append(self._garbage(bytes(self._frame), "overflow", self._frame_start))
                     self._frame.clear()
             elif byte == NUL:
                 self._nul += 1
-                self._noise_span.add(timestamp, last - position)
+                run_last = position
             elif byte not in (CR, LF):
                 if not self._noise:
                     self._noise_start = timestamp
                 self._noise.append(byte)
-                self._noise_span.add(timestamp, last - position)
-        self._frame_span.end_read()
-        self._noise_span.end_read()
+                run_last = position
+        if self._frame and data:
+            self._mark_frame(timestamp, 0)  # the read ended inside the frame
+        if run_last >= 0:
+            self._mark_run(timestamp, last - run_last)
         return events
+
+    def _mark_frame(self, timestamp: float | None, after: int, here: bool = True) -> None:
+        """The frame's last byte so far came in the read stamped ``timestamp``, with ``after``
+        bytes after it there (``here`` false: it came in an earlier read, already marked)."""
+        if timestamp is not None and here:
+            self._frame_marks.append((len(self._frame) - 1, timestamp, after))
+
+    def _mark_run(self, timestamp: float | None, after: int) -> None:
+        if timestamp is not None:
+            self._run_marks.append((self._nul + len(self._noise) - 1, timestamp, after))
+
+    def _take(self, marks: list[tuple[int, float, int]]) -> Marks:
+        taken = tuple(marks)
+        marks.clear()
+        return taken
 
     def flush(self) -> list[DecodeEvent]:
         events: list[DecodeEvent] = []
@@ -119,7 +111,7 @@ class TextStreamDecoder:
             self._frame.clear()
         self._flush_noise(events)
         self._nul = 0  # NULs before a silence with nothing else: stray
-        self._noise_span.take()
+        self._run_marks.clear()
         return events
 
     def _flush_noise(self, events: list[DecodeEvent]) -> None:
@@ -132,7 +124,7 @@ class TextStreamDecoder:
                     self._noise_start,
                     self._last_time,
                     self._nul,
-                    self._noise_span.take(),
+                    self._take(self._run_marks),
                 )
             )
             self._noise.clear()
@@ -146,7 +138,7 @@ class TextStreamDecoder:
             start,
             self._last_time,
             raw.count(NUL),
-            self._frame_span.take(),
+            self._take(self._frame_marks),
         )
 
     def _finish(self, raw: bytes, timestamp: float | None) -> DecodeEvent:
@@ -156,4 +148,4 @@ class TextStreamDecoder:
             return self._garbage(raw, "checksum", self._frame_start)
         except MalformedFrame:
             return self._garbage(raw, "malformed", self._frame_start)
-        return Decoded(frame, raw, self._frame_start, timestamp, self._frame_span.take())
+        return Decoded(frame, raw, self._frame_start, timestamp, self._take(self._frame_marks))
