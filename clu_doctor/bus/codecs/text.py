@@ -99,7 +99,9 @@ class TextStreamDecoder:
         if timestamp is not None:
             self._run_marks.append((self._nul + len(self._noise) - 1, timestamp, after))
 
-    def _take(self, marks: list[tuple[int, float, int]]) -> Marks:
+    @staticmethod
+    def _take(marks: list[tuple[int, float, int]]) -> Marks:
+        """The marks of a frame or run that is complete; the list starts again empty."""
         taken = tuple(marks)
         marks.clear()
         return taken
