@@ -117,7 +117,10 @@ def test_a_mixed_site_through_a_pty_has_no_false_duplicate() -> None:
     """Both generations on one bus, heard through a real tty at the second generation's 8E1:
     the CLU's 8N1 poll to address 5 lands inside address 4's answer window, as framing
     errors. It is the master moving on to a first-generation station, not a second answer:
-    no duplicate is suspected, and what was heard of the first generation is counted apart."""
+    no duplicate is suspected, and what was heard of the first generation is counted apart.
+    However the host's reads fell (a read late enough to hold 4's answer and the poll after
+    it, as the first read after opening often is, hides the CLU's pause), not one exchange
+    is counted as answered twice."""
     with serve("mixed-generations", tcp=False) as server:
         assert server.pty is not None
         heard = invoke("listen", "--port", server.pty, "--seconds", "6", "--json")
@@ -128,12 +131,7 @@ def test_a_mixed_site_through_a_pty_has_no_false_duplicate() -> None:
     assert report["settings"] == "38400 8E1"
     assert report["bus"]["other_generation"] > 0
     doubled = {a["address"]: a["doubled"] for a in report["addresses"]}
-    assert set(doubled) == {1, 2, 3, 4, 9, 10, 11, 12}
-    # The pty may hand over an answer's end and the 8N1 poll after it in one read, hiding the
-    # master's pause (docs/simulator.md): that can only happen at address 4, the last station
-    # before the first generation's segment, and how often depends on the host's timing. The
-    # conclusion above (no duplicate suspected, exit 0) must hold whatever the packets were.
-    assert {a for a, count in doubled.items() if count} <= {4}, doubled
+    assert doubled == dict.fromkeys((1, 2, 3, 4, 9, 10, 11, 12), 0)
 
 
 def test_a_mixed_site_scanned_through_a_pty_finds_a_fault_on_each_side() -> None:

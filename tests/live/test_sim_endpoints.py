@@ -4,6 +4,7 @@ handler is tested on the virtual clock in tests/sim/test_protocol_sim.py."""
 from __future__ import annotations
 
 import socket
+import sys
 import termios
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from clu_doctor.bus.errors import PortBusy
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.sim.endpoints import SimServer
-from clu_doctor.sim.ptyport import settings_from_termios
+from clu_doctor.sim.ptyport import PtyEndpoint, settings_from_termios
 from tests.commands.helpers import invoke_subprocess, one_line_error
 from tests.sim.client import ABL, Client, identity, open_port
 
@@ -149,6 +150,27 @@ def test_the_pty_reports_the_clients_speed_and_stop_bits(served: Served) -> None
     assert (settings.baudrate, settings.stopbits) == (19200, 2.0)
     assert not policy.check_parity  # pyserial never sets INPCK
     assert endpoint.running
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's pty driver")
+def test_a_linux_pty_hides_a_clients_parity_from_the_simulator(served: Served) -> None:
+    """Why a client that only listens hears a mixed bus through a pty at the bus's own
+    setting (docs/simulator.md): the termios the endpoint reads on its master side is the same
+    whether the client opened the pty at 8E1 or at 8N1, so which parity it listens at cannot
+    be known there. Should a kernel ever keep PARENB, this fails, and the endpoint can use it."""
+    server = served("healthy-16", clu=False, tcp=False)
+    endpoint = server.endpoints[0]
+    assert isinstance(endpoint, PtyEndpoint)
+    seen = []
+    for parity in ("E", "N"):
+        port = open_port(server.addresses["pty"], LineSettings(38400, 8, parity, 1))
+        try:
+            _, _, cflag, _, ispeed, ospeed, _ = termios.tcgetattr(endpoint.master)
+            seen.append((cflag, ispeed, ospeed))
+        finally:
+            port.close()
+    assert seen[0] == seen[1]
+    assert not seen[0][0] & termios.PARENB
 
 
 def test_stop_ends_the_threads_and_frees_the_port(served: Served) -> None:

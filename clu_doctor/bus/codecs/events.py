@@ -6,20 +6,31 @@ run, so a noisy bus is measured rather than fatal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from clu_doctor.bus.frames import Frame
 
+#: Where a frame or run lay in the reads that carried it, one entry per read: the index of its
+#: last byte from that read (NULs counted, in a run), the read's timestamp, and how many bytes
+#: followed in the same read. A byte arrived no later than its read's timestamp less the wire
+#: time of the bytes after it, so these give each byte its own latest arrival time, where the
+#: read's timestamp alone gives every byte in it the same one. (Empty where unknown; not
+#: compared: two events are equal by what they hold and when it came.)
+Marks = tuple[tuple[int, float, int], ...]
+
 
 @dataclass(frozen=True)
 class Decoded:
-    """A valid frame cut from the stream, with its raw bytes and arrival times (if known)."""
+    """A valid frame cut from the stream, with its raw bytes and arrival times (if known):
+    ``start`` and ``end`` are the timestamps of the reads that carried its first and last
+    byte, ``marks`` where in each read it lay (the text decoders give them)."""
 
     frame: Frame
     raw: bytes
     start: float | None = None
     end: float | None = None
+    marks: Marks = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class Garbage:
     start: float | None = None
     end: float | None = None
     nul: int = 0
+    marks: Marks = field(default=(), compare=False)
 
 
 DecodeEvent = Decoded | Garbage

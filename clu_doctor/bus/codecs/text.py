@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
+from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage, Marks
 from clu_doctor.bus.errors import ChecksumError, MalformedFrame
 from clu_doctor.bus.frames import Frame
 
@@ -35,7 +35,11 @@ class TextStreamDecoder:
         self._claimed_address = claimed_address
         self._frame = bytearray()  # the frame being collected, start character included
         self._frame_start: float | None = None
+        #: Where the frame being collected lay in the reads so far (see :data:`~.events.Marks`).
+        self._frame_marks: list[tuple[int, float, int]] = []
         self._noise = bytearray()  # bytes between frames that are not ignorable
+        #: Where the run between frames (its NULs and noise) lay in the reads so far.
+        self._run_marks: list[tuple[int, float, int]] = []
         self._noise_start: float | None = None
         #: NULs between frames since the last frame or run: a run that follows includes them.
         self._nul = 0
@@ -44,31 +48,63 @@ class TextStreamDecoder:
     def feed(self, data: bytes, timestamp: float | None = None) -> list[DecodeEvent]:
         events: list[DecodeEvent] = []
         self._last_time = timestamp
-        for byte in data:
+        last = len(data) - 1
+        run_last = -1  # where in this read the run between frames had its last byte so far
+        for position, byte in enumerate(data):
             if byte in self._starts:
                 if self._frame:
+                    self._mark_frame(timestamp, last - position + 1, position > 0)
                     events.append(
                         self._garbage(bytes(self._frame), "interrupted", self._frame_start)
                     )
+                if run_last >= 0:
+                    self._mark_run(timestamp, last - run_last)
+                    run_last = -1
                 self._flush_noise(events)
                 self._nul = 0
+                self._run_marks.clear()  # NULs just before a frame: stray
                 self._frame = bytearray((byte,))
                 self._frame_start = timestamp
             elif self._frame:
                 self._frame.append(byte)
                 if byte == LF and len(self._frame) >= 2 and self._frame[-2] == CR:
+                    self._mark_frame(timestamp, last - position)
                     events.append(self._finish(bytes(self._frame), timestamp))
                     self._frame.clear()
                 elif len(self._frame) > self._max_frame:
+                    self._mark_frame(timestamp, last - position)
                     events.append(self._garbage(bytes(self._frame), "overflow", self._frame_start))
                     self._frame.clear()
             elif byte == NUL:
                 self._nul += 1
+                run_last = position
             elif byte not in (CR, LF):
                 if not self._noise:
                     self._noise_start = timestamp
                 self._noise.append(byte)
+                run_last = position
+        if self._frame and data:
+            self._mark_frame(timestamp, 0)  # the read ended inside the frame
+        if run_last >= 0:
+            self._mark_run(timestamp, last - run_last)
         return events
+
+    def _mark_frame(self, timestamp: float | None, after: int, here: bool = True) -> None:
+        """The frame's last byte so far came in the read stamped ``timestamp``, with ``after``
+        bytes after it there (``here`` false: it came in an earlier read, already marked)."""
+        if timestamp is not None and here:
+            self._frame_marks.append((len(self._frame) - 1, timestamp, after))
+
+    def _mark_run(self, timestamp: float | None, after: int) -> None:
+        if timestamp is not None:
+            self._run_marks.append((self._nul + len(self._noise) - 1, timestamp, after))
+
+    @staticmethod
+    def _take(marks: list[tuple[int, float, int]]) -> Marks:
+        """The marks of a frame or run that is complete; the list starts again empty."""
+        taken = tuple(marks)
+        marks.clear()
+        return taken
 
     def flush(self) -> list[DecodeEvent]:
         events: list[DecodeEvent] = []
@@ -77,6 +113,7 @@ class TextStreamDecoder:
             self._frame.clear()
         self._flush_noise(events)
         self._nul = 0  # NULs before a silence with nothing else: stray
+        self._run_marks.clear()
         return events
 
     def _flush_noise(self, events: list[DecodeEvent]) -> None:
@@ -89,6 +126,7 @@ class TextStreamDecoder:
                     self._noise_start,
                     self._last_time,
                     self._nul,
+                    self._take(self._run_marks),
                 )
             )
             self._noise.clear()
@@ -96,7 +134,13 @@ class TextStreamDecoder:
 
     def _garbage(self, raw: bytes, reason: str, start: float | None) -> Garbage:
         return Garbage(
-            raw, reason, self._claimed_address(raw), start, self._last_time, raw.count(NUL)
+            raw,
+            reason,
+            self._claimed_address(raw),
+            start,
+            self._last_time,
+            raw.count(NUL),
+            self._take(self._frame_marks),
         )
 
     def _finish(self, raw: bytes, timestamp: float | None) -> DecodeEvent:
@@ -106,4 +150,4 @@ class TextStreamDecoder:
             return self._garbage(raw, "checksum", self._frame_start)
         except MalformedFrame:
             return self._garbage(raw, "malformed", self._frame_start)
-        return Decoded(frame, raw, self._frame_start, timestamp)
+        return Decoded(frame, raw, self._frame_start, timestamp, self._take(self._frame_marks))

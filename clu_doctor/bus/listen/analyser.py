@@ -57,6 +57,10 @@ are *unattributed*: counted bus-wide, against no station.
 **Times** are the caller's timestamps (seconds, monotonic); a report gives them relative to the
 start of listening. A chunk's timestamp is when the host received it, so response times are as
 the host sees them (adapter latency included; 0 when request and answer arrived in one chunk).
+The master's pause after an answer, which tells the other ABL generation's traffic from a
+second answer, is timed from the bytes' own latest arrival times instead (where each lay in
+its read, and a frame's bytes back to back); where one read holds both sides of it, the pause
+does not show, and the turns in which it did decide (``_resolve_held``).
 
 **One idea, one file.** Pairing, retries, attribution and the per-address counts are one
 state machine fed a byte at a time; split across files, its state would have to travel with
@@ -136,6 +140,12 @@ WINDOW_FLOOR_S = 0.03
 #: A reply that starts after the master has given up and sent its next request is not an answer
 #: the master takes: the window ends at this share of the master's timeout (from its retries).
 MASTER_TIMEOUT_SHARE = 0.8
+
+
+#: Garbage after an answer whose pause the host's timestamps did not show is the other
+#: generation's traffic only where, after that address's answer, the master's pause was seen
+#: before such garbage in at least this many turns (and in more than it came sooner).
+HELD_MIN_PAUSES = 2
 
 
 #: A request still unanswered this long after it ended, when listening stops, is a timeout
@@ -266,6 +276,7 @@ class _Exchange:
 
     __slots__ = (
         "answer",
+        "answer_bound",
         "answer_end",
         "corrupt",
         "doubled",
@@ -284,6 +295,9 @@ class _Exchange:
         self.retry = retry
         self.answer: bytes | None = None
         self.answer_end: float | None = None
+        #: When the answer ended at the latest, from its bytes' own timestamps, and the read
+        #: that bound comes from (:meth:`TrafficAnalyser._ended_own`).
+        self.answer_bound: tuple[float, float | None] | None = None
         self.corrupt = False
         self.doubled = False
 
@@ -374,6 +388,16 @@ class TrafficAnalyser:
         self._after_garbled_request = False
         self._closing = False
         self._deferred: _Exchange | None = None
+        #: What the host's timestamps said of the pause before the deferred garbage (see
+        #: :meth:`_other_generation_timing`): "too_soon", "untimed", or "" (not asked).
+        self._deferred_timing = ""
+        #: Per address, over the turns in which other-generation-like garbage followed its
+        #: answer: how often the master's pause was seen before it, and how often it came
+        #: sooner than the master ever paused (a second answer).
+        self._after: dict[int, list[int]] = {}
+        #: Answered exchanges followed by such garbage where the pause was not seen, decided
+        #: when listening ends from what the other turns showed (:meth:`_resolve_held`).
+        self._held: list[_Exchange] = []
         #: The last reply-side garbage run that a start character cut short, and where it ended:
         #: a ':' right behind it is the rest of that reply, not a request.
         self._interrupted_reply_end: float | None = None
@@ -444,10 +468,7 @@ class TrafficAnalyser:
             # counted as garbage, charged to no one.
             self._closing = True
             self._handle(self._decoder.flush())
-            if self._deferred is not None:  # nothing followed the garbage: a second answer
-                self._deferred.doubled = True
-                self._dirty.add(self._deferred.stats.address)
-                self._deferred = None
+            self._second_answer()  # nothing followed the garbage: a second answer
             self._pending_flush = False
             for exchange in self._open:  # the master has moved on from these
                 self._settle(exchange)
@@ -462,6 +483,7 @@ class TrafficAnalyser:
                 ):
                     self._settle(current)
                     self._current = None
+            self._resolve_held()
             self._finished = True
         return self.snapshot()
 
@@ -517,6 +539,35 @@ class TrafficAnalyser:
         assert end is not None
         return end - self.settings.wire_time(len(event.raw))
 
+    def _began_own(self, event: DecodeEvent) -> tuple[float, float | None]:
+        """When ``event`` began at the latest, from its bytes' own timestamps, and the read
+        that carried its first byte (``None`` where unknown).
+
+        Byte j of it arrived no later than its read's timestamp less the wire time of the k
+        bytes after it in that read (they came later, a character time each at least), and its
+        first character began j + 1 characters before that. Without marks (a decoder that
+        gives none): :meth:`_frame_began` or :meth:`_began`.
+        """
+        if not event.marks:
+            if isinstance(event, Decoded):
+                return self._frame_began(event), event.start
+            return self._began(event.start, event.end, event.nul + len(event.raw)), event.start
+        char = self.settings.char_time
+        return min(t - (k + j + 1) * char for j, t, k in event.marks), event.marks[0][1]
+
+    def _ended_own(self, event: Decoded) -> tuple[float, float | None]:
+        """When a frame ended at the latest, from its bytes' own timestamps, and the read that
+        bound comes from: byte j arrived no later than its read's timestamp less the wire time
+        of the k bytes after it there, and a frame's bytes are back to back, so its last one
+        n - 1 - j characters after that. An earlier read of the frame can bound its end more
+        tightly than the read that carried its last byte (one the host made late)."""
+        if not event.marks:
+            end = event.end if event.end is not None else self._now
+            assert end is not None
+            return end, event.end
+        char, last = self.settings.char_time, len(event.raw) - 1
+        return min(((t + (last - j - k) * char, t) for j, t, k in event.marks), key=_first)
+
     def _in_window(self, exchange: _Exchange, began: float) -> bool:
         return began - exchange.end <= self.reply_window()
 
@@ -567,8 +618,8 @@ class TrafficAnalyser:
         for event in events:
             deferred = self._deferred
             if deferred is not None:
-                self._deferred = None
                 if isinstance(event, Decoded) and self._direction(event) is Direction.REPLY:
+                    self._deferred, self._deferred_timing = None, ""
                     # garbage, then a reply nobody was seen asking for: the garbage was that
                     # reply's request, garbled on the way to us (the station read it fine)
                     self._corrupt_requests += 1
@@ -576,11 +627,11 @@ class TrafficAnalyser:
                 elif isinstance(event, Garbage) and self._other_generation_traffic(event):
                     # garbage, then the other generation's answer: the garbage was the
                     # master's poll to it, in the framing this UART cannot read
+                    self._deferred, self._deferred_timing = None, ""
                     self._other_generation += 1
                     self._unattributed += 1
                 else:
-                    deferred.doubled = True
-                    self._dirty.add(deferred.stats.address)
+                    self._second_answer()
             if isinstance(event, Decoded):
                 self._on_frame(event)
             else:
@@ -643,9 +694,14 @@ class TrafficAnalyser:
     def _on_request(self, event: Decoded, at: float) -> None:
         frame = event.frame
         previous = self._current
-        if previous is not None and previous.answer_end is not None:
-            gap = self._frame_began(event) - previous.answer_end
-            if gap >= 0:
+        if previous is not None and previous.answer_bound is not None:
+            # The master's pause after an answer, timed from the bytes' own timestamps; not
+            # where the answer's end and this request's first byte came in one read (a pause
+            # inside a read does not show).
+            ended, ended_read = previous.answer_bound
+            began, first_read = self._began_own(event)
+            gap = began - ended
+            if gap >= 0 and (first_read is None or first_read != ended_read):
                 known = self._master_gap
                 self._master_gap = gap if known is None else min(known, gap)
         self._supersede()
@@ -693,8 +749,7 @@ class TrafficAnalyser:
         stats = exchange.stats
         self._dirty.add(stats.address)
         if self._deferred is exchange:
-            exchange.doubled = True
-            self._deferred = None
+            self._second_answer()
         if exchange.answer is not None:
             outcome = "answer"
             if exchange.doubled:
@@ -745,6 +800,7 @@ class TrafficAnalyser:
             return
         target.answer = event.raw
         target.answer_end = event.end if event.end is not None else self._now
+        target.answer_bound = self._ended_own(event)
         stats.answers += 1
         stats.last_answer = at
         if target.retry:
@@ -809,9 +865,12 @@ class TrafficAnalyser:
     def _on_garbage(self, event: Garbage, side: str | None = None) -> None:
         """Garbage; ``side`` is ``request`` or ``reply`` where known (else from its shape)."""
         self._count_garbage(event)
-        if self._other_generation_traffic(event):
+        timing, answered = self._other_generation_timing(event)
+        if timing == "other":
             # The master has moved on to a station of the other generation: its poll and the
             # answer, heard at settings that cannot read them, are no one's garbage here.
+            if answered is not None:  # (timed: the master's pause after this answer)
+                self._after.setdefault(answered.address, [0, 0])[0] += 1
             self._other_generation += 1
             self._unattributed += 1
             self._supersede()
@@ -864,6 +923,7 @@ class TrafficAnalyser:
             # After a valid answer, garbage without a start character (RTU junk, ASCII noise)
             # is a second answer or the next request garbled: what follows it tells (_handle).
             self._deferred = target
+            self._deferred_timing = timing if target is answered else ""
 
     def _garbled_reply(self, event: Garbage, address: int) -> None:
         """A reply from ``address`` (its checksum holds) that is not well formed."""
@@ -879,7 +939,14 @@ class TrafficAnalyser:
             target.doubled = True
 
     def _other_generation_traffic(self, event: Garbage) -> bool:
-        """Is this run (plausibly) the other ABL generation's traffic on a bus both share?
+        """Is this run (plausibly) the other ABL generation's traffic on a bus both share?"""
+        return self._other_generation_timing(event)[0] == "other"
+
+    def _other_generation_timing(self, event: Garbage) -> tuple[str, _Exchange | None]:
+        """Is this run the other ABL generation's traffic on a bus both share? ``("other",
+        answered)`` if so; ``("", None)`` if it cannot be; at 8E1, where that depends on when it
+        began, ``("too_soon", answered)`` or ``("untimed", answered)`` (see below), with the
+        exchange whose answer it follows.
 
         At 8N1, an 8E1 character's parity bit is read as its stop bit: those with a 0 parity
         bit become framing errors (NUL), the rest arrive intact, so the run is ABL ASCII with
@@ -888,15 +955,23 @@ class TrafficAnalyser:
         back lose their stop bit to the next one's start bit: framing errors nearly throughout.
         Two 8E1 controllers answering at once garble each other much the same way, so here it
         must also be what the master's next poll explains: it follows a valid answer no sooner
-        than the master ever sent its next request after one. (A second controller answers
-        before that, overlapping the first answer or right after it.)"""
+        than the master ever sent its next request after one (a second controller answers
+        before that, overlapping the first answer or right after it: ``too_soon``).
+
+        Both ends of the pause are timed from the bytes' own timestamps (:meth:`_ended_own`,
+        :meth:`_began_own`), not from when their reads arrived. That shows the pause unless
+        the bound on the answer's end comes from the very read that carried the run's first
+        byte (an adapter's packet, or a host that read late, holding both): a pause inside a
+        read does not show, and the pause is ``untimed``. So is it before the master's pause
+        is known. What the other turns showed then decides (:meth:`_resolve_held`).
+        """
         other = self._other_line
         if other is None or self._closing:
-            return False
+            return "", None
         raw = event.raw
         chars = raw.replace(b"\x00", b"") if event.nul else raw
         if self.settings.parity == "N":
-            return (
+            shaped = (
                 event.nul > 0
                 and len(chars) >= OTHER_GENERATION_MIN_CHARS
                 and all(
@@ -904,18 +979,61 @@ class TrafficAnalyser:
                     for char in chars
                 )
             )
+            return ("other" if shaped else ""), None
         if event.nul < OTHER_GENERATION_NUL_SHARE * (event.nul + len(chars)):
-            return False
-        gap = self._master_gap
+            return "", None
         exchanges = self._exchanges()
-        if gap is None or not exchanges:
-            return False
+        if not exchanges:
+            return "", None
         answered = exchanges[0]
-        if answered.answer_end is None:
-            return False
-        began = self._began(event.start, event.end, event.nul + len(chars))
+        if answered.answer_bound is None:
+            return "", None
+        ended, ended_read = answered.answer_bound
+        began, first_read = self._began_own(event)
+        gap = self._master_gap
+        if gap is None or (first_read is not None and first_read == ended_read):
+            return "untimed", answered
         slack = 2 * self.settings.char_time  # the host's timestamps of two chunks
-        return began - answered.answer_end >= max(0.0, gap - slack)
+        if began - ended >= max(0.0, gap - slack):
+            return "other", answered
+        return "too_soon", answered
+
+    def _second_answer(self) -> None:
+        """Nothing after the deferred garbage explained it: a second answer to that exchange,
+        unless it looked like the other generation's traffic and only the host's timing of
+        the master's pause stood against it (then held until listening ends)."""
+        exchange, timing = self._deferred, self._deferred_timing
+        self._deferred, self._deferred_timing = None, ""
+        if exchange is None:
+            return
+        if timing in ("untimed", "too_soon"):
+            if timing == "too_soon":
+                self._after.setdefault(exchange.address, [0, 0])[1] += 1
+            self._held.append(exchange)
+            return
+        exchange.doubled = True
+        self._dirty.add(exchange.stats.address)
+
+    def _resolve_held(self) -> None:
+        """Decide the held garbage from every turn of the master's cycle: where, after that
+        address's answer, such garbage came after the master's pause in more turns than it
+        came sooner, and in two at least, the master moves on to the other generation there
+        (as it does every turn, the same stations in the same order), and the runs whose
+        pause did not show (``untimed``) or showed shorter (``too_soon``: a host that read one
+        side of it late) are its traffic too. Elsewhere each is a second answer: a second
+        controller on that address answers before the master's pause has passed, turn after
+        turn."""
+        doubled: set[int] = set()
+        for exchange in self._held:
+            paused, sooner = self._after.get(exchange.address, (0, 0))
+            if paused >= HELD_MIN_PAUSES and paused > sooner:
+                self._other_generation += 1
+                self._unattributed += 1
+            elif not exchange.doubled and id(exchange) not in doubled:
+                doubled.add(id(exchange))
+                exchange.stats.doubled += 1
+                self._dirty.add(exchange.stats.address)
+        self._held = []
 
     def _shape_of(self, event: Garbage) -> tuple[str | None, Frame | None]:
         """Which side garbage comes from, by its start character or its shape, and the frame
@@ -1166,6 +1284,10 @@ def _raw_sample(at: float, kind: str, event: Decoded | Garbage) -> RawSample:
     if isinstance(event, Decoded):
         return RawSample(at, kind, event.raw.hex(), event.frame.describe())
     return RawSample(at, kind, event.raw.hex(), event.reason)
+
+
+def _first(pair: tuple[float, float | None]) -> float:
+    return pair[0]
 
 
 def _median(values: deque[float] | list[float]) -> float | None:

@@ -303,6 +303,39 @@ def test_decoded_events_carry_start_and_end_times() -> None:
     assert event.raw == wire(">03030204C232")
 
 
+def test_a_frame_carries_where_it_lay_in_each_read() -> None:
+    """Per read: the index of the frame's last byte from it, the read's time, and the bytes
+    that followed in that read (here the start of the next request)."""
+    decoder = AsciiStreamDecoder()
+    assert decoder.feed(b"\r\n>0303", timestamp=1.0) == []
+    assert decoder.feed(b"0204C2", timestamp=1.5) == []
+    (event,) = decoder.feed(b"32\r\n:0103", timestamp=2.0)
+    assert isinstance(event, Decoded)
+    assert event.marks == ((4, 1.0, 0), (10, 1.5, 0), (14, 2.0, 5))
+
+
+def test_a_run_between_frames_is_marked_from_its_first_nul() -> None:
+    """NULs a UART made of framing errors belong to the run they lead (8N1 heard at 8E1):
+    the run's first byte is the first NUL, in the read before its first other character."""
+    decoder = AsciiStreamDecoder()
+    decoder.feed(wire(">03030204C232") + b"\x00\x00", timestamp=1.0)
+    assert decoder.feed(b"\xe1\x00C", timestamp=1.5) == []
+    (run, frame) = decoder.feed(wire(":0103002E0005C9"), timestamp=2.0)
+    assert isinstance(run, Garbage) and isinstance(frame, Decoded)
+    assert (run.reason, run.nul, run.start) == ("noise", 3, 1.5)
+    assert run.marks == ((1, 1.0, 0), (4, 1.5, 0))
+    assert frame.marks == ((16, 2.0, 0),)
+
+
+def test_stray_nuls_before_a_frame_leave_no_marks_behind() -> None:
+    decoder = AsciiStreamDecoder()
+    decoder.feed(b"\x00\x00", timestamp=1.0)
+    decoder.feed(wire(":0103002E0005C9"), timestamp=2.0)
+    (run,) = decoder.feed(b"\x00C", timestamp=3.0) + decoder.flush()
+    assert isinstance(run, Garbage)
+    assert run.marks == ((1, 3.0, 0),)
+
+
 @given(st.binary(max_size=600))
 def test_decode_of_random_bytes_raises_only_frame_errors(raw: bytes) -> None:
     with contextlib.suppress(FrameError):
@@ -312,6 +345,13 @@ def test_decode_of_random_bytes_raises_only_frame_errors(raw: bytes) -> None:
 @given(st.lists(st.binary(max_size=64), max_size=12))
 def test_stream_decoder_never_raises_on_random_bytes(chunks: list[bytes]) -> None:
     decoder = AsciiStreamDecoder()
+    events = []
     for i, chunk in enumerate(chunks):
-        decoder.feed(chunk, timestamp=float(i))
-    decoder.flush()
+        events += decoder.feed(chunk, timestamp=float(i))
+    events += decoder.flush()
+    for event in events:  # each mark within the event, one per read, in order
+        indices = [j for j, _, _ in event.marks]
+        assert indices == sorted(set(indices))
+        assert [t for _, t, _ in event.marks] == sorted({t for _, t, _ in event.marks})
+        length = len(event.raw) + (event.nul if isinstance(event, Garbage) else 0)
+        assert all(0 <= j < length and k >= 0 for j, _, k in event.marks)

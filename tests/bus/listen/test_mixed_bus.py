@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from clu_doctor.bus.codecs import get_codec
+from clu_doctor.bus.codecs.events import Decoded
+from clu_doctor.bus.frames import Direction, ReadRequest, build_read_reply
 from clu_doctor.bus.listen.analyser import TrafficAnalyser
 from clu_doctor.bus.listen.report import ListenReport
 from clu_doctor.bus.listen.verdicts import derive_verdicts
@@ -22,7 +25,7 @@ from clu_doctor.clock import VirtualClock
 from clu_doctor.resources import scenarios_dir
 from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.simulator import SimSite
-from tests.bus.listen.support import Script, analyse, planned_chain
+from tests.bus.listen.support import STATUS, Script, analyse, planned_chain, status
 
 SECOND = ("ascii", LineSettings(38400, 8, "E", 1), "defa-erange")
 FIRST = ("evcc1", LineSettings(38400, 8, "N", 1), "defa-evcc1")
@@ -137,3 +140,137 @@ def test_a_bus_of_one_generation_has_no_other_generation_traffic() -> None:
     report = listen_at(scenarios_dir() / "duplicate-address.yaml", SECOND)
     assert report.other_generation == 0
     assert 1 in duplicates(report)
+
+
+# --- the master's pause when the host's reads hide it -----------------------------------------
+
+
+Chunk = tuple[float, bytes]
+
+
+def sim_reads(
+    scenario: str | Path, side: tuple[str, LineSettings, str], *, seed: int = 1
+) -> list[Chunk]:
+    """What a host reading every millisecond gets from the site at one generation's settings."""
+    _, settings, _ = side
+    clock = VirtualClock()
+    site = SimSite(load_scenario(scenario), seed=seed, clock=clock)
+    reads = []
+    for tick in range(1, 8001):
+        now = clock.advance_to(round(tick * 0.001, 6))
+        data = site.adapter_read(now, settings)
+        if data:
+            reads.append((now, data))
+    return reads
+
+
+def answer_ends(reads: list[Chunk], address: int) -> list[int]:
+    """The reads that carried the last byte of the last answer from ``address`` in each of
+    the CLU's visits to it (identity, write and status on the first), in order."""
+    decoder = get_codec("ascii").decoder()
+    found: list[int] = []
+    visiting = False
+    for index, (t, data) in enumerate(reads):
+        for event in decoder.feed(data, t):
+            if not isinstance(event, Decoded):
+                continue
+            if event.frame.address != address:
+                visiting = False
+            elif event.frame.direction is Direction.REPLY:
+                if visiting:
+                    found.pop()
+                found.append(index)
+                visiting = True
+    return found
+
+
+def read_late(reads: list[Chunk], at: list[int], delay: float) -> list[Chunk]:
+    """The same bytes as a host gets them that, after each read in ``at``, reads again only
+    ``delay`` later: what arrived meanwhile comes in that read, stamped when it was made."""
+    late = []
+    index = 0
+    while index < len(reads):
+        t, data = reads[index]
+        index += 1
+        if index - 1 in at:
+            until = t + delay
+            while index < len(reads) and reads[index][0] <= until:
+                data += reads[index][1]
+                index += 1
+            t = until
+        late.append((t, data))
+    return late
+
+
+def analyse_at(reads: list[Chunk], side: tuple[str, LineSettings, str]) -> ListenReport:
+    framing, settings, profile = side
+    analyser = TrafficAnalyser(framing, settings, load_profile(profile))
+    analyser.start(0.0)
+    for t, data in reads:
+        analyser.feed(t, data)
+    return analyser.finish(8.0)
+
+
+@pytest.mark.parametrize(
+    ("turns", "why"),
+    [
+        (slice(0, 1), "the first turn, as when the port was opened before the reads began"),
+        (slice(0, None, 2), "every other turn, a host busy elsewhere"),
+        (slice(1, -1), "every turn but the first and the last"),
+    ],
+)
+def test_a_read_that_holds_an_answers_end_and_the_next_poll_is_no_second_answer(
+    turns: slice, why: str
+) -> None:
+    """An adapter's packet, or a host that read late, hands over address 4's answer and the
+    CLU's 8N1 poll to 5 after it in one read: the CLU's pause between them does not show. In
+    the turns where it did, the first generation's traffic followed 4's answer after that
+    pause, as every turn of the CLU's cycle: so it did here too."""
+    reads = sim_reads(MIXED, SECOND)
+    ends = answer_ends(reads, 4)
+    assert len(ends) == 8
+    late = read_late(reads, ends[turns], 0.03)
+    assert len(late) < len(reads)
+    report = analyse_at(late, SECOND)
+    assert {a.address: a.doubled + a.corrupt for a in report.addresses} == dict.fromkeys(
+        (1, 2, 3, 4, 9, 10, 11, 12), 0
+    ), why
+    assert report.other_generation > 0
+    assert duplicates(report) == set()
+
+
+def test_a_late_read_of_an_answers_last_bytes_still_shows_the_masters_pause() -> None:
+    """In every turn the host reads the end of 4's answer 4 ms late, before the CLU's 5 ms
+    pause is over: the read's own time makes the pause look 1 ms long, sooner than the CLU
+    ever polls again. The answer's earlier reads, a frame's bytes being back to back, show
+    when it really ended."""
+    reads = sim_reads(MIXED, SECOND)
+    ends = answer_ends(reads, 4)
+    late = [
+        (t + 0.004, data) if index in ends else (t, data) for index, (t, data) in enumerate(reads)
+    ]
+    assert [t for t, _ in late] == sorted(t for t, _ in late)
+    report = analyse_at(late, SECOND)
+    entry = report.address(4)
+    assert entry is not None and entry.answers == entry.polls and entry.doubled == 0
+    assert duplicates(report) == set()
+
+
+def test_garbage_one_read_hides_is_a_second_answer_where_no_turn_showed_a_pause() -> None:
+    """The other side of it: where, after an address's answer, the master's pause never showed
+    before such garbage (a second controller answering right behind the first, in the same
+    read), the garbage is a second answer, turn after turn."""
+    script = Script()
+    for _ in range(6):
+        for address in (1, 2, 3):
+            script.exchange(address)
+        script.request(4)
+        reply = script.codec.encode(build_read_reply(ReadRequest(4, *STATUS), status()))
+        script.raw(reply + b"\x00\x00\xe1\x00\x00\x00C\x00\x00\x00")  # one read holds both
+        script.wait(0.5)
+    script.request(1)
+    report = analyse(script.chunks, chain=planned_chain("healthy-16"))
+    entry = report.address(4)
+    assert entry is not None and entry.doubled == 6
+    assert report.other_generation == 0
+    assert 4 in duplicates(report)
