@@ -18,6 +18,11 @@ from tests.commands.helpers import REPO
 HEAVY = ("serial", "clu_doctor.bus", "clu_doctor.sim", "clu_doctor.probing", "pydantic")
 
 
+#: What reads and applies a catalogue: a run in another language needs none of it once the
+#: catalogues are kept (shipped with the package, else cached), an English run never.
+TRANSLATING = ("clu_doctor.pofile", "clu_doctor.engine.texts")
+
+
 def loaded_by(args: list[str], cache_dir: str | None = None) -> tuple[str, set[str]]:
     """Run ``clu-doctor ARGS`` in a fresh interpreter with stdout a pipe: what it printed, and
     every module it imported."""
@@ -47,9 +52,35 @@ def under(modules: set[str], *roots: str) -> list[str]:
     return sorted(m for m in modules if any(m == r or m.startswith(r + ".") for r in roots))
 
 
+DIAGNOSIS_JSON = ["diagnose", "-o", "clu.power_led=off", "--no-input", "--json"]
+
+
 def test_a_diagnosis_from_flags_imports_no_bus_code() -> None:
-    _, modules = loaded_by(["diagnose", "-o", "clu.power_led=off", "--no-input", "--json"])
+    _, modules = loaded_by(DIAGNOSIS_JSON)
     assert under(modules, *HEAVY) == []
+
+
+def test_an_english_run_reads_no_catalogue(tmp_path: object) -> None:
+    for args in (DIAGNOSIS_JSON, ["check", "--help"]):
+        _, modules = loaded_by(args, cache_dir=str(tmp_path))
+        assert under(modules, *TRANSLATING) == []
+
+
+@pytest.mark.parametrize("language", ["nb", "sv", "fi"])
+def test_a_run_in_another_language_parses_no_catalogue_once_kept(
+    language: str, tmp_path: object
+) -> None:
+    """The catalogues come parsed and the rulebook translated with the package (else from the
+    user's cache, after the first run of a source checkout whose catalogues were edited)."""
+    args = [*DIAGNOSIS_JSON, "--lang", language]
+    first, _ = loaded_by(args, cache_dir=str(tmp_path))
+    again, modules = loaded_by(args, cache_dir=str(tmp_path))
+    assert again == first and f'"language": "{language}"' in again
+    assert under(modules, *TRANSLATING) == []
+    assert under(modules, *HEAVY, "yaml", "rich") == []
+    help_page, modules = loaded_by(["check", "--help", "--lang", language], str(tmp_path))
+    assert "--format" in help_page and "Output format." not in help_page
+    assert under(modules, *TRANSLATING, "markdown_it", "pygments") == []
 
 
 def test_piped_diagnosis_text_imports_no_rich() -> None:
