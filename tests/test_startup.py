@@ -23,7 +23,9 @@ HEAVY = ("serial", "clu_doctor.bus", "clu_doctor.sim", "clu_doctor.probing", "py
 TRANSLATING = ("clu_doctor.pofile", "clu_doctor.engine.texts")
 
 
-def loaded_by(args: list[str], cache_dir: str | None = None) -> tuple[str, set[str]]:
+def loaded_by(
+    args: list[str], cache_dir: str | None = None, environ: dict[str, str] | None = None
+) -> tuple[str, set[str]]:
     """Run ``clu-doctor ARGS`` in a fresh interpreter with stdout a pipe: what it printed, and
     every module it imported."""
     code = (
@@ -35,11 +37,11 @@ def loaded_by(args: list[str], cache_dir: str | None = None) -> tuple[str, set[s
         "print(out.getvalue())\n"
         "print('MODULES:' + ','.join(sorted(sys.modules)))\n"
     )
-    env = None
-    if cache_dir is not None:
-        import os
+    import os
 
-        env = {**os.environ, "CLU_DOCTOR_CACHE_DIR": cache_dir}
+    env = {**os.environ, **(environ or {})}
+    if cache_dir is not None:
+        env["CLU_DOCTOR_CACHE_DIR"] = cache_dir
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60, env=env
     )
@@ -108,11 +110,23 @@ def test_the_root_help_builds_no_command_and_loads_no_markdown(args: list[str]) 
     assert under(modules, "markdown_it", "pygments") == []
 
 
-def test_a_command_help_loads_no_markdown() -> None:
+def test_a_piped_command_help_loads_no_rich() -> None:
+    """Drawn as rich would draw it without a terminal (tests/test_plain_help.py), where the
+    installed rich and typer are releases that layout was compared with."""
+    from clu_doctor import plainhelp
+
     printed, modules = loaded_by(["check", "--help"])
-    assert "--format" in printed
+    assert "--format" in printed and "╭─" in printed
+    if plainhelp._releases() is not None:
+        assert under(modules, "rich") == []
     assert under(modules, "markdown_it", "pygments") == []
     assert under(modules, "clu_doctor.commands.diagnose", "clu_doctor.commands.sim") == []
+
+
+def test_a_command_help_drawn_by_typer_loads_no_markdown() -> None:
+    printed, modules = loaded_by(["check", "--help"], environ={"TTY_COMPATIBLE": "0"})
+    assert "--format" in printed and under(modules, "rich") != []
+    assert under(modules, "markdown_it", "pygments") == []
 
 
 @pytest.mark.parametrize("flag", ["--version", "-V"])
