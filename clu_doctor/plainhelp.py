@@ -33,14 +33,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from math import ceil
 from typing import Any, NamedTuple
 
-#: The words typer draws itself (``typer.rich_utils``), by name, in English.
-ENGLISH_WORDS: Mapping[str, str] = {
-    "ARGUMENTS_PANEL_TITLE": "Arguments",
-    "OPTIONS_PANEL_TITLE": "Options",
-    "COMMANDS_PANEL_TITLE": "Commands",
-    "DEFAULT_STRING": "[default: {}]",
-    "REQUIRED_LONG_STRING": "[required]",
-}
+from clu_doctor.cells import break_points, cell_len
+
 _REQUIRED_SHORT = "*"
 _RANGE = " [{}]"
 #: Environment variables under which rich (or typer) may draw differently than plainly.
@@ -73,7 +67,6 @@ _ONE_CELL = frozenset(
 #: What rich's markup would take for a tag (rich.markup.RE_TAGS), an escaped bracket or an
 #: emoji code (":smile:").
 _INTERPRETED = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])|\\\[|:\S*?:")
-_WORD = re.compile(r"\s*\S+\s*")
 _TRAILING_SPACE = re.compile(r"\s+$")
 
 
@@ -230,10 +223,6 @@ class _Panel(NamedTuple):
     title: str
 
 
-def _cell_len(text: str) -> int:
-    return len(text)
-
-
 def _measure(item: Any, options: _Options) -> tuple[int, int]:
     """rich's ``Measurement.get``: the least and the most width ``item`` can use."""
     most = options.width
@@ -241,9 +230,9 @@ def _measure(item: Any, options: _Options) -> tuple[int, int]:
         return (0, 0)
     if isinstance(item, _Text):
         lines = item.plain.splitlines()
-        longest = max(map(_cell_len, lines)) if lines else 0
+        longest = max(map(cell_len, lines)) if lines else 0
         words = item.plain.split()
-        least = max(map(_cell_len, words)) if words else longest
+        least = max(map(cell_len, words)) if words else longest
         low, high = least, longest
     elif isinstance(item, _Padding):
         extra = item.left + item.right
@@ -290,7 +279,7 @@ def _render(item: Any, options: _Options) -> list[str]:
     if isinstance(item, _Align):
         width = _measure(item.inner, options)[1]
         lines = _render(item.inner, options._replace(width=min(width, options.width)))
-        shape = max(map(_cell_len, lines), default=0)
+        shape = max(map(cell_len, lines), default=0)
         return [line.ljust(shape) for line in lines]
     if isinstance(item, _Group):
         return [line for part in item.parts for line in _render(part, options)]
@@ -327,7 +316,7 @@ def _text_lines(text: _Text, options: _Options) -> list[str]:
         if no_wrap:
             pieces = [_rstrip_end(line, width)] if _rich_13() else [line]
         else:
-            pieces = _divide(line, _breaks(line, width, fold=overflow == "fold"))
+            pieces = _divide(line, break_points(line, width, fold=overflow == "fold"))
             pieces = [_rstrip_end(piece, width) for piece in pieces]
         if justify == "left":
             pieces = [_truncate(piece, width, overflow, pad=True) for piece in pieces]
@@ -335,35 +324,6 @@ def _text_lines(text: _Text, options: _Options) -> list[str]:
             raise Unplain(f"justify {justify}")
         lines.extend(_truncate(piece, width, overflow) for piece in pieces)
     return lines
-
-
-def _breaks(text: str, width: int, *, fold: bool) -> list[int]:
-    """rich's ``divide_line``: where to break ``text`` so that each piece fits ``width``."""
-    breaks: list[int] = []
-    offset = 0
-    for match in _WORD.finditer(text):
-        start, word = match.start(), match.group(0)
-        length = _cell_len(word.rstrip())
-        if width - offset >= length:
-            offset += _cell_len(word)
-        elif length > width:
-            if fold:
-                folded = [word[i : i + width] for i in range(0, len(word), width)] if width else []
-                for number, piece in enumerate(folded):
-                    if start:
-                        breaks.append(start)
-                    if number == len(folded) - 1:
-                        offset = _cell_len(piece)
-                    else:
-                        start += len(piece)
-            else:
-                if start:
-                    breaks.append(start)
-                offset = _cell_len(word)
-        elif offset and start:
-            breaks.append(start)
-            offset = _cell_len(word)
-    return breaks
 
 
 def _divide(text: str, offsets: Sequence[int]) -> list[str]:
@@ -385,7 +345,7 @@ def _truncate(text: str, width: int, overflow: str | None, *, pad: bool = False)
     method = overflow or "fold"
     if method == "ignore":
         return text
-    length = _cell_len(text)
+    length = cell_len(text)
     if length > width:
         if method == "ellipsis":
             return _set_size(text, width - 1) + "…"

@@ -28,7 +28,8 @@ PLAIN_WIDTH = 100
 MIN_WIDTH, MAX_WIDTH = 40, 140
 
 
-_TRAILING_BLANKS = re.compile(r"\s+((?:\x1b\[[0-9;]*m)*)$")
+#: Compiled on first use (by the re module's cache): only styled output needs it.
+_TRAILING_BLANKS = r"\s+((?:\x1b\[[0-9;]*m)*)$"
 
 
 class Look(NamedTuple):
@@ -131,5 +132,5 @@ def render_to_string(mode: OutputMode, *renderables: object) -> str:
     # Rich pads lines to the full width; trailing blanks (also those before a line's closing
     # style codes) only make output unstable.
     return "\n".join(
-        _TRAILING_BLANKS.sub(r"\1", line.rstrip()) for line in buffer.getvalue().split("\n")
+        re.sub(_TRAILING_BLANKS, r"\1", line.rstrip()) for line in buffer.getvalue().split("\n")
     )
