@@ -334,9 +334,10 @@ def observations(
             to_json(envelope("observations", {"observations": [s.to_dict() for s in vocabulary]}))
         )
         return
+    from clu_doctor.report.answers import value_words  # the one way to list them
+
     for spec in vocabulary:
-        values = " | ".join([*spec.value_names, "unknown"]) if spec.value_names else spec.expected()
-        print(f"{spec.key}\n    {spec.question}\n    values: {values}")
+        print(f"{spec.key}\n    {spec.question}\n    {_('values:')} {value_words(spec)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from clu_doctor.errors import FileProblemError, Location, Problem, UsageError
+from clu_doctor.i18n import _
 from clu_doctor.suggest import did_you_mean
 from clu_doctor.yamlio import YamlMap, describe_type, load_yaml_file
 
@@ -142,15 +143,17 @@ class ObservationSpec(NamedTuple):
     def expected(self) -> str:
         """What a valid answer looks like, for error messages and prompts."""
         if self.kind is ValueKind.CHOICE:
-            return "one of: " + ", ".join([*self.value_names, UNKNOWN])
+            words = ", ".join([*(value.shown for value in self.values), UNKNOWN])
+            return _("one of: {words}").format(words=words)
         low = "" if self.minimum is None else f" ≥ {_tidy_number(self.minimum)}"
-        text = f"a number{' of ' + self._unit_word() if self.unit else ''}{low}"
         if self.unit == "s":
-            text += ", or a duration like 90s, 5m, 2h, 1h30m"
-        return text + ", or unknown"
-
-    def _unit_word(self) -> str:
-        return "seconds" if self.unit == "s" else str(self.unit)
+            text = _("a number of seconds") + low
+            text += ", " + _("or a duration like 90s, 5m, 2h, 1h30m")
+        elif self.unit:
+            text = _("a number of {unit}").format(unit=self.unit) + low
+        else:
+            text = _("a number") + low
+        return text + ", " + _("or unknown")
 
     def parse(self, raw: Any) -> Value:
         """Turn raw input (text from a flag or prompt, or a YAML/JSON scalar) into a value.
@@ -164,7 +167,9 @@ class ObservationSpec(NamedTuple):
             return UNKNOWN
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             raise ObservationError(
-                self.key, f"{self.key}: no value given (expected {self.expected()})"
+                self.key,
+                f"{self.key}: "
+                + _("no value given (expected {what})").format(what=self.expected()),
             )
         if self.kind is ValueKind.CHOICE:
             return self._parse_choice(raw)
@@ -184,10 +189,13 @@ class ObservationSpec(NamedTuple):
             shown = _describe(raw)
         hint = None
         if self.aliases:
-            hint = "also accepted: " + ", ".join(sorted(self.aliases))
+            hint = _("also accepted: {words}").format(words=", ".join(sorted(self.aliases)))
         raise ObservationError(
             self.key,
-            f"{self.key}: {shown} is not a known value (expected {self.expected()})",
+            f"{self.key}: "
+            + _("{answer} is not a known value (expected {what})").format(
+                answer=shown, what=self.expected()
+            ),
             hint,
         )
 
@@ -200,13 +208,19 @@ class ObservationSpec(NamedTuple):
         shown = repr(raw.strip()) if isinstance(raw, str) else _describe(raw)
         if number is None or not math.isfinite(number):
             raise ObservationError(
-                self.key, f"{self.key}: {shown} is not understood (expected {self.expected()})"
+                self.key,
+                f"{self.key}: "
+                + _("{answer} is not understood (expected {what})").format(
+                    answer=shown, what=self.expected()
+                ),
             )
         if self.minimum is not None and number < self.minimum:
             raise ObservationError(
                 self.key,
-                f"{self.key}: {shown} is below the minimum {_tidy_number(self.minimum)} "
-                f"(expected {self.expected()})",
+                f"{self.key}: "
+                + _("{answer} is below the minimum {minimum} (expected {what})").format(
+                    answer=shown, minimum=_tidy_number(self.minimum), what=self.expected()
+                ),
             )
         return _tidy_number(number)
 
@@ -383,8 +397,9 @@ class Vocabulary:
         except KeyError:
             raise ObservationError(
                 key,
-                f"unknown observation {key!r}{did_you_mean(key, self.specs)}",
-                hint="known observations: " + ", ".join(self.specs),
+                _("unknown observation {key}").format(key=repr(key))
+                + did_you_mean(key, self.specs),
+                hint=_("known observations: {keys}").format(keys=", ".join(self.specs)),
             ) from None
 
     def parse(
@@ -434,7 +449,9 @@ def parse_assignment(
     if not sep or not key.strip():
         raise ObservationError(
             key.strip(),
-            f"{text!r} is not an assignment (expected KEY=VALUE, e.g. clu.power_led=off)",
+            _("{text} is not an assignment (expected KEY=VALUE, e.g. clu.power_led=off)").format(
+                text=repr(text)
+            ),
         )
     return vocabulary.parse(key, raw, source, detail=text)
 

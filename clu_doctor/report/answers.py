@@ -12,21 +12,35 @@ from collections.abc import Iterable
 
 from clu_doctor.engine import ObservationSpec
 from clu_doctor.engine.observations import SpecSource
+from clu_doctor.i18n import N_, _
 
-_HEADER = """\
+_HEADER = N_(
+    """\
 # Answers for 'clu-doctor diagnose --answers FILE': what was seen at the site.
 # Replace 'unknown' with what you saw; leave it (or delete the line) where you do not know.
 # The bus answers some of these by itself when clu-doctor is connected to it; --observe flags
 # on the command line override this file.
 """
+)
+
+
+def value_words(spec: ObservationSpec) -> str:
+    """What an answer may be: ``off | steady | flashing | unknown``, each value with the word
+    of the run's language beside it (``off (av)``), or what a number looks like."""
+    if not spec.value_names:
+        return spec.expected()
+    words = [
+        f"{value.name} ({value.label})" if value.label and value.label != value.name else value.name
+        for value in spec.values
+    ]
+    return " | ".join([*words, "unknown"])
 
 
 def render_answers_template(specs: Iterable[ObservationSpec]) -> str:
     """The answers file: every question a person answers, all ``unknown``."""
-    lines = [_HEADER]
+    lines = [_(_HEADER)]
     for spec in specs:
         if spec.source is not SpecSource.ASK:
             continue
-        values = " | ".join([*spec.value_names, "unknown"]) if spec.value_names else spec.expected()
-        lines.append(f"\n# {spec.question}\n# {values}\n{spec.key}: unknown\n")
+        lines.append(f"\n# {spec.question}\n# {value_words(spec)}\n{spec.key}: unknown\n")
     return "".join(lines)

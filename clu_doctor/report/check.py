@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from clu_doctor.engine import ReportedFinding
-from clu_doctor.i18n import _
+from clu_doctor.i18n import N_, _
 from clu_doctor.monitoring.result import CheckResult
 from clu_doctor.report import CheckFormat, envelope, to_json
 from clu_doctor.report.console import LOOKS, OutputMode
@@ -98,7 +98,7 @@ def _not_checked(status: Severity, message: str) -> str:
 
 
 def _yes_no(flag: bool) -> str:
-    return "yes" if flag else "NO"
+    return _("yes") if flag else _("NO")
 
 
 def render_check_text(result: CheckResult, mode: OutputMode) -> str:
@@ -127,38 +127,7 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
         [],
     ]
     if result.stations:
-        lines.append(
-            [
-                (
-                    f"{'addr':>4}  {'label':<9} {'planned':<7}  {'answering':<9}  {'polls':>5}  "
-                    f"{'answers':>7}  {'corrupt':>7}  {'timeouts':>8}  {'state':<5}  response",
-                    "bold",
-                )
-            ]
-        )
-        for station in sorted(result.stations, key=lambda s: s.address):
-            response = (
-                f"{station.response_s * 1000:.0f} ms" if station.response_s is not None else "-"
-            )
-            answering = _yes_no(station.answering) if station.judged else "not judged"
-            lines.append(
-                [
-                    (
-                        f"{station.address:>4}  {station.label or '-':<9} "
-                        f"{'yes' if station.expected else 'no':<7}  ",
-                        None,
-                    ),
-                    (
-                        f"{answering:<9}",
-                        None if not station.silent else "bold red",
-                    ),
-                    (
-                        f"  {station.polls:>5}  {station.answers:>7}  {station.corrupt:>7}  "
-                        f"{station.timeouts:>8}  {station.state or '-':<5}  {response}",
-                        None,
-                    ),
-                ]
-            )
+        lines += _station_rows(result)
         lines.append([])
     lines.append(
         [
@@ -183,6 +152,72 @@ def render_check_text(result: CheckResult, mode: OutputMode) -> str:
         lines.append([(_("Ignores from the site file:"), "bold")])
         lines += [[(f"  {note}", None)] for note in notes]
     return render_lines(lines, mode)
+
+
+#: The stations table's columns: heading, width in English, right-aligned.
+_STATION_COLUMNS = (
+    (N_("addr"), 4, True),
+    (N_("label"), 9, False),
+    (N_("planned"), 7, False),
+    (N_("answering"), 9, False),
+    (N_("polls"), 5, True),
+    (N_("answers"), 7, True),
+    (N_("corrupt"), 7, True),
+    (N_("timeouts"), 8, True),
+    (N_("state"), 5, False),
+    (N_("response"), 0, False),
+)
+
+
+def _station_rows(result: CheckResult) -> list[list[Segment]]:
+    """The stations table: a heading, a row per station; each column as wide as its heading
+    in the run's language, or its English width."""
+    headings = [_(name) for name, _width, _right in _STATION_COLUMNS]
+    widths = [
+        max(width, len(heading))
+        for (_n, width, _r), heading in zip(_STATION_COLUMNS, headings, strict=True)
+    ]
+
+    def cell(index: int, text: str) -> str:
+        right = _STATION_COLUMNS[index][2]
+        return f"{text:>{widths[index]}}" if right else f"{text:<{widths[index]}}"
+
+    gaps = ("  ", " ", "  ", "  ", "  ", "  ", "  ", "  ", "  ")
+    heading = "".join(
+        cell(i, h) + (gaps[i] if i < len(gaps) else "") for i, h in enumerate(headings)
+    )
+    rows: list[list[Segment]] = [[(heading.rstrip(), "bold")]]
+    for station in sorted(result.stations, key=lambda s: s.address):
+        response = f"{station.response_s * 1000:.0f} ms" if station.response_s is not None else "-"
+        answering = _yes_no(station.answering) if station.judged else _("not judged")
+        before = [
+            str(station.address),
+            station.label or "-",
+            _("yes") if station.expected else _("no"),
+        ]
+        after = [
+            str(station.polls),
+            str(station.answers),
+            str(station.corrupt),
+            str(station.timeouts),
+            station.state or "-",
+            response,
+        ]
+        rows.append(
+            [
+                ("".join(cell(i, t) + gaps[i] for i, t in enumerate(before)), None),
+                (cell(3, answering), None if not station.silent else "bold red"),
+                (
+                    gaps[3]
+                    + "".join(
+                        cell(i, t) + (gaps[i] if i < len(gaps) else "")
+                        for i, t in enumerate(after, start=4)
+                    ),
+                    None,
+                ),
+            ]
+        )
+    return rows
 
 
 def _finding_lines(

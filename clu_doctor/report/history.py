@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from clu_doctor.i18n import N_, _, counted
 from clu_doctor.monitoring.history import (
     DUMP_CHECK_COLUMNS,
     DUMP_STATION_COLUMNS,
@@ -35,24 +36,62 @@ def _when(iso: str) -> str:
     return parse_time(iso).strftime("%Y-%m-%d %H:%M")
 
 
-def _check_line(row: CheckRow) -> list[Segment]:
-    word = LOOKS[row.status].status
-    if row.completed:
-        answering = f"{row.stations_answering}/{row.stations_expected}"
-        problems = [ref.id for ref in row.findings if ref.severity.rank > Severity.INFO.rank]
-        shown = ", ".join(problems[:_FINDINGS_SHOWN])
-        if len(problems) > _FINDINGS_SHOWN:
-            shown += f" +{len(problems) - _FINDINGS_SHOWN}"
-        if row.duplicates:
-            shown = f"duplicates {','.join(map(str, row.duplicates))}; {shown}".rstrip("; ")
-    else:
-        answering = "-"
-        shown = f"could not check: {one_line(row.message or '')}"
-    return [
-        (f"{_when(row.started)}  ", None),
-        (f"{word:<8}", LOOKS[row.status].style),
-        (f"  {row.exit_code:>4}  {row.duration_s:>7.1f} s  {answering:>9}  {shown}", None),
-    ]
+#: The check table's columns: heading and its width in English (findings: the rest).
+_COLUMNS = (
+    (N_("started (UTC)"), 16),
+    (N_("status"), 8),
+    (N_("exit"), 4),
+    (N_("duration"), 9),
+    (N_("answering"), 9),
+    (N_("findings"), 0),
+)
+
+
+class _Words:
+    """The table's headings and widths and the words of its rows, in the run's language:
+    looked up once per run, not once per check (a year is 35,000 lines)."""
+
+    def __init__(self) -> None:
+        self.headings = [_(name) for name, _width in _COLUMNS]
+        self.widths = [
+            max(width, len(heading))
+            for (_name, width), heading in zip(_COLUMNS, self.headings, strict=True)
+        ]
+        self.duplicates = _("duplicates")
+        self.could_not_check = _("could not check:")
+
+    def heading(self) -> str:
+        started, status, code, duration, answering, findings = self.headings
+        w = self.widths
+        return (
+            f"{started:<{w[0]}}  {status:<{w[1]}}  {code:>{w[2]}}  {duration:>{w[3]}}  "
+            f"{answering:>{w[4]}}  {findings}"
+        )
+
+    def line(self, row: CheckRow) -> list[Segment]:
+        word = LOOKS[row.status].status
+        w = self.widths
+        if row.completed:
+            answering = f"{row.stations_answering}/{row.stations_expected}"
+            problems = [ref.id for ref in row.findings if ref.severity.rank > Severity.INFO.rank]
+            shown = ", ".join(problems[:_FINDINGS_SHOWN])
+            if len(problems) > _FINDINGS_SHOWN:
+                shown += f" +{len(problems) - _FINDINGS_SHOWN}"
+            if row.duplicates:
+                doubled = ",".join(map(str, row.duplicates))
+                shown = f"{self.duplicates} {doubled}; {shown}".rstrip("; ")
+        else:
+            answering = "-"
+            shown = f"{self.could_not_check} {one_line(row.message or '')}"
+        duration = f"{row.duration_s:.1f} s"
+        return [
+            (f"{_when(row.started):<{w[0]}}  ", None),
+            (f"{word:<{w[1]}}", LOOKS[row.status].style),
+            (
+                f"  {row.exit_code:>{w[2]}}  {duration:>{w[3]}}  {answering:>{w[4]}}  {shown}",
+                None,
+            ),
+        ]
 
 
 def render_history_text(
@@ -108,26 +147,26 @@ def history_marks_chunks(
         )
     count, first, last = span
     if not count or first is None or last is None:
-        yield render_lines([[(f"{site}: no checks recorded yet", None)]], mode)
+        yield render_lines([[(f"{site}: " + _("no checks recorded yet"), None)]], mode)
         return
+    words = _Words()
     yield render_lines(
         [
             [
                 (f"{site}: ", "bold"),
                 (
-                    f"{count} check{'s' if count != 1 else ''}, "
-                    f"{_when(first)} .. {_when(last)} UTC, oldest first",
+                    counted(
+                        "{count} check, {first} .. {last} UTC, oldest first",
+                        "{count} checks, {first} .. {last} UTC, oldest first",
+                        count,
+                        first=_when(first),
+                        last=_when(last),
+                    ),
                     None,
                 ),
             ],
             [],
-            [
-                (
-                    f"{'started (UTC)':<16}  {'status':<8}  {'exit':>4}  {'duration':>9}  "
-                    f"{'answering':>9}  findings",
-                    "bold",
-                )
-            ],
+            [(words.heading(), "bold")],
         ],
         mode,
     )
@@ -138,7 +177,7 @@ def history_marks_chunks(
     completed = 0
     batch: list[list[Segment]] = []
     for row, stations in checks:
-        batch.append(_check_line(row))
+        batch.append(words.line(row))
         if len(batch) >= _BATCH:
             yield render_lines(batch, mode)
             batch = []
@@ -153,7 +192,7 @@ def history_marks_chunks(
             if station is None:
                 column.append(" ")
                 continue
-            _, _, label, expected, answering = station
+            _check, _address, label, expected, answering = station
             if label:
                 labels[address] = label
             if expected:
@@ -165,21 +204,26 @@ def history_marks_chunks(
                 missed[address] += 1 if expected else 0
         completed += 1
     lines: list[list[Segment]] = batch
+    not_planned = _("not planned")
     if marks:
         lines.append([])
         lines.append(
             [
                 (
-                    "Stations, one column per completed check (+ answered, - silent, "
-                    "blank: not in that check):",
+                    _(
+                        "Stations, one column per completed check (+ answered, - silent, "
+                        "blank: not in that check):"
+                    ),
                     "bold",
                 )
             ]
         )
         for address in sorted(marks):
-            note = "" if address in planned else "  not planned"
+            note = "" if address in planned else "  " + not_planned
             if missed[address]:
-                note += f"  missed {missed[address]} of {completed}"
+                note += "  " + _("missed {count} of {checks}").format(
+                    count=missed[address], checks=completed
+                )
             lines.append(
                 [
                     (f"{address:>4} {labels.get(address) or '-':<9} ", None),
@@ -189,7 +233,7 @@ def history_marks_chunks(
             )
     if facts is not None and facts.evidence:
         lines.append([])
-        lines.append([("What the history says:", "bold")])
+        lines.append([(_("What the history says:"), "bold")])
         lines += [[(f"  {one_line(line)}", None)] for line in facts.evidence]
     yield render_lines(lines, mode)
 

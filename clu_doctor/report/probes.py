@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clu_doctor.bus.probes.base import ranges
+from clu_doctor.i18n import N_, _
 from clu_doctor.probing.translate import traffic_summary
 from clu_doctor.report import envelope, to_json
 from clu_doctor.report.console import OutputMode, render_to_string
@@ -40,23 +41,38 @@ def _table(mode: OutputMode, columns: Sequence[str]) -> Table:
 
     table = Table(box=box.SIMPLE if mode.styled else box.ASCII, show_edge=mode.styled)
     for column in columns:
-        table.add_column(column, justify="right" if column in _NUMERIC else "left")
+        table.add_column(_(column), justify="right" if column in _NUMERIC else "left")
     return table
 
 
 #: An ABL controller generation in words.
-GENERATION_WORDS = {1: "first-generation", 2: "second-generation"}
+GENERATION_WORDS = {1: N_("first-generation"), 2: N_("second-generation")}
+_OTHER_GENERATION = N_("other")
 
 #: A failed read's outcome in the words of the table (the JSON keeps the keys).
 OUTCOME_WORDS = {
-    "no_answer": "no answer",
-    "corrupt": "garbled",
-    "unexpected": "other device",
-    "exception": "refused",
-    "wrong_address": "other address",
+    "no_answer": N_("no answer"),
+    "corrupt": N_("garbled"),
+    "unexpected": N_("other device"),
+    "exception": N_("refused"),
+    "wrong_address": N_("other address"),
 }
 
 _NUMERIC = {"addr", "polls", "answers", "timeouts", "corrupt", "ms", "tries"}
+#: The tables' column headings (English names above; shown through ``_``).
+_COLUMNS = (
+    N_("addr"),
+    N_("label"),
+    N_("identity"),
+    N_("state"),
+    N_("ms"),
+    N_("tries"),
+    N_("errors"),
+    N_("polls"),
+    N_("answers"),
+    N_("timeouts"),
+    N_("corrupt"),
+)
 
 
 # --- scan ---------------------------------------------------------------------------------
@@ -71,7 +87,11 @@ def scan_table(scan: ScanResult, mode: OutputMode, site: Site | None = None) -> 
             continue  # an unused address: not worth a row
         times = entry.response_times
         median = sorted(times)[len(times) // 2] if times else None
-        errors = ", ".join(f"{OUTCOME_WORDS.get(k, k)} x{v}" for k, v in entry.errors.items() if v)
+        errors = ", ".join(
+            f"{_(OUTCOME_WORDS[k]) if k in OUTCOME_WORDS else k} x{v}"
+            for k, v in entry.errors.items()
+            if v
+        )
         state = ""
         if entry.status is not None and entry.status.state:
             state = f"{entry.status.state} {entry.status.meaning}"
@@ -81,11 +101,13 @@ def scan_table(scan: ScanResult, mode: OutputMode, site: Site | None = None) -> 
         elif entry.answered:
             identity = "?"
         elif entry.garbled:
-            identity = "garbled every time"
+            identity = _("garbled every time")
         elif entry.replied_from:
-            identity = f"answers as {', '.join(map(str, entry.replied_from))}"
+            identity = _("answers as {addresses}").format(
+                addresses=", ".join(map(str, entry.replied_from))
+            )
         else:
-            identity = "no answer"
+            identity = _("no answer")
         table.add_row(
             str(entry.address),
             label,
@@ -104,20 +126,33 @@ def scan_summary(scan: ScanResult) -> str:
     read = len(scan.results)
     other = scan.other_generation
     answered = len(scan.answered) - (len(other["answered"]) if other is not None else 0)
-    text = (
-        f"read {read} address(es) at {scan.line} ({scan.framing}) in {scan.duration_s:.1f} s: "
-        f"{answered} answered"
+    text = _(
+        "read {count} address(es) at {line} ({framing}) in {seconds} s: {answered} answered"
+    ).format(
+        count=read,
+        line=scan.line,
+        framing=scan.framing,
+        seconds=f"{scan.duration_s:.1f}",
+        answered=answered,
     )
     if scan.garbled:
-        text += f", {len(scan.garbled)} garbled every time"
+        text += ", " + _("{count} garbled every time").format(count=len(scan.garbled))
     if scan.skipped:
-        text += f", {len(scan.skipped)} skipped (every expected station had answered)"
+        text += ", " + _("{count} skipped (every expected station had answered)").format(
+            count=len(scan.skipped)
+        )
     if other is not None:
-        found = ranges(tuple(other["answered"])) or "none"
-        text += (
-            f"; {ranges(tuple(other['read']))} read again at {other['line']} "
-            f"({other['framing']}) for {GENERATION_WORDS.get(other['generation'], 'other')} "
-            f"controllers: {found} answered"
+        found = ranges(tuple(other["answered"])) or _("none")
+        generation = other["generation"]
+        text += "; " + _(
+            "{addresses} read again at {line} ({framing}) for {generation} controllers: "
+            "{found} answered"
+        ).format(
+            addresses=ranges(tuple(other["read"])),
+            line=other["line"],
+            framing=other["framing"],
+            generation=_(GENERATION_WORDS.get(generation, _OTHER_GENERATION)),
+            found=found,
         )
     return text
 
@@ -177,7 +212,11 @@ def _chain_label(report: ListenReport, address: int) -> str:
         return ""
     label = chain.labels[position - 1]
     outlet = chain.stations[position - 1].index(address)
-    return label if outlet == 0 else f"{label} outlet {outlet + 1}"
+    return (
+        label
+        if outlet == 0
+        else _("{label} outlet {number}").format(label=label, number=outlet + 1)
+    )
 
 
 def listen_table(report: ListenReport, mode: OutputMode, site: Site | None = None) -> Table:
@@ -222,11 +261,12 @@ def render_listen_text(
     """What was heard (the table per address), then what it means, in the words of every
     other command: the rules' findings with their ids, steps and result line."""
     parts: list[Any] = [listen_table(report, mode, site)]
-    parts += [f"Note: {note}" for note in notes]
+    parts += [_("Note:") + f" {note}" for note in notes]
     if detection is not None:
-        parts.append(f"Line settings: {detection.message}")
+        parts.append(_("Line settings:") + f" {detection.message}")
     if report.bytes == 0:
-        parts.append(f"Not a byte heard in {report.seconds:.1f} s{_too_short(report.seconds)}.")
+        heard_nothing = _("Not a byte heard in {seconds} s").format(seconds=f"{report.seconds:.1f}")
+        parts.append(f"{heard_nothing}{_too_short(report.seconds)}.")
     heard = render_to_string(mode, *parts)
     return (
         heard
@@ -242,9 +282,9 @@ SHORT_SILENCE_S = 5.0
 def _too_short(seconds: float) -> str:
     if seconds >= SHORT_SILENCE_S:
         return ""
-    return (
-        f": too short to tell a quiet bus from a dead one (listen at least {SHORT_SILENCE_S:g} s)"
-    )
+    return ": " + _(
+        "too short to tell a quiet bus from a dead one (listen at least {seconds} s)"
+    ).format(seconds=f"{SHORT_SILENCE_S:g}")
 
 
 def render_listen_json(

@@ -4,6 +4,7 @@ words."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -137,3 +138,54 @@ def test_a_finding_shown_in_english_says_so_in_the_trace(tmp_path: Any) -> None:
     assert "⇒ CLU-PWR-01 (" in text.stdout
     document = invoke(*args, *answers, "--json").json()
     assert document["untranslated"] == {"CLU-PWR-01": "stale"}
+
+
+def test_the_check_table_keeps_its_columns_with_longer_headings(tmp_path: Any) -> None:
+    from tests.commands.helpers import site_file
+
+    site = site_file(tmp_path, "garage", 12)
+    result = invoke("--lang", "nb", "check", "--sim", "cable-break", "--site", str(site))
+    assert result.code == 2
+    lines = result.stdout.splitlines()
+    heading = next(line for line in lines if line.lstrip().startswith("adr "))
+    silent = next(line for line in lines if line.lstrip().startswith("7 "))
+    # the answering column: its heading and a silent station's NEI start at the same place
+    assert silent.index("NEI") == heading.index("svarer")
+    # the timeouts column, right-aligned under its (longer) Norwegian heading
+    tokens = list(re.finditer(r"\S+", silent))
+    assert tokens[7].end() == heading.index("tidsavbrudd") + len("tidsavbrudd")
+    assert "Funn" in result.stdout
+
+
+def test_the_history_reads_in_the_language_with_its_columns_in_line(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLU_DOCTOR_STATE_DIR", str(tmp_path / "state"))
+    assert invoke("check", "--sim", "cable-break").code == 2
+    result = invoke("--lang", "sv", "history", "--sim", "cable-break")
+    assert result.code == 0
+    lines = result.stdout.splitlines()
+    assert "1 kontroll," in lines[0] and "äldst först" in lines[0]
+    heading = next(line for line in lines if line.startswith("startad (UTC)"))
+    row = next(line for line in lines if "BUS-BREAK-01" in line)
+    # right-aligned under a heading longer than the English one (varaktighet, 11 > 9)
+    duration = re.search(r"\d+\.\d s", row)
+    assert duration is not None
+    assert duration.end() == heading.index("varaktighet") + len("varaktighet")
+    assert row.index("BUS-BREAK-01") == heading.index("fynd")
+
+
+def test_an_answers_file_in_finnish_from_the_finnish_template(tmp_path: Any) -> None:
+    template = invoke("--lang", "fi", "rules", "observations", "--template")
+    assert template.code == 0
+    assert "# off (pimeä) | steady (palaa) | flashing (vilkkuu) | unknown" in template.stdout
+    answers = tmp_path / "vastaukset.yaml"
+    answers.write_text(
+        template.stdout.replace("clu.power_led: unknown", "clu.power_led: pimeä").replace(
+            "clu.status_led: unknown", "clu.status_led: pimeä"
+        ),
+        "utf-8",
+    )
+    result = invoke("--lang", "fi", "diagnose", "--answers", str(answers), "--no-input", "--json")
+    assert result.code == 2
+    assert result.json()["findings"][0]["id"] == "CLU-PWR-01"
