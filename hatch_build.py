@@ -10,6 +10,12 @@ language (``rulebook-<lang>.pickle``, keyed on the rules and the language's cata
 command line's messages (``messages-<lang>.pickle``, keyed on their catalogue). An editable
 install gets the files in the source tree, where each stands for its sources only until one
 of them is edited (then the per-user cache takes over).
+
+An editable install also gets its bytecode compiled here, as pip compiles a wheel's when it
+installs it. ``PYTHONDONTWRITEBYTECODE=1`` (common in containers and CI) only stops the
+interpreter from writing bytecode as it imports; it still reads what is there. Without this, such
+an install compiled every module it loaded on every run (a third again of a diagnosis's time);
+with it, only the modules edited since the install are compiled, in memory, as before.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class RulebookHook(BuildHookInterface):  # type: ignore[misc]
             build_shipped(root / SHIPPED, root / "rules")
             build_shipped_translations(root / PACKAGE, root / "rules")
             build_shipped_messages(root / PACKAGE)
+            compile_sources(root / PACKAGE)
             return
         folder = Path(tempfile.mkdtemp(prefix="clu-doctor-rulebook-"))
         out = folder / "rulebook.pickle"
@@ -52,3 +59,12 @@ class RulebookHook(BuildHookInterface):  # type: ignore[misc]
             *build_shipped_messages(folder),
         ]:
             build_data["force_include"][str(built)] = f"{PACKAGE}/{built.name}"
+
+
+def compile_sources(package: Path) -> None:
+    """The bytecode of every module of ``package``, beside it in ``__pycache__`` (what pip
+    does for a wheel at install time; the interpreter checks it against each source file)."""
+    import compileall
+
+    if not compileall.compile_dir(str(package), quiet=1):
+        raise RuntimeError(f"could not compile {package}")

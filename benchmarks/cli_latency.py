@@ -23,9 +23,14 @@ Cases (a diagnosis from flags: ``diagnose -o clu.power_led=off -o clu.status_led
   imported), not the bus itself, whose listening time is the check's ``--listen-seconds``
   and not start-up. ``--no-history``: writing the result to the history is the end of a check
   (benchmarks/history.py measures the history);
-* an editable install with ``PYTHONDONTWRITEBYTECODE=1``: the package's modules compiled on
+* no bytecode at all, under ``PYTHONDONTWRITEBYTECODE=1``: the package's modules compiled on
   every run (a copy of the source tree without ``__pycache__``, first on ``PYTHONPATH``;
-  typer and rich keep the bytecode pip compiled), with a warm and a cold cache.
+  typer and rich keep the bytecode pip compiled), with a warm and a cold cache: a checkout
+  that was never installed (``PYTHONPATH=. python -m clu_doctor``), or whose every module was
+  edited since;
+* an editable install under ``PYTHONDONTWRITEBYTECODE=1``: the same copy with the bytecode
+  ``hatch_build.py`` compiles when ``pip install -e`` runs it (``compile_sources``), which
+  the interpreter reads though it writes none.
 
 PYTHONDONTWRITEBYTECODE is cleared for the other runs: an installed package has its bytecode
 compiled at install time; so is PYTHONUNBUFFERED (a user's shell does not set it). Every run
@@ -88,8 +93,9 @@ def source_copy(scratch: Path) -> Path:
     """The package and its rules as a source checkout has them, without any bytecode."""
     root = scratch / "checkout"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(REPO / "clu_doctor", root / "clu_doctor", ignore=ignore)
-    shutil.copytree(REPO / "rules", root / "rules", ignore=ignore)
+    if not root.exists():
+        shutil.copytree(REPO / "clu_doctor", root / "clu_doctor", ignore=ignore)
+        shutil.copytree(REPO / "rules", root / "rules", ignore=ignore)
     return root
 
 
@@ -120,6 +126,19 @@ def site_and_absent_port(scratch: Path, env: dict[str, str]) -> list[str]:
     return args
 
 
+def compiled_copy(scratch: Path) -> Path:
+    """The source copy as an editable install leaves it: compiled by the build hook."""
+    root = scratch / "installed"
+    shutil.copytree(source_copy(scratch), root)
+    sys.path.insert(0, str(REPO))
+    try:
+        from hatch_build import compile_sources  # the build hook's own step
+    finally:
+        sys.path.remove(str(REPO))
+    compile_sources(root / "clu_doctor")
+    return root
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -136,6 +155,11 @@ def main() -> None:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONPATH": str(source_copy(scratch)),
             "CLU_DOCTOR_CACHE_DIR": str(scratch / "warm-cache-source"),
+        }
+        installed = {
+            **no_bytecode,
+            "PYTHONPATH": str(compiled_copy(scratch)),
+            "CLU_DOCTOR_CACHE_DIR": str(scratch / "warm-cache-installed"),
         }
         check = ["check", *site_and_absent_port(scratch, warm), "--no-history"]
         cases = [
@@ -158,17 +182,25 @@ def main() -> None:
             Case("--version", ["--version"], warm),
             Case("no bytecode, --json, warm", [*DIAGNOSE, "--json"], no_bytecode),
             Case("no bytecode, --json, cold", [*DIAGNOSE, "--json"], no_bytecode, cold=True),
+            Case("editable, none written, --json, warm", [*DIAGNOSE, "--json"], installed),
+            Case(
+                "editable, none written, --json, cold",
+                [*DIAGNOSE, "--json"],
+                installed,
+                cold=True,
+            ),
         ]
-        where = subprocess.run(
-            [sys.executable, "-c", "import clu_doctor; print(clu_doctor.__file__)"],
-            capture_output=True,
-            text=True,
-            env=no_bytecode,
-            cwd=WHERE[0],
-            check=True,
-        ).stdout.strip()
-        if not where.startswith(no_bytecode["PYTHONPATH"]):
-            sys.exit(f"the runs without bytecode would import {where}, not the copy")
+        for env in (no_bytecode, installed):
+            where = subprocess.run(
+                [sys.executable, "-c", "import clu_doctor; print(clu_doctor.__file__)"],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=WHERE[0],
+                check=True,
+            ).stdout.strip()
+            if not where.startswith(env["PYTHONPATH"]):
+                sys.exit(f"the runs without bytecode would import {where}, not the copy")
         baseline = [sys.executable, "-c", "import typer, rich"]
         load_before = os.getloadavg()
         for _ in range(3):  # warm-up: file cache, bytecode, the warm caches
@@ -193,11 +225,11 @@ def main() -> None:
             + f" ({os.cpu_count()} CPUs)"
         )
         label = 'python -c "import typer, rich"'
-        print(f"{label:<34} {statistics.median(base_times) * 1000:7.1f} ms (median)")
+        print(f"{label:<37} {statistics.median(base_times) * 1000:7.1f} ms (median)")
         for case in cases:
             target = 1.5 if "help" in case.label or "version" in case.label else 1.3
             print(
-                f"{case.label:<34} {statistics.median(case.times) * 1000:7.1f} ms  "
+                f"{case.label:<37} {statistics.median(case.times) * 1000:7.1f} ms  "
                 f"ratio {statistics.median(case.ratios):5.2f}x (median of pairs; target <= "
                 f"{target}x)"
             )

@@ -7,8 +7,10 @@ measured by benchmarks/cli_latency.py, never asserted here.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,8 +39,6 @@ def loaded_by(
         "print(out.getvalue())\n"
         "print('MODULES:' + ','.join(sorted(sys.modules)))\n"
     )
-    import os
-
     env = {**os.environ, **(environ or {})}
     if cache_dir is not None:
         env["CLU_DOCTOR_CACHE_DIR"] = cache_dir
@@ -242,3 +242,39 @@ def test_the_collector_waits_for_the_command_and_then_runs(monkeypatch: pytest.M
     finally:
         gc.enable()
     assert held_on is False  # a caller that keeps it off is left so
+
+
+def test_an_editable_install_reads_the_bytecode_its_build_compiled(tmp_path: Path) -> None:
+    """``pip install -e`` runs hatch_build.py, which compiles the package as pip compiles a
+    wheel's at install time: under PYTHONDONTWRITEBYTECODE=1 (no bytecode written as modules
+    are imported) a run then reads that bytecode rather than compiling every module."""
+    import shutil
+
+    from hatch_build import compile_sources
+
+    checkout = tmp_path / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "clu_doctor", checkout / "clu_doctor", ignore=ignore)
+    shutil.copytree(REPO / "rules", checkout / "rules", ignore=ignore)
+    compile_sources(checkout / "clu_doctor")
+    env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONDONTWRITEBYTECODE": "1"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with (checkout / "clu_doctor" / "report" / "layout.py").open("a") as edited:
+        edited.write("\n# edited since the install\n")
+    run = subprocess.run(
+        [sys.executable, "-v", "-m", "clu_doctor", *DIAGNOSIS_JSON],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        timeout=60,
+    )
+    assert '"schema": "clu-doctor/diagnosis"' in run.stdout, run.stderr[-2000:]
+    read = {  # "# code object from '.../__pycache__/cli.cpython-311.pyc'"
+        line.rsplit("/", 1)[-1].split(".")[0]
+        for line in run.stderr.splitlines()
+        if line.startswith("# code object from '" + str(checkout)) and "__pycache__" in line
+    }
+    assert {"cli", "walk", "diagnosis", "rulebook"} <= read
+    assert "layout" not in read  # compiled again, in memory
