@@ -9,13 +9,15 @@ relative to the rules directory and the shape of every record: a new user, an up
 cron job under another HOME starts with it. Rules that differ from it (a source checkout
 being edited, ``--rules DIR``) are validated once and pickled to the user's cache directory,
 keyed by their contents too; any change to a rule file, the engine's records or the Python
-version misses that cache and re-validates.
+version misses that cache and re-validates. The rulebook in another language is kept the same
+way (shipped as ``rulebook-<lang>.pickle``, cached as ``rulebook-<tag>-<lang>.pickle``), keyed
+on the language's catalogue as well (see :func:`clu_doctor.engine.rulebook.load_rulebook`).
 
 The cache is best-effort and never fails a command: a directory that cannot be created, read
 or written (a read-only home, ``CLU_DOCTOR_CACHE_DIR=/dev/null``, a full disk, no home at all)
 means the rules are loaded from the YAML, and only ``--debug`` says why.
 
-Only files this user owns and nobody else can write are unpickled.
+Only files this user owns and nobody else can write are unpickled (:mod:`clu_doctor.keep`).
 
 Environment: ``CLU_DOCTOR_NO_CACHE=1`` turns it off; ``CLU_DOCTOR_CACHE_DIR`` moves it
 (default: the platform's user cache directory, see :mod:`clu_doctor.paths`).
