@@ -13,10 +13,24 @@ Cases (a diagnosis from flags: ``diagnose -o clu.power_led=off -o clu.status_led
 * ``diagnose --json``, cold cache: an empty cache directory for every run (a new user, an
   upgrade, cron under another HOME); the rulebook shipped with the package carries it;
 * ``diagnose`` text, piped (stdout not a terminal), warm and cold;
-* ``--help``, ``check --help`` and ``--version``;
-* an editable install with ``PYTHONDONTWRITEBYTECODE=1``: the package's modules compiled on
+* ``diagnose --json --lang nb``, warm and cold: the same diagnosis in Norwegian (the run's
+  messages and the rule texts translated);
+* ``--help``, ``check --help``, ``check --help --lang nb`` and ``--version``;
+* ``check --format nagios`` and ``check --json``: an unattended check's start-up, up to the
+  moment it opens the serial port. The port named does not exist, so the check ends there,
+  with its UNKNOWN result in the format asked for: what is timed is everything a check does
+  before the bus (the command line, the site file, the rules, the monitoring and bus code
+  imported), not the bus itself, whose listening time is the check's ``--listen-seconds``
+  and not start-up. ``--no-history``: writing the result to the history is the end of a check
+  (benchmarks/history.py measures the history);
+* no bytecode at all, under ``PYTHONDONTWRITEBYTECODE=1``: the package's modules compiled on
   every run (a copy of the source tree without ``__pycache__``, first on ``PYTHONPATH``;
-  typer and rich keep the bytecode pip compiled), with a warm and a cold cache.
+  typer and rich keep the bytecode pip compiled), with a warm and a cold cache: a checkout
+  that was never installed (``PYTHONPATH=. python -m clu_doctor``), or whose every module was
+  edited since;
+* an editable install under ``PYTHONDONTWRITEBYTECODE=1``: the same copy with the bytecode
+  ``hatch_build.py`` compiles when ``pip install -e`` runs it (``compile_sources``), which
+  the interpreter reads though it writes none.
 
 PYTHONDONTWRITEBYTECODE is cleared for the other runs: an installed package has its bytecode
 compiled at install time; so is PYTHONUNBUFFERED (a user's shell does not set it). Every run
@@ -41,6 +55,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DIAGNOSE = ["diagnose", "-o", "clu.power_led=off", "-o", "clu.status_led=off", "--no-input"]
+NORWEGIAN = ["--lang", "nb"]
 
 
 #: Where every run starts (see the module docstring); set in main().
@@ -78,8 +93,49 @@ def source_copy(scratch: Path) -> Path:
     """The package and its rules as a source checkout has them, without any bytecode."""
     root = scratch / "checkout"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(REPO / "clu_doctor", root / "clu_doctor", ignore=ignore)
-    shutil.copytree(REPO / "rules", root / "rules", ignore=ignore)
+    if not root.exists():
+        shutil.copytree(REPO / "clu_doctor", root / "clu_doctor", ignore=ignore)
+        shutil.copytree(REPO / "rules", root / "rules", ignore=ignore)
+    return root
+
+
+def site_and_absent_port(scratch: Path, env: dict[str, str]) -> list[str]:
+    """``--site FILE --port PATH``: the commented site file ``site init`` writes (what a user
+    starts from) and a port that does not exist (see the module docstring)."""
+    site = scratch / "site.yaml"
+    template = subprocess.run(
+        [sys.executable, "-m", "clu_doctor", "site", "init"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=WHERE[0],
+        check=True,
+    )
+    site.write_text(template.stdout, encoding="utf-8")
+    args = ["--site", str(site), "--port", str(scratch / "no-such-port")]
+    ended = subprocess.run(
+        [sys.executable, "-m", "clu_doctor", "check", *args, "--no-history", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=WHERE[0],
+        check=False,
+    )
+    if ended.returncode != 3 or "no such port" not in ended.stdout:
+        sys.exit(f"the check did not end at the port:\n{ended.stdout}{ended.stderr}")
+    return args
+
+
+def compiled_copy(scratch: Path) -> Path:
+    """The source copy as an editable install leaves it: compiled by the build hook."""
+    root = scratch / "installed"
+    shutil.copytree(source_copy(scratch), root)
+    sys.path.insert(0, str(REPO))
+    try:
+        from hatch_build import compile_sources  # the build hook's own step
+    finally:
+        sys.path.remove(str(REPO))
+    compile_sources(root / "clu_doctor")
     return root
 
 
@@ -100,27 +156,51 @@ def main() -> None:
             "PYTHONPATH": str(source_copy(scratch)),
             "CLU_DOCTOR_CACHE_DIR": str(scratch / "warm-cache-source"),
         }
+        installed = {
+            **no_bytecode,
+            "PYTHONPATH": str(compiled_copy(scratch)),
+            "CLU_DOCTOR_CACHE_DIR": str(scratch / "warm-cache-installed"),
+        }
+        check = ["check", *site_and_absent_port(scratch, warm), "--no-history"]
         cases = [
             Case("diagnose --json, warm cache", [*DIAGNOSE, "--json"], warm),
             Case("diagnose --json, cold cache", [*DIAGNOSE, "--json"], warm, cold=True),
             Case("diagnose text piped, warm", DIAGNOSE, warm),
             Case("diagnose text piped, cold", DIAGNOSE, warm, cold=True),
+            Case("diagnose --json --lang nb, warm", [*DIAGNOSE, "--json", *NORWEGIAN], warm),
+            Case(
+                "diagnose --json --lang nb, cold",
+                [*DIAGNOSE, "--json", *NORWEGIAN],
+                warm,
+                cold=True,
+            ),
+            Case("check --format nagios (start-up)", [*check, "--format", "nagios"], warm),
+            Case("check --json (start-up)", [*check, "--json"], warm),
             Case("--help", ["--help"], warm),
             Case("check --help", ["check", "--help"], warm),
+            Case("check --help --lang nb", ["check", "--help", *NORWEGIAN], warm),
             Case("--version", ["--version"], warm),
             Case("no bytecode, --json, warm", [*DIAGNOSE, "--json"], no_bytecode),
             Case("no bytecode, --json, cold", [*DIAGNOSE, "--json"], no_bytecode, cold=True),
+            Case("editable, none written, --json, warm", [*DIAGNOSE, "--json"], installed),
+            Case(
+                "editable, none written, --json, cold",
+                [*DIAGNOSE, "--json"],
+                installed,
+                cold=True,
+            ),
         ]
-        where = subprocess.run(
-            [sys.executable, "-c", "import clu_doctor; print(clu_doctor.__file__)"],
-            capture_output=True,
-            text=True,
-            env=no_bytecode,
-            cwd=WHERE[0],
-            check=True,
-        ).stdout.strip()
-        if not where.startswith(no_bytecode["PYTHONPATH"]):
-            sys.exit(f"the runs without bytecode would import {where}, not the copy")
+        for env in (no_bytecode, installed):
+            where = subprocess.run(
+                [sys.executable, "-c", "import clu_doctor; print(clu_doctor.__file__)"],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=WHERE[0],
+                check=True,
+            ).stdout.strip()
+            if not where.startswith(env["PYTHONPATH"]):
+                sys.exit(f"the runs without bytecode would import {where}, not the copy")
         baseline = [sys.executable, "-c", "import typer, rich"]
         load_before = os.getloadavg()
         for _ in range(3):  # warm-up: file cache, bytecode, the warm caches
@@ -145,14 +225,21 @@ def main() -> None:
             + f" ({os.cpu_count()} CPUs)"
         )
         label = 'python -c "import typer, rich"'
-        print(f"{label:<32} {statistics.median(base_times) * 1000:7.1f} ms (median)")
+        print(f"{label:<37} {statistics.median(base_times) * 1000:7.1f} ms (median)")
         for case in cases:
             target = 1.5 if "help" in case.label or "version" in case.label else 1.3
             print(
-                f"{case.label:<32} {statistics.median(case.times) * 1000:7.1f} ms  "
+                f"{case.label:<37} {statistics.median(case.times) * 1000:7.1f} ms  "
                 f"ratio {statistics.median(case.ratios):5.2f}x (median of pairs; target <= "
                 f"{target}x)"
             )
+        # In ratios (each against its own baseline runs), so that the load cancels out.
+        ratio = {case.label: statistics.median(case.ratios) for case in cases}
+        extra = ratio["diagnose --json --lang nb, warm"] - ratio["diagnose --json, warm cache"]
+        print(
+            "Norwegian over English (diagnose --json, warm): "
+            f"{extra * statistics.median(base_times) * 1000:+.1f} ms"
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -301,14 +301,27 @@ _TOOLKIT_WORDS = {
 }
 
 
-def _toolkit_words() -> None:
-    """The help's panel titles in the run's language (typer ships them in English only)."""
-    if i18n.language() == i18n.ENGLISH:
-        return
+def _toolkit_words() -> dict[str, str]:
+    """The words typer's help draws itself, in the run's language (typer ships English)."""
+    return {name: _(words) for name, words in _TOOLKIT_WORDS.items()}
+
+
+def _typer_draws_help() -> None:
+    """Ready typer to draw a help page itself: without the Markdown and traceback stacks, its
+    panel titles in the run's language."""
+    _defer_help_extras()
     from typer import rich_utils  # the help draws with it next anyway
 
-    for name, words in _TOOLKIT_WORDS.items():
-        setattr(rich_utils, name, _(words))
+    for name, words in _toolkit_words().items():
+        setattr(rich_utils, name, words)
+
+
+def _help_pages(command: Any) -> None:
+    """A help page read through a pipe is drawn without rich, as rich would draw it
+    (:mod:`clu_doctor.plainhelp`); on a terminal, or for what only rich draws, typer draws it."""
+    from clu_doctor import plainhelp  # only for a help page
+
+    plainhelp.install(command, _toolkit_words(), _typer_draws_help)
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
@@ -338,10 +351,9 @@ def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
         print(f"{PROG} {__version__}")  # nothing to build for the version
         return int(ExitCode.OK)
     help_only = _wants_help(args)
-    if help_only:
-        _defer_help_extras()
-        _toolkit_words()
     command = typer.main.get_command(_app_for(args))
+    if help_only:
+        _help_pages(command)
     if collector_held and not help_only:  # a help page is printed and done: no need
         _start_up_done()
     try:

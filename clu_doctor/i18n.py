@@ -12,12 +12,15 @@ translated by the gettext catalogue ``clu_doctor/locale/<lang>.po``. The rule te
 findings, steps) have a catalogue of their own beside the rules; see
 :mod:`clu_doctor.engine.texts`. A message without a translation stays English.
 
-Only a run in another language reads a catalogue: an English run pays nothing.
+Only a run in another language reads a catalogue: an English run pays nothing. The catalogues
+are parsed when the package is built and shipped beside it, keyed on their contents (see
+:func:`_catalogue`), so a run in another language reads them as fast as the rulebook.
 """
 
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -114,20 +117,86 @@ def activate(code: str) -> None:
     _plurals.clear()
     if code == ENGLISH:
         return
-    from clu_doctor import pofile
+    messages, plurals = _catalogue(code)
+    _messages.update(messages)
+    _plurals.update(plurals)
+
+
+#: The shape of the kept messages (see :func:`_catalogue`); a change misses every kept file.
+_FORMAT = 1
+_Messages = tuple[dict[str, str], dict[str, tuple[str, ...]]]
+
+
+def _catalogue(code: str) -> _Messages:
+    """The translated messages of ``code``'s catalogue, by ``msgid``: as parsed when the
+    package was built, else as kept in the user's cache by an earlier run, else parsed now
+    (and kept), each keyed on the catalogue's contents. Empty when it cannot be read."""
+    from clu_doctor import keep, resources
+
+    try:
+        data = (MESSAGES_DIR / f"{code}.po").read_bytes()
+    except OSError:
+        return {}, {}
+    key = (_FORMAT, zlib.crc32(data))
+    what = "messages cache"
+    kept = keep.read(resources.shipped_messages(code), key, shipped=True, what=what)
+    if kept is not None:
+        return kept  # type: ignore[no-any-return]
+    mine = keep.user_file(f"messages-{code}.pickle")
+    kept = keep.read(mine, key, what=what) if mine is not None else None
+    if kept is not None:
+        return kept  # type: ignore[no-any-return]
     from clu_doctor.errors import FileProblemError
 
     try:
-        catalogue = pofile.read(MESSAGES_DIR / f"{code}.po")
+        parsed = parse_messages(data, str(MESSAGES_DIR / f"{code}.po"))
     except FileProblemError:
-        return
+        return {}, {}
+    if mine is not None:
+        keep.write(mine, key, parsed, what=what)
+    return parsed
+
+
+def parse_messages(data: bytes, path: str) -> _Messages:
+    """The translated messages of the catalogue ``data`` (read from ``path``); raises
+    :class:`~clu_doctor.errors.FileProblemError` when it cannot be read."""
+    from clu_doctor import pofile
+    from clu_doctor.errors import FileProblemError, Location
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise FileProblemError.at(Location(path), f"cannot read the catalogue: {error}") from None
+    catalogue = pofile.parse(text, path)
+    messages: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
     for entry in catalogue:
         if not entry.translated or entry.msgctxt is not None:
             continue
         if entry.msgid_plural is None:
-            _messages[entry.msgid] = entry.msgstr
+            messages[entry.msgid] = entry.msgstr
         else:
-            _plurals[entry.msgid] = tuple(entry.plurals)
+            plurals[entry.msgid] = tuple(entry.plurals)
+    return messages, plurals
+
+
+def build_shipped_messages(folder: Path) -> list[Path]:
+    """Parse every language's catalogue and write each to ``folder`` as shipped with the
+    package (see :func:`_catalogue`); raise if one cannot be read. Returns the files written."""
+    from clu_doctor import keep, resources
+
+    written = []
+    for code in TRANSLATED:
+        path = MESSAGES_DIR / f"{code}.po"
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        parsed = parse_messages(data, str(path))
+        destination = folder / resources.SHIPPED_MESSAGES.format(language=code)
+        keep.store(destination, (_FORMAT, zlib.crc32(data)), parsed)
+        destination.chmod(0o644)  # installed with the package: readable by every user
+        written.append(destination)
+    return written
 
 
 def _(message: str) -> str:

@@ -14,6 +14,12 @@ from pathlib import Path
 _PACKAGE_DIR = Path(__file__).resolve().parent
 #: The file name of the rulebook built with the wheel, inside the package.
 SHIPPED_RULEBOOK = "rulebook.pickle"
+#: The file names of the rulebook in another language and of the command line's messages,
+#: built with the wheel beside it.
+SHIPPED_TRANSLATION = "rulebook-{language}.pickle"
+SHIPPED_MESSAGES = "messages-{language}.pickle"
+#: Where a rules directory keeps its translations (``<lang>.po``, see engine/texts.py).
+RULES_LOCALE_DIR = "locale"
 
 
 def rules_dir() -> Path:
@@ -24,10 +30,28 @@ def rules_dir() -> Path:
     return _PACKAGE_DIR.parent / "rules"
 
 
+def rules_catalogue(rules: Path, language: str) -> Path:
+    """The gettext catalogue that translates the rules directory ``rules`` into ``language``."""
+    return rules / RULES_LOCALE_DIR / f"{language}.po"
+
+
 def shipped_rulebook() -> Path:
     """The rulebook validated when the wheel was built (see ``hatch_build.py``); it stands for
     the bundled rules only while their files are the ones it was built from."""
     return _PACKAGE_DIR / SHIPPED_RULEBOOK
+
+
+def shipped_translation(language: str) -> Path:
+    """The bundled rules translated into ``language`` when the wheel was built; it stands for
+    them only while the rule files and the language's catalogue are the ones it was built
+    from."""
+    return _PACKAGE_DIR / SHIPPED_TRANSLATION.format(language=language)
+
+
+def shipped_messages(language: str) -> Path:
+    """The command line's messages in ``language``, parsed from their catalogue when the
+    wheel was built; they stand for it only while the catalogue is the one they came from."""
+    return _PACKAGE_DIR / SHIPPED_MESSAGES.format(language=language)
 
 
 def profiles_dir() -> Path:

@@ -7,8 +7,10 @@ measured by benchmarks/cli_latency.py, never asserted here.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +20,14 @@ from tests.commands.helpers import REPO
 HEAVY = ("serial", "clu_doctor.bus", "clu_doctor.sim", "clu_doctor.probing", "pydantic")
 
 
-def loaded_by(args: list[str], cache_dir: str | None = None) -> tuple[str, set[str]]:
+#: What reads and applies a catalogue: a run in another language needs none of it once the
+#: catalogues are kept (shipped with the package, else cached), an English run never.
+TRANSLATING = ("clu_doctor.pofile", "clu_doctor.engine.texts")
+
+
+def loaded_by(
+    args: list[str], cache_dir: str | None = None, environ: dict[str, str] | None = None
+) -> tuple[str, set[str]]:
     """Run ``clu-doctor ARGS`` in a fresh interpreter with stdout a pipe: what it printed, and
     every module it imported."""
     code = (
@@ -30,11 +39,9 @@ def loaded_by(args: list[str], cache_dir: str | None = None) -> tuple[str, set[s
         "print(out.getvalue())\n"
         "print('MODULES:' + ','.join(sorted(sys.modules)))\n"
     )
-    env = None
+    env = {**os.environ, **(environ or {})}
     if cache_dir is not None:
-        import os
-
-        env = {**os.environ, "CLU_DOCTOR_CACHE_DIR": cache_dir}
+        env["CLU_DOCTOR_CACHE_DIR"] = cache_dir
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60, env=env
     )
@@ -47,9 +54,35 @@ def under(modules: set[str], *roots: str) -> list[str]:
     return sorted(m for m in modules if any(m == r or m.startswith(r + ".") for r in roots))
 
 
+DIAGNOSIS_JSON = ["diagnose", "-o", "clu.power_led=off", "--no-input", "--json"]
+
+
 def test_a_diagnosis_from_flags_imports_no_bus_code() -> None:
-    _, modules = loaded_by(["diagnose", "-o", "clu.power_led=off", "--no-input", "--json"])
+    _, modules = loaded_by(DIAGNOSIS_JSON)
     assert under(modules, *HEAVY) == []
+
+
+def test_an_english_run_reads_no_catalogue(tmp_path: object) -> None:
+    for args in (DIAGNOSIS_JSON, ["check", "--help"]):
+        _, modules = loaded_by(args, cache_dir=str(tmp_path))
+        assert under(modules, *TRANSLATING) == []
+
+
+@pytest.mark.parametrize("language", ["nb", "sv", "fi"])
+def test_a_run_in_another_language_parses_no_catalogue_once_kept(
+    language: str, tmp_path: object
+) -> None:
+    """The catalogues come parsed and the rulebook translated with the package (else from the
+    user's cache, after the first run of a source checkout whose catalogues were edited)."""
+    args = [*DIAGNOSIS_JSON, "--lang", language]
+    first, _ = loaded_by(args, cache_dir=str(tmp_path))
+    again, modules = loaded_by(args, cache_dir=str(tmp_path))
+    assert again == first and f'"language": "{language}"' in again
+    assert under(modules, *TRANSLATING) == []
+    assert under(modules, *HEAVY, "yaml", "rich") == []
+    help_page, modules = loaded_by(["check", "--help", "--lang", language], str(tmp_path))
+    assert "--format" in help_page and "Output format." not in help_page
+    assert under(modules, *TRANSLATING, "markdown_it", "pygments") == []
 
 
 def test_piped_diagnosis_text_imports_no_rich() -> None:
@@ -77,11 +110,23 @@ def test_the_root_help_builds_no_command_and_loads_no_markdown(args: list[str]) 
     assert under(modules, "markdown_it", "pygments") == []
 
 
-def test_a_command_help_loads_no_markdown() -> None:
+def test_a_piped_command_help_loads_no_rich() -> None:
+    """Drawn as rich would draw it without a terminal (tests/test_plain_help.py), where the
+    installed rich and typer are releases that layout was compared with."""
+    from clu_doctor import plainhelp
+
     printed, modules = loaded_by(["check", "--help"])
-    assert "--format" in printed
+    assert "--format" in printed and "╭─" in printed
+    if plainhelp._releases() is not None:
+        assert under(modules, "rich") == []
     assert under(modules, "markdown_it", "pygments") == []
     assert under(modules, "clu_doctor.commands.diagnose", "clu_doctor.commands.sim") == []
+
+
+def test_a_command_help_drawn_by_typer_loads_no_markdown() -> None:
+    printed, modules = loaded_by(["check", "--help"], environ={"TTY_COMPATIBLE": "0"})
+    assert "--format" in printed and under(modules, "rich") != []
+    assert under(modules, "markdown_it", "pygments") == []
 
 
 @pytest.mark.parametrize("flag", ["--version", "-V"])
@@ -197,3 +242,39 @@ def test_the_collector_waits_for_the_command_and_then_runs(monkeypatch: pytest.M
     finally:
         gc.enable()
     assert held_on is False  # a caller that keeps it off is left so
+
+
+def test_an_editable_install_reads_the_bytecode_its_build_compiled(tmp_path: Path) -> None:
+    """``pip install -e`` runs hatch_build.py, which compiles the package as pip compiles a
+    wheel's at install time: under PYTHONDONTWRITEBYTECODE=1 (no bytecode written as modules
+    are imported) a run then reads that bytecode rather than compiling every module."""
+    import shutil
+
+    from hatch_build import compile_sources
+
+    checkout = tmp_path / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "clu_doctor", checkout / "clu_doctor", ignore=ignore)
+    shutil.copytree(REPO / "rules", checkout / "rules", ignore=ignore)
+    compile_sources(checkout / "clu_doctor")
+    env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONDONTWRITEBYTECODE": "1"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with (checkout / "clu_doctor" / "report" / "layout.py").open("a") as edited:
+        edited.write("\n# edited since the install\n")
+    run = subprocess.run(
+        [sys.executable, "-v", "-m", "clu_doctor", *DIAGNOSIS_JSON],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        timeout=60,
+    )
+    assert '"schema": "clu-doctor/diagnosis"' in run.stdout, run.stderr[-2000:]
+    read = {  # "# code object from '.../__pycache__/cli.cpython-311.pyc'"
+        line.rsplit("/", 1)[-1].split(".")[0]
+        for line in run.stderr.splitlines()
+        if line.startswith("# code object from '" + str(checkout)) and "__pycache__" in line
+    }
+    assert {"cli", "walk", "diagnosis", "rulebook"} <= read
+    assert "layout" not in read  # compiled again, in memory

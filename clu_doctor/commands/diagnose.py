@@ -259,12 +259,11 @@ def diagnose(
             shown = False
         evidence = probing.prober.evidence() if probing is not None else None
     if json_output:
-        from clu_doctor.engine.texts import untranslated_findings
         from clu_doctor.report.diagnosis import render_json
 
         # the findings whose texts are English in this language, and why (empty in English)
         reported = {item.id for item in diagnosis.all_findings()}
-        left = untranslated_findings(rulebook)
+        left = rulebook.untranslated_findings()
         extra: dict[str, object] = {
             "untranslated": {fid: state for fid, state in left.items() if fid in reported}
         }
@@ -347,7 +346,6 @@ def _stdout_is_terminal() -> bool:
 
 
 def _text(rulebook: Rulebook, diagnosis: Diagnosis, why: bool, verbose: bool) -> str:
-    from clu_doctor.engine.texts import untranslated_findings
     from clu_doctor.report.console import OutputMode
     from clu_doctor.report.diagnosis import render_text
 
@@ -360,7 +358,7 @@ def _text(rulebook: Rulebook, diagnosis: Diagnosis, why: bool, verbose: bool) ->
         verbose=verbose,
         questions=questions,
         trees=rulebook.trees,
-        untranslated=untranslated_findings(rulebook),
+        untranslated=rulebook.untranslated_findings(),
     )
 
 

@@ -60,6 +60,17 @@ class Rulebook:
     def __repr__(self) -> str:
         return f"Rulebook({self.source!r}, trees={[t.id for t in self.trees]})"
 
+    def untranslated_findings(self) -> dict[str, str]:
+        """The findings with a text shown in English in this rulebook's language, each with
+        why (``missing``, ``stale`` or ``broken``); empty in English or when all is
+        translated."""
+        out: dict[str, str] = {}
+        for context, state in self.untranslated.items():
+            kind, _, rest = context.partition(" ")
+            if kind == "finding":
+                out.setdefault(rest.split(" ")[0], state)
+        return out
+
     def next_question(
         self, observations: walk.Observations, *, include_probes: bool = False
     ) -> ObservationSpec | None:
@@ -142,31 +153,50 @@ def load_rulebook(
 ) -> Rulebook:
     """The rulebook (see :func:`load_english`) with its texts in ``language``: the run's
     language (:func:`clu_doctor.i18n.language`) when ``None``. The translations are the rules
-    directory's own (``locale/<lang>.po``), else the bundled ones (see :mod:`.texts`)."""
+    directory's own (``locale/<lang>.po``), else the bundled ones (see :mod:`.texts`).
+
+    A rules directory in another language is kept translated as the English one is kept (see
+    :mod:`.cache`), keyed on its files and the catalogue too: the bundled rules' translations
+    are shipped with the package, others cached per user. An English run reads no catalogue.
+    """
     from clu_doctor import i18n
 
-    english = load_english(path, fresh=fresh)
     code = i18n.language() if language is None else language
     if code == i18n.ENGLISH:
-        return english
-    if path is not None or fresh:
-        return _translate(english, code, path)
-    if code not in _TRANSLATED:  # the bundled rules, loaded once per process
-        _TRANSLATED[code] = _translate(english, code, None)
-    return _TRANSLATED[code]
+        return load_english(path, fresh=fresh)
+    if fresh:
+        return _translate(load_english(path, fresh=True), code, path)
+    if path is None:
+        return _bundled_translation(code)
+    root = Path(path)
+    if root.is_dir():
+        return _kept_translation(root, code)
+    return _translate(load_english(root), code, root)
 
 
 _TRANSLATED: dict[str, Rulebook] = {}
 
 
+def _bundled_translation(language: str) -> Rulebook:
+    """The bundled rules in ``language``, loaded once per process."""
+    if language not in _TRANSLATED:
+        _TRANSLATED[language] = _kept_translation(resources.rules_dir(), language)
+    return _TRANSLATED[language]
+
+
+def _catalogue_file(own: Path | None, language: str) -> Path | None:
+    """The catalogue that translates a rules directory: its own (``own``), else the bundled
+    one; None when there is neither."""
+    candidates = [resources.rules_catalogue(own, language)] if own is not None else []
+    candidates.append(resources.rules_catalogue(resources.rules_dir(), language))
+    return next((c for c in candidates if c.is_file()), None)
+
+
 def _translate(english: Rulebook, language: str, path: Path | str | None) -> Rulebook:
     from clu_doctor import pofile
-    from clu_doctor.engine.texts import catalogue_path
 
     own = Path(path) if path is not None and Path(path).is_dir() else None
-    candidates = [catalogue_path(own, language)] if own is not None else []
-    candidates.append(catalogue_path(resources.rules_dir(), language))
-    found = next((c for c in candidates if c.is_file()), None)
+    found = _catalogue_file(own, language)
     # A catalogue that cannot be read leaves the texts in English; `rules check` says why.
     try:
         catalogue = pofile.read(found) if found is not None else None
@@ -184,6 +214,61 @@ def in_language(english: Rulebook, language: str, catalogue: Catalogue | None) -
     translated.language = language
     translated.untranslated = parts.untranslated
     return translated
+
+
+def _kept_translation(root: Path, language: str) -> Rulebook:
+    """The rules directory ``root`` in ``language``: as shipped with the package (the bundled
+    rules), else as cached for this user, else translated now (and cached)."""
+    bundled = root == resources.rules_dir()
+    vocabulary_path, tree_paths = _rule_files(root)
+    key: tuple[Any, ...] = ()
+    try:
+        catalogue = _catalogue_file(None if bundled else root, language)
+        rule_files = [vocabulary_path, _layers_file(root), *tree_paths]
+        if bundled and catalogue is not None:
+            shipped = cache.read(
+                resources.shipped_translation(language),
+                _shipped_translation_key(root, language),
+                shipped=True,
+            )
+            if shipped is not None:
+                return _from_translated_payload(shipped, root, language)
+        key = cache.fingerprint([*rule_files, *([catalogue] if catalogue else [])])
+        where = cache.cache_file(root, language)
+    except OSError:
+        where = None  # unreadable files: let the full load report them
+    if where is not None:
+        stored = cache.read(where, key)
+        if stored is not None:
+            return _from_translated_payload(stored, root, language)
+    english = _bundled(root) if bundled else _load_cached(root)
+    translated = _translate(english, language, None if bundled else root)
+    if where is not None:
+        cache.write(where, key, _translated_payload(translated))
+    return translated
+
+
+def _translated_payload(rulebook: Rulebook) -> tuple[_Payload, dict[str, str]]:
+    return (_payload(rulebook), dict(rulebook.untranslated))
+
+
+def _from_translated_payload(
+    kept: tuple[_Payload, dict[str, str]], root: Path, language: str
+) -> Rulebook:
+    payload, untranslated = kept
+    rulebook = _from_payload(payload, root)
+    rulebook.language = language
+    rulebook.untranslated = untranslated
+    return rulebook
+
+
+def _shipped_translation_key(root: Path, language: str) -> tuple[Any, ...]:
+    """The key of a translation shipped with the package: the bundled rule files and the
+    language's catalogue, by their place in the rules directory."""
+    vocabulary_path, tree_paths = _rule_files(root)
+    catalogue = resources.rules_catalogue(root, language)
+    files = [vocabulary_path, root / LAYERS_FILE, *tree_paths, catalogue]
+    return cache.fingerprint(files, root)
 
 
 def load_english(path: Path | str | None = None, *, fresh: bool = False) -> Rulebook:
@@ -316,6 +401,31 @@ def build_shipped(destination: Path, root: Path | None = None) -> Rulebook:
     cache.store(destination, _shipped_key(rules), _payload(rulebook))
     destination.chmod(0o644)  # installed with the package: readable by every user
     return rulebook
+
+
+def build_shipped_translations(folder: Path, root: Path | None = None) -> list[Path]:
+    """Translate the bundled rules (or ``root``'s) into every language with a catalogue and
+    write each to ``folder`` as shipped with the package (see :func:`build_shipped`); raise if
+    the rules are invalid or a catalogue cannot be read. Returns the files written."""
+    from clu_doctor import i18n, pofile
+
+    rules = root if root is not None else resources.rules_dir()
+    english = _load_files(rules)
+    written = []
+    for language in i18n.TRANSLATED:
+        catalogue = resources.rules_catalogue(rules, language)
+        if not catalogue.is_file():
+            continue
+        translated = in_language(english, language, pofile.read(catalogue))
+        destination = folder / resources.SHIPPED_TRANSLATION.format(language=language)
+        cache.store(
+            destination,
+            _shipped_translation_key(rules, language),
+            _translated_payload(translated),
+        )
+        destination.chmod(0o644)  # installed with the package: readable by every user
+        written.append(destination)
+    return written
 
 
 def _load(

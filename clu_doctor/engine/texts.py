@@ -25,6 +25,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from clu_doctor import resources
 from clu_doctor.engine.model import Finding, Layer, LayerSpec, Node, Tree
 from clu_doctor.engine.observations import (
     DONT_KNOW_WORDS,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from clu_doctor.engine.rulebook import Rulebook
     from clu_doctor.pofile import Catalogue
 
-LOCALE_DIR = "locale"
+LOCALE_DIR = resources.RULES_LOCALE_DIR
 #: The template the catalogues are made from (``scripts/update-translations`` writes it).
 TEMPLATE = "rules.pot"
 #: The context of the words that mean "don't know", for every question.
@@ -193,7 +194,7 @@ def _broken(text: RuleText, translation: str) -> str:
 
 
 def catalogue_path(rules_root: Path, language: str) -> Path:
-    return rules_root / LOCALE_DIR / f"{language}.po"
+    return resources.rules_catalogue(rules_root, language)
 
 
 # --- the rulebook in another language ----------------------------------------------------------
@@ -330,10 +331,6 @@ class _Translator:
 
 def untranslated_findings(rulebook: Rulebook) -> dict[str, str]:
     """The findings with a text shown in English in the rulebook's language, each with why
-    (``missing``, ``stale`` or ``broken``); empty in English or when all is translated."""
-    out: dict[str, str] = {}
-    for context, state in getattr(rulebook, "untranslated", {}).items():
-        kind, _, rest = context.partition(" ")
-        if kind == "finding":
-            out.setdefault(rest.split(" ")[0], state)
-    return out
+    (see :meth:`Rulebook.untranslated_findings`, which a run calls without importing this
+    module)."""
+    return rulebook.untranslated_findings()

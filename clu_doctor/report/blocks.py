@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, NamedTuple
+
+from clu_doctor.cells import break_points, cell_len, fit
 
 if TYPE_CHECKING:
     from rich.console import RenderableType  # rich: styled output only (piped text never loads it)
@@ -31,82 +32,9 @@ if TYPE_CHECKING:
 Segment = tuple[str, "str | None"]
 Overflow = Literal["fold", "ellipsis"]
 
-_WORD = re.compile(r"\s*\S+\s*")
-_TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
-
-
-# --- cells ------------------------------------------------------------------------------------
-
-
-def _char_cells(char: str) -> int:
-    if char.isascii():
-        return 1 if char.isprintable() else 0
-    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
-        return 0
-    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-
-
-def cell_len(text: str) -> int:
-    """How many terminal cells ``text`` takes."""
-    if text.isascii():
-        return len(text)
-    return sum(_char_cells(char) for char in text)
-
-
-def _chop(text: str, width: int) -> list[str]:
-    """``text`` cut into pieces of at most ``width`` cells."""
-    pieces: list[str] = []
-    start, size = 0, 0
-    for index, char in enumerate(text):
-        cells = _char_cells(char)
-        if size + cells > width and index > start:
-            pieces.append(text[start:index])
-            start, size = index, 0
-        size += cells
-    if size or start < len(text):
-        pieces.append(text[start:])
-    return pieces
-
-
-def _fit(text: str, width: int) -> str:
-    """``text`` cut to ``width`` cells."""
-    out, size = [], 0
-    for char in text:
-        cells = _char_cells(char)
-        if size + cells > width:
-            break
-        out.append(char)
-        size += cells
-    return "".join(out) + " " * (width - size)
-
-
-def _break_points(text: str, width: int, fold: bool) -> list[int]:
-    """Where rich breaks one line of ``text`` to fit ``width`` (its ``divide_line``)."""
-    breaks: list[int] = []
-    offset = 0
-    for match in _WORD.finditer(text):
-        start, word = match.start(), match.group(0)
-        length = cell_len(word.rstrip())
-        if width - offset >= length:
-            offset += cell_len(word)
-        elif length > width:
-            if fold:
-                pieces = _chop(word, width)
-                for number, piece in enumerate(pieces, 1):
-                    if start:
-                        breaks.append(start)
-                    if number == len(pieces):
-                        offset = cell_len(piece)
-                    else:
-                        start += len(piece)
-            else:
-                if start:
-                    breaks.append(start)
-                offset = cell_len(word)
-        elif offset and start:
-            breaks.append(start)
-            offset = cell_len(word)
-    return breaks
+# Compiled on first use (by the re module's cache): a JSON run imports this module and draws
+# no text.
+_TAG = r"((\\*)\[([a-z#/@][^[]*?)])"
 
 
 def wrap(text: str, width: int, overflow: Overflow = "fold") -> list[str]:
@@ -115,16 +43,14 @@ def wrap(text: str, width: int, overflow: Overflow = "fold") -> list[str]:
     lines: list[str] = []
     for raw in text.split("\n"):
         line = raw.expandtabs(8) if "\t" in raw else raw
-        cuts = [0, *_break_points(line, width, overflow == "fold"), len(line)]
+        cuts = [0, *break_points(line, width, overflow == "fold"), len(line)]
         for begin, end in itertools.pairwise(cuts):
             piece = line[begin:end]
             if cell_len(piece) > width:
                 piece = piece.rstrip()
                 if cell_len(piece) > width:
                     piece = (
-                        _fit(piece, width - 1) + "…"
-                        if overflow == "ellipsis"
-                        else _fit(piece, width)
+                        fit(piece, width - 1) + "…" if overflow == "ellipsis" else fit(piece, width)
                     )
             lines.append(piece)
     return lines
@@ -137,7 +63,7 @@ def markup_to_plain(text: str) -> str:
         return text
     out: list[str] = []
     position = 0
-    for match in _TAG.finditer(text):
+    for match in re.finditer(_TAG, text):
         _full, escapes, tag = match.groups()
         start, end = match.span()
         if start > position:
@@ -383,7 +309,7 @@ def _unwrapped(cell: Block, width: int) -> list[str]:
     if isinstance(cell, (Line, Markup)):
         plain = cell.plain if isinstance(cell, Line) else markup_to_plain(cell.text)
         return [
-            line if cell_len(line) <= width else _fit(line, width - 1) + "…"
+            line if cell_len(line) <= width else fit(line, width - 1) + "…"
             for line in plain.split("\n")
         ]
     return cell.lines(width, "ellipsis")

@@ -12,9 +12,8 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from clu_doctor.i18n import N_
 from clu_doctor.severity import Severity
@@ -29,13 +28,16 @@ PLAIN_WIDTH = 100
 MIN_WIDTH, MAX_WIDTH = 40, 140
 
 
-_TRAILING_BLANKS = re.compile(r"\s+((?:\x1b\[[0-9;]*m)*)$")
+#: Compiled on first use (by the re module's cache): only styled output needs it.
+_TRAILING_BLANKS = r"\s+((?:\x1b\[[0-9;]*m)*)$"
 
 
-@dataclass(frozen=True)
-class Look:
+class Look(NamedTuple):
     """How one severity is shown. The renderers only look it up; the severity itself is
-    decided before them (by the rules, the site's thresholds, or the bus command's status)."""
+    decided before them (by the rules, the site's thresholds, or the bus command's status).
+
+    (A named tuple, as :class:`OutputMode`: every run imports this module, and a dataclass
+    costs a compile of its methods at import, about as long as the rest of the module.)"""
 
     #: As the overall status of a result, in monitoring terms (``info`` is OK).
     status: str
@@ -74,8 +76,7 @@ def is_terminal(stream: IO[str]) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class OutputMode:
+class OutputMode(NamedTuple):
     """Whether to style output (colour, boxes, progress) and how wide to render it."""
 
     styled: bool
@@ -131,5 +132,5 @@ def render_to_string(mode: OutputMode, *renderables: object) -> str:
     # Rich pads lines to the full width; trailing blanks (also those before a line's closing
     # style codes) only make output unstable.
     return "\n".join(
-        _TRAILING_BLANKS.sub(r"\1", line.rstrip()) for line in buffer.getvalue().split("\n")
+        re.sub(_TRAILING_BLANKS, r"\1", line.rstrip()) for line in buffer.getvalue().split("\n")
     )

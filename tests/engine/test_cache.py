@@ -27,8 +27,14 @@ def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(resources, "rules_dir", lambda: copy)
     # The user's cache, not the rulebook shipped with the package (tested on its own below).
     monkeypatch.setattr(resources, "shipped_rulebook", lambda: tmp_path / "none.pickle")
+    monkeypatch.setattr(resources, "shipped_translation", lambda code: tmp_path / f"none-{code}")
     # These tests are about the cache on disk: skip the once-per-process memo in front of it.
     monkeypatch.setattr(rulebook_module, "_bundled", rulebook_module._load_cached)
+    monkeypatch.setattr(
+        rulebook_module,
+        "_bundled_translation",
+        lambda code: rulebook_module._kept_translation(copy, code),
+    )
     monkeypatch.setenv("CLU_DOCTOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CLU_DOCTOR_NO_CACHE", raising=False)
     return copy
@@ -305,3 +311,114 @@ def test_a_rules_directory_is_cached_on_its_content(
         encoding="utf-8",
     )
     assert load_rulebook(own).findings["CLU-PWR-01"].title == "No power reaches the CLU"
+
+
+# --- the rules in another language: kept translated, as the English ones are kept ---------------
+
+
+def forbid_translating(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither the rule files nor a catalogue may be read, nor the rulebook translated."""
+    from clu_doctor import pofile
+    from clu_doctor.engine import texts
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("translated again although a kept translation stands for it")
+
+    forbid_yaml(monkeypatch)
+    monkeypatch.setattr(pofile, "parse", refuse)
+    monkeypatch.setattr(texts, "translate", refuse)
+
+
+def texts_of(rulebook: rulebook_module.Rulebook) -> tuple[object, ...]:
+    return (
+        rulebook.language,
+        dict(rulebook.untranslated),
+        rulebook.findings,
+        rulebook.vocabulary.specs,
+        rulebook.vocabulary.groups,
+        dict(rulebook.layers),
+    )
+
+
+def test_the_translations_shipped_with_the_package_need_no_catalogue(
+    rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run in Norwegian (empty cache) starts from the rulebook translated when the
+    package was built, the same as translating it then."""
+    made_now = {code: load_rulebook(fresh=True, language=code) for code in ("nb", "sv", "fi")}
+    english = load_rulebook(fresh=True).findings["CLU-PWR-01"].title
+    shipped = tmp_path / "shipped"
+    written = rulebook_module.build_shipped_translations(shipped, rules)
+    assert sorted(path.name for path in written) == [
+        "rulebook-fi.pickle",
+        "rulebook-nb.pickle",
+        "rulebook-sv.pickle",
+    ]
+    assert all(path.stat().st_mode & 0o777 == 0o644 for path in written)
+    monkeypatch.setattr(
+        resources, "shipped_translation", lambda code: shipped / f"rulebook-{code}.pickle"
+    )
+    forbid_translating(monkeypatch)
+    for code, expected in made_now.items():
+        kept = load_rulebook(language=code)
+        assert texts_of(kept) == texts_of(expected), code
+        assert kept.findings["CLU-PWR-01"].title != english
+    assert cache_files(rules) == []
+
+
+def test_an_edited_catalogue_misses_the_shipped_translation_and_is_kept(
+    rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = tmp_path / "shipped"
+    rulebook_module.build_shipped_translations(shipped, rules)
+    monkeypatch.setattr(
+        resources, "shipped_translation", lambda code: shipped / f"rulebook-{code}.pickle"
+    )
+    catalogue = rules / "locale" / "nb.po"
+    title = load_rulebook(language="nb").findings["CLU-PWR-01"].title
+    catalogue.write_text(
+        catalogue.read_text(encoding="utf-8").replace(f'msgstr "{title}"', 'msgstr "Ingen strøm"'),
+        encoding="utf-8",
+    )
+    assert load_rulebook(language="nb").findings["CLU-PWR-01"].title == "Ingen strøm"
+    # kept: the English rulebook it was made from, and the Norwegian one
+    assert sorted(path.name.endswith("-nb.pickle") for path in cache_files(rules)) == [False, True]
+    with monkeypatch.context() as patched:
+        forbid_translating(patched)
+        assert load_rulebook(language="nb").findings["CLU-PWR-01"].title == "Ingen strøm"
+
+
+def test_an_edited_rule_file_misses_the_kept_translation(rules: Path) -> None:
+    load_rulebook(language="sv")
+    tree = rules / "trees" / "10-clu-leds.yaml"
+    tree.write_text(
+        tree.read_text(encoding="utf-8").replace(
+            "title: The CLU has no power", "title: The CLU has no power at all"
+        ),
+        encoding="utf-8",
+    )
+    swedish = load_rulebook(language="sv")
+    # the English text changed, so its translation is stale: English, and said so
+    assert swedish.findings["CLU-PWR-01"].title == "The CLU has no power at all"
+    assert swedish.untranslated_findings()["CLU-PWR-01"] == "stale"
+
+
+def test_a_rules_directory_in_another_language_is_kept_on_its_catalogue_too(
+    rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = tmp_path / "own-rules"
+    shutil.copytree(rules, own)
+    first = load_rulebook(own, language="fi")
+    assert first.language == "fi"
+    with monkeypatch.context() as patched:
+        forbid_translating(patched)
+        assert texts_of(load_rulebook(own, language="fi")) == texts_of(first)
+    catalogue = own / "locale" / "fi.po"
+    title = first.findings["CLU-PWR-01"].title
+    catalogue.write_text(
+        catalogue.read_text(encoding="utf-8").replace(f'msgstr "{title}"', 'msgstr "Ei virtaa"'),
+        encoding="utf-8",
+    )
+    assert load_rulebook(own, language="fi").findings["CLU-PWR-01"].title == "Ei virtaa"
+    catalogue.unlink()  # then the bundled catalogue translates it
+    assert load_rulebook(own, language="fi").findings["CLU-PWR-01"].title == title

@@ -52,6 +52,9 @@ def test_wheel_contains_the_data(wheel: Path) -> None:
     for language in ("nb", "sv", "fi"):  # the translations, and what rules check measures
         assert f"clu_doctor/rules/locale/{language}.po" in names
         assert f"clu_doctor/locale/{language}.po" in names
+        # ... parsed and applied at build time (hatch_build.py)
+        assert f"clu_doctor/rulebook-{language}.pickle" in names
+        assert f"clu_doctor/messages-{language}.pickle" in names
     assert "clu_doctor/locale/messages.pot" in names
     assert not any(n.startswith("tests/") for n in names)
 
@@ -141,6 +144,25 @@ def test_installed_wheel_loads_rules_from_the_package(wheel: Path, tmp_path: Pat
         env={"CLU_DOCTOR_CACHE_DIR": str(tmp_path / "empty-cache"), "PATH": "/usr/bin:/bin"},
     )
     assert first.stdout.strip() == "False", first.stderr
+    assert not (tmp_path / "empty-cache").exists()
+    # ... and a first run in another language from its translations shipped in the wheel.
+    swedish = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import sys; from clu_doctor.cli import run; "
+            "run(['diagnose', '-o', 'clu.power_led=off', '--json', '--no-input', '--lang', 'sv']); "
+            "print([m for m in ('yaml', 'clu_doctor.pofile', 'clu_doctor.engine.texts') "
+            "if m in sys.modules])",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"CLU_DOCTOR_CACHE_DIR": str(tmp_path / "empty-cache"), "PATH": "/usr/bin:/bin"},
+    )
+    assert swedish.stdout.strip().endswith("[]"), swedish.stdout + swedish.stderr
+    assert '"language": "sv"' in swedish.stdout
     assert not (tmp_path / "empty-cache").exists()
 
     # What the hints name is there: the docs and the monitoring files, and a site template.
