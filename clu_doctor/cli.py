@@ -8,6 +8,7 @@ exit code (usage errors are 3 UNKNOWN, never 2, which means CRITICAL to a monito
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
@@ -128,6 +129,11 @@ def _settings() -> dict[str, Any]:
     return {**_APP_SETTINGS, "help": _(_APP_SETTINGS["help"]), "epilog": _(_APP_SETTINGS["epilog"])}
 
 
+def _complete_language(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion for ``--lang``: each language's code, with its name."""
+    return [(code, name) for code, name in i18n.LANGUAGES.items() if code.startswith(incomplete)]
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"{PROG} {__version__}")
@@ -153,6 +159,7 @@ def _root(
         typer.Option(
             "--lang",
             metavar="LANG",
+            autocompletion=_complete_language,
             help=(
                 _(
                     "The language of questions, findings and messages: en, nb (norsk), sv "
@@ -342,6 +349,7 @@ def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     _state.debug = "--debug" in args or os.environ.get("CLU_DOCTOR_DEBUG") == "1"
     debuglog.enabled = _state.debug
+    _tolerate_narrow_streams()
     try:
         args = _choose_language(args)
     except CluDoctorError as error:
@@ -402,6 +410,19 @@ def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
     if result == ExitCode.INTERRUPTED:
         print(f"\n{PROG}: {_('interrupted')}", file=sys.stderr)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _tolerate_narrow_streams() -> None:
+    """A stream that cannot encode every character (``PYTHONIOENCODING=ascii``, a Latin-1
+    terminal) shows ``?`` for what it cannot (a mark, a Nordic letter) instead of failing the
+    run half-way; a UTF-8 stream is left alone."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = str(getattr(stream, "encoding", "") or "").lower().replace("-", "")
+        reconfigure = getattr(stream, "reconfigure", None)
+        if encoding.startswith("utf") or reconfigure is None:
+            continue
+        with contextlib.suppress(ValueError, OSError):  # a closed stream: nothing to show
+            reconfigure(errors="replace")
 
 
 def _choose_language(args: list[str]) -> list[str]:

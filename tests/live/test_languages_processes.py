@@ -53,3 +53,29 @@ def test_every_command_runs_in_finnish(args: tuple[str, ...]) -> None:
     titles = [finding.title.split("{")[0][:25] for finding in finnish.findings.values()]
     questions = [spec.question[:25] for spec in finnish.vocabulary]
     assert any(text in result.stdout for text in titles + questions), result.stdout
+
+
+def test_an_output_that_cannot_show_a_letter_shows_a_question_mark_not_an_error() -> None:
+    result = invoke_subprocess(
+        "--lang",
+        "nb",
+        "diagnose",
+        "--no-input",
+        "-o",
+        "clu.power_led=av",
+        "-o",
+        "clu.status_led=av",
+        env={"PYTHONIOENCODING": "ascii"},
+    )
+    assert result.code == 2, result.stderr
+    assert "internal error" not in result.stderr
+    assert "CLU-en har ikke str?m" in result.stdout
+
+
+def test_the_shell_completes_the_languages() -> None:
+    env = {
+        "_CLU_DOCTOR_COMPLETE": "complete_bash",
+        "COMP_WORDS": "clu-doctor --lang ",
+        "COMP_CWORD": "2",
+    }
+    assert invoke_subprocess(env=env).stdout.split() == ["en", "nb", "sv", "fi"]
