@@ -193,7 +193,8 @@ def test_each_generation_site_through_a_pty_in_every_command(
     and on a bus of one generation also listen, diagnose and check with the CLU polling - all
     through a kernel tty. (A mixed bus heard passively needs the client's parity, which a
     Linux pty hides from the simulator: tests/commands/test_generations.py runs those through
-    sim://, the mixed listen above shows what a tty can.)"""
+    sim://, the mixed listen above shows what a tty can; the mixed sites as a real adapter hands
+    them over, through a real pty, are in the test after this one.)"""
     monkeypatch.setenv("CLU_DOCTOR_STATE_DIR", str(tmp_path / "state"))
     code, problems = GENERATION_SITES[scenario]
     site = str(_site_file(scenario, tmp_path / "site.yaml"))
