@@ -501,7 +501,7 @@ def _read_ranges(reader: _RulesReader, node: YamlMap, what: str) -> tuple[Number
 _FINDING_REQUIRED = ["severity", "layer", "title", "cause", "remedy", "manual"]
 _FINDING_OPTIONAL = [
     *("verify", "escalate", "confirm_with", "explained_by", "look_at", "graded_by"),
-    *("partial_title", "wait"),
+    *("partial_title", "wait", "clears"),
 ]
 
 
@@ -566,6 +566,7 @@ def _read_findings(reader: _RulesReader, top: YamlMap, tree: str) -> dict[str, F
                 FINDING_ID,
                 _FINDING_SHAPE,
             )
+        clears = _read_clears(reader, node, what, layer)
         findings[fid] = Finding(
             id=fid,
             tree=tree,
@@ -583,6 +584,7 @@ def _read_findings(reader: _RulesReader, top: YamlMap, tree: str) -> dict[str, F
             graded_by=str(graded) if graded is not None else None,
             partial_title=partial,
             wait=wait,
+            clears=clears,
             where=reader.where(node, line),
         )
         where = reader.where(node, line)
@@ -591,6 +593,31 @@ def _read_findings(reader: _RulesReader, top: YamlMap, tree: str) -> dict[str, F
             at = where.at(name, int(item) if item else None)
             reader.braces(text, at.line, f"the {name.replace('_', ' ')} of {what}")
     return findings
+
+
+def _read_clears(
+    reader: _RulesReader, node: YamlMap, what: str, layer: Layer | None
+) -> tuple[Layer, ...]:
+    """``clears: [usb-interface]``: the layers a finding shows to work (other than its own)."""
+    names = reader.texts(node, "clears", of=what) or ()
+    layers: list[Layer] = []
+    for index, name in enumerate(names):
+        at = reader.where(node).at("clears", index).line
+        try:
+            cleared = Layer(name)
+        except ValueError:
+            known = ", ".join(item.value for item in Layer)
+            reader.report(at, f"'clears' of {what} names no layer: {name!r}", expected=known)
+            continue
+        if cleared is layer:
+            reader.report(
+                at,
+                f"'clears' of {what} names its own layer {name!r}",
+                expected="another layer, which reaching this finding shows to work",
+            )
+            continue
+        layers.append(cleared)
+    return tuple(layers)
 
 
 def _read_wait(reader: _RulesReader, node: YamlMap, what: str) -> Wait | None:

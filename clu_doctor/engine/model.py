@@ -188,6 +188,10 @@ class Finding(NamedTuple):
     partial_title: str | None = None
     #: For a finding that only time can settle (severity unknown): until when.
     wait: Wait | None = None
+    #: Layers other than its own that reaching this finding shows to work (the USB interface,
+    #: when its LEDs show the CLU sending and the fault lies on the bus beyond it): the
+    #: summary then says nothing wrong was found there, rather than "not checked".
+    clears: tuple[Layer, ...] = ()
     where: Where = NOWHERE
 
     def texts(self) -> dict[str, str]:
@@ -220,6 +224,7 @@ class Finding(NamedTuple):
             "wait": None
             if self.wait is None
             else {"observation": self.wait.observation, "until": _tidy(self.wait.until)},
+            "clears": [layer.value for layer in self.clears],
         }
 
 

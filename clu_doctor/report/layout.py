@@ -277,6 +277,8 @@ def _areas_judged(diagnosis: Diagnosis, trees: Iterable[Tree]) -> set[str]:
         for tree in trees
     }
     judged: set[str] = set()
+    for item in diagnosis.all_findings():  # a finding that shows other layers to work
+        judged |= {area_of_layer(layer).name for layer in getattr(item.finding, "clears", ())}
     for trace in diagnosis.traces:
         # A walk that ended on "don't know" looked but could not tell: not checked.
         if trace.finding is None and trace.steps and trace.steps[-1].value != UNKNOWN:

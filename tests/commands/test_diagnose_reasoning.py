@@ -245,3 +245,30 @@ def test_charge_points_keep_controller_advice() -> None:
     _, document = sim("duplicate-address")
     dup = by_id(document)["BUS-DUP-02"]
     assert "controllers" in dup["cause"]
+
+
+def test_a_usb_interface_whose_leds_show_the_traffic_is_not_called_unchecked() -> None:
+    """Red blinking, green dark, after start-up: the fault lies beyond the interface. The
+    summary must not ask again for the LEDs the technician just described."""
+    result = invoke(
+        "diagnose",
+        "--no-input",
+        "-o",
+        "clu.power_led=steady",
+        "-o",
+        "clu.status_led=flashing",
+        "-o",
+        "usb.red_led=flashing",
+        "-o",
+        "usb.green_led=off",
+        "-o",
+        "clu.uptime_s=5m",
+    )
+    assert result.code == 2
+    usb = next(line for line in result.stdout.splitlines() if "USB interface" in line)
+    assert "nothing wrong found" in usb
+    assert "not checked" not in usb
+    # without the USB LEDs, it is still not checked
+    unseen = invoke("diagnose", "--no-input", "-o", "clu.power_led=steady")
+    usb = next(line for line in unseen.stdout.splitlines() if "USB interface" in line)
+    assert "not checked" in usb

@@ -199,7 +199,7 @@ def test_unknown_key_typo_is_an_error_naming_allowed_keys(make_rules: RulesFacto
         f"{path}:{line_of(text, 'remedys:')}: unknown key 'remedys' in finding LAMP-OLD-01; "
         "did you mean 'remedy'? (expected one of: severity, layer, title, cause, remedy, "
         "manual, verify, escalate, confirm_with, explained_by, look_at, graded_by, "
-        "partial_title, wait)",
+        "partial_title, wait, clears)",
         f"{path}:{line_of(text, 'LAMP-OLD-01:')}: finding LAMP-OLD-01 has no 'remedy' "
         "(expected a 'remedy' key)",
     ]
@@ -464,3 +464,17 @@ def test_a_single_tree_file_is_checked_against_the_bundled_vocabulary(tmp_path: 
     [ask_problem, case_problem] = problems_of(broken)
     assert ask_problem.startswith(f"{broken}:7: node 'look' asks 'clu.power', which is not")
     assert case_problem.startswith(f"{broken}:20: case 'any': unknown observation 'clu.power'")
+
+
+def test_clears_names_other_layers_only(make_rules: RulesFactory) -> None:
+    anchor = "  LAMP-OLD-01:\n    severity: critical\n    layer: bus\n"
+    text = edit(TREE, anchor, anchor + "    clears: [usb-interface, cable, bus]\n")
+    root = make_rules(tree=text)
+    line = line_of(text, "clears:")
+    assert problems_of(root) == [
+        f"{tree_path(root)}:{line}: 'clears' of finding LAMP-OLD-01 names no layer: 'cable' "
+        "(expected adapter, power, clu-boot, usb-interface, bus, station, configuration, "
+        "backend)",
+        f"{tree_path(root)}:{line}: 'clears' of finding LAMP-OLD-01 names its own layer 'bus' "
+        "(expected another layer, which reaching this finding shows to work)",
+    ]
