@@ -361,6 +361,8 @@ class BusProber:
         report, site = listened.report, self.plan.site
         missing = site is not None and not set(site.expected_addresses) <= set(report.polled)
         if other is None or not (report.unattributed or missing):
+            if report.mixed:  # the adapter passed both generations' frames through whole
+                listened.notes.append(_both_generations(report))
             return listened
         seconds = min(self.plan.listen_s, OTHER_GENERATION_S)
         self._reopen(other.line, other.framing)
@@ -377,15 +379,12 @@ class BusProber:
         merged = merge_generations(report, heard)
         self.events.stage_done(traffic_summary(heard))
         if merged is report:
+            if report.mixed:
+                listened.notes.append(_both_generations(report))
             return listened
         verdicts = judge_listen(merged, site, self.chain)
         result = Listened(merged, verdicts, listened.settings, listened.framing)
-        first = sorted(a for a, g in merged.generations.items() if g == 1)
-        second = sorted(a for a, g in merged.generations.items() if g == 2)
-        result.notes.append(
-            "both ABL controller generations answer on this bus: first generation (EVCC text "
-            f"protocol) at {ranges(first) or 'none'}, second (EVCC2/3) at {ranges(second) or 'none'}"
-        )
+        result.notes.append(_both_generations(merged))
         return result
 
     def _detect_deadline(self) -> Callable[[], bool] | None:
@@ -792,3 +791,13 @@ def grade_observations(prober: BusProber, site: Site) -> dict[str, Observation]:
             "grade.corrupt_rate", value, "site.thresholds", lines
         )
     return found
+
+
+def _both_generations(report: ListenReport) -> str:
+    """The note that names which ABL generation answers at which address."""
+    first = sorted(a for a, g in report.generations.items() if g == 1)
+    second = sorted(a for a, g in report.generations.items() if g == 2)
+    return (
+        "both ABL controller generations answer on this bus: first generation (EVCC text "
+        f"protocol) at {ranges(first) or 'none'}, second (EVCC2/3) at {ranges(second) or 'none'}"
+    )

@@ -11,15 +11,22 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import tty
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
 
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.profile import load_profile
+from clu_doctor.clock import VirtualClock
 from clu_doctor.sim import serve
+from clu_doctor.sim.line import Transmission
 from clu_doctor.sim.scenario_reader import load_scenario
+from clu_doctor.sim.simulator import SimSite
 from clu_doctor.sim.site_plan import site_for
 from tests.commands.helpers import REPO, Outcome, invoke, one_line_error
 
@@ -186,7 +193,8 @@ def test_each_generation_site_through_a_pty_in_every_command(
     and on a bus of one generation also listen, diagnose and check with the CLU polling - all
     through a kernel tty. (A mixed bus heard passively needs the client's parity, which a
     Linux pty hides from the simulator: tests/commands/test_generations.py runs those through
-    sim://, the mixed listen above shows what a tty can.)"""
+    sim://, the mixed listen above shows what a tty can; the mixed sites as a real adapter hands
+    them over, through a real pty, are in the test after this one.)"""
     monkeypatch.setenv("CLU_DOCTOR_STATE_DIR", str(tmp_path / "state"))
     code, problems = GENERATION_SITES[scenario]
     site = str(_site_file(scenario, tmp_path / "site.yaml"))
@@ -212,3 +220,124 @@ def test_each_generation_site_through_a_pty_in_every_command(
         document = result.json()
         assert (command, result.code) == (command, code), result.stdout[-1500:]
         assert (command, _problems(document)) == (command, problems)
+
+
+class WireTty:
+    """A real pty that hands over what a USB-RS485 adapter opened by pyserial (INPCK off) would
+    on a simulated site: every frame the simulated CLU and stations put on the wire, exactly as
+    sent, once it has ended (the adapter's packet when the line goes quiet).
+
+    Such an adapter passes characters of the other parity through unchanged (n_tty flags nothing
+    without INPCK, the 8250 driver does not report the error, a 16550 resynchronises on the next
+    start bit), so on a mixed site both generations' frames arrive as intact text. The
+    simulator's own pty endpoint renders the other generation as a UART that loses step after a
+    framing error and delivers it as NUL, so it cannot show this. The site runs on the wall clock
+    in this thread; whatever the client writes is counted (a listener must write nothing).
+    """
+
+    def __init__(self, scenario: str) -> None:
+        self._clock = VirtualClock()
+        self.site = SimSite(load_scenario(scenario), seed=1, clock=self._clock)
+        self._sent: list[Transmission] = []
+        transmit = self.site.transmit
+
+        def tap(node: int, data: bytes, start: float, cause: str) -> Transmission:
+            tx = transmit(node, data, start, cause)
+            self._sent.append(tx)
+            return tx
+
+        self.site.transmit = tap  # type: ignore[method-assign]
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self._slave)
+        self.written = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        began = time.monotonic()
+        while not self._stop.wait(0.002):
+            now = self._clock.advance_to(time.monotonic() - began)
+            self.site.adapter_read(now)
+            due = [tx for tx in self._sent if tx.end <= now]
+            self._sent = [tx for tx in self._sent if tx.end > now]
+            for tx in sorted(due, key=lambda tx: tx.end):
+                with suppress(BlockingIOError):  # nobody reading: the adapter's buffer overflows
+                    os.write(self.master, tx.data)
+            with suppress(BlockingIOError, OSError):
+                self.written += len(os.read(self.master, 4096))
+
+    def __enter__(self) -> WireTty:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        os.close(self.master)
+        os.close(self._slave)
+
+
+@contextmanager
+def wire_tty(scenario: str) -> Iterator[WireTty]:
+    with WireTty(scenario) as port:
+        yield port
+
+
+#: What a technician reads on each mixed site: the exit code, the problems found (a fault on
+#: each side of mixed-generations-faults) and the second generation's answering addresses.
+MIXED_SITES = {
+    "mixed-generations": (0, set(), "1-4, 9-12"),
+    "mixed-generations-faults": (2, {"BUS-STATION-01", "STATION-FAULT-01"}, "1-4, 9-10, 12"),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(MIXED_SITES))
+def test_a_mixed_site_heard_whole_through_a_pty_names_both_generations(
+    scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listen at the profile's 8E1 on a mixed site through a real tty, where the adapter
+    passes the first generation's 8N1 frames through whole: the first generation's stations
+    5-8 are named as such with what they answered, none is a duplicate, and on the faulty
+    site the first-generation station in error (7) and the silent second-generation one (11)
+    are both found by listen, diagnose and check with the site file."""
+    monkeypatch.setenv("CLU_DOCTOR_STATE_DIR", str(tmp_path / "state"))
+    code, problems, second = MIXED_SITES[scenario]
+    site = str(_site_file(scenario, tmp_path / "site.yaml"))
+    with wire_tty(scenario) as port:
+        bare = invoke("listen", "--port", port.path, "--seconds", "6")
+        runs = {
+            "listen": invoke(
+                "listen", "--port", port.path, "--site", site, "--seconds", "6", "--json"
+            ),
+            "diagnose": invoke(
+                *("diagnose", "--port", port.path, "--site", site, "--listen-seconds", "6"),
+                *("--no-input", "--json"),
+            ),
+            "check": invoke(
+                "check", "--port", port.path, "--site", site, "--listen-seconds", "6", "--json"
+            ),
+        }
+    assert port.written == 0  # the CLU polls: nothing is ever sent
+    text = " ".join(bare.stdout.split())  # the table and its notes, wrapped to the terminal
+    assert "first generation (EVCC text protocol) at 5-8" in text, bare.stdout
+    assert f"second (EVCC2/3) at {second}" in text
+    assert "duplicate" not in text.lower()
+    for command, result in runs.items():
+        document = result.json()
+        assert (command, result.code) == (command, code), result.stdout[-1500:]
+        assert (command, _problems(document)) == (command, problems)
+        assert "BUS-DUP-02" not in {f["id"] for f in document["findings"]}
+    report = runs["listen"].json()["report"]
+    assert report["settings"] == "38400 8E1"
+    first = {a: g for a, g in report["generations"].items() if g == 1}
+    assert sorted(first) == ["5", "6", "7", "8"]
+    states = {a["address"]: (a["state"] or {}).get("code") for a in report["addresses"]}
+    if scenario == "mixed-generations-faults":
+        assert states[7] == "F5"
+        eleven = next(a for a in report["addresses"] if a["address"] == 11)
+        assert eleven["polls"] and not eleven["answers"]
+    else:
+        assert states == {1: "A1", 2: "C2", 3: "A1", 4: "B2", 5: "A1", 6: "C2", 7: "A1",
+                          8: "B2", 9: "A1", 10: "C2", 11: "A1", 12: "A1"}  # fmt: skip

@@ -24,7 +24,7 @@ _HEX = frozenset(b"0123456789ABCDEFabcdef")
 _STARTS = {REQUEST_START: Direction.REQUEST, REPLY_START: Direction.REPLY}
 
 
-def _claimed_address(raw: bytes) -> int | None:
+def claimed_address(raw: bytes) -> int | None:
     """The address the first two hex characters after the start character spell, if they do."""
     if len(raw) >= 3 and raw[1] in _HEX and raw[2] in _HEX:
         return int(raw[1:3], 16)
@@ -50,7 +50,7 @@ class AsciiCodec:
     def decode(self, raw: bytes) -> Frame:
         if len(raw) < 2 or raw[0] not in _STARTS:
             raise MalformedFrame("does not start with ':' or '>'", raw=raw)
-        address = _claimed_address(raw)
+        address = claimed_address(raw)
         if not raw.endswith(b"\r\n"):
             raise MalformedFrame("does not end with CR LF", address, raw)
         text = raw[1:-2]
@@ -75,4 +75,4 @@ class AsciiStreamDecoder(TextStreamDecoder):
 
     def __init__(self, codec: AsciiCodec | None = None) -> None:
         codec = codec or AsciiCodec()
-        super().__init__(_STARTS, MAX_FRAME, codec.decode, _claimed_address)
+        super().__init__(_STARTS, MAX_FRAME, codec.decode, claimed_address)

@@ -68,7 +68,7 @@ def register_count(command: int) -> int:
     return 1 + (TEXT_REGISTERS if command in TEXT_COMMANDS else 1)
 
 
-def _claimed_address(raw: bytes) -> int | None:
+def claimed_address(raw: bytes) -> int | None:
     """The address digit right after the start character, if there is one."""
     if len(raw) >= 2 and raw[1] in _DIGITS:
         return raw[1] - 0x30
@@ -144,7 +144,7 @@ class Evcc1Codec:
     def decode(self, raw: bytes) -> Frame:
         if len(raw) < 2 or raw[0] not in _STARTS:
             raise MalformedFrame("does not start with '!' or '>'", raw=raw)
-        address = _claimed_address(raw)
+        address = claimed_address(raw)
         if not raw.endswith(b"\r\n"):
             raise MalformedFrame("does not end with CR LF", address, raw)
         body = raw[1:-2]
@@ -219,4 +219,4 @@ class Evcc1StreamDecoder(TextStreamDecoder):
 
     def __init__(self, codec: Evcc1Codec | None = None) -> None:
         codec = codec or Evcc1Codec()
-        super().__init__(_STARTS, MAX_FRAME, codec.decode, _claimed_address)
+        super().__init__(_STARTS, MAX_FRAME, codec.decode, claimed_address)

@@ -79,7 +79,8 @@ from typing import TYPE_CHECKING, Literal
 
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.codecs import FRAMINGS, get_codec
-from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage
+from clu_doctor.bus.codecs.events import Decoded, DecodeEvent, Garbage, StreamDecoder
+from clu_doctor.bus.codecs.mixed import MixedTextDecoder, is_evcc1
 from clu_doctor.bus.errors import FrameError, UnexpectedAnswer
 from clu_doctor.bus.frames import (
     BROADCAST_ADDRESS,
@@ -103,6 +104,7 @@ from clu_doctor.bus.listen.report import (
     Silence,
     StateSeen,
     WriteSeen,
+    heard_together,
 )
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.severity import Severity
@@ -192,6 +194,10 @@ _WRITES = frozenset(
 
 
 _ASCII_REQUEST_START = 0x3A  # ':'
+
+
+#: The two ABL generations' text framings, which one stream can carry side by side.
+_TEXT_PAIR = frozenset({"ascii", "evcc1"})
 
 
 #: The characters of an ABL Modbus ASCII frame (second generation), as a UART hears them.
@@ -331,6 +337,7 @@ class TrafficAnalyser:
         reply_window_s: float = REPLY_WINDOW_S,
         attribution_window_s: float = ATTRIBUTION_WINDOW_S,
         on_exchange: Callable[[int, str], None] | None = None,
+        both_generations: bool = True,
     ) -> None:
         if framing not in FRAMINGS:
             raise ValueError(
@@ -344,7 +351,25 @@ class TrafficAnalyser:
         self.profile = profile
         self.chain = chain
         self._codec = get_codec(framing)
-        self._decoder = self._codec.decoder()
+        self._decoder: StreamDecoder = self._codec.decoder()
+        #: The other ABL generation's frames, where they arrive as intact text (a real adapter
+        #: passes characters of the wrong parity through unchanged: bus/codecs/mixed.py), are
+        #: read by an analyser of that generation's own, merged into the report.
+        self._companion: TrafficAnalyser | None = None
+        other = profile.other_generation_profile() if profile is not None else None
+        if both_generations and other is not None and {framing, other.framing} == _TEXT_PAIR:
+            self._decoder = MixedTextDecoder()
+            self._companion = TrafficAnalyser(
+                other.framing,
+                other.line,
+                other,
+                chain,
+                silence_min_s=silence_min_s,
+                reply_window_s=reply_window_s,
+                attribution_window_s=attribution_window_s,
+                on_exchange=on_exchange,
+                both_generations=False,
+            )
         self._ascii = framing == "ascii"
         #: First-generation text: the start character says the side, as in ABL's ASCII.
         self._evcc1 = framing == "evcc1"
@@ -427,6 +452,8 @@ class TrafficAnalyser:
         """Time passed without data, up to ``timestamp`` (for the seconds listened, silences)."""
         self._clock(timestamp)
         self._settle_due()
+        if self._companion is not None and self._companion._start is not None:
+            self._companion.advance(timestamp)
 
     def feed(self, timestamp: float, data: bytes) -> None:
         """Bytes received at ``timestamp`` (seconds, monotonic; the time the chunk arrived)."""
@@ -484,6 +511,8 @@ class TrafficAnalyser:
                     self._settle(current)
                     self._current = None
             self._resolve_held()
+            if self._companion is not None and self._companion._start is not None:
+                self._companion.finish(self._now)
             self._finished = True
         return self.snapshot()
 
@@ -616,6 +645,13 @@ class TrafficAnalyser:
 
     def _handle(self, events: list[DecodeEvent]) -> None:
         for event in events:
+            if (
+                self._companion is not None
+                and isinstance(event, Decoded)
+                and self._companion.framing == ("evcc1" if is_evcc1(event.raw) else "ascii")
+            ):
+                self._to_companion(event)
+                continue
             deferred = self._deferred
             if deferred is not None:
                 if isinstance(event, Decoded) and self._direction(event) is Direction.REPLY:
@@ -636,6 +672,16 @@ class TrafficAnalyser:
                 self._on_frame(event)
             else:
                 self._on_garbage(event)
+
+    def _to_companion(self, event: Decoded) -> None:
+        """A whole frame of the other ABL generation: its own analyser reads it."""
+        companion = self._companion
+        assert companion is not None and self._start is not None and self._now is not None
+        if companion._start is None:
+            companion.start(self._start)
+        companion._clock(self._now)
+        companion._handle([event])
+        companion._settle_due()
 
     def _rel(self, when: float | None) -> float:
         assert self._start is not None
@@ -1205,7 +1251,7 @@ class TrafficAnalyser:
         silences.sort(key=lambda s: s.start)
         kept = {id(s[2]): s for s in (*self._first_samples, *self._first_garbage, *self._recent)}
         ordered = [_raw_sample(*sample) for sample in sorted(kept.values(), key=lambda s: s[0])]
-        return ListenReport(
+        report = ListenReport(
             framing=self.framing,
             settings=self.settings,
             profile=self.profile.name if self.profile else None,
@@ -1238,6 +1284,9 @@ class TrafficAnalyser:
             unattributed=self._unattributed,
             other_generation=self._other_generation,
         )
+        if self._companion is not None and self._companion._start is not None:
+            return heard_together(report, self._companion.snapshot())
+        return report
 
     def _address_report(self, stats: _Stats) -> AddressReport:
         response = None

@@ -273,7 +273,8 @@ def detect_line_settings(
                     on_candidate(score)
             continue
         analysers = {
-            candidate: TrafficAnalyser(candidate.framing, settings, profile) for candidate in group
+            candidate: TrafficAnalyser(candidate.framing, settings, profile, both_generations=False)
+            for candidate in group
         }
         first, *others = analysers.values()
         for analyser in others:

@@ -390,3 +390,56 @@ def merge_generations(base: ListenReport, other: ListenReport) -> ListenReport:
     table = dict(other.state_table)
     table.update(base.state_table)
     return replace(base, addresses=addresses, state_table=table)
+
+
+def heard_together(base: ListenReport, other: ListenReport) -> ListenReport:
+    """One report of a bus that both ABL generations share, heard in one listen by an adapter
+    that passes the other generation's characters through unchanged (bus/codecs/mixed.py):
+    ``other`` read the other generation's whole frames, ``base`` everything else.
+
+    The frames are whole, so every address ``other`` heard polled is added (a silent station of
+    the other generation is a timeout there, as on its own bus), unless ``base`` heard it polled
+    too (one address, polled in both framings: ``base`` keeps it). ``other``'s frames and their
+    bytes are added to the bus-wide counts; its garbage is none (it reads whole frames only).
+    Where ``base`` read no frame at all, the bus is the other generation's: its report, with
+    the settings listened at and what the line carried."""
+    if not other.frames:
+        return base
+    samples = tuple(sorted((*base.samples, *other.samples), key=lambda s: s.at))
+    if not base.frames:
+        # Only the other generation spoke: a bus of that generation, heard whole at our
+        # settings. Its report, with what the line carried as we heard it.
+        return replace(
+            other,
+            settings=base.settings,
+            seconds=base.seconds,
+            finished=base.finished,
+            bytes=base.bytes,
+            garbage=base.garbage,
+            silences=base.silences,
+            first_byte=base.first_byte,
+            last_byte=base.last_byte,
+            samples=samples,
+            unattributed=base.unattributed,
+            other_generation=base.other_generation,
+        )
+    heard = {entry.address for entry in base.addresses if entry.polls}
+    added = [entry for entry in other.addresses if entry.polls and entry.address not in heard]
+    kept = [entry for entry in base.addresses if entry.address not in {a.address for a in added}]
+    addresses = tuple(sorted((*kept, *added), key=lambda e: e.address))
+    table = dict(other.state_table)
+    table.update(base.state_table)
+    return replace(
+        base,
+        addresses=addresses,
+        state_table=table,
+        frames=base.frames + other.frames,
+        frame_bytes=base.frame_bytes + other.frame_bytes,
+        requests=base.requests + other.requests,
+        replies=base.replies + other.replies,
+        broadcasts=base.broadcasts + other.broadcasts,
+        unpaired_replies=base.unpaired_replies + other.unpaired_replies,
+        writes_seen=base.writes_seen + other.writes_seen,
+        writes=tuple(sorted((*base.writes, *other.writes), key=lambda w: w.at)),
+        samples=samples,
+    )
