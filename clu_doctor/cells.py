@@ -1,8 +1,9 @@
-"""How many terminal cells a text takes, and where rich breaks a line to fit a width.
+"""How many terminal cells a text takes, where rich breaks a line to fit a width, and how it
+narrows a table's columns to fit.
 
 Plain output is laid out as rich lays out the same text on a terminal, without importing
 rich: the piped diagnosis (:mod:`clu_doctor.report.blocks`) and the piped help
-(:mod:`clu_doctor.plainhelp`) both wrap words here.
+(:mod:`clu_doctor.plainhelp`) both wrap words and narrow columns here.
 """
 
 from __future__ import annotations
@@ -84,3 +85,48 @@ def break_points(text: str, width: int, fold: bool) -> list[int]:
             breaks.append(start)
             offset = cell_len(word)
     return breaks
+
+
+def collapse_widths(widths: list[int], wrapable: list[bool], most: int) -> list[int]:
+    """rich's ``Table._collapse_widths``: shrink the widest wrapping columns first, until
+    the widths add up to ``most`` (the plain report's grids and the plain help's tables)."""
+    total = sum(widths)
+    excess = total - most
+    if any(wrapable):
+        while total and excess > 0:
+            widest = max(w for w, wrap in zip(widths, wrapable, strict=True) if wrap)
+            second = max(
+                w if wrap and w != widest else 0 for w, wrap in zip(widths, wrapable, strict=True)
+            )
+            difference = widest - second
+            ratios = [
+                1 if (w == widest and wrap) else 0 for w, wrap in zip(widths, wrapable, strict=True)
+            ]
+            if not any(ratios) or not difference:
+                break
+            bounds = [min(excess, difference)] * len(widths)
+            widths = ratio_reduce(excess, ratios, bounds, widths)
+            total = sum(widths)
+            excess = total - most
+    return widths
+
+
+def ratio_reduce(
+    total: int, ratios: list[int], maximums: list[int], values: list[int]
+) -> list[int]:
+    """rich's ``_ratio.ratio_reduce``: take ``total`` away from ``values`` in proportion."""
+    ratios = [ratio if bound else 0 for ratio, bound in zip(ratios, maximums, strict=True)]
+    total_ratio = sum(ratios)
+    if not total_ratio:
+        return values[:]
+    remaining = total
+    result = []
+    for ratio, bound, value in zip(ratios, maximums, values, strict=True):
+        if ratio and total_ratio > 0:
+            distributed = min(bound, round(ratio * remaining / total_ratio))
+            result.append(value - distributed)
+            remaining -= distributed
+            total_ratio -= ratio
+        else:
+            result.append(value)
+    return result

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from math import ceil
 from typing import Any, NamedTuple
 
-from clu_doctor.cells import break_points, cell_len
+from clu_doctor.cells import break_points, cell_len, collapse_widths, ratio_reduce
 
 _REQUIRED_SHORT = "*"
 _RANGE = " [{}]"
@@ -447,10 +447,10 @@ def _column_widths(table: _Table, options: _Options) -> list[int]:
     total = sum(widths)
     if total > most:
         wrapable = [column.width is None and not column.no_wrap for column in columns]
-        widths = _collapse(widths, wrapable, most)
+        widths = collapse_widths(widths, wrapable, most)
         total = sum(widths)
         if total > most:
-            widths = _ratio_reduce(total - most, [1] * len(widths), widths, widths)
+            widths = ratio_reduce(total - most, [1] * len(widths), widths, widths)
             total = sum(widths)
         widths = [
             _measure_column(table, options._replace(width=width), column)[1] or 0
@@ -460,50 +460,6 @@ def _column_widths(table: _Table, options: _Options) -> list[int]:
         extra = _ratio_distribute(most - total, widths)
         widths = [width + add for width, add in zip(widths, extra, strict=True)]
     return widths
-
-
-def _collapse(widths: list[int], wrapable: list[bool], most: int) -> list[int]:
-    """rich's ``Table._collapse_widths``."""
-    total = sum(widths)
-    excess = total - most
-    if any(wrapable):
-        while total and excess > 0:
-            widest = max(w for w, wrap in zip(widths, wrapable, strict=True) if wrap)
-            second = max(
-                w if wrap and w != widest else 0 for w, wrap in zip(widths, wrapable, strict=True)
-            )
-            difference = widest - second
-            ratios = [
-                1 if (w == widest and wrap) else 0 for w, wrap in zip(widths, wrapable, strict=True)
-            ]
-            if not any(ratios) or not difference:
-                break
-            bounds = [min(excess, difference)] * len(widths)
-            widths = _ratio_reduce(excess, ratios, bounds, widths)
-            total = sum(widths)
-            excess = total - most
-    return widths
-
-
-def _ratio_reduce(
-    total: int, ratios: list[int], maximums: list[int], values: list[int]
-) -> list[int]:
-    """rich's ``_ratio.ratio_reduce``."""
-    ratios = [ratio if bound else 0 for ratio, bound in zip(ratios, maximums, strict=True)]
-    total_ratio = sum(ratios)
-    if not total_ratio:
-        return values[:]
-    remaining = total
-    result = []
-    for ratio, bound, value in zip(ratios, maximums, values, strict=True):
-        if ratio and total_ratio > 0:
-            distributed = min(bound, round(ratio * remaining / total_ratio))
-            result.append(value - distributed)
-            remaining -= distributed
-            total_ratio -= ratio
-        else:
-            result.append(value)
-    return result
 
 
 def _ratio_distribute(

@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from clu_doctor.cells import break_points, cell_len, fit
+from clu_doctor.cells import break_points, cell_len, collapse_widths, fit, ratio_reduce
 
 if TYPE_CHECKING:
     from rich.console import RenderableType  # rich: styled output only (piped text never loads it)
@@ -255,9 +255,9 @@ class Grid(Block):
         widths = [self._measure_column(i, width)[1] or 1 for i in range(len(self.columns))]
         if sum(widths) > width:
             wrapable = [not column.no_wrap for column in self.columns]
-            widths = _collapse(widths, wrapable, width)
+            widths = collapse_widths(widths, wrapable, width)
             if sum(widths) > width:
-                widths = _ratio_reduce(sum(widths) - width, [1] * len(widths), widths, widths)
+                widths = ratio_reduce(sum(widths) - width, [1] * len(widths), widths, widths)
             widths = [self._measure_column(i, w)[1] or 0 for i, w in enumerate(widths)]
         return widths
 
@@ -322,49 +322,6 @@ def _justify(line: str, width: int, how: str) -> str:
     if how == "right":
         return " " * (width - size) + line
     return line + " " * (width - size)
-
-
-def _collapse(widths: list[int], wrapable: list[bool], max_width: int) -> list[int]:
-    """Rich's ``Table._collapse_widths``: shrink the widest wrapping columns first."""
-    total = sum(widths)
-    excess = total - max_width
-    if any(wrapable):
-        while total and excess > 0:
-            widest = max(w for w, ok in zip(widths, wrapable, strict=False) if ok)
-            second = max(
-                w if ok and w != widest else 0 for w, ok in zip(widths, wrapable, strict=False)
-            )
-            difference = widest - second
-            ratios = [
-                1 if (w == widest and ok) else 0 for w, ok in zip(widths, wrapable, strict=False)
-            ]
-            if not any(ratios) or not difference:
-                break
-            widths = _ratio_reduce(excess, ratios, [min(excess, difference)] * len(widths), widths)
-            total = sum(widths)
-            excess = total - max_width
-    return widths
-
-
-def _ratio_reduce(
-    total: int, ratios: list[int], maximums: list[int], values: list[int]
-) -> list[int]:
-    """Rich's ``ratio_reduce``: take ``total`` away from ``values`` in proportion."""
-    ratios = [ratio if most else 0 for ratio, most in zip(ratios, maximums, strict=False)]
-    total_ratio = sum(ratios)
-    if not total_ratio:
-        return values[:]
-    remaining = total
-    result = []
-    for ratio, most, value in zip(ratios, maximums, values, strict=False):
-        if ratio and total_ratio > 0:
-            distributed = min(most, round(ratio * remaining / total_ratio))
-            result.append(value - distributed)
-            remaining -= distributed
-            total_ratio -= ratio
-        else:
-            result.append(value)
-    return result
 
 
 _GUIDES = ("    ", "│   ", "├── ", "└── ")
