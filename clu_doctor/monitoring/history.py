@@ -43,7 +43,7 @@ import json
 import operator
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
@@ -911,35 +911,10 @@ class History:
         answering)`` (all the text shows of a station; an object per station costs more than
         the rest). Streams as :meth:`iter_recent` does."""
         columns = "s.check_id, s.address, s.label, s.expected, s.answering"
-        first = self._first_in_order(n)
-        if first is not None:  # see iter_dump
-            checks = self._db.execute("SELECT * FROM checks WHERE id >= ? ORDER BY id", (first,))
-            stations = self._db.execute(
-                f"SELECT {columns} FROM stations s WHERE s.check_id >= ? "
-                "ORDER BY s.check_id, s.address",
-                (first,),
-            )
-        else:
-            window = "SELECT id, started_s FROM checks ORDER BY started_s DESC, id DESC LIMIT ?"
-            checks = self._db.execute(
-                f"SELECT c.* FROM checks c JOIN ({window}) w ON w.id = c.id "
-                "ORDER BY c.started_s, c.id",
-                (n,),
-            )
-            stations = self._db.execute(
-                f"SELECT {columns} FROM stations s JOIN ({window}) w ON w.id = s.check_id "
-                "ORDER BY w.started_s, w.id, s.address",
-                (n,),
-            )
+        checks, stations = self._newest_with_stations(n, "c.*", columns)
         stations.row_factory = None  # plain tuples
-        groups = itertools.groupby(stations, operator.itemgetter(0))
-        pending = next(groups, None)
-        for check in checks:
-            if pending is not None and pending[0] == check["id"]:
-                yield _row_to_check(check, ()), list(pending[1])
-                pending = next(groups, None)
-            else:
-                yield _row_to_check(check, ()), []
+        for check, own in _paired(checks, stations, operator.itemgetter("id")):
+            yield _row_to_check(check, ()), own
 
     def iter_dump(
         self, n: int = 20, *, json_functions: bool | None = None
@@ -956,41 +931,44 @@ class History:
         columns = ", ".join(f"c.{name}" for name in DUMP_CHECK_COLUMNS)
         text = _QUOTED if json_functions else "s.{0}"
         values = _DUMP_STATION_SQL.format(label=text.format("label"), state=text.format("state"))
+        checks, stations = self._newest_with_stations(n, columns, f"s.check_id, {values}")
+        checks.row_factory = None  # plain tuples: the fastest SQLite gives
+        stations.row_factory = None
+        rows: Iterable[tuple[Any, ...]] = stations
+        if not json_functions:
+            rows = map(_quote_station, stations)
+        yield from _paired(checks, rows, operator.itemgetter(0))
+
+    def _newest_with_stations(
+        self, n: int, check_columns: str, station_columns: str
+    ) -> tuple[sqlite3.Cursor, sqlite3.Cursor]:
+        """Cursors over the newest ``n`` checks (``check_columns`` of ``checks c``), oldest
+        first, and over their stations (``station_columns`` of ``stations s``, the check's id
+        first) in the same order, by address: what :func:`_paired` puts together."""
+        execute = self._db.execute
         first = self._first_in_order(n)
         if first is not None:  # the newest n are the checks from ``first`` on, in id order
-            checks = self._db.execute(
-                f"SELECT {columns} FROM checks c WHERE c.id >= ? ORDER BY c.id", (first,)
+            checks = execute(
+                f"SELECT {check_columns} FROM checks c WHERE c.id >= ? ORDER BY c.id", (first,)
             )
-            stations = self._db.execute(
-                f"SELECT s.check_id, {values} FROM stations s WHERE s.check_id >= ? "
+            stations = execute(
+                f"SELECT {station_columns} FROM stations s WHERE s.check_id >= ? "
                 "ORDER BY s.check_id, s.address",
                 (first,),
             )
-        else:
-            window = "SELECT id, started_s FROM checks ORDER BY started_s DESC, id DESC LIMIT ?"
-            checks = self._db.execute(
-                f"SELECT {columns} FROM checks c JOIN ({window}) w ON w.id = c.id "
-                "ORDER BY c.started_s, c.id",
-                (n,),
-            )
-            stations = self._db.execute(
-                f"SELECT s.check_id, {values} FROM stations s "
-                f"JOIN ({window}) w ON w.id = s.check_id ORDER BY w.started_s, w.id, s.address",
-                (n,),
-            )
-        checks.row_factory = None  # plain tuples: the fastest SQLite gives
-        stations.row_factory = None
-        if not json_functions:
-            stations = map(_quote_station, stations)  # type: ignore[assignment]
-        # Grouped by check in C: no Python step per station.
-        groups = itertools.groupby(stations, operator.itemgetter(0))
-        pending = next(groups, None)
-        for check in checks:
-            if pending is not None and pending[0] == check[0]:
-                yield check, list(pending[1])
-                pending = next(groups, None)
-            else:
-                yield check, []  # a check that could not check has no stations
+            return checks, stations
+        window = "SELECT id, started_s FROM checks ORDER BY started_s DESC, id DESC LIMIT ?"
+        checks = execute(
+            f"SELECT {check_columns} FROM checks c JOIN ({window}) w ON w.id = c.id "
+            "ORDER BY c.started_s, c.id",
+            (n,),
+        )
+        stations = execute(
+            f"SELECT {station_columns} FROM stations s "
+            f"JOIN ({window}) w ON w.id = s.check_id ORDER BY w.started_s, w.id, s.address",
+            (n,),
+        )
+        return checks, stations
 
     def _first_in_order(self, n: int) -> int | None:
         """The id of the oldest of the newest ``n`` checks, when from it on the checks were
@@ -1137,3 +1115,19 @@ def _write_error(path: Path, error: sqlite3.OperationalError, timeout_s: float) 
             "another clu-doctor check of this site is still writing; look for a hung process",
         )
     return HistoryError(f"cannot write the history {path}: {text}")
+
+
+def _paired(
+    checks: Iterable[Any], stations: Iterable[tuple[Any, ...]], check_id: Callable[[Any], Any]
+) -> Iterator[tuple[Any, list[tuple[Any, ...]]]]:
+    """Each check with its stations, both in the same order, stations keyed by their first
+    column (the check's id): grouped in C, no Python step per station. A check that could not
+    check has no stations."""
+    groups = itertools.groupby(stations, operator.itemgetter(0))
+    pending = next(groups, None)
+    for check in checks:
+        if pending is not None and pending[0] == check_id(check):
+            yield check, list(pending[1])
+            pending = next(groups, None)
+        else:
+            yield check, []
