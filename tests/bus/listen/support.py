@@ -28,6 +28,7 @@ from clu_doctor.clock import VirtualClock
 
 if TYPE_CHECKING:
     from clu_doctor.bus.chain import AdapterAt
+    from clu_doctor.sim.simulator import SimSite
 
 ABL_LINE = LineSettings(38400, 8, "E", 1)
 RTU_LINE = LineSettings(9600, 8, "N", 1)
@@ -249,6 +250,19 @@ def simulate(
         profile_for(scenario_name),
         chain,
     )
+    return listen_to(site, clock, analyser, settings, seconds, step)
+
+
+def listen_to(
+    site: SimSite,
+    clock: VirtualClock,
+    analyser: TrafficAnalyser,
+    settings: LineSettings | None,
+    seconds: float,
+    step: float,
+) -> ListenReport:
+    """``analyser``'s report of what the adapter reads from ``site`` every ``step`` for
+    ``seconds`` of the virtual ``clock``."""
     analyser.start(0.0)
     ticks = round(seconds / step)
     for tick in range(1, ticks + 1):

@@ -25,7 +25,7 @@ from clu_doctor.clock import VirtualClock
 from clu_doctor.resources import scenarios_dir
 from clu_doctor.sim.scenario_reader import load_scenario
 from clu_doctor.sim.simulator import SimSite
-from tests.bus.listen.support import STATUS, Script, analyse, planned_chain, status
+from tests.bus.listen.support import STATUS, Script, analyse, listen_to, planned_chain, status
 
 SECOND = ("ascii", LineSettings(38400, 8, "E", 1), "defa-erange")
 FIRST = ("evcc1", LineSettings(38400, 8, "N", 1), "defa-evcc1")
@@ -45,15 +45,7 @@ def listen_at(
     clock = VirtualClock()
     site = SimSite(load_scenario(scenario), seed=seed, clock=clock)
     analyser = TrafficAnalyser(framing, settings, load_profile(profile))
-    analyser.start(0.0)
-    for tick in range(1, round(seconds / step) + 1):
-        now = clock.advance_to(round(tick * step, 6))
-        data = site.adapter_read(now, settings)
-        if data:
-            analyser.feed(now, data)
-        else:
-            analyser.advance(now)
-    return analyser.finish(clock.now())
+    return listen_to(site, clock, analyser, settings, seconds, step)
 
 
 def duplicates(report: ListenReport) -> set[int]:
