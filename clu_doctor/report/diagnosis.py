@@ -271,7 +271,7 @@ class _Style:
         hidden = len(lines) - len(shown)
         if hidden:
             more = counted("{count} more line", "{count} more lines", hidden)
-            rows.append(("", f"({more}: --why, -v or --json)"))
+            rows.append(("", _("({more}: --why, -v or --json)").format(more=more)))
         return [Line(_("Seen:"), "bold"), Indent(list_block(rows), indent)]
 
     def finding_block(self, root: ReportedFinding, number: int | None) -> Block:
