@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.listen.verdicts import DEFAULT_THRESHOLDS
 from clu_doctor.engine import UNKNOWN, Observation
+from clu_doctor.i18n import _
 from clu_doctor.probing.translate import SITE_FACTS, SITE_NO_METERS, SITE_OVERRULED, observation
 from clu_doctor.site.facts import configuration_facts, facts_by_key
 
@@ -47,19 +48,21 @@ def charge_point_facts(site: Site) -> dict[str, str]:
     if not labels:
         return {}
     if len(labels) == 1:
-        return {"charge_points": f"the charge point {labels[0]}"}
-    return {"charge_points": f"one of the charge points {_label_list(labels)}"}
+        return {"charge_points": _("the charge point {label}").format(label=labels[0])}
+    return {
+        "charge_points": _("one of the charge points {labels}").format(labels=_label_list(labels))
+    }
 
 
 def _label_list(labels: list[str]) -> str:
     """``XAXXY01 to XAXXY12`` for a run of labels with consecutive numbers, else a list."""
     numbered = [(label[:-2], label[-2:]) for label in labels]
-    prefixes = {prefix for prefix, _ in numbered}
-    if len(prefixes) == 1 and all(digits.isdigit() for _, digits in numbered):
-        numbers = sorted(int(digits) for _, digits in numbered)
+    prefixes = {prefix for prefix, _digits in numbered}
+    if len(prefixes) == 1 and all(digits.isdigit() for _prefix, digits in numbered):
+        numbers = sorted(int(digits) for _prefix, digits in numbered)
         if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
             ordered = sorted(labels, key=lambda label: int(label[-2:]))
-            return f"{ordered[0]} to {ordered[-1]}"
+            return _("{first} to {last}").format(first=ordered[0], last=ordered[-1])
     return ", ".join(labels)
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from clu_doctor.bus.probes.base import ranges
 from clu_doctor.bus.probes.duplicates import describe
 from clu_doctor.engine import UNKNOWN, AnswerSource, Observation
+from clu_doctor.i18n import _, counted
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
@@ -357,13 +358,21 @@ def _silent_facts(silent: Sequence[int], site: Site | None) -> dict[str, str]:
     """What texts may say of the silent addresses: their labels and the addresses themselves."""
     if not silent:
         return {}
-    labels = [(site.label_of(a) if site else None) or f"the station at address {a}" for a in silent]
-    joined = labels[0] if len(labels) == 1 else "one of " + ", ".join(labels)
-    numbers = ", ".join(str(a) for a in silent)
-    return {
-        "silent_station": joined,
-        "silent_address": f"address{'es' if len(silent) > 1 else ''} {numbers}",
-    }
+    labels = [
+        (site.label_of(a) if site else None)
+        or _("the station at address {address}").format(address=a)
+        for a in silent
+    ]
+    joined = (
+        labels[0] if len(labels) == 1 else _("one of {stations}").format(stations=", ".join(labels))
+    )
+    return {"silent_station": joined, "silent_address": _address_words(silent)}
+
+
+def _address_words(addresses: Sequence[int]) -> str:
+    """``address 9`` or ``addresses 7, 9``, in the run's language (a fact texts name)."""
+    numbers = ", ".join(str(a) for a in addresses)
+    return counted("address {numbers}", "addresses {numbers}", len(addresses), numbers=numbers)
 
 
 # --- bus.duplicates: two devices on one address ------------------------------------------------
@@ -463,11 +472,10 @@ def _doubled_facts(addresses: Sequence[int], identities: Sequence[str]) -> dict[
     """What texts may say of a doubled address: the address, and who answers there."""
     if not addresses:
         return {}
-    numbers = ", ".join(str(a) for a in addresses)
-    facts = {"doubled_address": f"address{'es' if len(addresses) > 1 else ''} {numbers}"}
+    facts = {"doubled_address": _address_words(addresses)}
     if len(identities) >= 2:
-        named = ", ".join(identities[:-1]) + " and " + identities[-1]
-        facts["doubled_identities"] = f"the controllers with {named}"
+        named = _("{some} and {last}").format(some=", ".join(identities[:-1]), last=identities[-1])
+        facts["doubled_identities"] = _("the controllers with {serials}").format(serials=named)
     return facts
 
 
@@ -688,7 +696,7 @@ def produced_values() -> dict[str, frozenset[str]]:
         out[presence.observation] = {presence.present, presence.absent, *presence.values.values()}
     for key, row in SITE_FACTS.items():
         out[key] = {row.ok, row.problem}
-    for key, (_, value) in SITE_OVERRULED.items():
+    for key, (_fact, value) in SITE_OVERRULED.items():
         out[key].add(value)
     out["site.meters"].add(SITE_NO_METERS)
     for key in ("grade.stations_silent", "grade.corrupt_rate"):
