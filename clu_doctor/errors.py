@@ -7,10 +7,10 @@ maps them to an exit code. Nothing here knows about terminals.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from clu_doctor.exitcodes import ExitCode
+from clu_doctor.records import record
 
 
 class CluDoctorError(Exception):
@@ -41,7 +41,7 @@ class UsageError(CluDoctorError):
     """A bad flag value or combination on the command line."""
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """A place in a user-supplied or bundled file: ``path:line[:column]``.
 
@@ -64,7 +64,7 @@ class Location:
         return cls(str(path), line, column)
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """One problem found in a file: where, what is wrong, and what was expected."""
 

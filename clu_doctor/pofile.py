@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from clu_doctor.errors import FileProblemError, Location
+from clu_doctor.records import record
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "r": "\r"}
 _UNESCAPE = re.compile(r"\\(.)")
 
 
-@dataclass
+@record(frozen=False)
 class Entry:
     """One message of a catalogue: the English ``msgid`` and its translation."""
 
@@ -63,7 +64,7 @@ class Entry:
         return bool(self.msgstr)
 
 
-@dataclass
+@record(frozen=False)
 class Catalogue:
     """A whole ``.po`` file: its header fields and its entries, in file order."""
 

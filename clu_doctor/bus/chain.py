@@ -32,10 +32,10 @@ A pure function: no bus, no site file, exhaustively testable.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from clu_doctor.bus.probes.base import ranges
+from clu_doctor.records import record
 
 #: Where the technician's adapter joins the bus: at the CLU's terminal block, or at the far
 #: end after the last station. The one type for it: the site file, the simulator's scenarios,
@@ -47,7 +47,7 @@ CHAIN_VERDICTS: tuple[ChainVerdict, ...] = ("ok", "station", "break", "farthest"
 PositionState = Literal["ok", "partial", "silent"]
 
 
-@dataclass(frozen=True)
+@record
 class ChainPosition:
     """One station of the chain: its position (1 = nearest the CLU) and addresses."""
 
@@ -75,7 +75,7 @@ class ChainPosition:
         }
 
 
-@dataclass(frozen=True)
+@record
 class ChainResult:
     """What :func:`analyse_chain` found. Positions count from the CLU: 0 is the CLU's terminal
     block, 1 the first station, ``n + 1`` the far end after the last station."""
@@ -245,7 +245,7 @@ def analyse_chain(
     )
 
 
-@dataclass(frozen=True)
+@record
 class Chain:
     """The site's daisy chain, as the verdicts need it.
 

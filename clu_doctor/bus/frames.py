@@ -7,10 +7,10 @@ also builds replies and exceptions, and a passive listener sees whatever the CLU
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
 from clu_doctor.bus.errors import DeviceException, MalformedFrame, UnexpectedAnswer
+from clu_doctor.records import record
 
 READ_COILS = 0x01
 READ_DISCRETE_INPUTS = 0x02
@@ -37,7 +37,7 @@ class Direction(Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@record
 class Frame:
     """One Modbus frame without its checksum: address, function code, data after the function."""
 
@@ -81,7 +81,7 @@ class Frame:
         return f"function 0x{self.function:02X} at {self.address}, {len(self.data)} data bytes"
 
 
-@dataclass(frozen=True)
+@record
 class ReadRequest:
     """Read ``count`` 16-bit registers from ``start`` at ``address`` (function 0x03 or 0x04)."""
 

@@ -46,7 +46,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from clu_doctor.bus.codecs import Codec, get_codec
@@ -81,6 +81,7 @@ from clu_doctor.bus.frames import (
 )
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import Clock, Timeout, current
+from clu_doctor.records import record
 
 ECHO_MODES = ("auto", "on", "off")
 
@@ -149,7 +150,7 @@ class SerialPort(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
+@record
 class ReadResult:
     """A successful read: the registers and the evidence behind them."""
 

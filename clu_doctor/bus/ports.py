@@ -8,9 +8,10 @@ USB-RS485 adapter a technician carries uses one of them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
+
+from clu_doctor.records import record
 
 #: USB VID:PID -> chip, from the Linux kernel's USB-serial drivers (drivers/usb/serial/
 #: ftdi_sio_ids.h, ch341.c, cp210x.c, pl2303.h) and WCH's own ch343ser driver table.
@@ -43,7 +44,7 @@ KNOWN_CHIPS: Mapping[tuple[int, int], str] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True)
+@record
 class SerialPortInfo:
     """One serial port of this machine."""
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from clu_doctor.records import record
 
 PARITIES = ("N", "E", "O")
 STOPBITS = (1.0, 1.5, 2.0)
@@ -12,7 +13,7 @@ COMMON_BAUDRATES = (9600, 19200, 38400, 57600, 115200, 4800, 2400)
 _COMPACT = re.compile(r"^\s*(\d+)\s*[ ,/-]?\s*([5-8])\s*,?\s*([NEOnoe])\s*,?\s*(1|1\.5|2)\s*$")
 
 
-@dataclass(frozen=True)
+@record
 class LineSettings:
     """Baud rate and character format of an RS-485 line, e.g. ``38400 8E1``."""
 

@@ -20,6 +20,7 @@ import typer
 
 from clu_doctor.errors import CluDoctorError, UsageError
 from clu_doctor.i18n import _
+from clu_doctor.records import record
 
 if TYPE_CHECKING:
     from clu_doctor.bus.chain import AdapterAt
@@ -162,7 +163,7 @@ Rs485Option = Annotated[
 ]
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class LineOverride:
     """Line-setting flags the user gave (``None``: keep the profile's)."""
 
@@ -202,7 +203,7 @@ _BUS_OPTIONS: dict[str, tuple[Any, Any]] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class BusFlags:
     """The bus options one command was given (``None``: not given)."""
 
@@ -274,7 +275,7 @@ RulesOption = Annotated[
 ]
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Simulation:
     """``--sim SCENARIO?OPTIONS``, read once: the scenario with its options applied, from which
     every opening of the in-process port starts (no file is read again)."""
@@ -340,7 +341,7 @@ def read_simulation(text: str) -> Simulation:
     return dataclasses.replace(read, scenario=read._changed(options))
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Target:
     """Where the bus is and what we know about the site."""
 

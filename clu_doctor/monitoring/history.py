@@ -44,7 +44,6 @@ import operator
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from types import TracebackType
@@ -54,6 +53,7 @@ from clu_doctor.errors import CluDoctorError
 from clu_doctor.monitoring.result import OTHER, SILENT_BUS, CheckResult, StationHealth
 from clu_doctor.monitoring.textfile import site_slug
 from clu_doctor.paths import ENV_STATE_DIR, state_dir
+from clu_doctor.records import record
 from clu_doctor.severity import Severity
 
 #: Version of the database layout; a newer file is refused rather than misread, an older one is
@@ -199,7 +199,7 @@ class FindingRef(NamedTuple):
     severity: Severity
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(kw_only=True)
 class StationRow(StationHealth):
     """One station in one recorded check: what that check saw of it, and which check it was."""
 
@@ -218,7 +218,7 @@ class StationRow(StationHealth):
         }
 
 
-@dataclass(frozen=True)
+@record
 class CheckRow:
     """One recorded check (or attempt: ``completed`` is false when it could not check)."""
 
@@ -278,7 +278,7 @@ class CheckRow:
 # --- facts for the rules -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SilenceFact:
     """An expected station that is silent in the newest check, and since when."""
 
@@ -306,7 +306,7 @@ class SilenceFact:
         }
 
 
-@dataclass(frozen=True)
+@record
 class FlappingFact:
     """An expected station that missed ``missed`` of the last ``of`` checks, and answered again
     after missing: it comes and goes (a warning), rather than being simply off."""
@@ -330,7 +330,7 @@ class FlappingFact:
         }
 
 
-@dataclass(frozen=True)
+@record
 class HistoryFacts:
     """What the history says about the site's stations, for the rules and the report."""
 

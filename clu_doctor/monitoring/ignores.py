@@ -5,13 +5,13 @@ expiry, so a known fault stops paging without disappearing from the report.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from clu_doctor.engine.diagnosis import overall_status
 from clu_doctor.errors import Location, Problem
 from clu_doctor.monitoring.result import IgnoredFinding
+from clu_doctor.records import record
 from clu_doctor.severity import Severity
 from clu_doctor.site.model import Ignore
 
@@ -32,7 +32,7 @@ class FindingLike(Protocol):
 F = TypeVar("F", bound=FindingLike)
 
 
-@dataclass(frozen=True)
+@record
 class IgnoredMatch(Generic[F]):
     """A finding left out of the status, and the active ignore entries that cover it."""
 
@@ -40,7 +40,7 @@ class IgnoredMatch(Generic[F]):
     ignores: tuple[Ignore, ...]
 
 
-@dataclass(frozen=True)
+@record
 class ExpiredIgnore(Generic[F]):
     """An ignore entry past its date, and the findings it would have hidden (now counted again)."""
 
@@ -48,7 +48,7 @@ class ExpiredIgnore(Generic[F]):
     resurfaced: tuple[F, ...]
 
 
-@dataclass(frozen=True)
+@record
 class IgnoreOutcome(Generic[F]):
     """What :func:`apply_ignores` decided: every finding is either kept or ignored."""
 

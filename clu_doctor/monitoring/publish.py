@@ -17,13 +17,14 @@ Nothing here prints: warnings are handed back for the command to show.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clu_doctor.errors import CluDoctorError
 from clu_doctor.monitoring.result import OTHER, SILENT_BUS
 from clu_doctor.monitoring.textfile import TextfileError, textfile_name, write_atomic
+from clu_doctor.records import record
 from clu_doctor.report import CheckFormat
 from clu_doctor.report.check import render_check, render_check_unknown
 from clu_doctor.severity import Severity
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from clu_doctor.monitoring.result import CheckResult
 
 
-@dataclass
+@record(frozen=False)
 class Published:
     """What the renderers need from the history, and what went wrong on the way."""
 

@@ -8,10 +8,11 @@ text) and the per-site history read only this, so they never need a port or the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from clu_doctor.engine import Diagnosis
+from clu_doctor.records import record
 from clu_doctor.severity import Severity
 
 #: Why a check could not check, as the history records it (``checks.reason``): not a single
@@ -24,7 +25,7 @@ INTERRUPTED = "interrupted"
 OTHER = "other"
 
 
-@dataclass(frozen=True)
+@record
 class StationHealth:
     """One address of the site in one check."""
 
@@ -68,7 +69,7 @@ class StationHealth:
         }
 
 
-@dataclass(frozen=True)
+@record
 class IgnoredFinding:
     """A finding an ``ignore:`` entry of the site file touched in this check.
 
@@ -98,7 +99,7 @@ class IgnoredFinding:
         }
 
 
-@dataclass(frozen=True)
+@record
 class CheckResult:
     """One check of one site: what was heard, what the rules made of it, how long it took."""
 

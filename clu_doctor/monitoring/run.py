@@ -26,7 +26,6 @@ import signal
 import statistics
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +48,7 @@ from clu_doctor.monitoring.result import (
 )
 from clu_doctor.probing import BusPlan, BusProber, ProbeEvents, resolve_observations
 from clu_doctor.probing.prober import grade_observations
+from clu_doctor.records import record
 
 if TYPE_CHECKING:
     from clu_doctor.bus.listen.report import ListenReport
@@ -104,7 +104,7 @@ def interrupted(stop: Interrupted, waited_s: float, stage: str) -> CouldNotCheck
     )
 
 
-@dataclass(frozen=True)
+@record
 class CheckRequest:
     """What to check, where, and for how long."""
 

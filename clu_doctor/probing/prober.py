@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -63,6 +63,7 @@ from clu_doctor.probing.translate import (
     traffic_summary,
     unknown,
 )
+from clu_doctor.records import record
 from clu_doctor.site.model import Thresholds
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class _QuietEvents:
         pass
 
 
-@dataclass(frozen=True)
+@record
 class BusPlan:
     """Where and how to probe."""
 
@@ -156,7 +157,7 @@ def judge_listen(
     )
 
 
-@dataclass
+@record(frozen=False)
 class Listened:
     """What the session's listen found, at the settings it found it."""
 

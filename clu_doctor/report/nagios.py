@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clu_doctor.engine import ReportedFinding
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.result import CheckResult
+from clu_doctor.records import record
 from clu_doctor.report.console import LOOKS
 from clu_doctor.report.layout import (
     Mark,
@@ -80,7 +80,7 @@ def perf_number(value: float, places: int = 3) -> str:
     return text if text not in ("", "-0") else "0"
 
 
-@dataclass(frozen=True)
+@record
 class Perfdata:
     """One ``'label'=value[UOM];[warn];[crit];[min];[max]`` item; ``value`` ``None`` is ``U``."""
 

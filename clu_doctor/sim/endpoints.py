@@ -25,11 +25,12 @@ import os
 import select
 import socket
 import struct
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from clu_doctor.bus.chain import AdapterAt
 from clu_doctor.clock import SYSTEM, Timeout
+from clu_doctor.records import record
 from clu_doctor.sim.pump import Endpoint
 from clu_doctor.sim.scenario import Scenario
 from clu_doctor.sim.scenario_reader import load_scenario
@@ -121,7 +122,7 @@ class TcpEndpoint(Endpoint):
             self._listener.close()
 
 
-@dataclass
+@record(frozen=False)
 class SimServer:
     """A running simulated site with its endpoints. ``stop()`` ends it (or use ``with``)."""
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 from clu_doctor.bus.codecs import get_codec
@@ -42,6 +41,7 @@ from clu_doctor.bus.frames import (
     infer_direction,
 )
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.records import record
 from clu_doctor.sim.devices import EVCC1_ICMAX, REG_ICMAX, amps_to_duty
 from clu_doctor.sim.line import NO_ERROR, RxChar, Transmission
 from clu_doctor.sim.scenario import CluSpec, Framing
@@ -62,12 +62,12 @@ class BusAccess(Protocol):
     def set_settings(self, node: int, settings: LineSettings) -> None: ...
 
 
-@dataclass(frozen=True)
+@record
 class _Send:
     frame: Frame
 
 
-@dataclass(frozen=True)
+@record
 class _Sleep:
     until: float
 

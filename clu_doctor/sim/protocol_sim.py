@@ -33,7 +33,6 @@ pyserial on Linux would (framing errors and breaks as NUL, parity not checked).
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass
 from typing import Any
 
 import serial
@@ -43,6 +42,7 @@ from clu_doctor.bus.chain import ADAPTER_POSITIONS, AdapterAt
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import Timeout, current
 from clu_doctor.errors import CluDoctorError
+from clu_doctor.records import record
 from clu_doctor.sim.line import RxPolicy
 from clu_doctor.sim.scenario import Scenario
 from clu_doctor.sim.scenario_reader import load_scenario
@@ -54,7 +54,7 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-@dataclass(frozen=True)
+@record
 class SimUrl:
     """A parsed ``sim://`` URL."""
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Literal
 
 from clu_doctor.bus.chain import AdapterAt
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import UsageError
+from clu_doctor.records import record
 from clu_doctor.resources import scenarios_dir
 
 Framing = Literal["ascii", "rtu", "evcc1"]
@@ -68,7 +69,7 @@ def state_name(code: int) -> str:
     return f"{code:02X}"
 
 
-@dataclass(frozen=True)
+@record
 class Controller:
     """One bus device with one address: an ABL-style charge controller (EVCC) or a meter.
 
@@ -103,7 +104,7 @@ class Controller:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class Station:
     """One physical box in the daisy chain (BUS IN -> BUS OUT)."""
 
@@ -121,7 +122,7 @@ class Station:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class BusSpec:
     """The cable and its signalling."""
 
@@ -135,7 +136,7 @@ class BusSpec:
     extra_byte_error: float = 0.0
 
 
-@dataclass(frozen=True)
+@record
 class AdapterSpec:
     """Where the technician's USB-RS485 adapter is joined to the bus, and how it is set."""
 
@@ -151,7 +152,7 @@ class AdapterSpec:
     latency_s: float | None = None
 
 
-@dataclass(frozen=True)
+@record
 class CluSpec:
     """The CLU as bus master. Its poll schedule is an assumption: DEFA does not publish it.
 
@@ -183,7 +184,7 @@ class CluSpec:
     icmax_period_s: float = 30.0
 
 
-@dataclass(frozen=True)
+@record
 class Scenario:
     """A whole simulated site."""
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from clu_doctor.records import record
 from clu_doctor.site.model import (
     FIRST_ADDRESS,
     LAST_ADDRESS,
@@ -36,7 +37,7 @@ MIN_CHARGE_A = 6
 PHASES = 3
 
 
-@dataclass(frozen=True)
+@record
 class ConfigFact:
     """One fact about the site's configuration, for the decision trees.
 
@@ -63,7 +64,7 @@ class ConfigFact:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Capacity:
     """Manual §7: how many vehicles a site current can serve at 6 A each."""
 

@@ -31,13 +31,14 @@ have one address and one ``label``.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import Location
+from clu_doctor.records import record
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ DEFAULT_LABEL_PREFIX = "XAXXY"
 DEFAULT_PROFILE = "defa-erange"
 
 
-@dataclass(frozen=True)
+@record
 class Station:
     """One box in the chain: one controller (UNO, IQ) or two on consecutive addresses (DUO)."""
 
@@ -121,7 +122,7 @@ class Station:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Meters:
     """Energy meters on the site (manual §9: meter data needs a second bus)."""
 
@@ -133,7 +134,7 @@ class Meters:
         return {"present": self.present, "second_bus": self.second_bus}
 
 
-@dataclass(frozen=True)
+@record
 class SilentThreshold:
     """How many expected stations may be silent in one check.
 
@@ -155,7 +156,7 @@ class SilentThreshold:
         return {"warning": self.warning, "critical": self.critical}
 
 
-@dataclass(frozen=True)
+@record
 class RateThreshold:
     """Corrupt answers over polls in one check (0..1): a warning *above* ``warning``, critical
     *above* ``critical`` (the monitoring-plugin range convention: a value equal to a threshold
@@ -178,7 +179,7 @@ class RateThreshold:
         return {"warning": self.warning, "critical": self.critical}
 
 
-@dataclass(frozen=True)
+@record
 class FlappingThreshold:
     """A station that missed ``missed`` or more of the last ``of`` checks, but is not simply
     silent since some point, is flapping (a warning)."""
@@ -190,7 +191,7 @@ class FlappingThreshold:
         return {"missed": self.missed, "of": self.of}
 
 
-@dataclass(frozen=True)
+@record
 class SilentBusThreshold:
     """A check that hears not a single byte could not check (UNKNOWN): one such check says
     nothing about the site. ``critical`` checks of that kind in a row (the newest included)
@@ -203,7 +204,7 @@ class SilentBusThreshold:
         return {"critical": self.critical}
 
 
-@dataclass(frozen=True)
+@record
 class Thresholds:
     """The ``thresholds:`` section of ``site.yaml`` (every key optional)."""
 
@@ -221,7 +222,7 @@ class Thresholds:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Ignore:
     """One entry of ``ignore:``: leave ``finding`` (at ``address``, if given) out of the status
     until the end of the day ``until``, for ``reason``."""
@@ -261,7 +262,7 @@ class Ignore:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Site:
     """A site as its ``site.yaml`` describes it. Build with :func:`load_site` or :func:`parse_site`."""
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from clu_doctor.records import record
 from clu_doctor.site.model import DEFAULT_LABEL_PREFIX, DEFAULT_PROFILE, FIRST_ADDRESS
 
 
-@dataclass(frozen=True)
+@record
 class FoundStation:
     """An address as the bus showed it."""
 
@@ -49,7 +49,7 @@ class FoundStation:
         return ", ".join(heard)
 
 
-@dataclass(frozen=True)
+@record
 class TemplateFacts:
     """What the template says beyond the chain (``None``: leave the key commented out)."""
 

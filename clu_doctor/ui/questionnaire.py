@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 import textwrap
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import NamedTuple
 
 from clu_doctor.engine import (
@@ -34,6 +34,7 @@ from clu_doctor.engine import (
 )
 from clu_doctor.engine.estimate import questions_left
 from clu_doctor.i18n import N_, _, counted
+from clu_doctor.records import record
 
 BACK = frozenset({"b", "back", "<"})
 HELP = frozenset({"h", "help"})
@@ -78,7 +79,7 @@ class _Step(NamedTuple):
     skipped: tuple[str, ...] = ()
 
 
-@dataclass
+@record(frozen=False)
 class _Session:
     """One run's answers and what can be undone."""
 

@@ -6,10 +6,11 @@ run, so a noisy bus is measured rather than fatal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
 from clu_doctor.bus.frames import Frame
+from clu_doctor.records import record
 
 #: Where a frame or run lay in the reads that carried it, one entry per read: the index of its
 #: last byte from that read (NULs counted, in a run), the read's timestamp, and how many bytes
@@ -20,7 +21,7 @@ from clu_doctor.bus.frames import Frame
 Marks = tuple[tuple[int, float, int], ...]
 
 
-@dataclass(frozen=True)
+@record
 class Decoded:
     """A valid frame cut from the stream, with its raw bytes and arrival times (if known):
     ``start`` and ``end`` are the timestamps of the reads that carried its first and last
@@ -33,7 +34,7 @@ class Decoded:
     marks: Marks = field(default=(), compare=False)
 
 
-@dataclass(frozen=True)
+@record
 class Garbage:
     """Bytes that are not a valid frame.
 

@@ -34,7 +34,6 @@ profile's setting comes first.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from clu_doctor.bus.codecs import FRAMINGS
@@ -44,6 +43,7 @@ from clu_doctor.bus.listen.report import ListenReport
 from clu_doctor.bus.listen.session import listen
 from clu_doctor.bus.settings import COMMON_BAUDRATES, LineSettings
 from clu_doctor.clock import Clock
+from clu_doctor.records import record
 
 if TYPE_CHECKING:
     from clu_doctor.bus.profile import DeviceProfile
@@ -71,7 +71,7 @@ class ListeningLink(Protocol):
 OpenLink = Callable[[LineSettings, str], ListeningLink]
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     settings: LineSettings
     framing: str
@@ -80,7 +80,7 @@ class Candidate:
         return f"{self.settings} {self.framing}"
 
 
-@dataclass(frozen=True)
+@record
 class CandidateScore:
     """How one candidate fared in its listening window."""
 
@@ -129,7 +129,7 @@ class CandidateScore:
         )
 
 
-@dataclass(frozen=True)
+@record
 class Detection:
     """The result: the setting found (or why none was), and every candidate tried."""
 

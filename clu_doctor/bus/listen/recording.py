@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -52,6 +52,7 @@ from clu_doctor.bus.listen.report import ListenReport
 from clu_doctor.bus.profile import load_profile
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import CluDoctorError, FileProblemError, Location
+from clu_doctor.records import record
 
 if TYPE_CHECKING:
     from clu_doctor.bus.profile import DeviceProfile
@@ -200,7 +201,7 @@ class Recorder:
 # --- reading ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class RecordingHeader:
     started: str
     port: str
@@ -211,7 +212,7 @@ class RecordingHeader:
     version: int = VERSION
 
 
-@dataclass(frozen=True)
+@record
 class Chunk:
     """One line of a recording: bytes at ``t`` (a heartbeat has no bytes)."""
 
@@ -220,7 +221,7 @@ class Chunk:
     line: int
 
 
-@dataclass
+@record(frozen=False)
 class Recording:
     """A recording being read: the header, then :meth:`chunks` streams the records.
 
@@ -407,7 +408,7 @@ def _read_records(recording: Recording) -> Iterator[Chunk]:
         )
 
 
-@dataclass(frozen=True)
+@record
 class Replay:
     """What :func:`replay` gives back."""
 

@@ -5,17 +5,18 @@ garbage, and the :class:`ListenReport` that carries them with ``to_dict()`` for 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.settings import LineSettings
+from clu_doctor.records import record
 from clu_doctor.severity import Severity
 
 #: Version of :meth:`ListenReport.to_dict`'s shape.
 REPORT_SCHEMA = 1
 
 
-@dataclass(frozen=True)
+@record
 class ResponseTimes:
     """How fast an address answered (seconds from the end of the request to the end of the answer)."""
 
@@ -33,7 +34,7 @@ class ResponseTimes:
         }
 
 
-@dataclass(frozen=True)
+@record
 class StateSeen:
     """A state code an address reported in answer to the profile's status block."""
 
@@ -52,7 +53,7 @@ class StateSeen:
         }
 
 
-@dataclass(frozen=True)
+@record
 class AddressReport:
     """Everything heard about one address.
 
@@ -164,7 +165,7 @@ class AddressReport:
         }
 
 
-@dataclass(frozen=True)
+@record
 class WriteSeen:
     """A write request from the master (0x05/0x06/0x0F/0x10), broadcast (address 0) included."""
 
@@ -184,7 +185,7 @@ class WriteSeen:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Silence:
     """A stretch without a byte, in seconds since the start of listening."""
 
@@ -206,13 +207,13 @@ class Silence:
         }
 
 
-@dataclass(frozen=True)
+@record
 class GarbageCount:
     count: int = 0
     bytes: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class RawSample:
     """One piece of raw evidence: a frame or a garbage run as it came off the wire."""
 
@@ -225,7 +226,7 @@ class RawSample:
         return {"at_s": _s(self.at), "kind": self.kind, "hex": self.hex, "note": self.note}
 
 
-@dataclass(frozen=True)
+@record
 class ListenReport:
     """What a listen heard: per address and bus-wide, with bounded raw evidence."""
 

@@ -64,20 +64,21 @@ place, and the duplicate test's statistics are written in :mod:`clu_doctor.bus.s
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from clu_doctor.bus.chain import Chain
 from clu_doctor.bus.listen.report import AddressReport, ListenReport
 from clu_doctor.bus.stats import binomial_tail, fisher_greater, trend_z
+from clu_doctor.records import record
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
     from clu_doctor.bus.listen.detect import Detection
 
 
-@dataclass(frozen=True)
+@record
 class Thresholds:
     """Every number the verdicts use. Times are seconds of the listen's own clock."""
 
@@ -153,7 +154,7 @@ VERDICT_VALUES: Mapping[str, tuple[str, ...] | None] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """One finding from the traffic. ``key``/``value`` are stable; the rest is for people.
 

@@ -10,7 +10,7 @@ and waits for a quiet line before each one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from clu_doctor.bus.codecs.events import Decoded, Garbage
@@ -26,6 +26,7 @@ from clu_doctor.bus.frames import Direction, Frame, ReadRequest, infer_direction
 from clu_doctor.bus.link import Link
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.clock import Timeout
+from clu_doctor.records import record
 
 if TYPE_CHECKING:
     from clu_doctor.bus.listen.report import ListenReport
@@ -77,7 +78,7 @@ def lbt_window(period: float) -> float:
     return LBT_PERIODS * period + LBT_MARGIN_S
 
 
-@dataclass(frozen=True)
+@record
 class LbtResult:
     """What a listen-before-talk heard. ``quiet`` allows transmitting."""
 
@@ -301,7 +302,7 @@ def require_quiet(
 # --- one exchange ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Exchange:
     """One request and what came back, as evidence."""
 
@@ -486,7 +487,7 @@ def physical_floor(settings: LineSettings, framing: str, turnaround: float) -> f
     return rtu_silence + turnaround + START_MARGIN_CHARS * settings.char_time
 
 
-@dataclass
+@record(frozen=False)
 class AdaptiveTimeout:
     """The answer deadlines of the active probes, learned from the answers on this bus.
 

@@ -57,7 +57,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal, TypeVar
 
 from clu_doctor.bus.codecs.events import Decoded, Garbage
@@ -75,6 +75,7 @@ from clu_doctor.bus.probes.base import (
 from clu_doctor.bus.probes.scan import Progress, scan_order, scan_timer
 from clu_doctor.bus.profile import DeviceProfile, Identity
 from clu_doctor.bus.stats import fisher_greater
+from clu_doctor.records import record
 
 AddressVerdict = Literal["none", "suspected", "confirmed"]
 DuplicateVerdict = Literal["none", "noisy", "suspected", "confirmed"]
@@ -121,7 +122,7 @@ MIN_TAIL_S = 0.005
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@record
 class Clusters:
     """Two clusters of reply times: ``(low, high, count)`` each, and the gap between them."""
 
@@ -162,7 +163,7 @@ def two_clusters(times: Sequence[float], char_time: float) -> Clusters | None:
 # --- results ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SeenIdentity:
     """One identity read at an address, and how often."""
 
@@ -182,7 +183,7 @@ class SeenIdentity:
         }
 
 
-@dataclass(frozen=True)
+@record
 class AddressDuplicates:
     """The duplicate check at one address: counts, identities, statistics, verdict."""
 
@@ -249,7 +250,7 @@ class AddressDuplicates:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Background:
     """The bus's own corrupt rate, over the addresses not suspected of a duplicate."""
 
@@ -271,7 +272,7 @@ class Background:
         }
 
 
-@dataclass(frozen=True)
+@record
 class DuplicateResult:
     """The duplicate check over every address probed."""
 
@@ -358,7 +359,7 @@ def bisect_candidates(
 # --- the probe -------------------------------------------------------------------------------
 
 
-@dataclass
+@record(frozen=False)
 class _Tally:
     address: int
     reads: int = 0

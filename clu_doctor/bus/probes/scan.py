@@ -16,7 +16,7 @@ not its answer, and an address whose replies come back garbled in most reads is 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from clu_doctor.bus.errors import UnexpectedAnswer
@@ -34,6 +34,7 @@ from clu_doctor.bus.probes.base import (
     require_quiet,
 )
 from clu_doctor.bus.profile import DeviceProfile, Identity, StationStatus
+from clu_doctor.records import record
 
 #: ``progress(done, total, address)``, called after each address.
 Progress = Callable[[int, int, int], None]
@@ -60,7 +61,7 @@ LATE_HORIZON = 20
 LATE_MARGIN = 1.25
 
 
-@dataclass(frozen=True)
+@record
 class AddressScan:
     """What the scan found at one address."""
 
@@ -152,7 +153,7 @@ class AddressScan:
         }
 
 
-@dataclass(frozen=True)
+@record
 class ScanResult:
     """A whole scan: per-address results in scan order, and how the scan went."""
 
@@ -345,7 +346,7 @@ def _late_answer_of(link: Link, stray: bytes, address: int) -> bool:
     return address in whose or not whose
 
 
-@dataclass
+@record(frozen=False)
 class _Late:
     """The scan's silent addresses and when each was asked (``asked``), and the late answers
     seen since the last look: from which of them (``found``), or garbled, arrived by when
