@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from clu_doctor import debuglog
+
+T = TypeVar("T")
 
 
 def user_file(name: str) -> Path | None:
@@ -96,3 +99,52 @@ def store(path: Path, key: Any, payload: Any) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         raise
+
+
+def parsed(
+    path: str | Path,
+    text: str,
+    parse: Callable[[], T],
+    *,
+    kind: str,
+    code: Sequence[str],
+    worth_keeping: Callable[[T], bool] = lambda _parsed: True,
+) -> T:
+    """What ``parse()`` makes of the file ``path`` whose text is ``text``, kept in the user's
+    cache as ``<kind>-<tag>.pickle`` for the next run that reads the same text.
+
+    A check every few minutes reads the same site file and device profile; parsing them takes
+    PyYAML, whose import alone costs more than the rest of reading them. The key is the text
+    and name of the file, the tool's and Python's versions, and the files named in ``code``
+    (the modules that read and hold it: their sizes and times, so that a checkout being edited
+    without a version change misses). What ``parse`` raises (a file with problems) is never
+    kept, and ``worth_keeping`` may refuse a result whose validity depends on more than the
+    text (a site naming a profile file, whose existence is part of the check)."""
+    import sys
+    import zlib
+
+    from clu_doctor import __version__
+
+    source = str(path)
+    kept: Path | None = None
+    try:
+        tag = zlib.crc32(str(Path(path).resolve()).encode())
+        kept = user_file(f"{kind}-{tag:08x}.pickle")
+        modules = tuple((info.st_size, info.st_mtime_ns) for info in map(os.stat, code))
+    except (OSError, RuntimeError) as error:  # an unreadable working directory
+        debuglog.note(f"{kind} cache off: {error}")
+    if kept is None:
+        return parse()
+    content = (len(text), zlib.crc32(text.encode("utf-8", "surrogatepass")))
+    key = (_PARSED_FORMAT, __version__, sys.version_info[:2], modules, source, content)
+    result = read(kept, key, what=f"{kind} cache")
+    if result is not None:
+        return cast(T, result)
+    result = parse()
+    if worth_keeping(result):
+        write(kept, key, result, what=f"{kind} cache")
+    return result
+
+
+#: Bumped when what :func:`parsed` keeps changes in a way the modules' files do not show.
+_PARSED_FORMAT = 1

@@ -15,7 +15,7 @@ import math
 import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
@@ -25,9 +25,10 @@ from clu_doctor.bus.errors import UnexpectedAnswer
 from clu_doctor.bus.frames import MAX_ADDRESS, MAX_READ_COUNT, READ_FUNCTIONS, ReadRequest
 from clu_doctor.bus.settings import LineSettings
 from clu_doctor.errors import FileProblemError, Location, UsageError, raise_if_problems
+from clu_doctor.records import record
 from clu_doctor.resources import profiles_dir
 from clu_doctor.severity import GRADES, Severity
-from clu_doctor.yamlio import Reader, YamlList, YamlMap, load_yaml_file
+from clu_doctor.yamlio import Reader, YamlList, YamlMap, load_yaml_text, read_text
 
 #: The words a profile may give a state code's severity (a state always decides: no unknown).
 SEVERITIES = tuple(grade.value for grade in GRADES)
@@ -38,7 +39,7 @@ CURRENT_NOT_AVAILABLE = 0x03E8
 # --- what decoders produce ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Identity:
     """Who a device says it is."""
 
@@ -49,7 +50,7 @@ class Identity:
     raw: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@record
 class StateInfo:
     """One state code of a profile's state table."""
 
@@ -59,7 +60,7 @@ class StateInfo:
     severity: Severity
 
 
-@dataclass(frozen=True)
+@record
 class StationStatus:
     """A charge point's state and phase currents, decoded from its status registers."""
 
@@ -98,7 +99,7 @@ PILOT_LEVELS_V: Mapping[str, float] = MappingProxyType({"A": 12.0, "B": 9.0, "C"
 PILOT_TOLERANCE_V = 1.0
 
 
-@dataclass(frozen=True)
+@record
 class PilotReading:
     """The control-pilot voltages a controller measures (ABL 0x0015, undocumented: read-only,
     shaped as captured on real EVCC2/3 controllers, field-evidence §5)."""
@@ -132,7 +133,7 @@ class PilotReading:
         }
 
 
-@dataclass(frozen=True)
+@record
 class RegisterBlock:
     """A block of registers to read, and the decoder that reads it."""
 
@@ -146,7 +147,7 @@ class RegisterBlock:
         return ReadRequest(address, self.start, self.count, self.function)
 
 
-@dataclass(frozen=True)
+@record
 class Timing:
     """How fast a device answers (seconds)."""
 
@@ -165,7 +166,7 @@ class Timing:
 DeviceKind = Literal["charge-controller", "energy-meter"]
 
 
-@dataclass(frozen=True)
+@record
 class DeviceProfile:
     name: str
     title: str
@@ -194,6 +195,13 @@ class DeviceProfile:
     pilot: RegisterBlock | None = None
     #: The file the profile came from.
     path: str = field(default="", compare=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (a profile read once is kept, see :func:`read_profile`) with its read-only
+        tables as dicts: a ``MappingProxyType`` cannot be pickled."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["states"], values["state_values"] = dict(self.states), dict(self.state_values)
+        return (_unpickled_profile, (values,))
 
     def for_framing(self, framing: str) -> DeviceProfile:
         """The profile that reads frames in ``framing``: this one, or its other generation's
@@ -413,14 +421,14 @@ def _evcc1_state(
     return StationStatus(info.code, info.byte, info.meaning, info.severity, raw=registers)
 
 
-@dataclass(frozen=True)
+@record
 class IdentityDecoder:
     summary: str
     counts: range
     decode: Callable[[RegisterBlock, tuple[int, ...]], Identity]
 
 
-@dataclass(frozen=True)
+@record
 class StatusDecoder:
     summary: str
     counts: range
@@ -665,9 +673,21 @@ def _read_timing(reader: Reader, top: YamlMap) -> Timing | None:
 
 
 def read_profile(path: str | Path) -> DeviceProfile:
-    """Load and check one profile file; every problem is reported with its ``file:line``."""
+    """Load and check one profile file; every problem is reported with its ``file:line``.
+
+    A profile read once is kept for the next run that reads the same text
+    (:func:`clu_doctor.keep.parsed`): every check reads one."""
+    from clu_doctor import keep
+
     source = str(path)
-    data = load_yaml_file(path)
+    text = read_text(path)
+    return keep.parsed(
+        path, text, lambda: _parse_profile(text, source), kind="profile", code=(__file__,)
+    )
+
+
+def _parse_profile(text: str, source: str) -> DeviceProfile:
+    data = load_yaml_text(text, source)
     reader = Reader(source)
     if data is None:
         reader.report(1, "the file is empty", "a device profile")
@@ -740,6 +760,12 @@ def read_profile(path: str | Path) -> DeviceProfile:
         pilot=pilot,
         path=source,
     )
+
+
+def _unpickled_profile(values: dict[str, Any]) -> DeviceProfile:
+    values["states"] = MappingProxyType(values["states"])
+    values["state_values"] = MappingProxyType(values["state_values"])
+    return DeviceProfile(**values)
 
 
 def example_hint() -> str:

@@ -33,7 +33,7 @@ from clu_doctor.site.model import (
     fmt_number,
     looks_like_path,
 )
-from clu_doctor.yamlio import Reader, YamlList, YamlMap, describe_type, load_yaml_file
+from clu_doctor.yamlio import Reader, YamlList, YamlMap, describe_type, load_yaml_text, read_text
 
 MODELS: tuple[Model, ...] = ("UNO", "IQ", "DUO")
 
@@ -496,5 +496,21 @@ def parse_site(data: Any, source: str = "site.yaml") -> Site:
 
 
 def load_site(path: str | Path) -> Site:
-    """Read and check a ``site.yaml``; every problem is reported as ``file:line: message``."""
-    return parse_site(load_yaml_file(path), str(path))
+    """Read and check a ``site.yaml``; every problem is reported as ``file:line: message``.
+
+    A site read once is kept for the next run that reads the same text
+    (:func:`clu_doctor.keep.parsed`), unless its profile is a file of its own: whether that
+    file exists is part of the check."""
+    from clu_doctor import keep
+    from clu_doctor.site import model
+
+    source = str(path)
+    text = read_text(path)
+    return keep.parsed(
+        path,
+        text,
+        lambda: parse_site(load_yaml_text(text, source), source),
+        kind="site",
+        code=(__file__, model.__file__),
+        worth_keeping=lambda site: not looks_like_path(site.profile),
+    )
