@@ -23,7 +23,6 @@ business; reading the history for the rules happens here.
 from __future__ import annotations
 
 import signal
-import statistics
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
@@ -411,10 +410,18 @@ def _from_scan(scan: ScanResult, site: Site) -> tuple[StationHealth, ...]:
             corrupt=errors.get("corrupt", 0),
             timeouts=errors.get("no_answer", 0),
             state=result.state,
-            response_s=statistics.median(times) if times else None,
+            response_s=median(times) if times else None,
         )
 
     return _per_address(site, scan.answered, build)
+
+
+def median(values: Sequence[float]) -> float:
+    """``statistics.median``, imported only when a scan timed answers: the module brings
+    ``fractions``, ``decimal`` and ``random``, which a check on a live bus never uses."""
+    from statistics import median as of  # start-up: see the docstring
+
+    return of(values)
 
 
 def _corrupt_rate(stations: Sequence[StationHealth]) -> float | None:

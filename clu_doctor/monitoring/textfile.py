@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -140,6 +139,8 @@ def write_atomic(directory: str | Path, name: str, text: str) -> Path:
     remove_stale(folder, name)
     payload = text.encode("utf-8")
     temporary: str | None = None
+    import tempfile  # start-up: only when a file is written (it brings random and shutil)
+
     try:
         fd, temporary = tempfile.mkstemp(
             prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=folder

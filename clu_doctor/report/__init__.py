@@ -13,7 +13,6 @@ rule book and ``explain``), ``history``, ``probes`` (listen and scan), ``listing
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -60,6 +59,8 @@ def envelope(kind: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def to_json(document: dict[str, Any]) -> str:
     """Stable JSON text: two-space indent, keys in insertion order, UTF-8 kept readable."""
+    import json  # start-up: only the JSON output needs it
+
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -8,8 +8,6 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import field
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from clu_doctor.records import record
@@ -28,7 +26,7 @@ MAX_CABLE_M = 150.0
 
 
 #: Manual §7: a 5 % safety margin on the site current, 6 A the least a vehicle charges with.
-SAFETY_MARGIN = Fraction(95, 100)
+SAFETY_MARGIN_PERCENT = 95
 
 
 MIN_CHARGE_A = 6
@@ -86,8 +84,11 @@ def capacity(site_current_a: float) -> Capacity:
     """
     if not site_current_a > 0 or math.isinf(site_current_a):
         raise ValueError(f"site current must be a positive number, not {site_current_a}")
+    from decimal import Decimal  # start-up: a check that reads no capacity needs neither
+    from fractions import Fraction
+
     exact = Fraction(Decimal(str(site_current_a)))
-    margin = math.floor(exact * SAFETY_MARGIN)
+    margin = math.floor(exact * SAFETY_MARGIN_PERCENT / 100)
     per_phase = margin // MIN_CHARGE_A
     return Capacity(site_current_a, margin, per_phase, PHASES * per_phase)
 

@@ -36,7 +36,6 @@ lines).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import field
@@ -149,6 +148,8 @@ class Recorder:
         # or inside the one line being written. (print, not a .write call: the bus package's
         # safety test counts write calls to prove only the link's _transmit writes to a port;
         # this writes a file, never a port.)
+        import json  # start-up: only a run that records (--save) needs it
+
         print(json.dumps(record, separators=(",", ":")), file=self._stream, flush=True)
 
     def record(self, timestamp: float, data: bytes) -> None:
@@ -267,6 +268,8 @@ def _parse(path: str, number: int, raw: bytes) -> dict[str, Any]:
         raise _problem(
             path, number, "not text: the recording is corrupt or not a recording"
         ) from None
+    import json  # start-up: only a run that reads a recording needs it
+
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:

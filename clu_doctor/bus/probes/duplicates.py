@@ -54,7 +54,6 @@ statistics themselves are in :mod:`clu_doctor.bus.stats`.
 from __future__ import annotations
 
 import math
-import random
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import field
@@ -692,6 +691,8 @@ def find_duplicates(
     # Garbled in most reads: as many reads again, paced differently (the module docstring).
     again = [a for a in order if _mostly_garbled(tallies[a])]
     if again:
+        import random  # start-up: only an active probe uses it
+
         pace = random.Random("duplicates/" + ",".join(map(str, again)))
         total += reads * len(again)
         for _ in range(reads):
