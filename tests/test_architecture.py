@@ -268,3 +268,24 @@ def test_the_bus_and_the_engine_name_no_command_or_flag(room: str) -> None:
                 where = path.relative_to(PACKAGE.parent)
                 named.append(f"{where}:{node.lineno}: {text[:60]!r}")
     assert named == []
+
+
+#: Where ``@dataclass`` itself stays: the simulator's line model wants ``slots`` and runs in
+#: no command's start-up.
+DATACLASS_ALLOWED = {"sim/line.py"}
+
+
+def test_value_types_are_records_not_dataclasses() -> None:
+    """A frozen dataclass compiles six methods at import on Python 3.10-3.12 (~1 ms a class);
+    ``@record`` is the same type without that (docs/architecture.md)."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for decorator in node.decorator_list:
+                called = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if ast.unparse(called) in ("dataclass", "dataclasses.dataclass"):
+                    found.add(path.relative_to(PACKAGE).as_posix())
+    assert found == DATACLASS_ALLOWED, "use clu_doctor.records.record instead of @dataclass"
