@@ -22,7 +22,9 @@ Cases (a diagnosis from flags: ``diagnose -o clu.power_led=off -o clu.status_led
   before the bus (the command line, the site file, the rules, the monitoring and bus code
   imported), not the bus itself, whose listening time is the check's ``--listen-seconds``
   and not start-up. ``--no-history``: writing the result to the history is the end of a check
-  (benchmarks/history.py measures the history);
+  (benchmarks/history.py measures the history). Warm: the site file and the device profiles
+  were parsed by an earlier check (they are kept until their text changes); cold: the first
+  check after an upgrade or under another HOME parses them, with PyYAML;
 * no bytecode at all, under ``PYTHONDONTWRITEBYTECODE=1``: the package's modules compiled on
   every run (a copy of the source tree without ``__pycache__``, first on ``PYTHONPATH``;
   typer and rich keep the bytecode pip compiled), with a warm and a cold cache: a checkout
@@ -176,6 +178,7 @@ def main() -> None:
             ),
             Case("check --format nagios (start-up)", [*check, "--format", "nagios"], warm),
             Case("check --json (start-up)", [*check, "--json"], warm),
+            Case("check --json, cold cache", [*check, "--json"], warm, cold=True),
             Case("--help", ["--help"], warm),
             Case("check --help", ["check", "--help"], warm),
             Case("check --help --lang nb", ["check", "--help", *NORWEGIAN], warm),
