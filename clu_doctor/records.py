@@ -143,6 +143,7 @@ def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[...
     exec(source, names)  # the source is built above from field names only
     init: Callable[..., None] = names["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
     init.__annotations__ = {f.name: f.type for f in fields if f.init} | {"return": None}
     return init
 

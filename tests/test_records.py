@@ -132,6 +132,7 @@ def test_the_fields_signature_and_match_args_are_the_dataclass_ones() -> None:
     assert described(Point) == described(PointDC)
     assert str(inspect.signature(Point)) == str(inspect.signature(PointDC))
     assert Point.__match_args__ == PointDC.__match_args__
+    assert Point.__init__.__module__ == PointDC.__init__.__module__ == __name__
     match Point(4, "q"):
         case Point(x, label):
             assert (x, label) == (4, "q")
