@@ -269,7 +269,7 @@ def diagnose(
         }
         if evidence is not None:
             extra["evidence"] = evidence
-        sys.stdout.write(render_json(diagnosis, extra, trees=rulebook.trees))
+        sys.stdout.write(render_json(diagnosis, extra))
     elif not shown:
         sys.stdout.write(_text(rulebook, diagnosis, why, verbose))
     return int(diagnosis.exit_code)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from clu_doctor.engine.model import Finding, Layer, LayerSpec, dependencies
-from clu_doctor.engine.observations import AnswerSource, Observation, Value
+from clu_doctor.engine.model import END, SEE_PREFIX, Finding, Layer, LayerSpec, dependencies
+from clu_doctor.engine.observations import UNKNOWN, AnswerSource, Observation, Value
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.severity import Severity
 
@@ -51,7 +51,7 @@ class TraceStep(NamedTuple):
 
 
 class TreeTrace(NamedTuple):
-    """The path one tree took, and its outcome (``finding:ID`` or ``end``)."""
+    """The path one tree took, and its outcome (``finding:ID``, ``end`` or ``see:ID``)."""
 
     tree: str
     title: str
@@ -152,6 +152,10 @@ class Diagnosis(NamedTuple):
     observations: tuple[Observation, ...]
     wait_s: float | None = None
     withdrawn: tuple[ReportedFinding, ...] = ()
+    #: Layers a tree looked at and found nothing wrong with (see :func:`judge_layers`).
+    fine_layers: frozenset[Layer] = frozenset()
+    #: Layers this run cannot judge, each with the id of the finding that says why.
+    held_back: tuple[tuple[Layer, str], ...] = ()
 
     @property
     def exit_code(self) -> ExitCode:
@@ -217,6 +221,53 @@ def reconcile(
         else:
             withdrawn.append(item._replace(contradicted_by=tuple(f.id for f in against)))
     return kept, withdrawn
+
+
+def judge_layers(
+    traces: Sequence[TreeTrace],
+    layers_of_tree: Mapping[str, frozenset[Layer]],
+    reported: Sequence[ReportedFinding],
+    layers: Mapping[Layer, LayerSpec],
+) -> tuple[frozenset[Layer], tuple[tuple[Layer, str], ...]]:
+    """Which layers without a finding of their own this run may call fine, and which it
+    cannot judge, each with the finding that says why.
+
+    A tree that walked to ``end`` on an answer other than "don't know" looked at its layers
+    (those of the findings it can report) and found nothing to report there; a finding's
+    ``clears`` shows other layers to work. Neither holds for a layer held back:
+
+    * one that depends (``layers.yaml``) on a layer with a fault in this run, the rule
+      :func:`reconcile` applies to an OK finding: no charge point is "fine" while no charge
+      point answers;
+    * one whose tree ended on ``see:ID`` with finding ``ID`` reported: that finding says why
+      the tree could not judge (bytes that do not decode are the adapter's finding, and say
+      nothing of the bus).
+
+    A layer held back names its first reason: the fault at the lowest layer it depends on,
+    else the finding its tree deferred to.
+    """
+    ids = {item.id for item in reported}
+    looked: set[Layer] = {layer for item in reported for layer in item.finding.clears}
+    deferred: dict[Layer, str] = {}
+    for trace in traces:
+        if trace.outcome == END and trace.steps and trace.steps[-1].value != UNKNOWN:
+            looked |= layers_of_tree.get(trace.tree, frozenset())
+        elif trace.outcome.startswith(SEE_PREFIX) and trace.outcome[len(SEE_PREFIX) :] in ids:
+            for layer in layers_of_tree.get(trace.tree, frozenset()):
+                deferred.setdefault(layer, trace.outcome[len(SEE_PREFIX) :])
+    faults = sorted(
+        (item for item in reported if item.severity in FAULTS),
+        key=lambda item: (item.finding.layer.depth, -item.severity.rank),
+    )
+    held: dict[Layer, str] = {}
+    for layer in Layer:
+        needs = dependencies(layers, layer)
+        against = next((item.id for item in faults if item.finding.layer in needs), None)
+        reason = against or deferred.get(layer)
+        if reason is not None:
+            held[layer] = reason
+    fine = frozenset(layer for layer in looked if layer not in held)
+    return fine, tuple(sorted(held.items(), key=lambda pair: pair[0].depth))
 
 
 def explains(cause: ReportedFinding, symptom: ReportedFinding) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from clu_doctor.engine.model import (
     END,
     FINDING_PREFIX,
+    SEE_PREFIX,
     Case,
     Finding,
     Layer,
@@ -55,7 +56,7 @@ _KEY_SHAPE = "dotted lower-case words, e.g. clu.power_led"
 _VALUE_SHAPE = "lower-case letters, digits and '-', e.g. flashing"
 _FINDING_SHAPE = "upper-case words and a two-digit number, e.g. CLU-PWR-01"
 _NODE_SHAPE = "lower-case letters, digits and '_', e.g. red_led"
-_TARGET_SHAPE = f"a node name, '{FINDING_PREFIX}ID' or '{END}'"
+_TARGET_SHAPE = f"a node name, '{FINDING_PREFIX}ID', '{SEE_PREFIX}ID' or '{END}'"
 _FACT_SHAPE = "lower-case letters, digits and '_', e.g. station"
 _BRACES = "'{name}' for a fact declared under 'facts:' in observations.yaml, and no other braces"
 
@@ -428,11 +429,12 @@ def _target(reader: _RulesReader, value: Any, line: int, what: str) -> Target | 
     if isinstance(value, str):
         if value == END:
             return Target(TargetKind.END, where=where)
-        if value.startswith(FINDING_PREFIX):
-            finding = value[len(FINDING_PREFIX) :].strip()
-            if reader.name(finding, line, f"finding in {what}", FINDING_ID, _FINDING_SHAPE):
-                return Target(TargetKind.FINDING, finding, where)
-            return None
+        for prefix, kind in ((FINDING_PREFIX, TargetKind.FINDING), (SEE_PREFIX, TargetKind.SEE)):
+            if value.startswith(prefix):
+                finding = value[len(prefix) :].strip()
+                if reader.name(finding, line, f"finding in {what}", FINDING_ID, _FINDING_SHAPE):
+                    return Target(kind, finding, where)
+                return None
         if NODE_NAME.fullmatch(value):
             return Target(TargetKind.NODE, value, where)
     shown = repr(value) if isinstance(value, str) else describe_type(value)

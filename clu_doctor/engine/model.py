@@ -20,6 +20,7 @@ from clu_doctor.yamlio import NOWHERE, Where
 
 END = "end"
 FINDING_PREFIX = "finding:"
+SEE_PREFIX = "see:"
 
 
 class Layer(str, Enum):
@@ -78,10 +79,12 @@ class TargetKind(str, Enum):
     NODE = "node"
     FINDING = "finding"
     END = "end"
+    SEE = "see"
 
 
 class Target(NamedTuple):
-    """Where a branch leads: another node, a finding (a leaf), or ``end`` (nothing to report)."""
+    """Where a branch leads: another node, a finding (a leaf), ``end`` (nothing to report), or
+    ``see:ID`` (a leaf: the tree cannot judge here, another tree's finding ``ID`` says why)."""
 
     kind: TargetKind
     name: str = ""
@@ -92,6 +95,8 @@ class Target(NamedTuple):
             return FINDING_PREFIX + self.name
         if self.kind is TargetKind.END:
             return END
+        if self.kind is TargetKind.SEE:
+            return SEE_PREFIX + self.name
         return self.name
 
 

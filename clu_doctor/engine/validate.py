@@ -155,7 +155,7 @@ def _check_target(tree: Tree, node: Node, label: str, target: Target) -> list[Pr
                 where,
                 f"branch {label!r} of node {node.name!r} goes to node {target.name!r}, "
                 f"which does not exist{did_you_mean(target.name, tree.nodes)}",
-                expected="a node of this tree, 'finding:ID' or 'end'",
+                expected="a node of this tree, 'finding:ID', 'see:ID' or 'end'",
             )
         ]
     if target.kind is TargetKind.FINDING and target.name not in tree.findings:
@@ -531,6 +531,7 @@ def _check_across_trees(trees: Iterable[Tree], layers: Mapping[Layer, LayerSpec]
                             + " (layers.yaml says what each layer depends on)",
                         )
                     )
+        problems += _check_see(tree, findings)
         for case in tree.cases:
             for fid in case.findings:
                 if fid not in findings:
@@ -542,6 +543,35 @@ def _check_across_trees(trees: Iterable[Tree], layers: Mapping[Layer, LayerSpec]
                         )
                     )
     return problems + _check_explained_cycles(findings)
+
+
+def _check_see(tree: Tree, findings: Mapping[str, Finding]) -> list[Problem]:
+    """``see:ID`` names a finding of another tree: the one that says why this tree cannot
+    judge (a finding of the same tree is reached with ``finding:ID``)."""
+    problems: list[Problem] = []
+    for node in tree.nodes.values():
+        for label, target in node.targets():
+            if target.kind is not TargetKind.SEE:
+                continue
+            if target.name in tree.findings:
+                problems.append(
+                    _problem(
+                        target.where.at(),
+                        f"branch {label!r} of node {node.name!r} sees {target.name}, a finding "
+                        "of this same tree",
+                        expected=f"'finding:{target.name}' to report it here",
+                    )
+                )
+            elif target.name not in findings:
+                problems.append(
+                    _problem(
+                        target.where.at(),
+                        f"branch {label!r} of node {node.name!r} sees {target.name}, which does "
+                        f"not exist{did_you_mean(target.name, findings)}",
+                        expected="the id of another tree's finding, the one that says why",
+                    )
+                )
+    return problems
 
 
 def _check_explained_cycles(findings: Mapping[str, Finding]) -> list[Problem]:

@@ -17,6 +17,7 @@ from clu_doctor.engine.diagnosis import (
     TraceStep,
     TreeTrace,
     arrange,
+    judge_layers,
     overall_status,
     reconcile,
     wait_seconds,
@@ -100,7 +101,7 @@ def walk_tree(
                 target=str(target),
             )
         )
-        if target.kind is not TargetKind.NODE:
+        if target.kind is not TargetKind.NODE:  # a leaf: a finding, end, or see:ID
             finding = target.name if target.kind is TargetKind.FINDING else None
             return TreeTrace(tree.id, tree.title, tuple(steps), str(target), finding)
         name = target.name
@@ -183,6 +184,12 @@ def diagnose(
         for fid, steps in paths.items()
     ]
     kept, withdrawn = reconcile(reported, layers)
+    fine, held = judge_layers(
+        traces,
+        {tree.id: frozenset(f.layer for f in tree.findings.values()) for tree in trees},
+        kept,
+        layers,
+    )
     order = {fid: index for index, fid in enumerate(findings)}
     keys = list(vocabulary.specs)
     roots = arrange(kept, order)
@@ -193,6 +200,8 @@ def diagnose(
         observations=tuple(sorted(used.values(), key=lambda o: keys.index(o.key))),
         wait_s=wait_seconds(kept, used),
         withdrawn=tuple(withdrawn),
+        fine_layers=fine,
+        held_back=held,
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from clu_doctor.engine import Diagnosis, ReportedFinding, Tree
+from clu_doctor.engine.model import SEE_PREFIX
 from clu_doctor.i18n import LANGUAGES, N_, _, counted, language
 from clu_doctor.report import envelope, to_json
 from clu_doctor.report.blocks import (
@@ -61,23 +62,20 @@ def probe_description(name: str) -> str:
     return _(PROBES[name]) if name in PROBES else name
 
 
-def render_json(
-    diagnosis: Diagnosis, extra: Mapping[str, Any] | None = None, *, trees: Iterable[Tree] = ()
-) -> str:
+def render_json(diagnosis: Diagnosis, extra: Mapping[str, Any] | None = None) -> str:
     """The diagnosis as a versioned JSON document (same exit code as the text output); the
     fields are :func:`diagnosis_body`'s, then ``extra``'s."""
-    return to_json(envelope("diagnosis", {**diagnosis_body(diagnosis, trees), **(extra or {})}))
+    return to_json(envelope("diagnosis", {**diagnosis_body(diagnosis), **(extra or {})}))
 
 
-def diagnosis_body(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> dict[str, Any]:
+def diagnosis_body(diagnosis: Diagnosis) -> dict[str, Any]:
     """What a diagnosis says, as JSON fields (``diagnose``, and ``listen``/``scan`` beside what
     they heard).
 
     ``findings`` lists problems first, as the text does (each root keeps its consequences);
     ``areas`` is the summary, ``first_step`` the first thing to do, ``wait_s`` the seconds
     until a waiting run can tell more (``null`` when it does not wait), ``withdrawn`` the
-    OK findings a fault of the same run contradicts (never reported as fine). ``trees`` (the rule
-    book's) tell which areas were checked without a finding (see :func:`area_lines`)."""
+    OK findings a fault of the same run contradicts (never reported as fine)."""
     body = diagnosis.to_dict()
     first = first_step(diagnosis)
     wait = wait_seconds(diagnosis)
@@ -87,7 +85,7 @@ def diagnosis_body(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> dict[str
         "summary": summary_line(diagnosis),
         "wait_s": None if wait is None else round(wait, 1),
         "first_step": None if first is None else first.to_dict(),
-        "areas": [line.to_dict() for line in area_lines(diagnosis, trees)],
+        "areas": [line.to_dict() for line in area_lines(diagnosis)],
         "findings": reorder_dicts(diagnosis, body["findings"]),
         "withdrawn": body.get("withdrawn", []),
         "trace": body["trace"],
@@ -195,7 +193,7 @@ def _summary_block(
     grid = Grid([Column(no_wrap=True), Column(no_wrap=True), Column()], gap=2)
     trees = tuple(trees)
     left_open = open_areas(diagnosis, trees) if checked_only else []
-    for line in area_lines(diagnosis, trees):
+    for line in area_lines(diagnosis):
         text = line.text
         if checked_only and line.area.name in left_open and not line.findings:
             # the bus led here but cannot judge it alone: say so, never leave it out as if fine
@@ -376,7 +374,11 @@ def _why_block(diagnosis: Diagnosis, untranslated: Mapping[str, str]) -> Block:
             line.append(f"  [{source}]", "dim")
             line.append(f"  → {step.target}")
             branch.add(line)
-        outcome = trace.finding or _("nothing to report")
+        if trace.finding is None and trace.outcome.startswith(SEE_PREFIX):
+            seen = trace.outcome[len(SEE_PREFIX) :]
+            outcome = _("not judged here: see {finding}").format(finding=seen)
+        else:
+            outcome = trace.finding or _("nothing to report")
         state = untranslated.get(trace.finding or "")
         if state is not None:
             outcome += " " + _("(shown in English: its {language} translation is {state})").format(

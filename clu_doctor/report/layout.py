@@ -202,14 +202,17 @@ class AreaLine(NamedTuple):
         }
 
 
-def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLine]:
+def area_lines(diagnosis: Diagnosis) -> list[AreaLine]:
     """Every area once: problems first, then waiting, open, fine and not checked, each group
-    in physical order (an area showing only a consequence after the cause's area). An area's line names its most pressing finding; a consequence says
-    which area's fault it follows from.
+    in physical order (an area showing only a consequence after the cause's area). An area's
+    line names its most pressing finding; a consequence says which area's fault it follows
+    from.
 
-    An area without a finding was still checked when one of ``trees`` (the rule book's) that
-    can report on it looked and found nothing to report (see :func:`_areas_judged`): the line
-    says nothing wrong was found there. Otherwise it says "not checked" and what would check it.
+    An area without a finding is one of three (the engine decides which,
+    :func:`clu_doctor.engine.diagnosis.judge_layers`): not judged, when a fault it depends on
+    or a finding its tree deferred to stands in the way (the line names that finding's area,
+    what to deal with first); checked, when a tree looked and found nothing to report ("nothing
+    wrong found"); otherwise not checked, with what would check it.
     """
     roots = {item.id: root for root in diagnosis.findings for item in root.walk()}
     areas = {area.name: area for area in AREAS}
@@ -217,7 +220,9 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
     for item in diagnosis.all_findings():
         areas.setdefault(area_of(item).name, area_of(item))
         by_area.setdefault(area_of(item).name, []).append(item)
-    checked = _areas_judged(diagnosis, trees)
+    fine = {layer.value for layer in diagnosis.fine_layers}
+    held = {layer.value: reason for layer, reason in diagnosis.held_back}
+    by_id = {item.id: item for item in diagnosis.all_findings()}
     heard = bus_was_checked(diagnosis)
 
     def needs(area: Area) -> str:
@@ -230,7 +235,12 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
     for area in areas.values():
         items = by_area[area.name]
         if not items:
-            if area.name in checked:
+            reasons = [by_id[held[layer]] for layer in area.layers if held.get(layer) in by_id]
+            if reasons:
+                first = area_of(reasons[0]).title
+                text = _("not judged: {area} first").format(area=first)
+                lines.append(AreaLine(area, Mark.NOT_CHECKED, None, text, ()))
+            elif any(layer in fine for layer in area.layers):
                 lines.append(AreaLine(area, Mark.OK, None, _("nothing wrong found"), ()))
             elif area.always:
                 lines.append(
@@ -266,24 +276,6 @@ def area_lines(diagnosis: Diagnosis, trees: Iterable[Tree] = ()) -> list[AreaLin
         lines,
         key=lambda line: (line.mark.order, line.area.name in follows, order[line.area.name]),
     )
-
-
-def _areas_judged(diagnosis: Diagnosis, trees: Iterable[Tree]) -> set[str]:
-    """Names of the areas a tree looked at and found nothing to report on: its walk ended
-    without a finding on an answer other than "don't know" (a tree that ends in a finding
-    speaks for that finding's area only, and the finding is shown there)."""
-    areas_of_tree = {
-        tree.id: {area_of_layer(finding.layer).name for finding in tree.findings.values()}
-        for tree in trees
-    }
-    judged: set[str] = set()
-    for item in diagnosis.all_findings():  # a finding that shows other layers to work
-        judged |= {area_of_layer(layer).name for layer in getattr(item.finding, "clears", ())}
-    for trace in diagnosis.traces:
-        # A walk that ended on "don't know" looked but could not tell: not checked.
-        if trace.finding is None and trace.steps and trace.steps[-1].value != UNKNOWN:
-            judged |= areas_of_tree.get(trace.tree, set())
-    return judged
 
 
 def open_areas(diagnosis: Diagnosis, trees: Iterable[Tree]) -> list[str]:

@@ -188,7 +188,7 @@ def render_scan_json(
     """The diagnosis's fields (status, findings, areas...), then what the reads found: the
     scan per address, the chain read from it, the duplicate check and the site."""
     body: dict[str, Any] = {
-        **diagnosis_body(diagnosis, trees),
+        **diagnosis_body(diagnosis),
         "not_judged": open_areas(diagnosis, trees),
         "scan": scan.to_dict(),
         "chain": chain.to_dict() if chain else None,
@@ -300,7 +300,7 @@ def render_listen_json(
     """The diagnosis's fields (status, findings, areas...), then what was heard: the listen's
     own verdicts (the evidence the findings rest on), the line-setting search, the report."""
     body = {
-        **diagnosis_body(diagnosis, trees),
+        **diagnosis_body(diagnosis),
         "not_judged": open_areas(diagnosis, trees),
         "notes": list(notes),
         "warnings": list(warnings),

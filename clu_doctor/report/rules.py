@@ -229,7 +229,9 @@ def _target_text(rulebook: Rulebook, target: Target) -> Any:
     from rich.text import Text  # rich: text output only (JSON runs never load it)
 
     if target.kind is TargetKind.END:
-        return Text("nothing to report", style="dim")
+        return Text(_("nothing to report"), style="dim")
+    if target.kind is TargetKind.SEE:
+        return Text(_("not judged here: see {finding}").format(finding=target.name), style="dim")
     finding = rulebook.findings[target.name]
     text = Text()
     look = LOOKS[finding.severity]
@@ -302,6 +304,8 @@ def _target_markdown(target: Target) -> str:
         return f"`{target.name}`"
     if target.kind is TargetKind.END:
         return "nothing to report"
+    if target.kind is TargetKind.SEE:
+        return f"not judged here, see `{target.name}`"
     return f"**{target.name}**"
 
 

@@ -272,3 +272,32 @@ def test_a_usb_interface_whose_leds_show_the_traffic_is_not_called_unchecked() -
     unseen = invoke("diagnose", "--no-input", "-o", "clu.power_led=steady")
     usb = next(line for line in unseen.stdout.splitlines() if "USB interface" in line)
     assert "not checked" in usb
+
+
+def areas(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {line["area"]: (line["mark"], line["text"]) for line in document["areas"]}
+
+
+def test_what_the_adapter_cannot_decode_is_not_called_fine() -> None:
+    """The technician's adapter at the wrong line setting: bytes, nothing decodes. The bus and
+    its charge points were never heard, so they are not judged, and the summary says the
+    adapter comes first."""
+    code, document = sim("wrong-adapter-settings")
+    assert code == 3
+    shown = areas(document)
+    assert shown["Bus"] == ("not checked", "not judged: Your adapter first")
+    assert shown["Stations"] == ("not checked", "not judged: Your adapter first")
+    assert shown["Your adapter"][0] == "undecided"
+    assert document["first_step"]["finding"] == "BUS-GARBLE-01"
+
+
+def test_no_charge_point_is_fine_while_none_answers() -> None:
+    """The CLU polls, nothing answers: the fault is the bus's, and the stations are not
+    judged until it is fixed, rather than "nothing wrong found"."""
+    code, document = diagnose(
+        "-o", "bus.traffic=unanswered", "-o", "clu.power_led=steady", "-o", "clu.status_led=steady"
+    )
+    assert code == 2
+    shown = areas(document)
+    assert shown["Bus"][0] == "problem"
+    assert shown["Stations"] == ("not checked", "not judged: Bus first")

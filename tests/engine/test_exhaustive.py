@@ -39,8 +39,11 @@ def check_sound(diagnosis: Diagnosis) -> None:
     assert diagnosis.status is overall_status([f.severity for f in found])
     assert len(diagnosis.traces) == len(RULEBOOK.trees)
     for trace in diagnosis.traces:
-        assert trace.steps and trace.outcome == (
-            f"finding:{trace.finding}" if trace.finding else "end"
+        assert trace.steps
+        assert (
+            trace.outcome == f"finding:{trace.finding}"
+            if trace.finding
+            else (trace.outcome == "end" or trace.outcome.startswith("see:"))
         )
     for item in found:
         assert item.finding.remedy
@@ -59,6 +62,14 @@ def check_sound(diagnosis: Diagnosis) -> None:
             item.id,
             against,
         )
+    # Nothing is called fine (a summary's "nothing wrong found") that a fault of the run
+    # stands in the way of, or that the tree looking at it could not judge.
+    held = dict(diagnosis.held_back)
+    assert not diagnosis.fine_layers & held.keys()
+    for layer in diagnosis.fine_layers:
+        needs = dependencies(RULEBOOK.layers, layer)
+        assert not [f.id for f in faults if f.finding.layer in needs], layer
+    assert set(held.values()) <= set(ids)
     roots = {root.id for root in diagnosis.findings}
     for item in found:
         if item.consequence_of is not None:

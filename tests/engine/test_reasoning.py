@@ -200,6 +200,70 @@ def test_the_bundled_portal_ok_is_withdrawn_by_a_clu_that_does_not_start() -> No
     assert {"USB-DARK-01", "BUS-OK-01"} <= diagnosis.finding_ids
 
 
+# --- layers judged without a finding ------------------------------------------------------------
+
+
+def test_a_tree_that_looked_and_found_nothing_judges_its_layers() -> None:
+    looked = BUNDLED.diagnose({"bus.errors": seen("bus.errors", "low")})
+    assert Layer.BUS in looked.fine_layers
+    # "don't know" looked at nothing
+    unknown = BUNDLED.diagnose({"bus.errors": seen("bus.errors", "unknown")})
+    assert Layer.BUS not in unknown.fine_layers
+
+
+def test_nothing_is_fine_while_a_fault_it_depends_on_stands() -> None:
+    """No charge point is "fine" while none answers; the portal says nothing of a dead CLU."""
+    silent = BUNDLED.diagnose(
+        {
+            "bus.traffic": seen("bus.traffic", "unanswered"),
+            "bus.errors": seen("bus.errors", "low"),
+            "clu.power_led": seen("clu.power_led", "steady"),
+            "clu.status_led": seen("clu.status_led", "steady"),
+        }
+    )
+    assert "USB-BUS-01" in silent.finding_ids
+    held = dict(silent.held_back)
+    assert held[Layer.STATION] == "USB-BUS-01"
+    assert Layer.STATION not in silent.fine_layers
+    assert Layer.USB_INTERFACE in silent.fine_layers  # the finding clears it
+    dead = BUNDLED.diagnose(
+        {
+            "clu.power_led": seen("clu.power_led", "off"),
+            "clu.status_led": seen("clu.status_led", "off"),
+        }
+    )
+    held = dict(dead.held_back)
+    assert held[Layer.BACKEND] == held[Layer.USB_INTERFACE] == "CLU-PWR-01"
+
+
+def test_a_tree_that_defers_to_another_trees_finding_judges_nothing() -> None:
+    """Bytes that do not decode say nothing of the bus or its charge points: the bus-reach
+    tree ends on ``see:BUS-GARBLE-01``, and the adapter's finding says why."""
+    garbled = BUNDLED.diagnose({"bus.traffic": seen("bus.traffic", "undecodable")})
+    assert "BUS-GARBLE-01" in garbled.finding_ids
+    reach = next(trace for trace in garbled.traces if trace.tree == "bus-reach")
+    assert (reach.outcome, reach.finding) == ("see:BUS-GARBLE-01", None)
+    held = dict(garbled.held_back)
+    assert held[Layer.BUS] == held[Layer.STATION] == "BUS-GARBLE-01"
+    assert not garbled.fine_layers & {Layer.BUS, Layer.STATION}
+
+
+def test_see_names_another_trees_finding(make_rules: RulesFactory) -> None:
+    def tree(target: str) -> Path:
+        return rules(make_rules, REACH.replace("unknown: end", f"unknown: {target}"))
+
+    def sees(target: str) -> list[str]:
+        return problems_of(tree(target))
+
+    valid = load_rulebook(tree("see:STATE-OK-01"), fresh=True).diagnose({})
+    assert next(t for t in valid.traces if t.tree == "reach").outcome == "see:STATE-OK-01"
+    [own] = sees("see:REACH-OK-01")
+    assert "sees REACH-OK-01, a finding of this same tree" in own
+    assert "(expected 'finding:REACH-OK-01' to report it here)" in own
+    [missing] = sees("see:STATE-OK-02")
+    assert "sees STATE-OK-02, which does not exist; did you mean 'STATE-OK-01'?" in missing
+
+
 # --- nesting decided by the evidence -------------------------------------------------------------
 
 

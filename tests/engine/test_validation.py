@@ -50,7 +50,7 @@ def test_dangling_goto_suggests_the_node(make_rules: RulesFactory) -> None:
     assert problems_of(root) == [
         f"{path}:{line_of(text, 'red: agee')}: branch 'red' of node 'colour' goes to node "
         "'agee', which does not exist; did you mean 'age'? "
-        "(expected a node of this tree, 'finding:ID' or 'end')",
+        "(expected a node of this tree, 'finding:ID', 'see:ID' or 'end')",
         f"{path}:{line_of(text, '  age:')}: node 'age' is not reachable from the start node "
         "'colour' (expected a branch leading to it, or remove it)",
     ]
@@ -380,7 +380,7 @@ def test_bad_target_syntax(make_rules: RulesFactory) -> None:
     root = make_rules(tree=text)
     assert problems_of(root) == [
         f"{tree_path(root)}:{line_of(text, 'green: Finding')}: branch 'green' of node 'colour' "
-        "is 'Finding LAMP-OK-01', not a target (expected a node name, 'finding:ID' or 'end')"
+        "is 'Finding LAMP-OK-01', not a target (expected a node name, 'finding:ID', 'see:ID' or 'end')"
     ]
 
 

@@ -18,7 +18,6 @@ from clu_doctor.engine import (
     load_rulebook,
     parse_assignment,
 )
-from clu_doctor.engine.diagnosis import TraceStep, TreeTrace
 from clu_doctor.report.console import OutputMode
 from clu_doctor.report.diagnosis import render_json, render_text, summary_line
 from clu_doctor.report.layout import (
@@ -112,25 +111,23 @@ def test_a_consequence_marks_its_own_area_and_says_where_its_cause_is() -> None:
     assert usb.text == "No bus traffic (follows from: CLU)"
 
 
-def test_an_area_a_tree_looked_at_without_a_finding_is_checked_not_unchecked() -> None:
-    rulebook = load_rulebook()
-    noise = next(tree for tree in rulebook.trees if tree.id == "bus-noise")
-    step = TraceStep(
-        "bus-noise", "noise", "bus.errors", "low", AnswerSource.PROBE, None, "low", "end"
+def test_an_area_without_a_finding_is_fine_not_judged_or_not_checked_as_the_engine_says() -> None:
+    """The engine decides (``Diagnosis.fine_layers``, ``held_back``); the line says it, and
+    names what to deal with first."""
+    running = reported("CLU-RUN-01", Severity.OK, layer=Layer.CLU_BOOT)
+    silent = reported("USB-BUS-01", Severity.CRITICAL, "No charge point answers", layer=Layer.BUS)
+
+    def line(result: Diagnosis, area: str) -> tuple[Mark, str]:
+        found = next(line for line in area_lines(result) if line.area.name == area)
+        return found.mark, found.text
+
+    looked = diagnosis(running)._replace(fine_layers=frozenset({Layer.BUS}))
+    assert line(looked, "Bus") == (Mark.OK, "nothing wrong found")
+    assert line(diagnosis(running), "Bus")[0] is Mark.NOT_CHECKED
+    held = diagnosis(running, silent)._replace(
+        fine_layers=frozenset({Layer.STATION}), held_back=((Layer.STATION, "USB-BUS-01"),)
     )
-    looked = diagnosis(reported("CLU-RUN-01", Severity.OK, layer=Layer.CLU_BOOT))._replace(
-        traces=(TreeTrace("bus-noise", noise.title, (step,), "end", None),)
-    )
-    bus = next(line for line in area_lines(looked, [noise]) if line.area.name == "Bus")
-    assert (bus.mark, bus.text) == (Mark.OK, "nothing wrong found")
-    # the same walk on "don't know" checked nothing
-    unknown = looked._replace(
-        traces=(
-            TreeTrace("bus-noise", noise.title, (step._replace(value="unknown"),), "end", None),
-        )
-    )
-    bus = next(line for line in area_lines(unknown, [noise]) if line.area.name == "Bus")
-    assert bus.mark is Mark.NOT_CHECKED
+    assert line(held, "Stations") == (Mark.NOT_CHECKED, "not judged: Bus first")
 
 
 # --- order and the first step -------------------------------------------------------------
@@ -281,7 +278,7 @@ def test_json_keeps_its_keys_and_adds_the_summary_areas() -> None:
             parse_assignment("clu.status_led=off", rulebook.vocabulary),
         )
     }
-    document = json.loads(render_json(rulebook.diagnose(observations), trees=rulebook.trees))
+    document = json.loads(render_json(rulebook.diagnose(observations)))
     assert list(document)[:6] == [
         "schema",
         "schema_version",
