@@ -342,6 +342,21 @@ def _report_problems(error: FileProblemError) -> None:
         print(error_line(str(problem), words=error_words()), file=sys.stderr)
 
 
+def _from_interrupt(error: BaseException) -> bool:
+    """A Ctrl-C that Python handed on as another exception: on 3.10 and 3.11, one raised while
+    a class is created (a module imported mid-command, an enum or a record's field being set
+    up) comes out as "RuntimeError: Error calling __set_name__", the KeyboardInterrupt as its
+    cause. It is an interruption, not a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
     """Run the command line and return the exit code (what :func:`main` exits with).
     ``collector_held``: the caller turned the cycle collector off for the start-up; it is
@@ -401,6 +416,9 @@ def run(argv: list[str] | None = None, *, collector_held: bool = False) -> int:
         _print_error(f"{error.strerror or error}", "run with --debug for details")
         return int(ExitCode.UNKNOWN)
     except Exception as error:  # a bug: still one line, the traceback on request
+        if _from_interrupt(error):
+            print(f"\n{PROG}: {_('interrupted')}", file=sys.stderr)
+            return int(ExitCode.INTERRUPTED)
         _maybe_traceback()
         _print_error(
             f"internal error: {type(error).__name__}: {error}",

@@ -82,3 +82,18 @@ def second_signal_ends_at_once(code: int) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def unwrapped(error: BaseException) -> BaseException:
+    """What a signal raised, when Python handed it on as another exception: on 3.10 and 3.11,
+    one raised while a class is being created (a module imported in the middle of a check)
+    comes out as "RuntimeError: Error calling __set_name__", the signal's exception (Ctrl-C,
+    SIGTERM, the check's deadline) as its cause. Any other error as it is."""
+    from clu_doctor.monitoring.deadline import DeadlineExpired
+
+    cause = error.__cause__
+    if isinstance(error, RuntimeError) and isinstance(
+        cause, (KeyboardInterrupt, Interrupted, DeadlineExpired)
+    ):
+        return cause
+    return error

@@ -36,7 +36,7 @@ from clu_doctor.errors import CluDoctorError, FileProblemError
 from clu_doctor.exitcodes import ExitCode
 from clu_doctor.monitoring.deadline import DeadlineExpired, deadline
 from clu_doctor.monitoring.ignores import apply_ignores, unknown_ignores
-from clu_doctor.monitoring.interrupt import Interrupted, as_interrupted
+from clu_doctor.monitoring.interrupt import Interrupted, as_interrupted, unwrapped
 from clu_doctor.monitoring.result import (
     INTERRUPTED,
     OTHER,
@@ -225,26 +225,32 @@ def run_check(
     )
     stages = _Stages(request.description, events)
     try:
-        with deadline(request.timeout_s), BusProber(plan, stages) as prober:
-            prober.listen()
-            if request.active:
-                prober.duplicates()  # scans first; both refuse while a master polls
-            if not prober.heard_frames():
-                unheard = _adapter_verdict(rulebook, prober)
-                raise unheard or _nothing_heard(prober, request, bus_clock.now() - bus_t0)
-            stations = station_health(prober, site)
-            facts = None
-            if history is not None:
-                flapping = site.thresholds.flapping
-                facts = history.facts(
-                    missed=flapping.missed, of=flapping.of, current=(started, stations)
-                )
-            observations = _observe(rulebook, prober, site, facts, history_missing)
-            diagnosis = rulebook.diagnose(observations)
-            duplicates = _duplicates(prober)
-            evidence = prober.evidence()
-            mode = "scan" if prober.scan_result is not None else "listen"
-            rate = _corrupt_rate(stations)
+        try:
+            with deadline(request.timeout_s), BusProber(plan, stages) as prober:
+                prober.listen()
+                if request.active:
+                    prober.duplicates()  # scans first; both refuse while a master polls
+                if not prober.heard_frames():
+                    unheard = _adapter_verdict(rulebook, prober)
+                    raise unheard or _nothing_heard(prober, request, bus_clock.now() - bus_t0)
+                stations = station_health(prober, site)
+                facts = None
+                if history is not None:
+                    flapping = site.thresholds.flapping
+                    facts = history.facts(
+                        missed=flapping.missed, of=flapping.of, current=(started, stations)
+                    )
+                observations = _observe(rulebook, prober, site, facts, history_missing)
+                diagnosis = rulebook.diagnose(observations)
+                duplicates = _duplicates(prober)
+                evidence = prober.evidence()
+                mode = "scan" if prober.scan_result is not None else "listen"
+                rate = _corrupt_rate(stations)
+        except RuntimeError as error:
+            signalled = unwrapped(error)
+            if signalled is error:
+                raise
+            raise signalled from None
     except (KeyboardInterrupt, Interrupted) as error:
         stop = as_interrupted(error)
         assert stop is not None

@@ -468,3 +468,47 @@ def test_a_history_that_cannot_be_opened_leaves_the_result_and_says_so(tmp_path:
 
 def iso_now() -> str:
     return iso_utc(utc_now())
+
+
+@pytest.mark.parametrize(
+    ("raised", "said", "code"),
+    [
+        ("sigterm", "could not check: stopped by SIGTERM", 3),
+        ("ctrl-c", "could not check: stopped by SIGINT", 130),
+        ("deadline", "could not check: timed out after", 3),
+    ],
+)
+def test_a_signal_python_hands_on_as_another_error_still_ends_the_check_cleanly(
+    raised: str, said: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Python 3.10 and 3.11 a signal arriving while a class is being created (a module
+    imported in the middle of a check) comes out as "RuntimeError: Error calling
+    __set_name__", the signal's exception as its cause. The check still says UNKNOWN for what
+    stopped it, never "internal error"."""
+    import signal
+
+    from clu_doctor.monitoring.deadline import DeadlineExpired
+    from clu_doctor.monitoring.interrupt import Interrupted
+    from clu_doctor.probing.prober import BusProber
+
+    signals: dict[str, BaseException] = {
+        "sigterm": Interrupted(signal.SIGTERM),
+        "ctrl-c": KeyboardInterrupt(),
+        "deadline": DeadlineExpired(45.0),
+    }
+
+    class Arrives:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise signals[raised]
+
+    def listening(self: BusProber) -> None:
+        class Defined:  # what a module imported mid-check defines
+            field = Arrives()
+
+    monkeypatch.setattr(BusProber, "listen", listening)
+    result = invoke(
+        "check", "--sim", "healthy-16", "--history-dir", str(tmp_path), "--format", "nagios"
+    )
+    assert result.code == code
+    assert said in result.stdout.splitlines()[0]
+    assert "internal error" not in result.stdout + result.stderr
