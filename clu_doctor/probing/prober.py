@@ -629,10 +629,18 @@ class BusProber:
             listened = self.listen()
             return reach_from_listen(listened.report, listened.verdicts, self.plan.site)
         if traffic == "undecodable":
-            return {"bus.reach": unknown("bus.reach", "nothing decodes on the bus")}
+            why = "nothing decodes on the bus"
+            return {
+                "bus.reach": unknown("bus.reach", why),
+                "bus.isolated": unknown("bus.isolated", why),
+            }
         result = self.scan()
         if result is None:
-            return {"bus.reach": unknown("bus.reach", self._scan_refused or "no scan")}
+            why = self._scan_refused or "no scan"
+            return {
+                "bus.reach": unknown("bus.reach", why),
+                "bus.isolated": unknown("bus.isolated", why),
+            }
         return reach_from_scan(
             result.present, self.chain_result(result), self.plan.site, scan_notes(result)
         )

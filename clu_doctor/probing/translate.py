@@ -292,6 +292,8 @@ def reach_from_listen(
     silent = _find(verdicts, "bus.silent_addresses")
     if silent is not None:
         value = REACH_FROM_LISTEN[silent.value]
+        raw = silent.data.get("isolated", ())
+        isolated = [int(a) for a in raw] if isinstance(raw, (list, tuple)) else []
         return {
             "bus.reach": observation(
                 "bus.reach",
@@ -300,7 +302,8 @@ def reach_from_listen(
                 _lines(silent),
                 addresses=silent.addresses,
                 facts=_silent_facts(silent.addresses, site),
-            )
+            ),
+            **isolated_observation(isolated, "bus.listen"),
         }
     answering = [a.address for a in report.addresses if a.answers]
     unpolled = _find(verdicts, "bus.unpolled_addresses")
@@ -318,7 +321,8 @@ def reach_from_listen(
             lines,
             addresses=answering,
             partial=unpolled is not None,
-        )
+        ),
+        **isolated_observation([], "bus.listen"),
     }
 
 
@@ -339,7 +343,10 @@ def reach_from_scan(
     if chain is None:
         value = REACH_PLAIN[False, bool(answered)]
         lines = [f"addresses answering: {ranges(sorted(answered))}", *notes]
-        return {"bus.reach": observation("bus.reach", value, "bus.scan", lines, addresses=answered)}
+        return {
+            "bus.reach": observation("bus.reach", value, "bus.scan", lines, addresses=answered),
+            "bus.isolated": unknown("bus.isolated", "no site description to place the silence"),
+        }
     value = REACH_FROM_CHAIN[chain.verdict]
     about = chain.silent if chain.silent else chain.reachable
     return {
@@ -350,8 +357,21 @@ def reach_from_scan(
             [*chain.evidence, *notes],
             addresses=about,
             facts=_silent_facts(chain.silent, site),
-        )
+        ),
+        **isolated_observation(chain.isolated, "bus.end_of_bus"),
     }
+
+
+#: ``bus.isolated``: (nothing silent where the bus passes, some stations silent there).
+ISOLATED_VALUES = ("none", "some")
+
+
+def isolated_observation(isolated: Sequence[int], probe: str) -> dict[str, Observation]:
+    """``bus.isolated``: stations silent while one beyond them answers (the bus passes them),
+    whatever else is silent; beside a cut further on, a fault of their own. What was heard is
+    ``bus.reach``'s evidence, which names them."""
+    value = ISOLATED_VALUES[bool(isolated)]
+    return {"bus.isolated": observation("bus.isolated", value, probe, [], addresses=isolated)}
 
 
 def _silent_facts(silent: Sequence[int], site: Site | None) -> dict[str, str]:
@@ -691,6 +711,7 @@ def produced_values() -> dict[str, frozenset[str]]:
         "station.pilot": set(PILOT_VALUE.values()),
         "bus.settings": {"match", "mismatch"},
         "bus.devices": set(DEVICES_FROM_PROFILE.values()),
+        "bus.isolated": set(ISOLATED_VALUES),
     }
     for presence in PRESENCE.values():
         out[presence.observation] = {presence.present, presence.absent, *presence.values.values()}

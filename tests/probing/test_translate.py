@@ -165,8 +165,9 @@ def verdict(key: str, value: str, title: str = "title", addresses: tuple[int, ..
 def test_silent_addresses_heard_while_listening_place_the_fault(value: str, reach: str) -> None:
     silent = verdict("bus.silent_addresses", value, addresses=(3,))
     found = reach_from_listen(heard("polling"), [silent], SITE)
-    [(key, observation)] = found.items()
-    assert (key, observation.value, observation.detail) == ("bus.reach", reach, "bus.listen")
+    assert set(found) == {"bus.reach", "bus.isolated"}
+    observation = found["bus.reach"]
+    assert (observation.value, observation.detail) == (reach, "bus.listen")
     assert observation.source is AnswerSource.PROBE
     assert observation.evidence == ("title", "seen")
     # what the value is about, and what texts may say of it
@@ -375,3 +376,22 @@ def test_normal_states_are_partial_unless_every_planned_controller_was_read() ->
 
 def test_unknown_is_not_a_value_any_table_gives() -> None:
     assert all(UNKNOWN not in values for values in produced_values().values())
+
+
+def test_silent_stations_the_bus_passes_are_named_beside_the_reach() -> None:
+    """``bus.isolated``: the stations silent while one beyond answers, whatever the reach; a
+    break with such a station before it is two faults (BUS-BREAK-02)."""
+    both = Verdict(
+        "bus.silent_addresses",
+        "beyond_point",
+        "critical",
+        "title",
+        ("seen",),
+        (3, 9),
+        {"isolated": [3]},
+    )
+    found = reach_from_listen(heard("polling"), [both], SITE)
+    assert (found["bus.reach"].value, found["bus.isolated"].value) == ("break", "some")
+    assert found["bus.isolated"].addresses == (3,)
+    alone = verdict("bus.silent_addresses", "beyond_point", addresses=(9,))
+    assert reach_from_listen(heard("polling"), [alone], SITE)["bus.isolated"].value == "none"

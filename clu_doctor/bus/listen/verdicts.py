@@ -458,11 +458,14 @@ def _silent(
         positions = {a: chain.position(a) for a in silent}
         answering_positions = [p for a in answering if (p := chain.position(a)) is not None]
         last_answering = max(answering_positions, default=0)
-        in_chain = [p for p in positions.values() if p is not None]
-        beyond = all(p > last_answering for p in in_chain) and in_chain
+        # Silent beyond the last station that answers (a cut there), and silent with a station
+        # answering beyond (the bus passes them): both at once are two faults, the cut and
+        # the single stations before it.
+        in_chain = [p for p in positions.values() if p is not None and p > last_answering]
+        passed = [a for a, p in positions.items() if p is not None and p <= last_answering]
         polled_set = {e.address for e in polled}
         tail = {a for point in chain.stations[last_answering:] for a in point if a in polled_set}
-        if beyond and tail <= set(silent):
+        if in_chain and tail <= set(silent):
             cut_after = last_answering
             after = chain.label(cut_after) if cut_after else "the CLU"
             first_silent = min(in_chain)
@@ -495,8 +498,21 @@ def _silent(
             )
             data["cut_after_position"] = cut_after
             data["first_silent_position"] = first_silent
+            if passed:
+                title += (
+                    f"; address {_list(passed)} {'is' if len(passed) == 1 else 'are'} silent "
+                    "too, with stations beyond answering"
+                )
+                evidence.append(
+                    f"address {_list(passed)} never answer{'s' if len(passed) == 1 else ''}, "
+                    "while stations beyond answer: the bus passes "
+                    f"{'it' if len(passed) == 1 else 'them'}, so each has a fault of its own "
+                    "(power, address setting or controller), apart from the cut"
+                )
+            data["isolated"] = passed
         else:
             value = "isolated"
+            data["isolated"] = [a for a, p in positions.items() if p is not None]
             title = (
                 f"address {silent[0]} never answers, while stations beyond it do"
                 if len(silent) == 1

@@ -451,3 +451,20 @@ def test_verdicts_are_json() -> None:
         data = json.loads(json.dumps(verdict.to_dict()))
         assert set(data) == {"key", "value", "severity", "title", "evidence", "addresses", "data"}
         assert data["evidence"] and data["title"]
+
+
+def test_a_cut_and_a_silent_station_before_it_are_two_faults() -> None:
+    """3 silent with 4-8 answering (the bus passes it), 9-12 silent beyond 8 (a cut): the
+    verdict is the cut, and says the station before it is silent too."""
+    script = Script()
+    script.cycles(5, range(1, 13), silent=(3, 9, 10, 11, 12))
+    chain = Chain(
+        tuple((a,) for a in range(1, 13)), labels=tuple(f"XAXXY{a:02}" for a in range(1, 13))
+    )
+    (verdict,) = derive_verdicts(analyse(script.chunks, chain=chain))
+    assert verdict.value == "beyond_point"
+    assert "between XAXXY08 and XAXXY09" in verdict.title
+    assert "address 3 is silent too" in verdict.title
+    assert verdict.data["isolated"] == [3]
+    assert (verdict.data["cut_after_position"], verdict.data["first_silent_position"]) == (8, 9)
+    assert verdict.addresses == (3, 9, 10, 11, 12)
