@@ -238,7 +238,10 @@ def _reported(
     evidence: list[str] = []
     addresses: set[int] = set()
     facts: dict[str, str] = dict(run_facts)
-    for seen in deciding:
+    # The observation nearest the leaf decided this finding rather than another: what it saw
+    # is read first (the silence along the chain before "no traffic" for a break heard from
+    # the far end).
+    for seen in reversed(deciding):
         evidence.extend(line for line in seen.evidence if line not in evidence)
         addresses.update(seen.addresses)
     for seen in reversed(deciding):  # the observation nearest the leaf names a fact first
