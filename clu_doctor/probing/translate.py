@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from clu_doctor.bus.probes.base import ranges
 from clu_doctor.bus.probes.duplicates import describe
 from clu_doctor.engine import UNKNOWN, AnswerSource, Observation
-from clu_doctor.i18n import _, counted
+from clu_doctor.i18n import _
 from clu_doctor.severity import Severity
 
 if TYPE_CHECKING:
@@ -390,9 +390,12 @@ def _silent_facts(silent: Sequence[int], site: Site | None) -> dict[str, str]:
 
 
 def _address_words(addresses: Sequence[int]) -> str:
-    """``address 9`` or ``addresses 7, 9``, in the run's language (a fact texts name)."""
-    numbers = ", ".join(str(a) for a in addresses)
-    return counted("address {numbers}", "addresses {numbers}", len(addresses), numbers=numbers)
+    """``address 9``, or ``address 7 or 9`` for one of several (as ``silent_station`` says
+    "one of XAXXY07, XAXXY09"), in the run's language: a fact texts name."""
+    if len(addresses) == 1:
+        return _("address {number}").format(number=addresses[0])
+    some = ", ".join(str(a) for a in addresses[:-1])
+    return _("address {some} or {last}").format(some=some, last=addresses[-1])
 
 
 # --- bus.duplicates: two devices on one address ------------------------------------------------

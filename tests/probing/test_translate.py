@@ -180,7 +180,7 @@ def test_several_silent_stations_are_named_together() -> None:
     observation = reach_from_listen(heard("polling"), [silent], SITE)["bus.reach"]
     assert observation.facts == {
         "silent_station": "one of XAXXY02, XAXXY04",
-        "silent_address": "addresses 2, 4",
+        "silent_address": "address 2 or 4",
     }
     unplanned = reach_from_listen(heard("polling"), [silent], None)["bus.reach"]
     assert unplanned.facts["silent_station"] == (
