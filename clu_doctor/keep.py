@@ -127,11 +127,12 @@ def parsed(
 
     source = str(path)
     kept: Path | None = None
+    modules: tuple[tuple[int, int], ...] = ()
     try:
         tag = zlib.crc32(str(Path(path).resolve()).encode())
-        kept = user_file(f"{kind}-{tag:08x}.pickle")
         modules = tuple((info.st_size, info.st_mtime_ns) for info in map(os.stat, code))
-    except (OSError, RuntimeError) as error:  # an unreadable working directory
+        kept = user_file(f"{kind}-{tag:08x}.pickle")
+    except (OSError, RuntimeError) as error:  # an unreadable working directory, no module file
         debuglog.note(f"{kind} cache off: {error}")
     if kept is None:
         return parse()

@@ -172,6 +172,15 @@ def test_a_check_that_read_its_files_before_imports_no_yaml(tmp_path: Path) -> N
     assert runs == [["True"], ["False"]]
 
 
+def test_without_the_reading_code_to_key_on_nothing_is_kept(cache: Path, tmp_path: Path) -> None:
+    """A module file that cannot be read (a zipped install, a removed file) leaves nothing to
+    tell a stale copy by: the file is parsed, and nothing is kept."""
+    gone = str(tmp_path / "gone.py")
+    assert keep.parsed(tmp_path / "x", "text", lambda: 1, kind="thing", code=(gone,)) == 1
+    assert keep.parsed(tmp_path / "x", "text", lambda: 2, kind="thing", code=(gone,)) == 2
+    assert not list(cache.glob("thing-*.pickle"))
+
+
 def test_what_the_parse_raises_is_raised_and_nothing_kept(cache: Path, tmp_path: Path) -> None:
     def broken() -> int:
         raise ValueError("no")
