@@ -11,10 +11,10 @@ Why not ``dataclass`` itself: on the Python versions the tool runs on (3.10 to 3
 ``dataclass`` compiles the source of every method it writes, six for a frozen class, about
 0.15 ms each. The command line defines some eighty records, so a check spent some 80 ms, most
 of its start-up, compiling code that is the same on every run. Here ``dataclass`` is asked
-only for its bookkeeping (the fields, ``__match_args__``), which compiles nothing; the
-``__init__`` is compiled (its signature and speed are the class's own), while ``__repr__``,
-``__eq__``, ``__hash__`` and the frozen ``__setattr__`` are shared functions that read the
-field names from the class. What a dataclass's ``__dataclass_params__`` says of these
+only for its bookkeeping (the fields, ``__match_args__``), which compiles nothing, and no
+code is compiled here either: ``__init__``, ``__repr__``, ``__eq__``, ``__hash__`` and the
+frozen ``__setattr__`` are shared functions that read the field names from tables made once
+per class (``__init__`` shows the dataclass's signature to ``inspect``). What a dataclass's ``__dataclass_params__`` says of these
 records is what ``dataclass`` was asked for, not what the record is; nothing in the tool
 reads it.
 """
@@ -107,45 +107,79 @@ def _make(cls: T, *, frozen: bool, eq: bool, kw_only: bool) -> T:
 
 
 def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
-    """The ``__init__`` dataclass would write, compiled once."""
-    names: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _FACTORY}
-    positional: list[str] = []
-    keyword: list[str] = []
-    body: list[str] = []
-    for f in fields:
-        if f.init:
-            if f.default is not _MISSING:
-                names[f"_d_{f.name}"] = f.default
-                parameter = f"{f.name}=_d_{f.name}"
-            elif f.default_factory is not _MISSING:
-                names[f"_f_{f.name}"] = f.default_factory
-                parameter = f"{f.name}=_FACTORY"
-            else:
-                parameter = f.name
-            (keyword if f.kw_only else positional).append(parameter)
-            if f.default_factory is not _MISSING:
-                value = f"_f_{f.name}() if {f.name} is _FACTORY else {f.name}"
-            else:
-                value = f.name
-        elif f.default is not _MISSING:
-            names[f"_d_{f.name}"] = f.default
-            value = f"_d_{f.name}"
-        elif f.default_factory is not _MISSING:
-            names[f"_f_{f.name}"] = f.default_factory
-            value = f"_f_{f.name}()"
-        else:
-            continue
-        body.append(f"_set(self, {f.name!r}, {value})")
-    if hasattr(cls, "__post_init__"):
-        body.append("self.__post_init__()")
-    parameters = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
-    source = f"def __init__({parameters}):\n    " + "\n    ".join(body or ["pass"])
-    exec(source, names)  # the source is built above from field names only
-    init: Callable[..., None] = names["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    init.__annotations__ = {f.name: f.type for f in fields if f.init} | {"return": None}
-    return init
+    """The ``__init__`` dataclass would write, without compiling one: the arguments are bound
+    by name from tables made once per class (which field each position fills, each field's
+    default or factory), and the signature ``inspect`` shows is the dataclass's."""
+    import inspect  # loaded with typer and dataclasses already
+
+    given = [f for f in fields if f.init]
+    positional = tuple(f.name for f in given if not f.kw_only)
+    order = positional + tuple(f.name for f in given if f.kw_only)
+    defaults = {f.name: f.default for f in given if f.default is not _MISSING}
+    factories = {f.name: f.default_factory for f in given if f.default_factory is not _MISSING}
+    later = tuple(
+        (f.name, f.default, None if f.default_factory is _MISSING else f.default_factory)
+        for f in fields
+        if not f.init and (f.default is not _MISSING or f.default_factory is not _MISSING)
+    )
+    post_init = hasattr(cls, "__post_init__")
+    name = f"{cls.__qualname__}.__init__"
+    n_positional = len(positional)
+
+    def __init__(self: object, *args: Any, **kwargs: Any) -> None:
+        count = len(args)
+        if count > n_positional:
+            raise TypeError(
+                f"{name}() takes {n_positional + 1} positional arguments but {count + 1} were given"
+            )
+        # Straight into the instance's namespace, as a frozen dataclass's object.__setattr__
+        # puts them (and unpickling does): one call for the common case, every field given
+        # by position.
+        namespace = self.__dict__
+        namespace.update(zip(positional, args, strict=False))
+        if count < len(order) or kwargs:
+            missing = []
+            for field_name in order[count:]:
+                if field_name in kwargs:
+                    namespace[field_name] = kwargs.pop(field_name)
+                elif field_name in defaults:
+                    namespace[field_name] = defaults[field_name]
+                elif field_name in factories:
+                    namespace[field_name] = factories[field_name]()
+                else:
+                    missing.append(field_name)
+            if kwargs:
+                extra = next(iter(kwargs))
+                if extra in positional[:count]:
+                    raise TypeError(f"{name}() got multiple values for argument {extra!r}")
+                raise TypeError(f"{name}() got an unexpected keyword argument {extra!r}")
+            if missing:
+                listed = ", ".join(repr(m) for m in missing)
+                raise TypeError(f"{name}() missing {len(missing)} required argument(s): {listed}")
+        for field_name, default, factory in later:
+            namespace[field_name] = default if factory is None else factory()
+        if post_init:
+            self.__post_init__()  # type: ignore[attr-defined]
+
+    def parameter(f: dataclasses.Field[Any]) -> inspect.Parameter:
+        default = defaults.get(f.name, _FACTORY if f.name in factories else inspect.Parameter.empty)
+        kind = (
+            inspect.Parameter.KEYWORD_ONLY if f.kw_only else inspect.Parameter.POSITIONAL_OR_KEYWORD
+        )
+        return inspect.Parameter(f.name, kind, default=default, annotation=f.type)
+
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ordered = sorted(given, key=lambda f: f.kw_only is True)  # keyword-only fields come last
+    # raises ValueError, as dataclass raises TypeError, for a field without a default after one
+    # with a default
+    signature = inspect.Signature(
+        [self_parameter, *map(parameter, ordered)], return_annotation=None
+    )
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    __init__.__qualname__ = name
+    __init__.__module__ = cls.__module__
+    __init__.__annotations__ = {f.name: f.type for f in given} | {"return": None}
+    return __init__
 
 
 def _key(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:

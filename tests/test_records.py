@@ -166,6 +166,18 @@ def test_arguments_are_checked_as_a_dataclass_checks_them() -> None:
             cls(1, "a", (), [], "s", "too many")  # type: ignore[call-arg]
         with pytest.raises(TypeError):
             cls(1, nope=2)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="multiple values for argument 'x'"):
+            cls(1, x=2)  # type: ignore[misc]
+    assert Point(label="q", x=4) == Point(4, "q")
+
+
+def test_a_field_without_a_default_after_one_with_a_default_is_refused_at_once() -> None:
+    with pytest.raises((TypeError, ValueError)):
+
+        @record
+        class Misordered:
+            first: int = 0
+            second: int  # type: ignore[misc]
 
 
 def test_keyword_only_fields_and_inheritance() -> None:
